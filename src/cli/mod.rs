@@ -1,0 +1,29 @@
+//! The `genrec` command line: one subcommand per pipeline stage. Arguments are
+//! validated into library configs before any work starts; progress bars live
+//! here, never in the library.
+pub mod prepare;
+
+use clap::{Parser, Subcommand};
+
+/// genrec — a generative recommender with semantic IDs.
+///
+/// Pipeline: prepare → embed → index → train → evaluate / recommend.
+/// Every stage writes an artifact that records hashes of what it was built from.
+#[derive(Parser, Debug)]
+#[command(name = "genrec", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Turn a raw dataset into time-ordered user sequences and a leave-one-out split.
+    Prepare(prepare::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Prepare(a) => prepare::run(a),
+    }
+}

@@ -1,0 +1,72 @@
+use anyhow::Context;
+use genrec::data::prepare::{self, PrepareOptions};
+use genrec::data::source::{self, Format};
+use std::path::PathBuf;
+
+/// Reads RecBole atomic files, a P5 `sequential_data.txt` + item TSV, or JSONL,
+/// and writes the canonical dataset directory (items.jsonl, sequences.jsonl,
+/// train/valid/test.jsonl, dataset.json). Re-running on the same input gives
+/// byte-identical output.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Dataset directory (RecBole `*.inter` + `*.item`, or P5 `sequential_data.txt` +
+    /// `items.tsv`) or an interactions file (`.inter`, `.txt`, `.jsonl`).
+    pub source: PathBuf,
+    /// Item file (default: the `.item` beside the `.inter`, or `items.tsv` beside
+    /// `sequential_data.txt`; required for JSONL).
+    #[arg(long)]
+    pub items: Option<PathBuf>,
+    /// Input format (default: detected from the file names).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Output directory (default: data/prepared/<name of the source>).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Item text template over the item file's columns, e.g.
+    /// "{movie_title} ({release_year}) | {class}". Default: the non-empty
+    /// columns joined with " | ". An item whose template fields are all empty
+    /// gets the fallback field's value instead.
+    #[arg(long)]
+    pub text_template: Option<String>,
+    /// Column used as text when an item's text is empty (default: `asin` when
+    /// the item file has one, else the original item id).
+    #[arg(long)]
+    pub fallback_field: Option<String>,
+    /// Keep only interactions with rating ≥ this value (needs a rating column).
+    #[arg(long)]
+    pub rating_threshold: Option<f64>,
+    /// k-core filtering: repeatedly drop users and items with fewer than k interactions.
+    #[arg(long)]
+    pub k_core: Option<usize>,
+    /// Most recent history items kept as the input of each validation/test example.
+    #[arg(long, default_value_t = 20)]
+    pub max_history: usize,
+    /// Keep sequence items that are missing from the item file, with the text
+    /// "item <id>", instead of failing.
+    #[arg(long)]
+    pub allow_missing_items: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let (format, inter, items) = source::resolve(&a.source, a.items.as_deref(), a.format)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let name = if a.source.is_dir() { a.source.as_path() } else { a.source.parent().unwrap_or(&a.source) };
+        let name = std::fs::canonicalize(name).unwrap_or(name.to_path_buf());
+        PathBuf::from("data/prepared").join(name.file_name().unwrap_or_default())
+    });
+    let opts = PrepareOptions {
+        text_template: a.text_template,
+        fallback_field: a.fallback_field,
+        rating_threshold: a.rating_threshold,
+        k_core: a.k_core,
+        max_history: a.max_history,
+        allow_missing_items: a.allow_missing_items,
+    };
+    eprintln!("reading {} and {} ({:?})", inter.display(), items.display(), format);
+    let raw = source::read(format, &inter, &items)?;
+    let prepared = prepare::build(&raw, &opts)?;
+    prepare::write(&raw, &opts, &prepared, &out).with_context(|| format!("writing {}", out.display()))?;
+    println!("{}", prepared.stats);
+    println!("wrote {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The canonical dataset directory that `genrec prepare` writes and every later
+//! stage reads:
+//!
+//! | file | one line per | fields |
+//! | --- | --- | --- |
+//! | `items.jsonl` | item | `id` (internal, 0-based), `original_id`, `text` |
+//! | `sequences.jsonl` | user | `user`, `items` (internal ids, time order), `timestamps` |
+//! | `train.jsonl` | user | `user`, `items` (all but the last two) |
+//! | `valid.jsonl`, `test.jsonl` | user | `user`, `history` (≤ max_history items before the target), `target` |
+//! | `dataset.json` | — | sources with hashes, options, stats, content hash |
+use crate::error::{Error, IoContext, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Item {
+    pub id: u32,
+    pub original_id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserSequence {
+    pub user: String,
+    pub items: Vec<u32>,
+    pub timestamps: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainSequence {
+    pub user: String,
+    pub items: Vec<u32>,
+}
+
+/// One held-out example: the history before the target, capped at `max_history`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeldOut {
+    pub user: String,
+    pub history: Vec<u32>,
+    pub target: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Valid,
+    Test,
+}
+
+impl Split {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Split::Valid => "valid.jsonl",
+            Split::Test => "test.jsonl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeqLenStats {
+    pub min: usize,
+    pub median: f64,
+    pub mean: f64,
+    pub max: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Stats {
+    pub users: usize,
+    pub items: usize,
+    pub interactions: usize,
+    pub sequence_length: SeqLenStats,
+    /// Users dropped because fewer than 3 interactions were left (too short for the split).
+    pub dropped_short_users: usize,
+    /// Interactions removed by the rating threshold.
+    pub dropped_by_rating: usize,
+    /// Interactions removed by k-core filtering.
+    pub dropped_by_k_core: usize,
+    /// Sequence items that were absent from the item file (kept with a fallback text).
+    pub missing_items: usize,
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.sequence_length;
+        writeln!(f, "users          {}", self.users)?;
+        writeln!(f, "items          {}", self.items)?;
+        writeln!(f, "interactions   {}", self.interactions)?;
+        writeln!(f, "sequence length  min {}  median {}  mean {:.2}  max {}", s.min, s.median, s.mean, s.max)?;
+        write!(
+            f,
+            "dropped        {} users with < 3 interactions, {} interactions below the rating threshold, {} by k-core",
+            self.dropped_short_users, self.dropped_by_rating, self.dropped_by_k_core
+        )?;
+        if self.missing_items > 0 {
+            write!(f, "\nmissing items  {} (kept with fallback text)", self.missing_items)?;
+        }
+        Ok(())
+    }
+}
+
+/// `dataset.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub sources: Vec<SourceFile>,
+    pub options: serde_json::Value,
+    pub stats: Stats,
+    pub max_history: usize,
+    /// SHA-256 over the item texts and the sequences: what later artifacts record.
+    pub content_sha256: String,
+    /// SHA-256 over the item texts alone (what embeddings depend on).
+    pub item_text_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// A loaded canonical dataset.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub items: Vec<Item>,
+    pub train: Vec<TrainSequence>,
+    pub valid: Vec<HeldOut>,
+    pub test: Vec<HeldOut>,
+}
+
+pub(crate) fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).at(path)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::input(path, Some(i + 1), format!("malformed line: {e}")))
+        })
+        .collect()
+}
+
+impl Dataset {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let mpath = dir.join("dataset.json");
+        if !mpath.exists() {
+            return Err(Error::input(dir, None, "not a prepared dataset (no dataset.json); run `genrec prepare` first"));
+        }
+        let manifest: Manifest = serde_json::from_slice(&std::fs::read(&mpath).at(&mpath)?)
+            .map_err(|e| Error::input(&mpath, None, format!("malformed: {e}")))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(Error::Mismatch(format!(
+                "{} has format version {}, this genrec reads {}; re-run `genrec prepare`",
+                mpath.display(),
+                manifest.format_version,
+                FORMAT_VERSION
+            )));
+        }
+        let items: Vec<Item> = read_jsonl(&dir.join("items.jsonl"))?;
+        for (i, it) in items.iter().enumerate() {
+            if it.id as usize != i {
+                return Err(Error::input(dir.join("items.jsonl"), Some(i + 1), "item ids must be 0..N-1 in order"));
+            }
+        }
+        let n = items.len() as u32;
+        let train: Vec<TrainSequence> = read_jsonl(&dir.join("train.jsonl"))?;
+        let valid: Vec<HeldOut> = read_jsonl(&dir.join("valid.jsonl"))?;
+        let test: Vec<HeldOut> = read_jsonl(&dir.join("test.jsonl"))?;
+        let bad = train.iter().flat_map(|t| t.items.iter()).chain(valid.iter().chain(test.iter()).flat_map(|h| h.history.iter().chain(std::iter::once(&h.target))));
+        if let Some(b) = bad.into_iter().find(|&&i| i >= n) {
+            return Err(Error::input(dir, None, format!("item id {b} out of range (the dataset has {n} items)")));
+        }
+        Ok(Self { dir: dir.to_path_buf(), manifest, items, train, valid, test })
+    }
+
+    pub fn held_out(&self, split: Split) -> &[HeldOut] {
+        match split {
+            Split::Valid => &self.valid,
+            Split::Test => &self.test,
+        }
+    }
+
+    pub fn texts(&self) -> Vec<&str> {
+        self.items.iter().map(|i| i.text.as_str()).collect()
+    }
+}

@@ -1,0 +1,9 @@
+//! Data preparation: raw datasets in, canonical time-ordered sequences and the
+//! leave-one-out split out.
+pub mod dataset;
+pub mod lines;
+pub mod prepare;
+pub mod source;
+pub mod template;
+
+pub use dataset::{Dataset, HeldOut, Item, Split, Stats};

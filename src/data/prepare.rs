@@ -1,0 +1,352 @@
+//! `genrec prepare`: raw interactions → clean, time-ordered user sequences and
+//! the leave-one-out split used by TIGER, P5 and RecBole (last item = test,
+//! second to last = validation, the rest = training).
+use super::dataset::*;
+use super::source::{RawDataset, RawItem};
+use super::template::TextTemplate;
+use crate::error::{Error, Result};
+use crate::util::fsx::StagedDir;
+use crate::util::hash::{sha256_file, Hasher};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Minimum interactions a user needs for the leave-one-out split.
+pub const MIN_SEQUENCE: usize = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepareOptions {
+    /// Item text template, e.g. `"{movie_title} ({release_year}) | {class}"`.
+    /// `None`: the non-empty text fields joined with `" | "`.
+    pub text_template: Option<String>,
+    /// Field whose value replaces an empty text; `None`: the format's natural one
+    /// (`asin` for P5 item TSVs), else the original item id.
+    pub fallback_field: Option<String>,
+    /// Keep interactions with rating ≥ this.
+    pub rating_threshold: Option<f64>,
+    /// Iteratively keep only users and items with ≥ k interactions.
+    pub k_core: Option<usize>,
+    /// History length kept for the inputs of validation and test examples.
+    pub max_history: usize,
+    /// Keep sequence items absent from the item file (text: `item <id>`).
+    pub allow_missing_items: bool,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        Self {
+            text_template: None,
+            fallback_field: None,
+            rating_threshold: None,
+            k_core: None,
+            max_history: 20,
+            allow_missing_items: false,
+        }
+    }
+}
+
+/// Everything `prepare` computes, before it is written.
+#[derive(Debug)]
+pub struct Prepared {
+    pub items: Vec<Item>,
+    pub sequences: Vec<UserSequence>,
+    pub stats: Stats,
+}
+
+fn median(sorted: &[usize]) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    if n % 2 == 1 {
+        sorted[n / 2] as f64
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0
+    }
+}
+
+/// Cleans, orders and filters a raw dataset.
+pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
+    if opts.max_history == 0 {
+        return Err(Error::Config("--max-history must be at least 1".into()));
+    }
+    if opts.k_core == Some(0) {
+        return Err(Error::Config("--k-core must be at least 1".into()));
+    }
+    // Items: reject duplicates, index by original id.
+    let mut item_index: HashMap<&str, usize> = HashMap::with_capacity(raw.items.len());
+    for (i, it) in raw.items.iter().enumerate() {
+        if let Some(&prev) = item_index.get(it.id.as_str()) {
+            return Err(Error::input(
+                &raw.items_path,
+                Some(it.line),
+                format!("duplicate item row for item {} (first at line {}); expected one row per item", it.id, raw.items[prev].line),
+            ));
+        }
+        item_index.insert(&it.id, i);
+    }
+    let template = match &opts.text_template {
+        Some(t) => Some(TextTemplate::parse(t, &raw.item_fields)?),
+        None => None,
+    };
+    let fallback = opts.fallback_field.clone().or_else(|| raw.default_fallback_field.clone());
+    if let Some(ff) = &fallback {
+        if !raw.item_fields.contains(ff) {
+            return Err(Error::Config(format!(
+                "fallback field `{ff}` is not a column of {} (columns: {})",
+                raw.items_path.display(),
+                raw.item_fields.join(", ")
+            )));
+        }
+    }
+
+    // Rating threshold.
+    let mut dropped_by_rating = 0;
+    let kept: Vec<&super::source::RawInteraction> = match opts.rating_threshold {
+        Some(th) => {
+            if !raw.has_rating {
+                return Err(Error::input(
+                    &raw.interactions_path,
+                    None,
+                    "--rating-threshold was given but the file has no rating column",
+                ));
+            }
+            raw.interactions
+                .iter()
+                .filter(|x| {
+                    let keep = x.rating.is_some_and(|r| r >= th);
+                    dropped_by_rating += usize::from(!keep);
+                    keep
+                })
+                .collect()
+        }
+        None => raw.interactions.iter().collect(),
+    };
+
+    // Sequence items absent from the item file.
+    let mut missing: Vec<(&str, usize)> = Vec::new();
+    let mut missing_seen: HashMap<&str, ()> = HashMap::new();
+    for x in &kept {
+        if !item_index.contains_key(x.item.as_str()) && missing_seen.insert(&x.item, ()).is_none() {
+            missing.push((&x.item, x.line));
+        }
+    }
+    if !missing.is_empty() && !opts.allow_missing_items {
+        let first: Vec<String> = missing.iter().take(5).map(|(id, l)| format!("{id} (line {l})")).collect();
+        return Err(Error::input(
+            &raw.interactions_path,
+            Some(missing[0].1),
+            format!(
+                "{} item id(s) are not in {}: first {}; pass --allow-missing-items to keep them with the text `item <id>`",
+                missing.len(),
+                raw.items_path.display(),
+                first.join(", ")
+            ),
+        ));
+    }
+
+    // Group by user (first-appearance order); stable sort by timestamp keeps file order on ties.
+    let mut user_pos: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, Vec<(f64, &str)>)> = Vec::new();
+    for x in &kept {
+        let p = *user_pos.entry(&x.user).or_insert_with(|| {
+            groups.push((&x.user, Vec::new()));
+            groups.len() - 1
+        });
+        groups[p].1.push((x.timestamp, &x.item));
+    }
+    for (_, g) in &mut groups {
+        g.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+
+    // k-core filtering, to a fixed point.
+    let mut dropped_by_k_core = 0;
+    if let Some(k) = opts.k_core {
+        loop {
+            let mut item_count: HashMap<&str, usize> = HashMap::new();
+            for (_, g) in &groups {
+                for (_, it) in g {
+                    *item_count.entry(it).or_default() += 1;
+                }
+            }
+            let before: usize = groups.iter().map(|(_, g)| g.len()).sum();
+            for (_, g) in &mut groups {
+                g.retain(|(_, it)| item_count[it] >= k);
+            }
+            groups.retain(|(_, g)| g.len() >= k);
+            let after: usize = groups.iter().map(|(_, g)| g.len()).sum();
+            dropped_by_k_core += before - after;
+            if after == before {
+                break;
+            }
+        }
+    }
+
+    // Users too short for the split.
+    let before = groups.len();
+    groups.retain(|(_, g)| g.len() >= MIN_SEQUENCE);
+    let dropped_short_users = before - groups.len();
+    if groups.is_empty() {
+        return Err(Error::input(
+            &raw.interactions_path,
+            None,
+            format!("no user has at least {MIN_SEQUENCE} interactions after filtering; nothing to split"),
+        ));
+    }
+
+    // Catalogue: items used by the kept sequences, in item-file order, missing ones after.
+    let mut used: HashMap<&str, ()> = HashMap::new();
+    for (_, g) in &groups {
+        for (_, it) in g {
+            used.insert(it, ());
+        }
+    }
+    let mut catalogue: Vec<(&str, Option<&RawItem>)> =
+        raw.items.iter().filter(|it| used.contains_key(it.id.as_str())).map(|it| (it.id.as_str(), Some(it))).collect();
+    let n_missing = missing.iter().filter(|(id, _)| used.contains_key(id)).count();
+    catalogue.extend(missing.iter().filter(|(id, _)| used.contains_key(id)).map(|(id, _)| (*id, None)));
+
+    let internal: HashMap<&str, u32> = catalogue.iter().enumerate().map(|(i, (id, _))| (*id, i as u32)).collect();
+    let items: Vec<Item> = catalogue
+        .iter()
+        .enumerate()
+        .map(|(i, (id, row))| Item {
+            id: i as u32,
+            original_id: id.to_string(),
+            text: match row {
+                Some(row) => item_text(row, template.as_ref(), fallback.as_deref()),
+                None => format!("item {id}"),
+            },
+        })
+        .collect();
+    let sequences: Vec<UserSequence> = groups
+        .iter()
+        .map(|(u, g)| UserSequence {
+            user: u.to_string(),
+            items: g.iter().map(|(_, it)| internal[it]).collect(),
+            timestamps: g.iter().map(|(t, _)| *t).collect(),
+        })
+        .collect();
+
+    let mut lens: Vec<usize> = sequences.iter().map(|s| s.items.len()).collect();
+    lens.sort_unstable();
+    let interactions: usize = lens.iter().sum();
+    let stats = Stats {
+        users: sequences.len(),
+        items: items.len(),
+        interactions,
+        sequence_length: SeqLenStats {
+            min: lens[0],
+            median: median(&lens),
+            mean: interactions as f64 / lens.len() as f64,
+            max: *lens.last().unwrap_or(&0),
+        },
+        dropped_short_users,
+        dropped_by_rating,
+        dropped_by_k_core,
+        missing_items: n_missing,
+    };
+    Ok(Prepared { items, sequences, stats })
+}
+
+/// An item's text: the template (or the joined fields), else the fallback field, else its id.
+fn item_text(row: &RawItem, template: Option<&TextTemplate>, fallback: Option<&str>) -> String {
+    let text = match template {
+        Some(t) => t.render(|f| row.field(f).unwrap_or("")),
+        None => row.fields.iter().map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).collect::<Vec<_>>().join(" | "),
+    };
+    let text = text.trim();
+    if !text.is_empty() && template.is_none_or(|t| t.fields().any(|f| !row.field(f).unwrap_or("").trim().is_empty())) {
+        return text.to_string();
+    }
+    fallback
+        .and_then(|f| row.field(f))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&row.id)
+        .to_string()
+}
+
+/// Leave-one-out split of one sequence (length ≥ 3).
+pub fn split(seq: &UserSequence, max_history: usize) -> (TrainSequence, HeldOut, HeldOut) {
+    let n = seq.items.len();
+    debug_assert!(n >= MIN_SEQUENCE);
+    let tail = |end: usize| seq.items[end.saturating_sub(max_history)..end].to_vec();
+    (
+        TrainSequence { user: seq.user.clone(), items: seq.items[..n - 2].to_vec() },
+        HeldOut { user: seq.user.clone(), history: tail(n - 2), target: seq.items[n - 2] },
+        HeldOut { user: seq.user.clone(), history: tail(n - 1), target: seq.items[n - 1] },
+    )
+}
+
+fn jsonl<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in rows {
+        serde_json::to_writer(&mut out, &r).expect("serialising plain data cannot fail");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Writes the canonical dataset directory atomically; returns its manifest.
+pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) -> Result<Manifest> {
+    let staged = StagedDir::new(out)?;
+    let items = jsonl(&p.items);
+    let sequences = jsonl(&p.sequences);
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    let mut test = Vec::new();
+    for s in &p.sequences {
+        let (t, v, x) = split(s, opts.max_history);
+        train.push(t);
+        valid.push(v);
+        test.push(x);
+    }
+    let mut text_hash = Hasher::new();
+    for it in &p.items {
+        text_hash.field(it.text.as_bytes());
+    }
+    let mut content = Hasher::new();
+    content.field(&items).field(&sequences);
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        sources: [&raw.interactions_path, &raw.items_path]
+            .iter()
+            .map(|p| Ok(SourceFile { path: p.display().to_string(), sha256: sha256_file(p)? }))
+            .collect::<Result<_>>()?,
+        options: serde_json::to_value(opts).map_err(|e| Error::Other(e.to_string()))?,
+        stats: p.stats.clone(),
+        max_history: opts.max_history,
+        content_sha256: content.finish(),
+        item_text_sha256: text_hash.finish(),
+    };
+    let write = |name: &str, bytes: &[u8]| std::fs::write(staged.path(name), bytes).map_err(|e| Error::io(staged.path(name), e));
+    write("items.jsonl", &items)?;
+    write("sequences.jsonl", &sequences)?;
+    write("train.jsonl", &jsonl(&train))?;
+    write("valid.jsonl", &jsonl(&valid))?;
+    write("test.jsonl", &jsonl(&test))?;
+    let mut m = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
+    m.push(b'\n');
+    write("dataset.json", &m)?;
+    staged.commit()?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn median_even_and_odd() {
+        assert_eq!(median(&[1, 2, 3]), 2.0);
+        assert_eq!(median(&[1, 2, 3, 10]), 2.5);
+    }
+    #[test]
+    fn split_caps_history() {
+        let s = UserSequence { user: "u".into(), items: vec![1, 2, 3, 4, 5], timestamps: vec![0.0; 5] };
+        let (t, v, x) = split(&s, 2);
+        assert_eq!(t.items, vec![1, 2, 3]);
+        assert_eq!((v.history, v.target), (vec![2, 3], 4));
+        assert_eq!((x.history, x.target), (vec![3, 4], 5));
+    }
+}

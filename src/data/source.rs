@@ -1,0 +1,425 @@
+//! Readers for the raw dataset formats genrec accepts, all producing one
+//! [`RawDataset`]:
+//!
+//! * RecBole atomic files: `<name>.inter` and `<name>.item`, tab-separated with a
+//!   typed header (`user_id:token  item_id:token  rating:float  timestamp:float`).
+//! * P5-style `sequential_data.txt` (`user item item ...`, items in time order,
+//!   LF or CRLF) with an item TSV (`p5_item_id  asin  title`).
+//! * Generic JSONL: interactions (`{"user", "item", "timestamp", "rating"?}`) or
+//!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
+use super::lines::TextFile;
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One item row: original id and its named text fields (in file column order).
+#[derive(Debug, Clone)]
+pub struct RawItem {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+    pub line: usize,
+}
+
+impl RawItem {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One interaction, in the order it appeared in its file.
+#[derive(Debug, Clone)]
+pub struct RawInteraction {
+    pub user: String,
+    pub item: String,
+    pub timestamp: f64,
+    pub rating: Option<f64>,
+    pub line: usize,
+}
+
+/// The dataset as read, before any filtering.
+#[derive(Debug)]
+pub struct RawDataset {
+    pub format: Format,
+    pub interactions_path: PathBuf,
+    pub items_path: PathBuf,
+    pub interactions: Vec<RawInteraction>,
+    pub has_rating: bool,
+    pub items: Vec<RawItem>,
+    /// Text field names of the item file (id column excluded), in column order.
+    pub item_fields: Vec<String>,
+    /// Field used when an item's text is empty, if the format has a natural one.
+    pub default_fallback_field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// RecBole atomic files (.inter + .item)
+    Recbole,
+    /// P5-style sequential_data.txt + item TSV
+    P5,
+    /// JSONL interactions or sequences + items JSONL
+    Jsonl,
+}
+
+/// Names accepted for the item id column of an item file, in order of preference.
+const ITEM_ID_COLUMNS: [&str; 4] = ["item_id", "p5_item_id", "item", "id"];
+
+/// Works out the format and the two file paths from what the user gave.
+pub fn resolve(source: &Path, items: Option<&Path>, forced: Option<Format>) -> Result<(Format, PathBuf, PathBuf)> {
+    let find = |dir: &Path, ext: &str| -> Result<Option<PathBuf>> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        found.sort();
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            _ => Err(Error::input(dir, None, format!("several .{ext} files; name one explicitly"))),
+        }
+    };
+    let (format, inter) = if source.is_dir() {
+        if let Some(p) = find(source, "inter")? {
+            (Format::Recbole, p)
+        } else if source.join("sequential_data.txt").exists() {
+            (Format::P5, source.join("sequential_data.txt"))
+        } else {
+            return Err(Error::input(
+                source,
+                None,
+                "found neither a RecBole .inter file nor sequential_data.txt in this directory \
+                 (expected a RecBole dataset directory, a P5 dataset directory, or a file)",
+            ));
+        }
+    } else if !source.exists() {
+        return Err(Error::input(source, None, "no such file or directory"));
+    } else {
+        let ext = source.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let f = match (forced, ext) {
+            (Some(f), _) => f,
+            (None, "inter") => Format::Recbole,
+            (None, "jsonl") | (None, "json") => Format::Jsonl,
+            (None, "txt") => Format::P5,
+            _ => {
+                return Err(Error::input(
+                    source,
+                    None,
+                    "cannot tell the format from the file name; pass --format recbole|p5|jsonl",
+                ))
+            }
+        };
+        (f, source.to_path_buf())
+    };
+    let format = forced.unwrap_or(format);
+    let items = match items {
+        Some(p) => p.to_path_buf(),
+        None => match format {
+            Format::Recbole => inter.with_extension("item"),
+            Format::P5 => inter.with_file_name("items.tsv"),
+            Format::Jsonl => {
+                return Err(Error::Config("JSONL input needs --items <items.jsonl>".into()))
+            }
+        },
+    };
+    if !items.exists() {
+        return Err(Error::input(&items, None, "item file not found (pass --items <path>)"));
+    }
+    Ok((format, inter, items))
+}
+
+/// Reads a dataset in the given format.
+pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawDataset> {
+    let (interactions_v, has_rating) = match format {
+        Format::Recbole => read_recbole_inter(interactions)?,
+        Format::P5 => (read_p5_sequences(interactions)?, false),
+        Format::Jsonl => read_jsonl_interactions(interactions)?,
+    };
+    let (items_v, item_fields) = match format {
+        Format::Jsonl => read_jsonl_items(items)?,
+        _ => read_tsv_items(items)?,
+    };
+    let default_fallback_field = item_fields.iter().find(|f| *f == "asin").cloned();
+    Ok(RawDataset {
+        format,
+        interactions_path: interactions.to_path_buf(),
+        items_path: items.to_path_buf(),
+        interactions: interactions_v,
+        has_rating,
+        items: items_v,
+        item_fields,
+        default_fallback_field,
+    })
+}
+
+/// Splits a tab-separated header into column names, dropping RecBole's `:type`.
+fn header_columns(f: &TextFile, line: usize, header: &str, typed: bool) -> Result<Vec<(String, Option<String>)>> {
+    header
+        .split('\t')
+        .map(|c| {
+            let c = c.trim();
+            match c.split_once(':') {
+                Some((n, t)) => Ok((n.to_string(), Some(t.to_string()))),
+                None if typed => Err(f.err(
+                    line,
+                    format!("header column `{c}` has no type (expected name:type, e.g. user_id:token)"),
+                )),
+                None => Ok((c.to_string(), None)),
+            }
+        })
+        .collect()
+}
+
+fn need_column(f: &TextFile, line: usize, cols: &[(String, Option<String>)], name: &str) -> Result<usize> {
+    cols.iter().position(|(n, _)| n == name).ok_or_else(|| {
+        let found: Vec<String> = cols
+            .iter()
+            .map(|(n, t)| t.as_ref().map_or(n.clone(), |t| format!("{n}:{t}")))
+            .collect();
+        f.err(line, format!("missing column `{name}` (found: {})", found.join(", ")))
+    })
+}
+
+fn parse_number(f: &TextFile, line: usize, what: &str, s: &str) -> Result<f64> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| f.err(line, format!("{what} `{s}` is not a number (expected a numeric {what})")))
+}
+
+fn first_data_line<'a>(f: &'a TextFile) -> Result<(usize, &'a str)> {
+    f.data_lines()
+        .next()
+        .ok_or_else(|| Error::input(&f.path, None, "the file is empty (expected data rows)"))
+}
+
+fn read_recbole_inter(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
+    let f = TextFile::read(path)?;
+    let (hl, header) = first_data_line(&f)?;
+    let cols = header_columns(&f, hl, header, true)?;
+    let u = need_column(&f, hl, &cols, "user_id")?;
+    let i = need_column(&f, hl, &cols, "item_id")?;
+    let t = need_column(&f, hl, &cols, "timestamp")?;
+    let r = cols.iter().position(|(n, _)| n == "rating");
+    let numeric_id = |c: usize| cols[c].1.as_deref() == Some("float");
+    let mut out = Vec::new();
+    for (ln, line) in f.data_lines().skip(1) {
+        let v: Vec<&str> = line.split('\t').collect();
+        if v.len() != cols.len() {
+            return Err(f.err(
+                ln,
+                format!("found {} tab-separated columns, expected {} as in the header", v.len(), cols.len()),
+            ));
+        }
+        for (c, what) in [(u, "user id"), (i, "item id")] {
+            if v[c].trim().is_empty() {
+                return Err(f.err(ln, format!("empty {what}")));
+            }
+            if numeric_id(c) {
+                parse_number(&f, ln, what, v[c])?;
+            }
+        }
+        out.push(RawInteraction {
+            user: v[u].trim().to_string(),
+            item: v[i].trim().to_string(),
+            timestamp: parse_number(&f, ln, "timestamp", v[t])?,
+            rating: r.map(|r| parse_number(&f, ln, "rating", v[r])).transpose()?,
+            line: ln,
+        });
+    }
+    if out.is_empty() {
+        return Err(f.err(hl, "the file has a header but no data rows"));
+    }
+    Ok((out, r.is_some()))
+}
+
+fn parse_int_id(f: &TextFile, ln: usize, what: &str, s: &str) -> Result<String> {
+    match s.parse::<u64>() {
+        Ok(v) => Ok(v.to_string()),
+        Err(_) => Err(f.err(ln, format!("{what} `{s}` is not a non-negative integer (expected integer ids)"))),
+    }
+}
+
+fn read_p5_sequences(path: &Path) -> Result<Vec<RawInteraction>> {
+    let f = TextFile::read(path)?;
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (ln, line) in f.data_lines() {
+        let mut it = line.split_whitespace();
+        let user = parse_int_id(&f, ln, "user id", it.next().unwrap_or_default())?;
+        if let Some(prev) = seen.insert(user.clone(), ln) {
+            return Err(f.err(ln, format!("user {user} appears again (first at line {prev}); expected one line per user")));
+        }
+        for (pos, tok) in it.enumerate() {
+            out.push(RawInteraction {
+                user: user.clone(),
+                item: parse_int_id(&f, ln, "item id", tok)?,
+                timestamp: pos as f64,
+                rating: None,
+                line: ln,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Item files in TSV form (RecBole `.item` with typed header, or a plain TSV).
+fn read_tsv_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
+    let f = TextFile::read(path)?;
+    let (hl, header) = first_data_line(&f)?;
+    let cols = header_columns(&f, hl, header, false)?;
+    let id_col = ITEM_ID_COLUMNS
+        .iter()
+        .find_map(|name| cols.iter().position(|(n, _)| n == name))
+        .ok_or_else(|| {
+            let found: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+            f.err(
+                hl,
+                format!("missing item id column (expected one of {}; found: {})", ITEM_ID_COLUMNS.join(", "), found.join(", ")),
+            )
+        })?;
+    let numeric_id = cols[id_col].0 == "p5_item_id" || cols[id_col].1.as_deref() == Some("float");
+    let fields: Vec<String> = cols.iter().enumerate().filter(|(c, _)| *c != id_col).map(|(_, (n, _))| n.clone()).collect();
+    let mut items = Vec::new();
+    for (ln, line) in f.data_lines().skip(1) {
+        let v: Vec<&str> = line.split('\t').collect();
+        if v.len() != cols.len() {
+            return Err(f.err(
+                ln,
+                format!("found {} tab-separated columns, expected {} as in the header", v.len(), cols.len()),
+            ));
+        }
+        let raw_id = v[id_col].trim();
+        if raw_id.is_empty() {
+            return Err(f.err(ln, "empty item id"));
+        }
+        let id = if numeric_id { parse_int_id(&f, ln, "item id", raw_id)? } else { raw_id.to_string() };
+        let fields = v
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| *c != id_col)
+            .map(|(c, s)| (cols[c].0.clone(), s.trim().to_string()))
+            .collect();
+        items.push(RawItem { id, fields, line: ln });
+    }
+    if items.is_empty() {
+        return Err(f.err(hl, "the file has a header but no data rows"));
+    }
+    Ok((items, fields))
+}
+
+fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<String> {
+    match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        Some(other) => Err(f.err(ln, format!("field `{what}` is {other}, expected a string or integer id"))),
+        None => Err(f.err(ln, format!("missing field `{what}`"))),
+    }
+}
+
+fn json_object<'a>(f: &TextFile, ln: usize, line: &'a str) -> Result<serde_json::Map<String, Value>> {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(f.err(ln, "expected a JSON object on each line")),
+        Err(e) => Err(f.err(ln, format!("malformed JSON: {e}"))),
+    }
+}
+
+fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
+    let f = TextFile::read(path)?;
+    let mut out = Vec::new();
+    let mut sequences: Option<bool> = None;
+    let mut has_rating = None;
+    let mut seen_users: HashMap<String, usize> = HashMap::new();
+    for (ln, line) in f.data_lines() {
+        let m = json_object(&f, ln, line)?;
+        let is_seq = m.contains_key("items");
+        match sequences {
+            None => sequences = Some(is_seq),
+            Some(s) if s != is_seq => {
+                return Err(f.err(
+                    ln,
+                    if s { "expected a sequence line with `items` like the first line" } else { "expected an interaction line with `item` like the first line" },
+                ))
+            }
+            _ => {}
+        }
+        let user = json_id(&f, ln, "user", m.get("user"))?;
+        if is_seq {
+            if let Some(prev) = seen_users.insert(user.clone(), ln) {
+                return Err(f.err(ln, format!("user {user} appears again (first at line {prev}); expected one line per user")));
+            }
+            let Some(Value::Array(items)) = m.get("items") else {
+                return Err(f.err(ln, "field `items` must be an array of item ids"));
+            };
+            for (pos, v) in items.iter().enumerate() {
+                out.push(RawInteraction {
+                    user: user.clone(),
+                    item: json_id(&f, ln, "items[]", Some(v))?,
+                    timestamp: pos as f64,
+                    rating: None,
+                    line: ln,
+                });
+            }
+        } else {
+            let ts = match m.get("timestamp") {
+                Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+                Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
+                Some(other) => return Err(f.err(ln, format!("timestamp `{other}` is not a number (expected a numeric timestamp)"))),
+                None => return Err(f.err(ln, "missing field `timestamp`")),
+            };
+            let rating = match m.get("rating") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(other) => return Err(f.err(ln, format!("rating `{other}` is not a number"))),
+            };
+            match has_rating {
+                None => has_rating = Some(rating.is_some()),
+                Some(h) if h != rating.is_some() => {
+                    return Err(f.err(ln, "`rating` must be on every line or on none"))
+                }
+                _ => {}
+            }
+            out.push(RawInteraction { user, item: json_id(&f, ln, "item", m.get("item"))?, timestamp: ts, rating, line: ln });
+        }
+    }
+    Ok((out, has_rating.unwrap_or(false)))
+}
+
+fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
+    let f = TextFile::read(path)?;
+    let mut items = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    for (ln, line) in f.data_lines() {
+        let m = json_object(&f, ln, line)?;
+        let key = ITEM_ID_COLUMNS.iter().find(|k| m.contains_key(**k)).ok_or_else(|| {
+            f.err(ln, format!("missing item id field (expected one of {})", ITEM_ID_COLUMNS.join(", ")))
+        })?;
+        let id = json_id(&f, ln, key, m.get(*key))?;
+        let mut row = Vec::new();
+        for (k, v) in &m {
+            if k == key {
+                continue;
+            }
+            let s = match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.trim().to_string(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            if !fields.contains(k) {
+                fields.push(k.clone());
+            }
+            row.push((k.clone(), s));
+        }
+        items.push(RawItem { id, fields: row, line: ln });
+    }
+    Ok((items, fields))
+}

@@ -1,0 +1,97 @@
+//! Item text templates: `"{movie_title} ({release_year}) | {class}"`.
+//! `{{` and `}}` are literal braces. Every field must exist in the item file,
+//! which is checked before any work starts.
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Lit(String),
+    Field(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TextTemplate(Vec<Piece>);
+
+impl TextTemplate {
+    pub fn parse(src: &str, fields: &[String]) -> Result<Self> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    let name = name.trim().to_string();
+                    if name.is_empty() || !closed {
+                        return Err(Error::Config(format!("text template `{src}` has an empty or unclosed `{{}}`")));
+                    }
+                    if !fields.contains(&name) {
+                        return Err(Error::Config(format!(
+                            "text template field `{name}` is not a column of the item file (columns: {})",
+                            fields.join(", ")
+                        )));
+                    }
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                    }
+                    pieces.push(Piece::Field(name));
+                }
+                '}' => return Err(Error::Config(format!("text template `{src}` has an unmatched `}}` (write `}}}}` for a brace)"))),
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(lit));
+        }
+        Ok(Self(pieces))
+    }
+
+    pub fn render<'a>(&self, get: impl Fn(&str) -> &'a str) -> String {
+        let mut s = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Lit(l) => s.push_str(l),
+                Piece::Field(f) => s.push_str(get(f).trim()),
+            }
+        }
+        s
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|p| match p {
+            Piece::Field(f) => Some(f.as_str()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn renders_and_checks_fields() {
+        let fields = vec!["a".to_string(), "b".to_string()];
+        let t = TextTemplate::parse("{a} ({b}) {{x}}", &fields).unwrap();
+        assert_eq!(t.render(|f| if f == "a" { "A" } else { "B" }), "A (B) {x}");
+        let e = TextTemplate::parse("{c}", &fields).unwrap_err().to_string();
+        assert!(e.contains("`c`") && e.contains("a, b"), "{e}");
+        assert!(TextTemplate::parse("{a", &fields).is_err());
+        assert!(TextTemplate::parse("a}", &fields).is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! `genrec embed`: item texts → L2-normalised sentence embeddings with
+//! all-MiniLM-L6-v2 on tch (sentence-transformers' recipe: WordPiece from
+//! `tokenizer.json`, truncation at 256, padding to the longest in the batch,
+//! mean pooling over the mask, L2 normalisation). The output is a cache keyed by
+//! the encoder's sha256 and the hash of the item texts: re-running with
+//! unchanged inputs does no work. Users may bring their own embeddings.
+pub mod bert;
+pub mod npy;
+
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::util::hash::sha256_file;
+use crate::util::st::{self, StFile};
+use bert::{l2_normalize, mean_pool, Bert};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+/// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2.
+pub const MAX_SEQ_LEN: usize = 256;
+
+/// A tokenizer plus a BERT encoder that turns texts into sentence embeddings.
+pub struct TextEncoder {
+    pub bert: Bert,
+    _vs: tch::nn::VarStore,
+    tokenizer: Tokenizer,
+    /// sha256 of the weights file: what embeddings record as their encoder.
+    pub weights_sha256: String,
+}
+
+/// Token ids of one text, as the encoder sees them (with [CLS]/[SEP], truncated).
+pub type TokenIds = Vec<u32>;
+
+impl TextEncoder {
+    /// `model_dir` holds `config.json` + `model.safetensors`; `tokenizer_json`
+    /// the Hugging Face tokenizer file.
+    pub fn load(model_dir: &Path, tokenizer_json: &Path, device: Device) -> Result<Self> {
+        let (bert, vs) = Bert::load(model_dir, device)?;
+        let tokenizer = load_tokenizer(tokenizer_json, MAX_SEQ_LEN)?;
+        let weights_sha256 = sha256_file(&model_dir.join("model.safetensors"))?;
+        Ok(Self { bert, _vs: vs, tokenizer, weights_sha256 })
+    }
+
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<TokenIds>> {
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Other(format!("tokenizer: {e}")))?;
+        Ok(enc.iter().map(|e| e.get_ids().to_vec()).collect())
+    }
+
+    /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
+    /// Batches are formed over texts sorted by token length (as
+    /// sentence-transformers does) so that little padding is computed.
+    pub fn encode(&self, texts: &[&str], batch_size: usize, progress: &dyn Progress) -> Result<Tensor> {
+        let ids = self.tokenize(texts)?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+        let h = self.bert.config.hidden_size;
+        let mut out = Tensor::zeros([ids.len() as i64, h], (Kind::Float, Device::Cpu));
+        progress.start(ids.len() as u64, "embedding items");
+        let _g = tch::no_grad_guard();
+        for chunk in order.chunks(batch_size.max(1)) {
+            let batch: Vec<&TokenIds> = chunk.iter().map(|&i| &ids[i]).collect();
+            let emb = self.embed_ids(&batch)?;
+            let idx = Tensor::from_slice(&chunk.iter().map(|&i| i as i64).collect::<Vec<_>>());
+            let _ = out.index_copy_(0, &idx, &emb.to_device(Device::Cpu));
+            progress.inc(chunk.len() as u64);
+        }
+        progress.finish();
+        Ok(out)
+    }
+
+    /// One padded batch → `[B, H]` normalised embeddings (on the model's device).
+    pub fn embed_ids(&self, batch: &[&TokenIds]) -> Result<Tensor> {
+        let (ids, mask) = pad_batch(batch, self.bert.device);
+        let hidden = self.bert.forward(&ids, &mask);
+        Ok(l2_normalize(&mean_pool(&hidden, &mask)))
+    }
+}
+
+/// Right-pads with 0 to the longest: ids and attention mask, both `[B, T]` i64.
+pub fn pad_batch(batch: &[&TokenIds], device: Device) -> (Tensor, Tensor) {
+    let t = batch.iter().map(|b| b.len()).max().unwrap_or(0).max(1);
+    let mut ids = vec![0i64; batch.len() * t];
+    let mut mask = vec![0i64; batch.len() * t];
+    for (r, b) in batch.iter().enumerate() {
+        for (c, &tok) in b.iter().enumerate() {
+            ids[r * t + c] = tok as i64;
+            mask[r * t + c] = 1;
+        }
+    }
+    let shape = [batch.len() as i64, t as i64];
+    (Tensor::from_slice(&ids).view(shape).to(device), Tensor::from_slice(&mask).view(shape).to(device))
+}
+
+/// Loads `tokenizer.json`, replacing its own padding/truncation (MiniLM ships
+/// Fixed(128)) with truncation at `max_len` and no padding (we pad per batch).
+pub fn load_tokenizer(path: &Path, max_len: usize) -> Result<Tokenizer> {
+    if !path.exists() {
+        return Err(Error::input(path, None, "tokenizer file not found (run scripts/setup.sh)"));
+    }
+    let mut tok = Tokenizer::from_file(path).map_err(|e| Error::input(path, None, format!("not a tokenizer.json: {e}")))?;
+    tok.with_padding(None);
+    tok.with_truncation(Some(TruncationParams {
+        max_length: max_len,
+        strategy: TruncationStrategy::LongestFirst,
+        stride: 0,
+        direction: TruncationDirection::Right,
+    }))
+    .map_err(|e| Error::Other(format!("tokenizer: {e}")))?;
+    Ok(tok)
+}
+
+/// Where the embedding matrix came from; recorded in the file's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingSource {
+    /// e.g. "all-MiniLM-L6-v2" or "external:<file name>".
+    pub encoder: String,
+    pub encoder_sha256: String,
+    pub item_text_sha256: String,
+}
+
+/// `embeddings.safetensors`: `item_ids` I64 `[N]` and `embeddings` F32 `[N, D]`.
+pub struct Embeddings {
+    pub item_ids: Vec<i64>,
+    /// `[N, D]` f32, CPU.
+    pub matrix: Tensor,
+    pub source: EmbeddingSource,
+    /// sha256 of the file itself, what the index records.
+    pub file_sha256: String,
+}
+
+impl Embeddings {
+    pub fn write(path: &Path, matrix: &Tensor, source: &EmbeddingSource) -> Result<()> {
+        let n = matrix.size()[0];
+        let ids = Tensor::arange(n, (Kind::Int64, Device::Cpu));
+        let meta = BTreeMap::from([
+            ("encoder".to_string(), source.encoder.clone()),
+            ("encoder_sha256".to_string(), source.encoder_sha256.clone()),
+            ("item_text_sha256".to_string(), source.item_text_sha256.clone()),
+            ("dim".to_string(), matrix.size()[1].to_string()),
+        ]);
+        st::write(path, &[("item_ids".into(), ids), ("embeddings".into(), matrix.to_kind(Kind::Float))], &meta)
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let mut f = StFile::read(path)?;
+        let matrix = f.take(path, "embeddings")?;
+        let ids = f.take(path, "item_ids")?;
+        if matrix.dim() != 2 || ids.size() != [matrix.size()[0]] {
+            return Err(Error::input(path, None, "expected `embeddings` [N, D] and `item_ids` [N]"));
+        }
+        let meta = |k: &str| f.metadata.get(k).cloned().ok_or_else(|| Error::input(path, None, format!("metadata `{k}` missing")));
+        Ok(Self {
+            item_ids: Vec::<i64>::try_from(&ids).map_err(Error::Torch)?,
+            matrix: matrix.to_kind(Kind::Float),
+            source: EmbeddingSource { encoder: meta("encoder")?, encoder_sha256: meta("encoder_sha256")?, item_text_sha256: meta("item_text_sha256")? },
+            file_sha256: sha256_file(path)?,
+        })
+    }
+
+    /// Metadata only: is the file at `path` built from this source? (the cache check)
+    pub fn is_current(path: &Path, source: &EmbeddingSource) -> bool {
+        let Ok(bytes) = std::fs::read(path) else { return false };
+        let Ok((_, meta)) = safetensors::SafeTensors::read_metadata(&bytes) else { return false };
+        let m = meta.metadata().clone().unwrap_or_default();
+        m.get("encoder_sha256") == Some(&source.encoder_sha256)
+            && m.get("item_text_sha256") == Some(&source.item_text_sha256)
+            && m.get("encoder") == Some(&source.encoder)
+    }
+}
+
+/// Reads a user-supplied `[N, D]` matrix (`.npy` f32/f64, or safetensors with a
+/// tensor `embeddings` or a single 2-D tensor). Rows follow `items.jsonl` order.
+pub fn read_external(path: &Path, n_items: usize) -> Result<Tensor> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let m = match ext {
+        "npy" => npy::read_f32_matrix(path)?,
+        "safetensors" => {
+            let mut f = StFile::read(path)?;
+            if f.tensors.contains_key("embeddings") {
+                f.take(path, "embeddings")?
+            } else {
+                let two_d: Vec<String> = f.tensors.iter().filter(|(_, t)| t.dim() == 2).map(|(k, _)| k.clone()).collect();
+                match two_d.as_slice() {
+                    [one] => f.take(path, one)?,
+                    _ => return Err(Error::input(path, None, format!("expected a tensor named `embeddings` or exactly one 2-D tensor, found {two_d:?}"))),
+                }
+            }
+        }
+        _ => return Err(Error::input(path, None, "unknown embedding file type (expected .npy or .safetensors)")),
+    };
+    let m = m.to_kind(Kind::Float);
+    if m.dim() != 2 || m.size()[0] != n_items as i64 {
+        return Err(Error::input(path, None, format!("embedding matrix has shape {:?}, expected [{n_items}, D] (one row per item of items.jsonl, in order)", m.size())));
+    }
+    if m.isfinite().all().int64_value(&[]) == 0 {
+        return Err(Error::input(path, None, "embedding matrix contains NaN or infinite values"));
+    }
+    Ok(m)
+}
+
+pub fn default_output(dataset_dir: &Path) -> PathBuf {
+    dataset_dir.join("embeddings.safetensors")
+}

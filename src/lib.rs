@@ -1,0 +1,11 @@
+//! genrec: a generative recommender with semantic ID indexing, on libtorch.
+//!
+//! Stages (each a module): [`data`] (prepare), `embed`, `semantic_id`, `model`,
+//! `decode`, `trainer`, `eval`.
+pub mod data;
+pub mod error;
+pub mod util;
+
+pub use error::{Error, Result};
+pub mod embed;
+pub mod progress;

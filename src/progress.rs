@@ -1,0 +1,14 @@
+//! A progress sink: library code reports work done through this trait; the CLI
+//! plugs in indicatif bars, tests plug in nothing.
+pub trait Progress: Sync {
+    /// A new phase of `total` units (0 = unknown).
+    fn start(&self, _total: u64, _message: &str) {}
+    fn inc(&self, _n: u64) {}
+    /// Free-form status shown beside the bar (loss, learning rate, …).
+    fn set_message(&self, _message: String) {}
+    fn finish(&self) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+impl Progress for Silent {}

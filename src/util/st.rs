@@ -1,0 +1,129 @@
+//! Safetensors I/O with metadata (the only weight format genrec reads or writes:
+//! no pickle). Reading checks names strictly so a wrong file is a clear error.
+use crate::error::{Error, IoContext, Result};
+use crate::util::fsx::write_atomic;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use tch::{Kind, Tensor};
+
+fn kind_of(d: Dtype) -> Option<Kind> {
+    Some(match d {
+        Dtype::BOOL => Kind::Bool,
+        Dtype::U8 => Kind::Uint8,
+        Dtype::I8 => Kind::Int8,
+        Dtype::I16 => Kind::Int16,
+        Dtype::I32 => Kind::Int,
+        Dtype::I64 => Kind::Int64,
+        Dtype::BF16 => Kind::BFloat16,
+        Dtype::F16 => Kind::Half,
+        Dtype::F32 => Kind::Float,
+        Dtype::F64 => Kind::Double,
+        _ => return None,
+    })
+}
+
+fn dtype_of(k: Kind) -> Option<Dtype> {
+    Some(match k {
+        Kind::Bool => Dtype::BOOL,
+        Kind::Uint8 => Dtype::U8,
+        Kind::Int8 => Dtype::I8,
+        Kind::Int16 => Dtype::I16,
+        Kind::Int => Dtype::I32,
+        Kind::Int64 => Dtype::I64,
+        Kind::BFloat16 => Dtype::BF16,
+        Kind::Half => Dtype::F16,
+        Kind::Float => Dtype::F32,
+        Kind::Double => Dtype::F64,
+        _ => return None,
+    })
+}
+
+/// A safetensors file read into CPU tensors, with its metadata.
+pub struct StFile {
+    pub tensors: BTreeMap<String, Tensor>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl StFile {
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).at(path)?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let bad = |m: String| Error::input(path, None, m);
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+        let mut tensors = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            let kind = kind_of(view.dtype()).ok_or_else(|| bad(format!("tensor `{name}` has unsupported dtype {:?}", view.dtype())))?;
+            let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
+            tensors.insert(name, Tensor::from_data_size(view.data(), &shape, kind));
+        }
+        Ok(Self { tensors, metadata: meta.metadata().clone().unwrap_or_default() })
+    }
+
+    pub fn get(&self, path: &Path, name: &str) -> Result<&Tensor> {
+        self.tensors.get(name).ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
+    }
+
+    pub fn take(&mut self, path: &Path, name: &str) -> Result<Tensor> {
+        self.tensors.remove(name).ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
+    }
+}
+
+/// Writes named tensors (moved to CPU, made contiguous) with string metadata, atomically.
+pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<()> {
+    let mut owned: Vec<(String, Tensor, Dtype, Vec<usize>)> = Vec::with_capacity(tensors.len());
+    for (name, t) in tensors {
+        let t = t.to_device(tch::Device::Cpu).contiguous();
+        let dtype = dtype_of(t.kind()).ok_or_else(|| Error::Other(format!("tensor `{name}`: unsupported kind {:?}", t.kind())))?;
+        let shape = t.size().iter().map(|&s| s as usize).collect();
+        owned.push((name.clone(), t, dtype, shape));
+    }
+    let datas: Vec<Vec<u8>> = owned
+        .iter()
+        .map(|(_, t, _, _)| {
+            let n = t.numel() * t.kind().elt_size_in_bytes();
+            let mut buf = vec![0u8; n];
+            t.copy_data_u8(&mut buf, n);
+            buf
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .zip(&datas)
+        .map(|((name, _, dtype, shape), data)| {
+            TensorView::new(*dtype, shape.clone(), data)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::Other(format!("tensor `{name}`: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| Error::Other(e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Copies `tensors` into the var store's variables by name. Every variable must
+/// be present with the same shape; names in `ignore` may be extra; any other
+/// extra name is an error (a sign of a wrong or mismatched file).
+pub fn load_into(vs: &tch::nn::VarStore, file: &mut StFile, path: &Path, ignore: &[&str]) -> Result<()> {
+    let mut vars = vs.variables();
+    let mut names: Vec<String> = vars.keys().cloned().collect();
+    names.sort();
+    let _guard = tch::no_grad_guard();
+    for name in &names {
+        let src = file.take(path, name)?;
+        let dst = vars.get_mut(name).expect("name from the same map");
+        if src.size() != dst.size() {
+            return Err(Error::input(path, None, format!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), dst.size())));
+        }
+        dst.copy_(&src.to_kind(dst.kind()));
+    }
+    let extra: Vec<&String> = file.tensors.keys().filter(|k| !ignore.iter().any(|i| k.ends_with(i))).collect();
+    if !extra.is_empty() {
+        return Err(Error::input(path, None, format!("unexpected tensors for this model: {:?}", extra)));
+    }
+    Ok(())
+}
