@@ -9,3 +9,5 @@ pub mod util;
 pub use error::{Error, Result};
 pub mod embed;
 pub mod progress;
+pub mod semantic_id;
+pub mod runtime;

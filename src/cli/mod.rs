@@ -1,7 +1,10 @@
 //! The `genrec` command line: one subcommand per pipeline stage. Arguments are
 //! validated into library configs before any work starts; progress bars live
 //! here, never in the library.
+pub mod embed;
+pub mod index;
 pub mod prepare;
+pub mod progress;
 
 use clap::{Parser, Subcommand};
 
@@ -20,10 +23,16 @@ pub struct Cli {
 pub enum Command {
     /// Turn a raw dataset into time-ordered user sequences and a leave-one-out split.
     Prepare(prepare::Args),
+    /// Embed item texts with all-MiniLM-L6-v2 (cached), or import your own embeddings.
+    Embed(embed::Args),
+    /// Build semantic IDs by residual k-means and print the index's health; `--add` for cold start.
+    Index(index::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Prepare(a) => prepare::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Index(a) => index::run(a),
     }
 }

@@ -132,7 +132,7 @@ pub struct Dataset {
     pub test: Vec<HeldOut>,
 }
 
-pub(crate) fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path).at(path)?;
     text.lines()
         .enumerate()

@@ -29,7 +29,7 @@ pub fn kmeans(backend: Backend, x: &[f32], n: usize, d: usize, k: usize, max_ite
 }
 
 fn linfa_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, tolerance: f32, seed: u64) -> Result<Clusters> {
-    use linfa::prelude::*;
+    use linfa::traits::{Fit, Predict};
     use linfa_clustering::{KMeans, KMeansInit};
     use rand::SeedableRng;
     let data = ArrayView2::from_shape((n, d), x).map_err(|e| Error::Other(e.to_string()))?.to_owned();

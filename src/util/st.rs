@@ -87,7 +87,7 @@ pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<Stri
         .map(|(_, t, _, _)| {
             let n = t.numel() * t.kind().elt_size_in_bytes();
             let mut buf = vec![0u8; n];
-            t.copy_data_u8(&mut buf, n);
+            t.copy_data_u8(&mut buf, t.numel());
             buf
         })
         .collect();

@@ -1,0 +1,90 @@
+use super::progress::Bar;
+use anyhow::Context;
+use genrec::data::Dataset;
+use genrec::embed::{self, EmbeddingSource, Embeddings, TextEncoder};
+use genrec::runtime::{self, DeviceChoice};
+use genrec::util::hash::sha256_file;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Embeds every item's text with all-MiniLM-L6-v2 (tch port of
+/// sentence-transformers: truncation at 256, mean pooling, L2 normalisation).
+///
+/// Writes <dataset>/embeddings.safetensors (item ids + [N, 384] f32) recording the
+/// encoder's sha256 and a hash of the item texts; when both are unchanged, the
+/// run does no work. `--from` imports your own embeddings instead (.npy or
+/// .safetensors, any dimension, one row per item of items.jsonl in order).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Prepared dataset directory (from `genrec prepare`).
+    #[arg(long, short)]
+    pub dataset: PathBuf,
+    /// Encoder directory with config.json and model.safetensors.
+    #[arg(long, default_value = "checkpoints/encoders/all-MiniLM-L6-v2")]
+    pub encoder: PathBuf,
+    /// The encoder's tokenizer.json.
+    #[arg(long, default_value = "tokenizer/all-MiniLM-L6-v2/tokenizer.json")]
+    pub tokenizer: PathBuf,
+    /// Output file (default: <dataset>/embeddings.safetensors).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// CPU threads for libtorch (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Use your own embeddings (.npy or .safetensors) instead of the encoder.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Recompute even if the cached embeddings are current.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
+    let ds = Dataset::load(&a.dataset)?;
+    let out = a.out.clone().unwrap_or_else(|| embed::default_output(&a.dataset));
+    let text_hash = ds.manifest.item_text_sha256.clone();
+    if let Some(from) = &a.from {
+        let m = embed::read_external(from, ds.items.len())?;
+        let src = EmbeddingSource {
+            encoder: format!("external:{}", from.file_name().unwrap_or_default().to_string_lossy()),
+            encoder_sha256: sha256_file(from)?,
+            item_text_sha256: text_hash,
+        };
+        Embeddings::write(&out, &m, &src)?;
+        println!("imported {:?} embeddings from {} into {}", m.size(), from.display(), out.display());
+        return Ok(());
+    }
+    let weights = a.encoder.join("model.safetensors");
+    let src = EmbeddingSource {
+        encoder: a.encoder.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        encoder_sha256: sha256_file(&weights).with_context(|| "encoder weights missing: run scripts/setup.sh".to_string())?,
+        item_text_sha256: text_hash,
+    };
+    if !a.force && Embeddings::is_current(&out, &src) {
+        println!("{} is up to date (same encoder and item texts); nothing to do", out.display());
+        return Ok(());
+    }
+    runtime::set_threads(a.threads);
+    let device = runtime::device(a.device)?;
+    let enc = TextEncoder::load(&a.encoder, &a.tokenizer, device)?;
+    let texts = ds.texts();
+    let t0 = Instant::now();
+    let m = enc.encode(&texts, a.batch_size, &Bar::new())?;
+    let secs = t0.elapsed().as_secs_f64();
+    Embeddings::write(&out, &m, &src)?;
+    println!(
+        "embedded {} items on {} in {:.1} s ({:.1} items/s) → {}",
+        texts.len(),
+        runtime::describe(device),
+        secs,
+        texts.len() as f64 / secs,
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,160 @@
+use anyhow::Context;
+use genrec::data::{Dataset, Item};
+use genrec::embed::{Embeddings, TextEncoder};
+use genrec::runtime::{self, DeviceChoice};
+use genrec::semantic_id::store::{Index, IndexSummary};
+use genrec::semantic_id::{self, vocab::DEFAULT_USER_TOKENS, Backend, IndexParams, Scheme};
+use indicatif::ProgressBar;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Builds semantic IDs by residual k-means (RQ-KMeans) over the item embeddings:
+/// L levels of K codes plus a collision digit, so every item has a unique ID
+/// of L+1 tokens. Prints the index's health (codebook usage and perplexity per
+/// level, collision rate, largest collision group, reconstruction error).
+///
+/// With `--add items.jsonl`, gives new items IDs by nearest centroid at each
+/// level (cold start) without re-clustering, and adds them to the index.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Prepared dataset directory.
+    #[arg(long, short)]
+    pub dataset: PathBuf,
+    /// Embeddings (default: <dataset>/embeddings.safetensors).
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// Output directory (default: <dataset>/index, or <dataset>/index-random).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Code levels L (the ID has L codes + 1 collision digit).
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Codes per level K. Default: 256 for catalogues of ≥ 8,192 items; smaller
+    /// ones get the largest power of two ≤ N/32, at least 16 (ML-100K: 32).
+    #[arg(long)]
+    pub codebook_size: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Backend::Linfa)]
+    pub backend: Backend,
+    #[arg(long, value_enum, default_value_t = Scheme::RqKmeans)]
+    pub scheme: Scheme,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// k-means iterations per level (at most).
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    /// Hashed user tokens in the vocabulary (TIGER: 2,000).
+    #[arg(long, default_value_t = DEFAULT_USER_TOKENS)]
+    pub user_tokens: u32,
+    /// Cold start: add the items of this JSONL ({"item": id, "text": …} per line)
+    /// to an existing index (--out or the default), embedding them with --encoder.
+    #[arg(long)]
+    pub add: Option<PathBuf>,
+    #[arg(long, default_value = "checkpoints/encoders/all-MiniLM-L6-v2")]
+    pub encoder: PathBuf,
+    #[arg(long, default_value = "tokenizer/all-MiniLM-L6-v2/tokenizer.json")]
+    pub tokenizer: PathBuf,
+    /// CPU threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    runtime::set_threads(a.threads);
+    let ds = Dataset::load(&a.dataset)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        a.dataset.join(match a.scheme {
+            Scheme::RqKmeans => "index",
+            Scheme::Random => "index-random",
+        })
+    });
+    if let Some(add) = &a.add {
+        return add_items(&a, &ds, &out, add);
+    }
+    let emb_path = a.embeddings.clone().unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
+    let emb = Embeddings::read(&emb_path).with_context(|| "run `genrec embed` first".to_string())?;
+    anyhow::ensure!(
+        emb.source.item_text_sha256 == ds.manifest.item_text_sha256,
+        "{} was computed from other item texts than {} (re-run `genrec embed`)",
+        emb_path.display(),
+        a.dataset.display()
+    );
+    let (n, d) = emb.matrix.size2()?;
+    let params = IndexParams {
+        levels: a.levels,
+        codebook_size: a.codebook_size.unwrap_or_else(|| semantic_id::default_codebook_size(n as usize)),
+        backend: a.backend,
+        scheme: a.scheme,
+        seed: a.seed,
+        max_iter: a.max_iter,
+        tolerance: 1e-4,
+    };
+    params.check(n as usize)?;
+    let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
+    let pb = ProgressBar::new(params.levels as u64).with_message(format!("{:?} k-means, {} × {}", params.backend, params.levels, params.codebook_size));
+    let t0 = Instant::now();
+    let ids = semantic_id::build(&x, n as usize, d as usize, &params, &emb.file_sha256, &mut |l| pb.set_position(l as u64))?;
+    let secs = t0.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let health = ids.health(&x);
+    let vocab = ids.vocab(a.user_tokens);
+    let summary = IndexSummary {
+        params: params.clone(),
+        health: health.clone(),
+        dim: d as usize,
+        items: n as usize,
+        added_items: 0,
+        embeddings_sha256: emb.file_sha256.clone(),
+        dataset_content_sha256: ds.manifest.content_sha256.clone(),
+        codes_sha256: ids.codes_sha256(),
+        build_seconds: secs,
+    };
+    Index::save(&out, &ids, &vocab, &summary, &[])?;
+    println!("{health}");
+    println!("built in {secs:.2} s; vocabulary {} tokens; wrote {}", vocab.size(), out.display());
+    Ok(())
+}
+
+fn add_items(a: &Args, ds: &Dataset, out: &std::path::Path, add: &std::path::Path) -> anyhow::Result<()> {
+    let mut index = Index::load(out)?;
+    index.check_dataset(ds)?;
+    let rows: Vec<serde_json::Value> = genrec::data::dataset::read_jsonl(add)?;
+    let mut known: std::collections::HashSet<String> = ds.items.iter().chain(&index.added).map(|i| i.original_id.clone()).collect();
+    let mut new_items = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let id = r.get("item").or_else(|| r.get("id")).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|x| x.to_string())));
+        let text = r.get("text").and_then(|v| v.as_str());
+        let (Some(id), Some(text)) = (id, text) else {
+            anyhow::bail!("{}:{}: expected {{\"item\": id, \"text\": \"…\"}}", add.display(), i + 1);
+        };
+        anyhow::ensure!(known.insert(id.clone()), "{}:{}: item {id} is already in the catalogue", add.display(), i + 1);
+        new_items.push(Item { id: (ds.items.len() + index.added.len() + new_items.len()) as u32, original_id: id, text: text.to_string() });
+    }
+    let emb_path = a.embeddings.clone().unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
+    let emb = Embeddings::read(&emb_path)?;
+    let enc = TextEncoder::load(&a.encoder, &a.tokenizer, runtime::device(DeviceChoice::Cpu)?)?;
+    anyhow::ensure!(
+        enc.weights_sha256 == emb.source.encoder_sha256,
+        "the index was built from embeddings of another encoder ({}); cold-start items must use the same one",
+        emb.source.encoder
+    );
+    let texts: Vec<&str> = new_items.iter().map(|i| i.text.as_str()).collect();
+    let m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
+    let x: Vec<f32> = Vec::try_from(&m.flatten(0, -1))?;
+    let new_ids = index.ids.add_items(&x, a.backend)?;
+    let max_digit = new_ids.iter().map(|c| c[c.len() - 1]).max().unwrap_or(0);
+    anyhow::ensure!(
+        max_digit < index.vocab.digits,
+        "a collision group would need digit {max_digit}, beyond the vocabulary's {} digit tokens; rebuild the index",
+        index.vocab.digits
+    );
+    for (it, code) in new_items.iter().zip(&new_ids) {
+        println!("{} → {:?}", it.original_id, code);
+    }
+    index.added.extend(new_items);
+    index.summary.added_items = index.added.len();
+    index.summary.items = index.ids.n_items();
+    index.summary.codes_sha256 = index.ids.codes_sha256();
+    Index::save(out, &index.ids, &index.vocab, &index.summary, &index.added)?;
+    println!("added {} items; the index now has {} (codes hash {})", new_ids.len(), index.ids.n_items(), &index.summary.codes_sha256[..12]);
+    Ok(())
+}

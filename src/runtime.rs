@@ -1,0 +1,49 @@
+//! The one place that chooses the device, seeds libtorch and sets threads.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// CUDA when a GPU is visible, else CPU
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// Resolves a device choice; `Cuda` without a usable GPU is an error.
+pub fn device(choice: DeviceChoice) -> Result<Device> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Auto => Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu }),
+        DeviceChoice::Cuda => {
+            if tch::Cuda::is_available() {
+                Ok(Device::Cuda(0))
+            } else {
+                Err(Error::Config("--device cuda: no CUDA device is available to libtorch".into()))
+            }
+        }
+    }
+}
+
+/// Seeds libtorch's generators (CPU and CUDA). Everything else takes its RNG explicitly.
+pub fn seed(seed: u64) {
+    tch::manual_seed(seed as i64);
+}
+
+/// Sets libtorch's intra-op threads (None: libtorch's default, one per core).
+pub fn set_threads(threads: Option<usize>) {
+    if let Some(t) = threads {
+        tch::set_num_threads(t as i32);
+    }
+}
+
+pub fn describe(device: Device) -> String {
+    match device {
+        Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        d => format!("{d:?}"),
+    }
+}
