@@ -11,3 +11,5 @@ pub mod embed;
 pub mod progress;
 pub mod semantic_id;
 pub mod runtime;
+pub mod decode;
+pub mod model;

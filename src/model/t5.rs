@@ -1,0 +1,370 @@
+//! The T5 encoder-decoder (Raffel et al. 2020) in tch, as P5 and TIGER use it:
+//! relative position buckets (bidirectional in the encoder, causal in the
+//! decoder; the bias lives in block 0 and is shared by every layer of its
+//! stack), RMSNorm without mean or bias, no 1/√d scaling in attention, ReLU or
+//! gated-GELU feed-forward, dropout, tied or untied output head.
+//!
+//! Var-store paths equal Hugging Face `T5ForConditionalGeneration` tensor
+//! names, so checkpoints move both ways (see `model::hf`).
+use super::config::{FeedForward, T5Config};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+/// Additive mask value, as transformers uses (`finfo(float32).min`).
+pub const MASK: f64 = f32::MIN as f64;
+
+fn linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
+    nn::linear(p, i, o, nn::LinearConfig { bias: false, ..Default::default() })
+}
+
+/// T5's LayerNorm: `w * x / sqrt(mean(x²) + eps)` in f32, no mean, no bias.
+#[derive(Debug)]
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    pub fn new(p: nn::Path, d: i64, eps: f64) -> Self {
+        Self { weight: p.var("weight", &[d], nn::Init::Const(1.0)), eps }
+    }
+}
+
+impl Module for RmsNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let var = x.to_kind(Kind::Float).pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+        let y = x.to_kind(Kind::Float) * (var + self.eps).rsqrt();
+        &self.weight * y.to_kind(x.kind())
+    }
+}
+
+/// HF's `_relative_position_bucket`, with the same float32 arithmetic.
+pub fn relative_position_bucket(relative_position: i64, bidirectional: bool, num_buckets: i64, max_distance: i64) -> i64 {
+    let mut buckets = 0;
+    let mut nb = num_buckets;
+    let n = if bidirectional {
+        nb /= 2;
+        if relative_position > 0 {
+            buckets += nb;
+        }
+        relative_position.abs()
+    } else {
+        (-relative_position).max(0)
+    };
+    let max_exact = nb / 2;
+    if n < max_exact {
+        return buckets + n;
+    }
+    let ratio = ((n as f32) / (max_exact as f32)).ln();
+    let denom = ((max_distance as f64) / (max_exact as f64)).ln() as f32;
+    let large = max_exact + (ratio / denom * (nb - max_exact) as f32) as i64;
+    buckets + large.min(nb - 1)
+}
+
+/// Bucket ids `[q_len, k_len]` for query positions `q_offset..q_offset+q_len`.
+pub fn bucket_matrix(q_len: i64, k_len: i64, q_offset: i64, bidirectional: bool, num_buckets: i64, max_distance: i64, device: Device) -> Tensor {
+    let mut v = Vec::with_capacity((q_len * k_len) as usize);
+    for q in 0..q_len {
+        for k in 0..k_len {
+            v.push(relative_position_bucket(k - (q + q_offset), bidirectional, num_buckets, max_distance));
+        }
+    }
+    Tensor::from_slice(&v).view([q_len, k_len]).to(device)
+}
+
+#[derive(Debug)]
+pub struct Attention {
+    q: nn::Linear,
+    k: nn::Linear,
+    v: nn::Linear,
+    o: nn::Linear,
+    relative_attention_bias: Option<nn::Embedding>,
+    heads: i64,
+    d_kv: i64,
+    dropout: f64,
+    bidirectional: bool,
+    num_buckets: i64,
+    max_distance: i64,
+}
+
+impl Attention {
+    fn new(p: nn::Path, c: &T5Config, has_bias: bool, bidirectional: bool) -> Self {
+        let inner = c.num_heads * c.d_kv;
+        Self {
+            q: linear(&p / "q", c.d_model, inner),
+            k: linear(&p / "k", c.d_model, inner),
+            v: linear(&p / "v", c.d_model, inner),
+            o: linear(&p / "o", inner, c.d_model),
+            relative_attention_bias: has_bias.then(|| nn::embedding(&p / "relative_attention_bias", c.relative_attention_num_buckets, c.num_heads, Default::default())),
+            heads: c.num_heads,
+            d_kv: c.d_kv,
+            dropout: c.dropout_rate,
+            bidirectional,
+            num_buckets: c.relative_attention_num_buckets,
+            max_distance: c.relative_attention_max_distance,
+        }
+    }
+
+    /// Position bias `[1, H, q_len, k_len]` (only the block-0 layer has the table).
+    pub fn position_bias(&self, q_len: i64, k_len: i64, q_offset: i64, device: Device) -> Tensor {
+        let table = self.relative_attention_bias.as_ref().expect("position bias lives in block 0");
+        let b = bucket_matrix(q_len, k_len, q_offset, self.bidirectional, self.num_buckets, self.max_distance, device);
+        table.forward(&b).permute([2, 0, 1]).unsqueeze(0)
+    }
+
+    /// `[B, T, H*D]` → `[B, H, T, D]`.
+    fn heads(&self, x: Tensor) -> Tensor {
+        let (b, t, _) = x.size3().expect("[B, T, C]");
+        x.view([b, t, self.heads, self.d_kv]).transpose(1, 2)
+    }
+
+    pub fn project_kv(&self, x: &Tensor) -> (Tensor, Tensor) {
+        (self.heads(self.k.forward(x)), self.heads(self.v.forward(x)))
+    }
+
+    /// Attention of `x` `[B, Tq, C]` over keys/values `[B, H, Tk, D]` with an
+    /// additive bias broadcastable to `[B, H, Tq, Tk]`. No 1/√d scaling (T5).
+    fn attend(&self, x: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, train: bool) -> Tensor {
+        let (b, t, _) = x.size3().expect("[B, T, C]");
+        let q = self.heads(self.q.forward(x));
+        let p = if train { self.dropout } else { 0.0 };
+        let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias.to_kind(q.kind())), p, false, 1.0, false);
+        self.o.forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
+    }
+}
+
+#[derive(Debug)]
+struct FeedForwardLayer {
+    kind: FeedForward,
+    wi: Option<nn::Linear>,
+    wi_0: Option<nn::Linear>,
+    wi_1: Option<nn::Linear>,
+    wo: nn::Linear,
+    norm: RmsNorm,
+    dropout: f64,
+}
+
+impl FeedForwardLayer {
+    fn new(p: nn::Path, c: &T5Config) -> Self {
+        let d = &p / "DenseReluDense";
+        let gated = c.feed_forward_proj == FeedForward::GatedGelu;
+        Self {
+            kind: c.feed_forward_proj,
+            wi: (!gated).then(|| linear(&d / "wi", c.d_model, c.d_ff)),
+            wi_0: gated.then(|| linear(&d / "wi_0", c.d_model, c.d_ff)),
+            wi_1: gated.then(|| linear(&d / "wi_1", c.d_model, c.d_ff)),
+            wo: linear(&d / "wo", c.d_ff, c.d_model),
+            norm: RmsNorm::new(&p / "layer_norm", c.d_model, c.layer_norm_epsilon),
+            dropout: c.dropout_rate,
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let h = self.norm.forward(x);
+        let h = match self.kind {
+            FeedForward::Relu => self.wi.as_ref().expect("relu").forward(&h).relu(),
+            FeedForward::GatedGelu => self.wi_0.as_ref().expect("gated").forward(&h).gelu("tanh") * self.wi_1.as_ref().expect("gated").forward(&h),
+        };
+        let h = h.dropout(self.dropout, train);
+        x + self.wo.forward(&h).dropout(self.dropout, train)
+    }
+}
+
+#[derive(Debug)]
+struct EncoderBlock {
+    attn: Attention,
+    attn_norm: RmsNorm,
+    ff: FeedForwardLayer,
+}
+
+#[derive(Debug)]
+struct DecoderBlock {
+    self_attn: Attention,
+    self_norm: RmsNorm,
+    cross_attn: Attention,
+    cross_norm: RmsNorm,
+    ff: FeedForwardLayer,
+}
+
+/// Per-decoder-layer key/value state for incremental decoding.
+pub struct DecoderCache {
+    /// Self-attention keys/values so far, `[N, H, t, D]` per layer.
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    /// Cross-attention keys/values, `[B, H, S, D]` per layer (one per user:
+    /// beams of a user share them, see `beams_per_row`).
+    cross_kv: Vec<(Tensor, Tensor)>,
+    /// Additive encoder padding mask `[B, 1, 1, S]`.
+    enc_mask: Tensor,
+    /// Decoder rows per encoder row (beam width); rows are user-major.
+    pub beams_per_row: i64,
+    /// Tokens decoded so far (the query position of the next step).
+    pub step: i64,
+}
+
+impl DecoderCache {
+    /// Keeps decoder rows `rows` (`[N]` i64, indices into the current rows),
+    /// e.g. after a beam-search step. Rows must stay within their user.
+    pub fn reorder(&mut self, rows: &Tensor) {
+        for kv in self.self_kv.iter_mut().flatten() {
+            *kv = (kv.0.index_select(0, rows), kv.1.index_select(0, rows));
+        }
+    }
+}
+
+/// The model. Build with [`T5::new`]; inference under `tch::no_grad_guard()`.
+#[derive(Debug)]
+pub struct T5 {
+    pub config: T5Config,
+    shared: nn::Embedding,
+    encoder: Vec<EncoderBlock>,
+    encoder_norm: RmsNorm,
+    decoder: Vec<DecoderBlock>,
+    decoder_norm: RmsNorm,
+    lm_head: Option<nn::Linear>,
+}
+
+impl T5 {
+    pub fn new(p: nn::Path, c: &T5Config) -> Self {
+        let emb_cfg = nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 1.0 }, ..Default::default() };
+        let e = &p / "encoder";
+        let d = &p / "decoder";
+        let encoder = (0..c.num_layers)
+            .map(|i| {
+                let b = &e / "block" / i / "layer";
+                EncoderBlock {
+                    attn: Attention::new(&b / 0 / "SelfAttention", c, i == 0, true),
+                    attn_norm: RmsNorm::new(&b / 0 / "layer_norm", c.d_model, c.layer_norm_epsilon),
+                    ff: FeedForwardLayer::new(&b / 1, c),
+                }
+            })
+            .collect();
+        let decoder = (0..c.decoder_layers())
+            .map(|i| {
+                let b = &d / "block" / i / "layer";
+                DecoderBlock {
+                    self_attn: Attention::new(&b / 0 / "SelfAttention", c, i == 0, false),
+                    self_norm: RmsNorm::new(&b / 0 / "layer_norm", c.d_model, c.layer_norm_epsilon),
+                    cross_attn: Attention::new(&b / 1 / "EncDecAttention", c, false, false),
+                    cross_norm: RmsNorm::new(&b / 1 / "layer_norm", c.d_model, c.layer_norm_epsilon),
+                    ff: FeedForwardLayer::new(&b / 2, c),
+                }
+            })
+            .collect();
+        Self {
+            config: c.clone(),
+            shared: nn::embedding(&p / "shared", c.vocab_size, c.d_model, emb_cfg),
+            encoder,
+            encoder_norm: RmsNorm::new(&e / "final_layer_norm", c.d_model, c.layer_norm_epsilon),
+            decoder,
+            decoder_norm: RmsNorm::new(&d / "final_layer_norm", c.d_model, c.layer_norm_epsilon),
+            lm_head: (!c.tie_word_embeddings).then(|| linear(&p / "lm_head", c.d_model, c.vocab_size)),
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        self.shared.ws.device()
+    }
+
+    /// Encoder: ids `[B, S]`, mask `[B, S]` (1 = token) → states `[B, S, C]`.
+    pub fn encode(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let s = ids.size()[1];
+        let dropout = self.config.dropout_rate;
+        let mut h = self.shared.forward(ids).dropout(dropout, train);
+        let pad = additive_mask(mask);
+        let bias = self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad;
+        for blk in &self.encoder {
+            let n = blk.attn_norm.forward(&h);
+            let (k, v) = blk.attn.project_kv(&n);
+            h = &h + blk.attn.attend(&n, &k, &v, &bias, train).dropout(dropout, train);
+            h = blk.ff.forward_t(&h, train);
+        }
+        self.encoder_norm.forward(&h).dropout(dropout, train)
+    }
+
+    /// Teacher-forced decoder: `dec_ids` `[B, T]` (starting with the decoder
+    /// start token) over encoder states → decoder states `[B, T, C]` (after
+    /// the final norm, before scaling and lm_head).
+    pub fn decode(&self, dec_ids: &Tensor, enc: &Tensor, enc_mask: &Tensor, train: bool) -> Tensor {
+        let t = dec_ids.size()[1];
+        let dev = dec_ids.device();
+        let dropout = self.config.dropout_rate;
+        let causal = Tensor::ones([t, t], (Kind::Float, dev)).triu(1) * MASK;
+        let self_bias = self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
+        let cross_bias = additive_mask(enc_mask);
+        let mut h = self.shared.forward(dec_ids).dropout(dropout, train);
+        for blk in &self.decoder {
+            let n = blk.self_norm.forward(&h);
+            let (k, v) = blk.self_attn.project_kv(&n);
+            h = &h + blk.self_attn.attend(&n, &k, &v, &self_bias, train).dropout(dropout, train);
+            let n = blk.cross_norm.forward(&h);
+            let (k, v) = blk.cross_attn.project_kv(enc);
+            h = &h + blk.cross_attn.attend(&n, &k, &v, &cross_bias, train).dropout(dropout, train);
+            h = blk.ff.forward_t(&h, train);
+        }
+        self.decoder_norm.forward(&h).dropout(dropout, train)
+    }
+
+    /// Decoder states → logits `[.., V]` (tied: scaled by `d_model**-0.5` when
+    /// the config says so, then `shared`ᵀ).
+    pub fn lm_logits(&self, h: &Tensor) -> Tensor {
+        let h = if self.config.scales_decoder_output() { h * (self.config.d_model as f64).powf(-0.5) } else { h.shallow_clone() };
+        match &self.lm_head {
+            Some(l) => l.forward(&h),
+            None => h.matmul(&self.shared.ws.tr()),
+        }
+    }
+
+    /// Full teacher-forced forward: logits `[B, T, V]`.
+    pub fn forward_t(&self, ids: &Tensor, mask: &Tensor, dec_ids: &Tensor, train: bool) -> Tensor {
+        let enc = self.encode(ids, mask, train);
+        self.lm_logits(&self.decode(dec_ids, &enc, mask, train))
+    }
+
+    /// Starts incremental decoding over encoder states `[B, S, C]`; the decoder
+    /// will run `beams` rows per encoder row (user-major: row = b·beams + w).
+    pub fn start_decoding(&self, enc: &Tensor, enc_mask: &Tensor, beams: i64) -> DecoderCache {
+        DecoderCache {
+            self_kv: (0..self.decoder.len()).map(|_| None).collect(),
+            cross_kv: self.decoder.iter().map(|b| b.cross_attn.project_kv(enc)).collect(),
+            enc_mask: additive_mask(enc_mask),
+            beams_per_row: beams,
+            step: 0,
+        }
+    }
+
+    /// One decoder step for tokens `[N]` (N = B·beams): logits `[N, V]`.
+    pub fn decode_step(&self, tokens: &Tensor, cache: &mut DecoderCache) -> Tensor {
+        let n = tokens.size()[0];
+        let dev = tokens.device();
+        let t = cache.step;
+        let w = cache.beams_per_row;
+        let self_bias = self.decoder[0].self_attn.position_bias(1, t + 1, t, dev);
+        let mut h = self.shared.forward(&tokens.view([n, 1]));
+        for (li, blk) in self.decoder.iter().enumerate() {
+            let x = blk.self_norm.forward(&h);
+            let (k, v) = blk.self_attn.project_kv(&x);
+            let (k, v) = match cache.self_kv[li].take() {
+                Some((pk, pv)) => (Tensor::cat(&[pk, k], 2), Tensor::cat(&[pv, v], 2)),
+                None => (k, v),
+            };
+            h = &h + blk.self_attn.attend(&x, &k, &v, &self_bias, false);
+            cache.self_kv[li] = Some((k, v));
+            // Cross-attention: the beams of a user become query positions of
+            // one attention over that user's encoder keys/values.
+            let x = blk.cross_norm.forward(&h);
+            let b = n / w;
+            let xq = x.view([b, w, x.size()[2]]);
+            let (ck, cv) = &cache.cross_kv[li];
+            h = &h + blk.cross_attn.attend(&xq, ck, cv, &cache.enc_mask, false).view([n, 1, -1]);
+            h = blk.ff.forward_t(&h, false);
+        }
+        cache.step += 1;
+        self.lm_logits(&self.decoder_norm.forward(&h)).view([n, -1])
+    }
+}
+
+/// `[B, S]` 1/0 mask → additive `[B, 1, 1, S]` (0 or `MASK`).
+pub fn additive_mask(mask: &Tensor) -> Tensor {
+    let m = mask.to_kind(Kind::Float);
+    ((m.ones_like() - m) * MASK).unsqueeze(1).unsqueeze(1)
+}
