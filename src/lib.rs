@@ -13,3 +13,6 @@ pub mod semantic_id;
 pub mod runtime;
 pub mod decode;
 pub mod model;
+pub mod prompt;
+pub mod eval;
+pub mod trainer;

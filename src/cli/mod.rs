@@ -1,10 +1,13 @@
 //! The `genrec` command line: one subcommand per pipeline stage. Arguments are
 //! validated into library configs before any work starts; progress bars live
 //! here, never in the library.
+pub mod bench;
 pub mod embed;
+pub mod evaluate;
 pub mod index;
 pub mod prepare;
 pub mod progress;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +30,12 @@ pub enum Command {
     Embed(embed::Args),
     /// Build semantic IDs by residual k-means and print the index's health; `--add` for cold start.
     Index(index::Args),
+    /// Train the T5 generator (GPU when present, CPU otherwise).
+    Train(train::Args),
+    /// Leave-one-out evaluation with confidence intervals, next to baselines.
+    Evaluate(evaluate::Args),
+    /// Speed benchmarks (decode, train, embed, kmeans); scripts/bench.sh runs the Python peers beside them.
+    Bench(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -34,5 +43,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prepare(a) => prepare::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Index(a) => index::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }

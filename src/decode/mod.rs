@@ -3,6 +3,7 @@
 //! semantics), and greedy decoding. The model sits behind [`StepModel`], so the
 //! search is tested with scripted scores and no model.
 pub mod beam;
+pub mod generator;
 pub mod t5_step;
 
 pub use beam::{beam_search, greedy, BeamOutput, Hit};

@@ -13,8 +13,23 @@ use tch::{Device, Kind, Tensor};
 /// Additive mask value, as transformers uses (`finfo(float32).min`).
 pub const MASK: f64 = f32::MIN as f64;
 
-fn linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
-    nn::linear(p, i, o, nn::LinearConfig { bias: false, ..Default::default() })
+/// A bias-free linear layer whose weight is cast to the input's dtype, so the
+/// compute precision follows the hidden states (bf16 mixed precision on CUDA
+/// keeps f32 master weights, like autocast).
+#[derive(Debug)]
+pub struct Lin {
+    pub ws: Tensor,
+}
+
+impl Module for Lin {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.matmul(&self.ws.to_kind(x.kind()).tr())
+    }
+}
+
+fn linear(p: nn::Path, i: i64, o: i64) -> Lin {
+    let bound = 1.0 / (i as f64).sqrt();
+    Lin { ws: p.var("weight", &[o, i], nn::Init::Uniform { lo: -bound, up: bound }) }
 }
 
 /// T5's LayerNorm: `w * x / sqrt(mean(x²) + eps)` in f32, no mean, no bias.
@@ -34,7 +49,7 @@ impl Module for RmsNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
         let var = x.to_kind(Kind::Float).pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
         let y = x.to_kind(Kind::Float) * (var + self.eps).rsqrt();
-        &self.weight * y.to_kind(x.kind())
+        self.weight.to_kind(x.kind()) * y.to_kind(x.kind())
     }
 }
 
@@ -74,10 +89,10 @@ pub fn bucket_matrix(q_len: i64, k_len: i64, q_offset: i64, bidirectional: bool,
 
 #[derive(Debug)]
 pub struct Attention {
-    q: nn::Linear,
-    k: nn::Linear,
-    v: nn::Linear,
-    o: nn::Linear,
+    q: Lin,
+    k: Lin,
+    v: Lin,
+    o: Lin,
     relative_attention_bias: Option<nn::Embedding>,
     heads: i64,
     d_kv: i64,
@@ -128,7 +143,9 @@ impl Attention {
         let (b, t, _) = x.size3().expect("[B, T, C]");
         let q = self.heads(self.q.forward(x));
         let p = if train { self.dropout } else { 0.0 };
-        let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias.to_kind(q.kind())), p, false, 1.0, false);
+        // f32::MIN would round to -inf in bf16; keep masks finite there.
+        let bias = if q.kind() == Kind::Float { bias.shallow_clone() } else { bias.clamp_min(-1e30).to_kind(q.kind()) };
+        let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias), p, false, 1.0, false);
         self.o.forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
     }
 }
@@ -136,10 +153,10 @@ impl Attention {
 #[derive(Debug)]
 struct FeedForwardLayer {
     kind: FeedForward,
-    wi: Option<nn::Linear>,
-    wi_0: Option<nn::Linear>,
-    wi_1: Option<nn::Linear>,
-    wo: nn::Linear,
+    wi: Option<Lin>,
+    wi_0: Option<Lin>,
+    wi_1: Option<Lin>,
+    wo: Lin,
     norm: RmsNorm,
     dropout: f64,
 }
@@ -220,7 +237,9 @@ pub struct T5 {
     encoder_norm: RmsNorm,
     decoder: Vec<DecoderBlock>,
     decoder_norm: RmsNorm,
-    lm_head: Option<nn::Linear>,
+    lm_head: Option<Lin>,
+    /// dtype of the hidden states (f32, or bf16 for mixed precision on CUDA).
+    compute_kind: Kind,
 }
 
 impl T5 {
@@ -258,7 +277,17 @@ impl T5 {
             decoder,
             decoder_norm: RmsNorm::new(&d / "final_layer_norm", c.d_model, c.layer_norm_epsilon),
             lm_head: (!c.tie_word_embeddings).then(|| linear(&p / "lm_head", c.d_model, c.vocab_size)),
+            compute_kind: Kind::Float,
         }
+    }
+
+    /// Sets the precision of activations and matrix products (weights stay f32).
+    pub fn set_compute_kind(&mut self, kind: Kind) {
+        self.compute_kind = kind;
+    }
+
+    fn embed(&self, ids: &Tensor) -> Tensor {
+        self.shared.forward(ids).to_kind(self.compute_kind)
     }
 
     pub fn device(&self) -> Device {
@@ -269,7 +298,7 @@ impl T5 {
     pub fn encode(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
         let s = ids.size()[1];
         let dropout = self.config.dropout_rate;
-        let mut h = self.shared.forward(ids).dropout(dropout, train);
+        let mut h = self.embed(ids).dropout(dropout, train);
         let pad = additive_mask(mask);
         let bias = self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad;
         for blk in &self.encoder {
@@ -291,7 +320,7 @@ impl T5 {
         let causal = Tensor::ones([t, t], (Kind::Float, dev)).triu(1) * MASK;
         let self_bias = self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
         let cross_bias = additive_mask(enc_mask);
-        let mut h = self.shared.forward(dec_ids).dropout(dropout, train);
+        let mut h = self.embed(dec_ids).dropout(dropout, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
             let (k, v) = blk.self_attn.project_kv(&n);
@@ -310,7 +339,7 @@ impl T5 {
         let h = if self.config.scales_decoder_output() { h * (self.config.d_model as f64).powf(-0.5) } else { h.shallow_clone() };
         match &self.lm_head {
             Some(l) => l.forward(&h),
-            None => h.matmul(&self.shared.ws.tr()),
+            None => h.matmul(&self.shared.ws.to_kind(h.kind()).tr()),
         }
     }
 
@@ -339,7 +368,7 @@ impl T5 {
         let t = cache.step;
         let w = cache.beams_per_row;
         let self_bias = self.decoder[0].self_attn.position_bias(1, t + 1, t, dev);
-        let mut h = self.shared.forward(&tokens.view([n, 1]));
+        let mut h = self.embed(&tokens.view([n, 1]));
         for (li, blk) in self.decoder.iter().enumerate() {
             let x = blk.self_norm.forward(&h);
             let (k, v) = blk.self_attn.project_kv(&x);

@@ -1,0 +1,35 @@
+"""Hugging Face peer of `genrec bench train`: a plain PyTorch training loop of
+T5ForConditionalGeneration with the same config, the same batches, AdamW and
+gradient clipping. Prints examples/s as JSON."""
+import json, sys, time, os
+import torch
+from transformers import T5Config, T5ForConditionalGeneration
+
+out = sys.argv[1]
+torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+torch.manual_seed(0)
+cfg = T5Config.from_pretrained(os.path.join(out, "train-model"))
+model = T5ForConditionalGeneration(cfg).train()
+spec = json.load(open(os.path.join(out, "train-batches.json")))
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.035)
+batches = [{k: torch.tensor(v) for k, v in b.items()} for b in spec["batches"]]
+warmup, steps = spec["warmup"], spec["steps"]
+bs = batches[0]["input_ids"].shape[0]
+losses = []
+for s, b in enumerate(batches):
+    if s == warmup:
+        t0 = time.perf_counter()
+    out_ = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], decoder_input_ids=b["decoder_input_ids"])
+    logits = out_.logits
+    loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.shape[-1]), b["labels"].view(-1))
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    losses.append(loss.item())
+secs = time.perf_counter() - t0
+res = {"torch": torch.__version__, "transformers": __import__("transformers").__version__, "batch_size": bs, "steps": steps,
+       "examples_per_second": steps * bs / secs, "first_loss": losses[0], "last_loss": losses[-1],
+       "parameters": sum(p.numel() for p in model.parameters())}
+json.dump(res, open(os.path.join(out, "train-hf.json"), "w"), indent=1)
+print(json.dumps(res))

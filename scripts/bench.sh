@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks, each side by side in one run with its Python peer in the
+# project's venv (installed by `scripts/setup.sh --bench`), release build,
+# 2 threads. Usage: scripts/bench.sh [decode|train|embed|kmeans|all]
+# Results (JSON) land in target/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --bench
+cargo build --release
+G=./target/release/genrec
+PY=.venv/bin/python
+OUT=target/bench
+export THREADS=${THREADS:-2} OMP_NUM_THREADS=${THREADS:-2} PYTHONUNBUFFERED=1
+mkdir -p $OUT
+ml=data/prepared/ml-100k
+beauty=data/prepared/amazon-beauty
+need_ml() {
+  [ -f $ml/index/index.json ] || { $G prepare data/ml-100k --out $ml --text-template "{movie_title} ({release_year}) | {class}"; $G embed -d $ml; $G index -d $ml; }
+}
+need_beauty() {
+  [ -f $beauty/embeddings.safetensors ] || { $G prepare ../shared/data/amazon-beauty --out $beauty; $G embed -d $beauty; }
+}
+what=${1:-all}
+if [ "$what" = decode ] || [ "$what" = all ]; then
+  need_ml
+  $G bench decode --threads $THREADS --out $OUT --batch-sizes 1,64
+  $PY benches/hf_generate.py $OUT 1,64
+fi
+if [ "$what" = train ] || [ "$what" = all ]; then
+  need_ml
+  $G bench train --threads $THREADS --out $OUT
+  $PY benches/hf_train.py $OUT
+fi
+if [ "$what" = embed ] || [ "$what" = all ]; then
+  need_beauty
+  $G bench embed --threads $THREADS --out $OUT --dataset $beauty
+  $PY benches/st_embed.py $OUT $beauty 64
+fi
+if [ "$what" = kmeans ] || [ "$what" = all ]; then
+  need_beauty
+  $G bench kmeans --threads $THREADS --out $OUT --dataset $beauty
+  $PY benches/sk_kmeans.py $OUT $beauty 3 256 20
+fi

@@ -1,0 +1,243 @@
+//! `genrec bench`: the speed figures the issues ask for, each written so that
+//! a Python peer (benches/*.py, run by scripts/bench.sh in the same run) can
+//! measure the same work on the same inputs.
+use super::progress::Bar;
+use genrec::data::Dataset;
+use genrec::decode::generator::{Generator, Query};
+use genrec::decode::Decoding;
+use genrec::embed::{Embeddings, TextEncoder};
+use genrec::model::{hf, hf_init, T5Config, T5};
+use genrec::runtime::{self, DeviceChoice};
+use genrec::semantic_id::store::Index;
+use genrec::semantic_id::{self, Backend, IndexParams, Scheme};
+use genrec::trainer::{self, optim::AdamW};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::{nn, Kind};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+    /// libtorch CPU threads.
+    #[arg(long, global = true, default_value_t = 2)]
+    pub threads: usize,
+    #[arg(long, global = true, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// Where inputs for the Python peer and the JSON result go.
+    #[arg(long, global = true, default_value = "target/bench")]
+    pub out: PathBuf,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum What {
+    /// Constrained beam search at TIGER's size: users/s at batch sizes, p50/p95 latency.
+    Decode {
+        #[arg(long, default_value = "data/prepared/ml-100k")]
+        dataset: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        beam: usize,
+        #[arg(long, default_value_t = 10)]
+        top_k: usize,
+        /// Batch sizes to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,64")]
+        batch_sizes: Vec<usize>,
+        /// Users decoded per batch size.
+        #[arg(long, default_value_t = 256)]
+        users: usize,
+        /// A trained checkpoint instead of a random TIGER-size model.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Training examples/s at TIGER's size (or a config's), batch 256.
+    Train {
+        #[arg(long, default_value = "data/prepared/ml-100k")]
+        dataset: PathBuf,
+        #[arg(long, default_value_t = 256)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// A training config whose [model] to use instead of TIGER's size.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Embedding throughput (items/s) on a prepared dataset's item texts.
+    Embed {
+        #[arg(long, default_value = "data/prepared/amazon-beauty")]
+        dataset: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        batch_size: usize,
+    },
+    /// Residual k-means (L × K) on a dataset's embeddings with both backends.
+    Kmeans {
+        #[arg(long, default_value = "data/prepared/amazon-beauty")]
+        dataset: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        levels: usize,
+        #[arg(long, default_value_t = 256)]
+        codebook_size: usize,
+        #[arg(long, default_value_t = 20)]
+        max_iter: usize,
+    },
+}
+
+fn write_json(out: &std::path::Path, name: &str, v: &serde_json::Value) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    tch::set_num_threads(a.threads as i32);
+    let device = runtime::device(a.device)?;
+    match a.what {
+        What::Decode { dataset, beam, top_k, batch_sizes, users, checkpoint } => {
+            let ds = Dataset::load(&dataset)?;
+            let index = Index::load(&dataset.join("index"))?;
+            let vocab = index.vocab.clone();
+            let item_tokens = index.ids.item_tokens(&vocab);
+            let trie = index.trie()?;
+            let (model, vs, max_history) = match &checkpoint {
+                Some(c) => {
+                    let ck = genrec::trainer::checkpoint::load(c, device)?;
+                    (ck.model, ck.vs, ck.meta.train.data.max_history)
+                }
+                None => {
+                    runtime::seed(0);
+                    let vs = nn::VarStore::new(device);
+                    let mut cfg = T5Config::tiger(i64::from(vocab.size()));
+                    cfg.dropout_rate = 0.0;
+                    let m = T5::new(vs.root(), &cfg);
+                    hf_init(&vs, &cfg);
+                    (m, vs, 20)
+                }
+            };
+            // The peer loads these weights (saved by genrec) and these inputs.
+            let mdir = a.out.join("decode-model");
+            hf::save_dir(&model, &vs, &mdir)?;
+            let held: Vec<_> = ds.test.iter().cycle().take(users).cloned().collect();
+            let inputs: Vec<Vec<u32>> = held.iter().map(|h| genrec::prompt::generate_input(&vocab, &item_tokens, &h.user, &h.history, max_history)).collect();
+            let items: Vec<Vec<u32>> = item_tokens.clone();
+            write_json(&a.out, "decode-inputs.json", &json!({"inputs": inputs, "items": items, "beam": beam, "top_k": top_k, "eos": 1, "pad": 0}))?;
+            let gen = Generator { model: &model, vocab: &vocab, item_tokens: &item_tokens, trie: &trie, max_history, decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+            let mut results = Vec::new();
+            for &bs in &batch_sizes {
+                let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+                let _ = gen.generate(&qs[..bs.min(qs.len())], top_k); // warm-up
+                let mut lat = Vec::new();
+                let t0 = Instant::now();
+                for chunk in qs.chunks(bs) {
+                    let t = Instant::now();
+                    let _ = gen.generate(chunk, top_k);
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                let secs = t0.elapsed().as_secs_f64();
+                let r = json!({"batch_size": bs, "users": qs.len(), "users_per_second": qs.len() as f64 / secs,
+                    "p50_batch_ms": percentile(&mut lat.clone(), 0.5), "p95_batch_ms": percentile(&mut lat, 0.95)});
+                eprintln!("genrec decode batch {bs}: {r}");
+                results.push(r);
+            }
+            write_json(&a.out, "decode-genrec.json", &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": peak_rss_mb()}))?;
+        }
+        What::Train { dataset, batch_size, steps, warmup, config } => {
+            let ds = Dataset::load(&dataset)?;
+            let index = Index::load(&dataset.join("index"))?;
+            let vocab = index.vocab.clone();
+            let item_tokens = index.ids.item_tokens(&vocab);
+            let mcfg = match &config {
+                Some(c) => genrec::trainer::config::TrainConfig::load(c, &[])?.model,
+                None => genrec::trainer::config::ModelConfig::default(),
+            };
+            let cfg = mcfg.t5(i64::from(vocab.size()));
+            runtime::seed(0);
+            let vs = nn::VarStore::new(device);
+            let model = T5::new(vs.root(), &cfg);
+            hf_init(&vs, &cfg);
+            hf::save_dir(&model, &vs, &a.out.join("train-model"))?;
+            let exs = trainer::examples(&ds);
+            let order = trainer::epoch_order(exs.len(), 0, 0);
+            let batches: Vec<trainer::Batch> = (0..warmup + steps)
+                .map(|s| {
+                    let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size].iter().map(|&i| exs[i as usize]).collect();
+                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, 20, device)
+                })
+                .collect();
+            // The same batches for the peer.
+            let dump: Vec<serde_json::Value> = batches
+                .iter()
+                .map(|b| {
+                    let v = |t: &tch::Tensor| -> Vec<Vec<i64>> { Vec::<Vec<i64>>::try_from(&t.to_device(tch::Device::Cpu)).unwrap_or_default() };
+                    json!({"input_ids": v(&b.ids), "attention_mask": v(&b.mask), "decoder_input_ids": v(&b.dec), "labels": v(&b.labels)})
+                })
+                .collect();
+            write_json(&a.out, "train-batches.json", &json!({"warmup": warmup, "steps": steps, "batches": dump}))?;
+            let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.035);
+            let pb = Bar::new();
+            genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
+            let mut t0 = Instant::now();
+            let mut losses = Vec::new();
+            for (s, b) in batches.iter().enumerate() {
+                if s == warmup {
+                    t0 = Instant::now();
+                }
+                let loss = trainer::batch_loss(&model, b, true);
+                opt.zero_grad();
+                loss.backward();
+                opt.clip_grad_norm(1.0);
+                opt.step(1e-3);
+                losses.push(loss.double_value(&[]));
+                genrec::progress::Progress::inc(&pb, 1);
+            }
+            genrec::progress::Progress::finish(&pb);
+            let secs = t0.elapsed().as_secs_f64();
+            let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+            write_json(&a.out, "train-genrec.json", &json!({"device": runtime::describe(device), "batch_size": batch_size, "steps": steps,
+                "examples_per_second": (steps * batch_size) as f64 / secs, "parameters": params, "first_loss": losses[0], "last_loss": losses[losses.len() - 1]}))?;
+        }
+        What::Embed { dataset, batch_size } => {
+            let ds = Dataset::load(&dataset)?;
+            let enc = TextEncoder::load(&PathBuf::from("checkpoints/encoders/all-MiniLM-L6-v2"), &PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"), device)?;
+            let texts = ds.texts();
+            let _ = enc.encode(&texts[..batch_size.min(texts.len())], batch_size, &genrec::progress::Silent)?;
+            let t0 = Instant::now();
+            let _ = enc.encode(&texts, batch_size, &Bar::new())?;
+            let secs = t0.elapsed().as_secs_f64();
+            write_json(&a.out, "embed-genrec.json", &json!({"device": runtime::describe(device), "items": texts.len(), "batch_size": batch_size, "seconds": secs, "items_per_second": texts.len() as f64 / secs}))?;
+        }
+        What::Kmeans { dataset, levels, codebook_size, max_iter } => {
+            let emb = Embeddings::read(&genrec::embed::default_output(&dataset))?;
+            let (n, d) = emb.matrix.size2()?;
+            let x: Vec<f32> = Vec::try_from(&emb.matrix.to_kind(Kind::Float).flatten(0, -1))?;
+            let mut rows = Vec::new();
+            for backend in [Backend::Faiss, Backend::Linfa] {
+                let p = IndexParams { levels, codebook_size, backend, scheme: Scheme::RqKmeans, seed: 42, max_iter, tolerance: 0.0 };
+                let t0 = Instant::now();
+                let ids = semantic_id::build(&x, n as usize, d as usize, &p, "", &mut |_| {})?;
+                let secs = t0.elapsed().as_secs_f64();
+                let h = ids.health(&x);
+                let r = json!({"backend": p.backend, "seconds": secs, "health": h});
+                eprintln!("{r}");
+                rows.push(r);
+            }
+            write_json(&a.out, "kmeans-genrec.json", &json!({"n": n, "d": d, "levels": levels, "codebook_size": codebook_size, "max_iter": max_iter, "results": rows}))?;
+        }
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}

@@ -1,0 +1,140 @@
+use anyhow::Context;
+use genrec::data::{Dataset, Split};
+use genrec::decode::generator::{Generator, Query};
+use genrec::decode::Decoding;
+use genrec::embed::Embeddings;
+use genrec::eval::{self, MethodResult, Protocol};
+use genrec::runtime::{self, DeviceChoice};
+use genrec::semantic_id::store::Index;
+use genrec::trainer::checkpoint;
+use indicatif::ProgressBar;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Leave-one-out evaluation over the full catalogue: Recall@5/10, NDCG@5/10,
+/// MRR, catalogue coverage and popularity bias, each with a bootstrap 95 %
+/// interval, for the checkpoint and for baselines on the same split
+/// (most-popular; nearest items by text embedding to the last history item).
+/// Writes JSON and a Markdown table. Refuses a checkpoint whose semantic-ID
+/// hash differs from the index.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Checkpoint directory, or a run directory (its best checkpoint).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Dataset directory (default: the one the checkpoint was trained on).
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Index directory (default: the one the checkpoint was trained on).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Beam width (≥ 10; default 20).
+    #[arg(long, default_value_t = 20)]
+    pub beam: usize,
+    /// Users per beam-search batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Remove items the user already interacted with from every ranking.
+    #[arg(long)]
+    pub exclude_seen: bool,
+    /// Bootstrap resamples for the 95 % intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Skip the baselines.
+    #[arg(long)]
+    pub no_baselines: bool,
+    /// Output directory for results.json and results.md (default: the checkpoint's run directory).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(a.beam >= 10, "--beam must be at least 10 (metrics go to @10)");
+    runtime::set_threads(a.threads);
+    let device = runtime::device(a.device)?;
+    let ck = checkpoint::load(&a.checkpoint, device)?;
+    let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
+    let ds = Dataset::load(&ds_dir)?;
+    let index = Index::load(&a.index.clone().unwrap_or_else(|| ck.meta.train.data.index_dir()))?;
+    index.check_dataset(&ds)?;
+    anyhow::ensure!(
+        index.summary.codes_sha256 == ck.meta.semantic_ids_sha256,
+        "checkpoint {} was trained on semantic IDs {} but index {} has {}; evaluate with the index it was trained on",
+        ck.dir.display(),
+        &ck.meta.semantic_ids_sha256[..12],
+        index.dir.display(),
+        &index.summary.codes_sha256[..12]
+    );
+    anyhow::ensure!(index.vocab == ck.vocab, "the index's vocabulary differs from the checkpoint's");
+    let held = ds.held_out(a.split);
+    let protocol = Protocol { exclude_seen: a.exclude_seen, bootstrap: a.bootstrap, seed: 0 };
+    let n_items = ds.items.len();
+    let pop = eval::popularity(&ds, n_items);
+    let seen = eval::seen_before(&ds, a.split);
+    let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
+    let item_tokens = index.ids.item_tokens(&index.vocab);
+    let trie = index.trie()?;
+
+    // The generator.
+    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &item_tokens, trie: &trie, max_history: ck.meta.train.data.max_history, decoding: Decoding::Beam { width: a.beam, length_penalty: 0.0 } };
+    let pb = ProgressBar::new(held.len() as u64).with_message(format!("evaluating on {}", runtime::describe(device)));
+    let t0 = Instant::now();
+    let mut lists = Vec::with_capacity(held.len());
+    for (ci, chunk) in held.chunks(a.batch_size.max(1)).enumerate() {
+        let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        for (j, hits) in gen.generate(&qs, a.beam).into_iter().enumerate() {
+            let s = &seen[ci * a.batch_size + j];
+            lists.push(hits.iter().map(|h| h.item).filter(|i| !a.exclude_seen || !s.contains(i)).take(10).collect::<Vec<u32>>());
+        }
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    let mut results: Vec<MethodResult> = vec![eval::score_lists("genrec", &targets, &lists, n_items, &pop, &protocol, secs)];
+
+    if !a.no_baselines {
+        let t = Instant::now();
+        let mp = eval::most_popular(&pop, held, &seen, &protocol, 10);
+        results.push(eval::score_lists("most-popular", &targets, &mp, n_items, &pop, &protocol, t.elapsed().as_secs_f64()));
+        let emb_path = genrec::embed::default_output(&ds_dir);
+        match Embeddings::read(&emb_path) {
+            Ok(emb) => {
+                let (_, d) = emb.matrix.size2()?;
+                let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
+                let t = Instant::now();
+                let knn = eval::text_knn(&x, d as usize, held, &seen, &protocol, 10)?;
+                results.push(eval::score_lists("text-kNN (last item)", &targets, &knn, n_items, &pop, &protocol, t.elapsed().as_secs_f64()));
+            }
+            Err(e) => eprintln!("text-kNN baseline skipped: {e:#}"),
+        }
+    }
+
+    let table = eval::markdown_table(&results);
+    let out = a.out.clone().unwrap_or_else(|| ck.dir.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| ck.dir.clone()));
+    let split = serde_json::to_value(a.split)?;
+    let report = serde_json::json!({
+        "checkpoint": ck.dir, "dataset": ds_dir, "split": split, "protocol": protocol,
+        "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256, "results": results,
+    });
+    let name = format!("results-{}", split.as_str().unwrap_or("test"));
+    genrec::util::fsx::write_atomic(&out.join(format!("{name}.json")), serde_json::to_string_pretty(&report)?.as_bytes()).context("writing results")?;
+    let header = format!(
+        "{} split of {} ({} users, full catalogue of {} items{}), checkpoint {}\n\n",
+        split.as_str().unwrap_or(""),
+        ds_dir.display(),
+        held.len(),
+        n_items,
+        if a.exclude_seen { ", seen items excluded" } else { "" },
+        ck.dir.display()
+    );
+    genrec::util::fsx::write_atomic(&out.join(format!("{name}.md")), format!("{header}{table}").as_bytes())?;
+    print!("{header}{table}");
+    println!("wrote {}", out.join(format!("{name}.{{json,md}}")).display());
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Token sequences the model reads and writes (P5-style prompts over the one
+//! vocabulary):
+//!
+//! * generate: `<gen> <user> [ID of h_1] … [ID of h_n] <eos>` → `[ID of next] <eos>`
+//! * verify:   `<verify> <user> [IDs of history] <sep> [ID of candidate] <eos>` → `<yes>` / `<no>`
+//!
+//! where `[ID]` is an item's L codes plus its collision digit.
+use crate::semantic_id::vocab::{self, Vocab};
+use tch::{Device, Kind, Tensor};
+
+/// Input tokens for next-item generation; `history` holds item ids (oldest
+/// first), only the last `max_history` are used.
+pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], user: &str, history: &[u32], max_history: usize) -> Vec<u32> {
+    let h = &history[history.len().saturating_sub(max_history)..];
+    let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
+    v.push(vocab::TASK_GENERATE);
+    v.push(vocab.user_token(user));
+    for &i in h {
+        v.extend_from_slice(&item_tokens[i as usize]);
+    }
+    v.push(vocab::EOS);
+    v
+}
+
+/// Input tokens for the yes/no verifier.
+pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], user: &str, history: &[u32], max_history: usize, candidate: u32) -> Vec<u32> {
+    let h = &history[history.len().saturating_sub(max_history)..];
+    let mut v = Vec::with_capacity(5 + (h.len() + 1) * vocab.id_len());
+    v.push(vocab::TASK_VERIFY);
+    v.push(vocab.user_token(user));
+    for &i in h {
+        v.extend_from_slice(&item_tokens[i as usize]);
+    }
+    v.push(vocab::SEP);
+    v.extend_from_slice(&item_tokens[candidate as usize]);
+    v.push(vocab::EOS);
+    v
+}
+
+/// Decoder input (`<pad>` start + ID) and labels (ID + `<eos>`) for a target item.
+pub fn target(item_tokens: &[Vec<u32>], item: u32) -> (Vec<u32>, Vec<u32>) {
+    let id = &item_tokens[item as usize];
+    let mut dec = Vec::with_capacity(id.len() + 1);
+    dec.push(vocab::PAD);
+    dec.extend_from_slice(id);
+    let mut lab = id.clone();
+    lab.push(vocab::EOS);
+    (dec, lab)
+}
+
+/// Right-pads sequences with `<pad>`: ids and mask `[B, T]` i64 on `device`.
+pub fn pad(seqs: &[Vec<u32>], device: Device) -> (Tensor, Tensor) {
+    let t = seqs.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let mut ids = vec![i64::from(vocab::PAD); seqs.len() * t];
+    let mut mask = vec![0i64; seqs.len() * t];
+    for (r, s) in seqs.iter().enumerate() {
+        for (c, &tok) in s.iter().enumerate() {
+            ids[r * t + c] = i64::from(tok);
+            mask[r * t + c] = 1;
+        }
+    }
+    let shape = [seqs.len() as i64, t as i64];
+    (
+        Tensor::from_slice(&ids).view(shape).to(device),
+        Tensor::from_slice(&mask).view(shape).to_kind(Kind::Int64).to(device),
+    )
+}

@@ -1,0 +1,157 @@
+//! Checkpoints under `checkpoints/<run>/`:
+//!
+//! ```text
+//! step-000500/            one complete checkpoint per save
+//!   config.json           Hugging Face T5 config      ┐ loadable by
+//!   model.safetensors     Hugging Face tensor names   ┘ transformers
+//!   vocab.json            the token layout
+//!   genrec.json           genrec config, semantic-ID hash, dataset hash, step, validation
+//!   optimizer.safetensors AdamW moments + step        ┐ for --resume
+//!   trainer.json          step, best score, patience  ┘
+//! latest, best            one line each: the directory of that checkpoint
+//! metrics.jsonl, metrics.svg, train.toml
+//! ```
+//! A checkpoint directory is written under a temporary name and renamed when
+//! complete; the `latest`/`best` pointers are replaced atomically afterwards.
+//! A kill at any moment therefore leaves the pointers naming complete
+//! checkpoints.
+use super::config::TrainConfig;
+use crate::error::{Error, IoContext, Result};
+use crate::model::{hf, T5};
+use crate::semantic_id::Vocab;
+use crate::util::fsx::{write_atomic, StagedDir};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{nn, Device};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint was trained for and from (`genrec.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenrecMeta {
+    pub format_version: u32,
+    /// "generate" or "verify".
+    pub task: String,
+    pub train: TrainConfig,
+    /// Hash of the semantic IDs (`index.json`'s codes_sha256) the model was trained on.
+    pub semantic_ids_sha256: String,
+    pub dataset_content_sha256: String,
+    pub step: usize,
+    /// Validation metrics at this step (name → value).
+    pub valid: std::collections::BTreeMap<String, f64>,
+    /// Task-specific extras (e.g. the verifier's λ).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// Trainer state for `--resume` (`trainer.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainerState {
+    pub step: usize,
+    pub best_score: f64,
+    pub best_step: usize,
+    pub evals_since_best: usize,
+}
+
+pub fn step_dir_name(step: usize) -> String {
+    format!("step-{step:07}")
+}
+
+/// Writes a complete checkpoint for `step` and points `latest` (and `best`, if
+/// `is_best`) at it; prunes checkpoints neither pointer names.
+#[allow(clippy::too_many_arguments)]
+pub fn save(run_dir: &Path, model: &T5, vs: &nn::VarStore, vocab: &Vocab, meta: &GenrecMeta, optimizer: Option<&super::optim::AdamW>, state: &TrainerState, is_best: bool) -> Result<PathBuf> {
+    let name = step_dir_name(state.step);
+    let dest = run_dir.join(&name);
+    let staged = StagedDir::new(&dest)?;
+    let tmp = staged.path("");
+    hf::save_dir(model, vs, &tmp)?;
+    vocab.save(&staged.path("vocab.json"))?;
+    write_json(&staged.path("genrec.json"), meta)?;
+    if let Some(o) = optimizer {
+        o.save(&staged.path("optimizer.safetensors"))?;
+    }
+    write_json(&staged.path("trainer.json"), state)?;
+    staged.commit()?;
+    write_atomic(&run_dir.join("latest"), format!("{name}\n").as_bytes())?;
+    if is_best {
+        write_atomic(&run_dir.join("best"), format!("{name}\n").as_bytes())?;
+    }
+    prune(run_dir)?;
+    Ok(dest)
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let mut s = serde_json::to_vec_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
+    s.push(b'\n');
+    write_atomic(path, &s)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    serde_json::from_slice(&std::fs::read(path).at(path)?).map_err(|e| Error::input(path, None, format!("malformed: {e}")))
+}
+
+fn pointer(run_dir: &Path, which: &str) -> Option<PathBuf> {
+    let s = std::fs::read_to_string(run_dir.join(which)).ok()?;
+    let d = run_dir.join(s.trim());
+    d.join("genrec.json").exists().then_some(d)
+}
+
+fn prune(run_dir: &Path) -> Result<()> {
+    let keep: Vec<PathBuf> = ["latest", "best"].iter().filter_map(|w| pointer(run_dir, w)).collect();
+    for e in std::fs::read_dir(run_dir).at(run_dir)?.flatten() {
+        let p = e.path();
+        let is_step = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-"));
+        if is_step && p.is_dir() && !keep.contains(&p) {
+            std::fs::remove_dir_all(&p).at(&p)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `latest` checkpoint of a run (for `--resume`), if any.
+pub fn latest(run_dir: &Path) -> Option<PathBuf> {
+    pointer(run_dir, "latest")
+}
+
+/// Resolves what a user passes as `--checkpoint`: a run directory (its
+/// `best`, else `latest`) or a checkpoint directory itself.
+pub fn resolve(path: &Path) -> Result<PathBuf> {
+    if path.join("genrec.json").exists() {
+        return Ok(path.to_path_buf());
+    }
+    pointer(path, "best").or_else(|| pointer(path, "latest")).ok_or_else(|| {
+        Error::input(path, None, "not a checkpoint (no genrec.json) nor a run directory with a `best` or `latest` checkpoint")
+    })
+}
+
+/// A checkpoint loaded for inference.
+pub struct Loaded {
+    pub dir: PathBuf,
+    pub model: T5,
+    pub vs: nn::VarStore,
+    pub vocab: Vocab,
+    pub meta: GenrecMeta,
+}
+
+pub fn load(path: &Path, device: Device) -> Result<Loaded> {
+    let dir = resolve(path)?;
+    let meta: GenrecMeta = read_json(&dir.join("genrec.json"))?;
+    if meta.format_version != FORMAT_VERSION {
+        return Err(Error::Mismatch(format!("{}: checkpoint format {} (this genrec reads {FORMAT_VERSION})", dir.display(), meta.format_version)));
+    }
+    let vocab = Vocab::load(&dir.join("vocab.json"))?;
+    let (model, vs) = hf::load_dir(&dir, device)?;
+    if model.config.vocab_size != i64::from(vocab.size()) {
+        return Err(Error::Mismatch(format!("{}: model vocabulary {} ≠ vocab.json {}", dir.display(), model.config.vocab_size, vocab.size())));
+    }
+    Ok(Loaded { dir, model, vs, vocab, meta })
+}
+
+pub fn load_state(dir: &Path) -> Result<TrainerState> {
+    read_json(&dir.join("trainer.json"))
+}
+
+pub fn load_meta(dir: &Path) -> Result<GenrecMeta> {
+    read_json(&dir.join("genrec.json"))
+}

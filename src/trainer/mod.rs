@@ -1,0 +1,350 @@
+//! `genrec train`: teacher-forced seq2seq training of the generator on every
+//! prefix of each user's training sequence (TIGER's sliding window, at most
+//! `max_history` items), AdamW with warm-up then decay, gradient clipping,
+//! dropout; validation Recall/NDCG@10 with constrained beam search every N
+//! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
+pub mod checkpoint;
+pub mod config;
+pub mod optim;
+pub mod plot;
+
+use crate::data::{Dataset, HeldOut, Split};
+use crate::decode::generator::{Generator, Query};
+use crate::decode::Decoding;
+use crate::error::{Error, IoContext, Result};
+use crate::eval::metrics;
+use crate::model::{hf_init, T5};
+use crate::progress::Progress;
+use crate::prompt;
+use crate::semantic_id::store::Index;
+use crate::semantic_id::{Trie, Vocab};
+use checkpoint::{GenrecMeta, TrainerState};
+use config::TrainConfig;
+use optim::AdamW;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{nn, Device, Kind, Tensor};
+
+/// One training example: user index into `train` and the position of the target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Example {
+    pub user: u32,
+    pub pos: u32,
+}
+
+/// Every prefix of every training sequence: target `items[pos]`, history before it (pos ≥ 1).
+pub fn examples(ds: &Dataset) -> Vec<Example> {
+    ds.train
+        .iter()
+        .enumerate()
+        .flat_map(|(u, t)| (1..t.items.len()).map(move |p| Example { user: u as u32, pos: p as u32 }))
+        .collect()
+}
+
+/// The order of examples in an epoch: a permutation seeded by (seed, epoch).
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..n as u32).collect();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    v.shuffle(&mut rng);
+    v
+}
+
+/// The model's inputs for a batch of examples: encoder ids/mask `[B, S]`,
+/// decoder input `[B, L+2]`, labels `[B, L+2]`.
+pub struct Batch {
+    pub ids: Tensor,
+    pub mask: Tensor,
+    pub dec: Tensor,
+    pub labels: Tensor,
+}
+
+pub fn make_batch(ds: &Dataset, vocab: &Vocab, item_tokens: &[Vec<u32>], batch: &[Example], max_history: usize, device: Device) -> Batch {
+    let mut inputs = Vec::with_capacity(batch.len());
+    let mut decs = Vec::with_capacity(batch.len());
+    let mut labels = Vec::with_capacity(batch.len());
+    for e in batch {
+        let t = &ds.train[e.user as usize];
+        let p = e.pos as usize;
+        inputs.push(prompt::generate_input(vocab, item_tokens, &t.user, &t.items[..p], max_history));
+        let (d, l) = prompt::target(item_tokens, t.items[p]);
+        decs.push(d);
+        labels.push(l);
+    }
+    let (ids, mask) = prompt::pad(&inputs, device);
+    let (dec, _) = prompt::pad(&decs, device);
+    let (labels, _) = prompt::pad(&labels, device);
+    Batch { ids, mask, dec, labels }
+}
+
+/// Mean token cross-entropy of a batch (full-vocabulary softmax), as the model trains.
+pub fn batch_loss(model: &T5, b: &Batch, train: bool) -> Tensor {
+    let logits = model.forward_t(&b.ids, &b.mask, &b.dec, train);
+    let v = logits.size()[2];
+    logits.to_kind(Kind::Float).view([-1, v]).cross_entropy_for_logits(&b.labels.view([-1]))
+}
+
+/// Validation (or test) Recall@10 / NDCG@10 of a generator over held-out users.
+pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMap<String, f64> {
+    let mut r10 = Vec::with_capacity(held.len());
+    let mut n10 = Vec::with_capacity(held.len());
+    for chunk in held.chunks(batch_size.max(1)) {
+        let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        let hits = gen.generate(&qs, 10);
+        for (h, hs) in chunk.iter().zip(hits) {
+            let items: Vec<u32> = hs.iter().map(|x| x.item).collect();
+            let r = metrics::rank_of(h.target, &items);
+            r10.push(metrics::recall_at(r, 10));
+            n10.push(metrics::ndcg_at(r, 10));
+        }
+    }
+    BTreeMap::from([("recall@10".to_string(), metrics::mean(&r10)), ("ndcg@10".to_string(), metrics::mean(&n10))])
+}
+
+/// A fixed, seeded sample of at most `max` held-out users (all when 0).
+pub fn sample_users(held: &[HeldOut], max: usize, seed: u64) -> Vec<HeldOut> {
+    if max == 0 || max >= held.len() {
+        return held.to_vec();
+    }
+    let mut idx: Vec<usize> = (0..held.len()).collect();
+    idx.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
+    let mut keep: Vec<usize> = idx[..max].to_vec();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| held[i].clone()).collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub run_dir: PathBuf,
+    pub steps: usize,
+    pub best_step: usize,
+    pub best_valid_ndcg10: f64,
+    pub examples_per_second: f64,
+    pub stopped_early: bool,
+    pub device: String,
+    pub parameters: i64,
+}
+
+/// Options that are not part of the model's config.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    pub resume: bool,
+    /// Stop (as if killed) after this many steps in this process, for tests.
+    pub stop_after: Option<usize>,
+}
+
+pub struct Trainer {
+    pub cfg: TrainConfig,
+    pub ds: Dataset,
+    pub index: Index,
+    pub vocab: Vocab,
+    pub item_tokens: Vec<Vec<u32>>,
+    pub trie: Trie,
+    pub device: Device,
+    pub run_dir: PathBuf,
+}
+
+impl Trainer {
+    /// Loads data and index and checks that they belong together, before any training.
+    pub fn new(cfg: TrainConfig, device: Device) -> Result<Self> {
+        cfg.check()?;
+        let ds = Dataset::load(&cfg.data.dataset)?;
+        let index = Index::load(&cfg.data.index_dir())?;
+        index.check_dataset(&ds)?;
+        if !index.added.is_empty() {
+            return Err(Error::Config("train on an index without cold-start additions (they have no interactions)".into()));
+        }
+        let vocab = index.vocab.clone();
+        let item_tokens = index.ids.item_tokens(&vocab);
+        let trie = index.trie()?;
+        let run_dir = cfg.run.checkpoints.join(&cfg.run.name);
+        Ok(Self { cfg, ds, index, vocab, item_tokens, trie, device, run_dir })
+    }
+
+    fn meta(&self, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
+        GenrecMeta {
+            format_version: checkpoint::FORMAT_VERSION,
+            task: "generate".into(),
+            train: self.cfg.clone(),
+            semantic_ids_sha256: self.index.summary.codes_sha256.clone(),
+            dataset_content_sha256: self.ds.manifest.content_sha256.clone(),
+            step,
+            valid,
+            extra: serde_json::Value::Null,
+        }
+    }
+
+    pub fn run(&self, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
+        let cfg = &self.cfg;
+        crate::runtime::seed(cfg.run.seed);
+        let vs = nn::VarStore::new(self.device);
+        let t5cfg = cfg.model.t5(i64::from(self.vocab.size()));
+        let mut model = T5::new(vs.root(), &t5cfg);
+        hf_init(&vs, &t5cfg);
+        if self.device.is_cuda() && cfg.run.bf16 {
+            model.set_compute_kind(Kind::BFloat16);
+        }
+        let mut opt = AdamW::new(&vs, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.eps, cfg.optim.weight_decay);
+        let mut state = TrainerState { step: 0, best_score: f64::NEG_INFINITY, best_step: 0, evals_since_best: 0 };
+        let metrics_path = self.run_dir.join("metrics.jsonl");
+        if opts.resume {
+            let dir = checkpoint::latest(&self.run_dir).ok_or_else(|| Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display())))?;
+            let meta = checkpoint::load_meta(&dir)?;
+            if meta.train.model != cfg.model || meta.train.optim != cfg.optim || meta.train.data != cfg.data || meta.train.run.seed != cfg.run.seed {
+                return Err(Error::Mismatch(format!("--resume: {} was trained with another configuration (model, optim, data or seed differ)", dir.display())));
+            }
+            if meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
+                return Err(Error::Mismatch("--resume: the checkpoint's semantic IDs differ from the index".into()));
+            }
+            let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
+            crate::util::st::load_into(&vs, &mut f, &dir.join("model.safetensors"), &[])?;
+            opt.load(&dir.join("optimizer.safetensors"))?;
+            state = checkpoint::load_state(&dir)?;
+            truncate_metrics(&metrics_path, state.step)?;
+        } else {
+            if self.run_dir.join("latest").exists() {
+                return Err(Error::Config(format!("{} already holds a run; pass --resume to continue it or choose another run.name", self.run_dir.display())));
+            }
+            std::fs::create_dir_all(&self.run_dir).at(&self.run_dir)?;
+            let _ = std::fs::remove_file(&metrics_path);
+        }
+        crate::util::fsx::write_atomic(&self.run_dir.join("train.toml"), cfg.to_toml().as_bytes())?;
+
+        let exs = examples(&self.ds);
+        if exs.is_empty() {
+            return Err(Error::Config("no training examples (every training sequence is shorter than 2)".into()));
+        }
+        let bs = cfg.optim.batch_size;
+        let steps_per_epoch = exs.len().div_ceil(bs);
+        let valid = sample_users(&self.ds.valid, cfg.eval.max_users, cfg.run.seed);
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path).at(&metrics_path)?;
+        let decoding = Decoding::Beam { width: cfg.eval.beam, length_penalty: 0.0 };
+
+        let mut order_epoch = usize::MAX;
+        let mut order = Vec::new();
+        let mut loss_sum = 0.0;
+        let mut loss_n = 0usize;
+        let mut last_valid = String::from("–");
+        let mut stopped_early = false;
+        let started = Instant::now();
+        let mut examples_done = 0usize;
+        let first_step = state.step;
+        progress.start((cfg.optim.max_steps - first_step.min(cfg.optim.max_steps)) as u64, "training");
+        while state.step < cfg.optim.max_steps {
+            if opts.stop_after.is_some_and(|s| state.step - first_step >= s) {
+                break;
+            }
+            let epoch = state.step / steps_per_epoch;
+            if epoch != order_epoch {
+                order = epoch_order(exs.len(), cfg.run.seed, epoch);
+                order_epoch = epoch;
+            }
+            let b = state.step % steps_per_epoch;
+            let batch: Vec<Example> = order[b * bs..((b + 1) * bs).min(exs.len())].iter().map(|&i| exs[i as usize]).collect();
+            // Dropout randomness depends on the step only: resuming replays it exactly.
+            tch::manual_seed((cfg.run.seed as i64).wrapping_mul(1_000_003).wrapping_add(state.step as i64));
+            let mb = make_batch(&self.ds, &self.vocab, &self.item_tokens, &batch, cfg.data.max_history, self.device);
+            let loss = batch_loss(&model, &mb, true);
+            opt.zero_grad();
+            loss.backward();
+            let gnorm = if cfg.optim.grad_clip > 0.0 { opt.clip_grad_norm(cfg.optim.grad_clip) } else { 0.0 };
+            let lr = cfg.optim.lr_at(state.step + 1);
+            opt.step(lr);
+            state.step += 1;
+            examples_done += batch.len();
+            let lv = loss.double_value(&[]);
+            if !lv.is_finite() {
+                return Err(Error::Other(format!("loss became {lv} at step {}; lower optim.lr or check the data", state.step)));
+            }
+            loss_sum += lv;
+            loss_n += 1;
+            let eps = examples_done as f64 / started.elapsed().as_secs_f64();
+            progress.inc(1);
+            progress.set_message(format!("loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid ndcg@10 {last_valid}"));
+            if state.step % cfg.run.log_every == 0 {
+                let line = serde_json::json!({"step": state.step, "epoch": epoch, "loss": loss_sum / loss_n as f64, "lr": lr, "grad_norm": gnorm, "examples_per_second": eps});
+                writeln!(log, "{line}").at(&metrics_path)?;
+                loss_sum = 0.0;
+                loss_n = 0;
+            }
+            let last = state.step == cfg.optim.max_steps;
+            if state.step % cfg.eval.every == 0 || last {
+                let gen = Generator { model: &model, vocab: &self.vocab, item_tokens: &self.item_tokens, trie: &self.trie, max_history: cfg.data.max_history, decoding };
+                let t0 = Instant::now();
+                let v = validate(&gen, &valid, cfg.eval.batch_size);
+                let nd = v["ndcg@10"];
+                let improved = nd > state.best_score;
+                if improved {
+                    state.best_score = nd;
+                    state.best_step = state.step;
+                    state.evals_since_best = 0;
+                } else {
+                    state.evals_since_best += 1;
+                }
+                last_valid = format!("{nd:.4}");
+                let line = serde_json::json!({"step": state.step, "valid_recall@10": v["recall@10"], "valid_ndcg@10": nd, "valid_users": valid.len(), "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
+                writeln!(log, "{line}").at(&metrics_path)?;
+                log.flush().at(&metrics_path)?;
+                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(state.step, v), Some(&opt), &state, improved)?;
+                write_plot(&self.run_dir)?;
+                if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
+                    stopped_early = true;
+                    break;
+                }
+            }
+        }
+        progress.finish();
+        Ok(TrainSummary {
+            run_dir: self.run_dir.clone(),
+            steps: state.step,
+            best_step: state.best_step,
+            best_valid_ndcg10: state.best_score,
+            examples_per_second: examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9),
+            stopped_early,
+            device: crate::runtime::describe(self.device),
+            parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
+        })
+    }
+}
+
+/// Drops metric lines after `step` (written after the checkpoint a resume starts from).
+fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s as usize <= step))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::util::fsx::write_atomic(path, kept.as_bytes())
+}
+
+/// metrics.svg from metrics.jsonl: training loss, validation Recall/NDCG@10.
+pub fn write_plot(run_dir: &Path) -> Result<()> {
+    let path = run_dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).at(&path)?;
+    let (mut loss, mut ndcg, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+    for v in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+        let s = v["step"].as_f64().unwrap_or(0.0);
+        if let Some(l) = v["loss"].as_f64() {
+            loss.push((s, l));
+        }
+        if let Some(n) = v["valid_ndcg@10"].as_f64() {
+            ndcg.push((s, n));
+            recall.push((s, v["valid_recall@10"].as_f64().unwrap_or(0.0)));
+        }
+    }
+    let svg = plot::svg(&[
+        plot::Panel { title: "training loss", series: vec![("loss", loss)] },
+        plot::Panel { title: "validation", series: vec![("NDCG@10", ndcg), ("Recall@10", recall)] },
+    ]);
+    crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
+}
+
+/// Which split's held-out examples (helper for callers).
+pub fn held_out(ds: &Dataset, split: Split) -> &[HeldOut] {
+    ds.held_out(split)
+}
