@@ -27,6 +27,14 @@ fn main() {
     match torch_lib_dir() {
         Some(lib) => {
             println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+            // libtorch_cpu first among the needed libraries: it carries MKL and
+            // exports the BLAS symbols (sgemm_, …). If the system BLAS that faiss
+            // links (OpenBLAS) came first, libtorch's own matrix products would
+            // bind to it and its spinning threads would fight libtorch's OpenMP
+            // threads (measured: 2× slower training). This crate's native libs
+            // precede its dependencies' on the link line.
+            println!("cargo:rustc-link-search=native={}", lib.display());
+            println!("cargo:rustc-link-lib=dylib=torch_cpu");
             // Keep libtorch_cuda linked even though no symbol of it is referenced
             // directly (the linker's --as-needed would drop it), so that CUDA is
             // usable when the machine has a GPU.

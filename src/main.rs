@@ -3,6 +3,7 @@ use clap::Parser;
 mod cli;
 
 fn main() {
+    genrec::runtime::tune_allocator();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
         eprintln!("error: {e:#}");

@@ -47,3 +47,18 @@ pub fn describe(device: Device) -> String {
         d => format!("{d:?}"),
     }
 }
+
+/// Keeps freed memory in the process instead of returning it to the kernel
+/// after every large tensor: libtorch's CPU tensors come from glibc malloc,
+/// which by default maps and unmaps big blocks each time, so every training
+/// step paid for the kernel zeroing fresh pages (measured: ~17 % of a step).
+/// Call once at start-up, before any tensor work.
+pub fn tune_allocator() {
+    // SAFETY: mallopt only adjusts glibc's allocator parameters.
+    unsafe {
+        // No mmap for large blocks (the threshold itself caps at 32 MiB, below
+        // a training step's largest activations), and no trimming of the heap.
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}

@@ -30,6 +30,11 @@ pub struct T5Config {
     pub relative_attention_max_distance: i64,
     #[serde(default = "d_dropout")]
     pub dropout_rate: f64,
+    /// genrec extension (transformers ignores it): dropout on attention
+    /// probabilities; absent → `dropout_rate` (T5's behaviour). 0 lets
+    /// libtorch use its fused attention kernel in training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_dropout_rate: Option<f64>,
     #[serde(default = "d_eps")]
     pub layer_norm_epsilon: f64,
     #[serde(default = "d_ff_proj")]
@@ -85,6 +90,7 @@ impl T5Config {
             relative_attention_num_buckets: 32,
             relative_attention_max_distance: 128,
             dropout_rate: 0.1,
+            attention_dropout_rate: None,
             layer_norm_epsilon: 1e-6,
             feed_forward_proj: FeedForward::Relu,
             tie_word_embeddings: false,

@@ -1,6 +1,7 @@
 //! The P5/TIGER generator: a T5 encoder-decoder in tch with Hugging Face
 //! compatible weights and config, and its initialisation.
 pub mod config;
+pub mod dropout;
 pub mod hf;
 pub mod t5;
 

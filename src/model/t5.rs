@@ -7,6 +7,7 @@
 //! Var-store paths equal Hugging Face `T5ForConditionalGeneration` tensor
 //! names, so checkpoints move both ways (see `model::hf`).
 use super::config::{FeedForward, T5Config};
+use super::dropout::dropout;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -113,7 +114,7 @@ impl Attention {
             relative_attention_bias: has_bias.then(|| nn::embedding(&p / "relative_attention_bias", c.relative_attention_num_buckets, c.num_heads, Default::default())),
             heads: c.num_heads,
             d_kv: c.d_kv,
-            dropout: c.dropout_rate,
+            dropout: c.attention_dropout_rate.unwrap_or(c.dropout_rate),
             bidirectional,
             num_buckets: c.relative_attention_num_buckets,
             max_distance: c.relative_attention_max_distance,
@@ -182,8 +183,8 @@ impl FeedForwardLayer {
             FeedForward::Relu => self.wi.as_ref().expect("relu").forward(&h).relu(),
             FeedForward::GatedGelu => self.wi_0.as_ref().expect("gated").forward(&h).gelu("tanh") * self.wi_1.as_ref().expect("gated").forward(&h),
         };
-        let h = h.dropout(self.dropout, train);
-        x + self.wo.forward(&h).dropout(self.dropout, train)
+        let h = dropout(&h, self.dropout, train);
+        x + dropout(&self.wo.forward(&h), self.dropout, train)
     }
 }
 
@@ -297,17 +298,17 @@ impl T5 {
     /// Encoder: ids `[B, S]`, mask `[B, S]` (1 = token) → states `[B, S, C]`.
     pub fn encode(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
         let s = ids.size()[1];
-        let dropout = self.config.dropout_rate;
-        let mut h = self.embed(ids).dropout(dropout, train);
+        let p_drop = self.config.dropout_rate;
+        let mut h = dropout(&self.embed(ids), p_drop, train);
         let pad = additive_mask(mask);
         let bias = self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad;
         for blk in &self.encoder {
             let n = blk.attn_norm.forward(&h);
             let (k, v) = blk.attn.project_kv(&n);
-            h = &h + blk.attn.attend(&n, &k, &v, &bias, train).dropout(dropout, train);
+            h = &h + dropout(&blk.attn.attend(&n, &k, &v, &bias, train), p_drop, train);
             h = blk.ff.forward_t(&h, train);
         }
-        self.encoder_norm.forward(&h).dropout(dropout, train)
+        dropout(&self.encoder_norm.forward(&h), p_drop, train)
     }
 
     /// Teacher-forced decoder: `dec_ids` `[B, T]` (starting with the decoder
@@ -316,21 +317,21 @@ impl T5 {
     pub fn decode(&self, dec_ids: &Tensor, enc: &Tensor, enc_mask: &Tensor, train: bool) -> Tensor {
         let t = dec_ids.size()[1];
         let dev = dec_ids.device();
-        let dropout = self.config.dropout_rate;
+        let p_drop = self.config.dropout_rate;
         let causal = Tensor::ones([t, t], (Kind::Float, dev)).triu(1) * MASK;
         let self_bias = self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
         let cross_bias = additive_mask(enc_mask);
-        let mut h = self.embed(dec_ids).dropout(dropout, train);
+        let mut h = dropout(&self.embed(dec_ids), p_drop, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
             let (k, v) = blk.self_attn.project_kv(&n);
-            h = &h + blk.self_attn.attend(&n, &k, &v, &self_bias, train).dropout(dropout, train);
+            h = &h + dropout(&blk.self_attn.attend(&n, &k, &v, &self_bias, train), p_drop, train);
             let n = blk.cross_norm.forward(&h);
             let (k, v) = blk.cross_attn.project_kv(enc);
-            h = &h + blk.cross_attn.attend(&n, &k, &v, &cross_bias, train).dropout(dropout, train);
+            h = &h + dropout(&blk.cross_attn.attend(&n, &k, &v, &cross_bias, train), p_drop, train);
             h = blk.ff.forward_t(&h, train);
         }
-        self.decoder_norm.forward(&h).dropout(dropout, train)
+        dropout(&self.decoder_norm.forward(&h), p_drop, train)
     }
 
     /// Decoder states → logits `[.., V]` (tied: scaled by `d_model**-0.5` when
