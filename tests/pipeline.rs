@@ -149,3 +149,123 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("was trained on semantic IDs") && e.contains("evaluate with the index it was trained on"), "{e}");
 }
+
+/// One tiny checkpoint shared by the recommend tests.
+fn tiny_checkpoint() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let root_dir = root().join("target/test-work/runs");
+        let _ = std::fs::remove_dir_all(&root_dir);
+        let o = run_tiny(&root_dir, &["--max-steps", "20"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        root_dir.join("tiny")
+    })
+}
+
+fn jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn recommend_matches_evaluate_on_the_test_split() {
+    let ck = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let eval_out = t.path().join("eval");
+    ok(&["evaluate", "--checkpoint", ck.to_str().unwrap(), "--no-baselines", "--bootstrap", "10", "--out", eval_out.to_str().unwrap(), "--threads", "1"]);
+    let recs = t.path().join("recs.jsonl");
+    ok(&["recommend", "--checkpoint", ck.to_str().unwrap(), "--split", "test", "--output", recs.to_str().unwrap(), "--threads", "1"]);
+    let from_eval = jsonl(&eval_out.join("recs-test.jsonl"));
+    let from_rec = jsonl(&recs);
+    assert_eq!(from_eval.len(), 943);
+    assert_eq!(from_rec.len(), 943);
+    for (e, r) in from_eval.iter().zip(&from_rec) {
+        assert_eq!(e["user"], r["user"]);
+        assert_eq!(e["items"], r["items"]);
+        assert_eq!(e["scores"], r["scores"]);
+    }
+}
+
+#[test]
+fn shards_concatenate_to_the_whole_and_lists_are_enforced() {
+    let ck = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], name: &str| -> PathBuf {
+        let p = t.path().join(name);
+        let mut args = vec!["recommend", "--checkpoint", ck.to_str().unwrap(), "--split", "valid", "--batch-size", "50", "--threads", "1", "--output", p.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ok(&args);
+        p
+    };
+    let whole = std::fs::read_to_string(run(&[], "whole.jsonl")).unwrap();
+    let mut parts: Vec<String> = (0..3)
+        .flat_map(|i| std::fs::read_to_string(run(&["--shard", &format!("{i}/3")], &format!("s{i}.jsonl"))).unwrap().lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    parts.sort_by_key(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["line"].as_u64().unwrap());
+    let joined: String = parts.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(joined, whole, "shards must concatenate to the unsharded output byte for byte");
+
+    // Deny the 30 items recommended most often: none may appear.
+    let mut count: std::collections::HashMap<String, usize> = Default::default();
+    for r in whole.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+        for i in r["items"].as_array().unwrap() {
+            *count.entry(i.as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    let mut top: Vec<(String, usize)> = count.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let deny: Vec<String> = top.iter().take(30).map(|x| x.0.clone()).collect();
+    let deny_file = t.path().join("deny.txt");
+    std::fs::write(&deny_file, deny.join("\n")).unwrap();
+    let denied = std::fs::read_to_string(run(&["--deny", deny_file.to_str().unwrap()], "deny.jsonl")).unwrap();
+    for r in denied.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+        assert_eq!(r["items"].as_array().unwrap().len(), 10);
+        for i in r["items"].as_array().unwrap() {
+            assert!(!deny.contains(&i.as_str().unwrap().to_string()), "denied item {i} returned");
+        }
+    }
+    // An allow-list of 12 items: only those come back.
+    let allow: Vec<String> = (200..212).map(|i| i.to_string()).collect();
+    let allow_file = t.path().join("allow.txt");
+    std::fs::write(&allow_file, allow.join("\n")).unwrap();
+    let allowed = std::fs::read_to_string(run(&["--allow", allow_file.to_str().unwrap(), "--exclude-seen"], "allow.jsonl")).unwrap();
+    for r in allowed.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+        assert!(!r["items"].as_array().unwrap().is_empty());
+        for i in r["items"].as_array().unwrap() {
+            assert!(allow.contains(&i.as_str().unwrap().to_string()));
+        }
+    }
+}
+
+#[test]
+fn recommend_bad_input_and_exclude_seen() {
+    let ck = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let input = t.path().join("in.jsonl");
+    std::fs::write(&input, "{\"user\": \"1\", \"items\": [\"50\", \"172\", \"no-such-item\"]}\n{\"user\": 2, \"items\": []}\n\n{\"user\": \"3\", \"items\": [\"1\", \"2\", \"3\"]}\n").unwrap();
+    let out = t.path().join("out.jsonl");
+    let args = |extra: &[&str]| {
+        let mut v = vec!["recommend", "--checkpoint", ck.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--batch-size", "1", "--threads", "1"];
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let o = genrec(&args(&["--exclude-seen"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 unknown history items skipped"));
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["user"], "2", "an empty history still gets recommendations");
+    assert_eq!(rows[1]["items"].as_array().unwrap().len(), 10);
+    for i in rows[2]["items"].as_array().unwrap() {
+        assert!(!["1", "2", "3"].contains(&i.as_str().unwrap()), "--exclude-seen returned a seen item");
+    }
+    let o = genrec(&args(&["--strict"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("in.jsonl:1: unknown item \"no-such-item\""), "{}", String::from_utf8_lossy(&o.stderr));
+    // A malformed line: an error naming it; what was written before stays valid JSONL.
+    std::fs::write(&input, "{\"user\": \"1\", \"items\": [\"50\"]}\n{\"user\": \"2\", \"items\": [\"50\"\n").unwrap();
+    let o = genrec(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("in.jsonl:2: malformed JSON"), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), 1);
+}

@@ -86,11 +86,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let pb = ProgressBar::new(held.len() as u64).with_message(format!("evaluating on {}", runtime::describe(device)));
     let t0 = Instant::now();
     let mut lists = Vec::with_capacity(held.len());
+    let mut recs = Vec::with_capacity(held.len());
     for (ci, chunk) in held.chunks(a.batch_size.max(1)).enumerate() {
         let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
-        for (j, hits) in gen.generate(&qs, a.beam).into_iter().enumerate() {
-            let s = &seen[ci * a.batch_size + j];
-            lists.push(hits.iter().map(|h| h.item).filter(|i| !a.exclude_seen || !s.contains(i)).take(10).collect::<Vec<u32>>());
+        let base = ci * a.batch_size.max(1);
+        let banned = |u: usize, item: u32| seen[base + u].contains(&item);
+        let hits = gen.generate_banned(&qs, 10, if a.exclude_seen { Some(&banned) } else { None });
+        for (h, hs) in chunk.iter().zip(hits) {
+            lists.push(hs.iter().map(|x| x.item).collect::<Vec<u32>>());
+            recs.push(serde_json::json!({
+                "user": h.user,
+                "items": hs.iter().map(|x| ds.items[x.item as usize].original_id.as_str()).collect::<Vec<_>>(),
+                "scores": hs.iter().map(|x| x.score).collect::<Vec<_>>(),
+            }));
         }
         pb.inc(chunk.len() as u64);
     }
@@ -134,6 +142,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ck.dir.display()
     );
     genrec::util::fsx::write_atomic(&out.join(format!("{name}.md")), format!("{header}{table}").as_bytes())?;
+    let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    genrec::util::fsx::write_atomic(&out.join(format!("recs-{}.jsonl", split.as_str().unwrap_or("test"))), recs_text.as_bytes())?;
     print!("{header}{table}");
     println!("wrote {}", out.join(format!("{name}.{{json,md}}")).display());
     Ok(())

@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod index;
 pub mod prepare;
 pub mod progress;
+pub mod recommend;
 pub mod train;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     Train(train::Args),
     /// Leave-one-out evaluation with confidence intervals, next to baselines.
     Evaluate(evaluate::Args),
+    /// Batch inference: top-K items per user, streamed, shardable.
+    Recommend(recommend::Args),
     /// Speed benchmarks (decode, train, embed, kmeans); scripts/bench.sh runs the Python peers beside them.
     Bench(bench::Args),
 }
@@ -46,5 +49,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Recommend(a) => recommend::run(a),
     }
 }

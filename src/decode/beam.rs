@@ -26,9 +26,19 @@ pub type BeamOutput = Vec<Vec<Hit>>;
 
 const DEAD: Node = Node::MAX;
 
+/// Items a user must not receive (e.g. already seen): `(user in batch, item) → banned`.
+pub type Banned<'a> = &'a (dyn Fn(usize, u32) -> bool + Sync);
+
 /// Runs the search. `model` must hold `batch × width` rows, user-major
 /// (row = user·width + beam), and start from the decoder start token `start`.
 pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize) -> BeamOutput {
+    beam_search_banned(model, batch, width, trie, start, eos, length_penalty, top_k, None)
+}
+
+/// [`beam_search`] where the last step cannot complete an item `banned` names
+/// for that user: the search fills its beams with other items instead.
+#[allow(clippy::too_many_arguments)]
+pub fn beam_search_banned(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>) -> BeamOutput {
     let dev = model.device();
     let n = batch * width;
     let mut node: Vec<Node> = vec![trie.root(); n];
@@ -46,9 +56,11 @@ pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: 
             if node[r] == DEAD || score[r] == f32::NEG_INFINITY {
                 continue;
             }
+            let children = trie.children(node[r]);
             for (j, &tok) in trie.allowed(node[r]).iter().enumerate() {
                 idx[r * c + j] = i64::from(tok);
-                bias[r * c + j] = score[r];
+                let blocked = banned.is_some_and(|f| trie.item(children[j]).is_some_and(|it| f(r / width, it)));
+                bias[r * c + j] = if blocked { f32::NEG_INFINITY } else { score[r] };
             }
         }
         let idx_t = Tensor::from_slice(&idx).view([n as i64, c as i64]).to(dev);

@@ -2,7 +2,7 @@
 //! pass, constrained beam search. Shared by training-time validation,
 //! `evaluate` and `recommend`, so all three rank items identically.
 use super::t5_step::T5Step;
-use super::{beam_search, Decoding, Hit};
+use super::{beam_search_banned, Banned, Decoding, Hit};
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::trie::Trie;
@@ -29,6 +29,11 @@ pub struct Generator<'a> {
 impl Generator<'_> {
     /// Top-`top_k` items per query, best first (at most the beam width).
     pub fn generate(&self, queries: &[Query], top_k: usize) -> Vec<Vec<Hit>> {
+        self.generate_banned(queries, top_k, None)
+    }
+
+    /// [`generate`](Self::generate) that never returns items `banned(query index, item)`.
+    pub fn generate_banned(&self, queries: &[Query], top_k: usize, banned: Option<Banned>) -> Vec<Vec<Hit>> {
         if queries.is_empty() {
             return Vec::new();
         }
@@ -40,6 +45,6 @@ impl Generator<'_> {
         let (ids, mask) = prompt::pad(&inputs, self.model.device());
         let width = self.decoding.width();
         let mut step = T5Step::new(self.model, &ids, &mask, width);
-        beam_search(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, self.decoding.length_penalty(), top_k)
+        beam_search_banned(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, self.decoding.length_penalty(), top_k, banned)
     }
 }

@@ -1,0 +1,230 @@
+use super::bench::peak_rss_mb;
+use anyhow::{bail, Context};
+use genrec::data::{Dataset, Split};
+use genrec::decode::generator::{Generator, Query};
+use genrec::decode::Decoding;
+use genrec::runtime::{self, DeviceChoice};
+use genrec::semantic_id::store::Index;
+use genrec::trainer::checkpoint;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Batch inference: each user's top-K items by trie-constrained beam search.
+///
+/// Input lines: {"user": …, "items": [original item ids, oldest first]}; or the
+/// prepared dataset's held-out split with --split. Output lines, in input
+/// order: {"user": …, "line": <input line>, "items": [original ids], "scores": […]}.
+/// Reads and writes as a stream: memory is bounded by --batch-size, not by the
+/// input. With --shard i/n the process takes batches i, i+n, i+2n, … of the
+/// input (batches of --batch-size lines), so n processes split the work and
+/// their outputs, sorted by "line", equal the unsharded output byte for byte.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Checkpoint directory, or a run directory (its best checkpoint).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Histories (JSONL). Use --split instead to read the prepared dataset's split.
+    #[arg(long, short, required_unless_present = "split")]
+    pub input: Option<PathBuf>,
+    /// Recommend for the dataset's held-out users (their history before the target).
+    #[arg(long, value_enum, conflicts_with = "input")]
+    pub split: Option<Split>,
+    /// Output JSONL (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[arg(long, default_value_t = 10)]
+    pub top_k: usize,
+    /// Beam width (default: 2 × top-k, at least 20).
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// Users per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Never recommend an item already in the user's history.
+    #[arg(long)]
+    pub exclude_seen: bool,
+    /// Only recommend items listed in this file (one original item id per line).
+    #[arg(long, conflicts_with = "deny")]
+    pub allow: Option<PathBuf>,
+    /// Never recommend items listed in this file (one original item id per line).
+    #[arg(long)]
+    pub deny: Option<PathBuf>,
+    /// Take part i of n (0-based), e.g. --shard 2/8.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Fail on an unknown item id instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Dataset directory (default: the checkpoint's).
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Index directory (default: the checkpoint's).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected i/n, e.g. 0/4")?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| "i must be a number")?, n.trim().parse().map_err(|_| "n must be a number")?);
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 ≤ i < n"));
+    }
+    Ok((i, n))
+}
+
+fn read_id_list(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}
+
+/// One input record: its 0-based line number, user and history (internal ids).
+struct Record {
+    line: usize,
+    user: String,
+    history: Vec<u32>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(a.top_k > 0 && a.batch_size > 0, "--top-k and --batch-size must be at least 1");
+    let beam = a.beam.unwrap_or((2 * a.top_k).max(20));
+    anyhow::ensure!(beam >= a.top_k, "--beam ({beam}) must be at least --top-k ({})", a.top_k);
+    runtime::set_threads(a.threads);
+    let device = runtime::device(a.device)?;
+    let ck = checkpoint::load(&a.checkpoint, device)?;
+    let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
+    let ds = Dataset::load(&ds_dir)?;
+    let index = Index::load(&a.index.clone().unwrap_or_else(|| ck.meta.train.data.index_dir()))?;
+    index.check_dataset(&ds)?;
+    anyhow::ensure!(index.summary.codes_sha256 == ck.meta.semantic_ids_sha256 || index.summary.added_items > 0,
+        "checkpoint was trained on other semantic IDs than index {}", index.dir.display());
+    anyhow::ensure!(index.vocab == ck.vocab, "the index's vocabulary differs from the checkpoint's");
+    // Catalogue: dataset items, then cold-start additions.
+    let original: Vec<&str> = ds.items.iter().chain(&index.added).map(|i| i.original_id.as_str()).collect();
+    let internal: HashMap<&str, u32> = original.iter().enumerate().map(|(i, &o)| (o, i as u32)).collect();
+    let lookup_list = |path: &Path| -> anyhow::Result<HashSet<u32>> {
+        let ids = read_id_list(path)?;
+        let unknown: Vec<&String> = ids.iter().filter(|i| !internal.contains_key(i.as_str())).collect();
+        anyhow::ensure!(unknown.is_empty(), "{}: {} unknown item ids, first {:?}", path.display(), unknown.len(), &unknown[..unknown.len().min(5)]);
+        Ok(ids.iter().map(|i| internal[i.as_str()]).collect())
+    };
+    // Allow/deny lists shape the trie itself: banned items cost nothing per step.
+    let trie = match (&a.allow, &a.deny) {
+        (Some(p), _) => {
+            let allow = lookup_list(p)?;
+            anyhow::ensure!(!allow.is_empty(), "{}: the allow-list is empty", p.display());
+            index.ids.trie(&index.vocab, Some(&|i| allow.contains(&i)))?
+        }
+        (None, Some(p)) => {
+            let deny = lookup_list(p)?;
+            index.ids.trie(&index.vocab, Some(&|i| !deny.contains(&i)))?
+        }
+        _ => index.trie()?,
+    };
+    let item_tokens = index.ids.item_tokens(&index.vocab);
+    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &item_tokens, trie: &trie, max_history: ck.meta.train.data.max_history, decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let (shard_i, shard_n) = a.shard.unwrap_or((0, 1));
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+    pb.set_style(ProgressStyle::with_template("recommending [{elapsed_precise}] {pos} users ({per_sec}) {msg}").expect("template"));
+    let mut unknown_items = 0usize;
+    let mut users = 0usize;
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    let mut process = |batch: &[Record], out: &mut dyn Write| -> anyhow::Result<()> {
+        let t = Instant::now();
+        let qs: Vec<Query> = batch.iter().map(|r| Query { user: &r.user, history: &r.history }).collect();
+        let banned = |u: usize, item: u32| batch[u].history.contains(&item);
+        let hits = gen.generate_banned(&qs, a.top_k, if a.exclude_seen { Some(&banned) } else { None });
+        for (r, hs) in batch.iter().zip(hits) {
+            let line = serde_json::json!({
+                "user": r.user, "line": r.line,
+                "items": hs.iter().map(|h| original[h.item as usize]).collect::<Vec<_>>(),
+                "scores": hs.iter().map(|h| h.score).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        users += batch.len();
+        pb.inc(batch.len() as u64);
+        Ok(())
+    };
+
+    let mut batch: Vec<Record> = Vec::with_capacity(a.batch_size);
+    let mut batch_no = 0usize;
+    let mut push = |rec: Record, batch: &mut Vec<Record>, out: &mut dyn Write| -> anyhow::Result<()> {
+        batch.push(rec);
+        if batch.len() == a.batch_size {
+            if batch_no % shard_n == shard_i {
+                process(batch, out)?;
+            }
+            batch.clear();
+            batch_no += 1;
+        }
+        Ok(())
+    };
+    if let Some(split) = a.split {
+        for (line, h) in ds.held_out(split).iter().enumerate() {
+            push(Record { line, user: h.user.clone(), history: h.history.clone() }, &mut batch, &mut *out)?;
+        }
+    } else {
+        let path = a.input.as_ref().expect("clap requires --input without --split");
+        let reader = std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?);
+        for (i, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("{}:{}: unreadable line (expected UTF-8 JSON)", path.display(), i + 1))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(v) => v,
+                Err(e) => bail!("{}:{}: malformed JSON ({e}); expected {{\"user\": …, \"items\": […]}}", path.display(), i + 1),
+            };
+            let user = match v.get("user") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => bail!("{}:{}: missing or invalid `user` (expected a string or integer)", path.display(), i + 1),
+            };
+            let Some(items) = v.get("items").and_then(|x| x.as_array()) else {
+                bail!("{}:{}: missing `items` (expected an array of item ids, oldest first)", path.display(), i + 1);
+            };
+            let mut history = Vec::with_capacity(items.len());
+            for it in items {
+                let id = it.as_str().map(str::to_owned).or_else(|| it.as_i64().map(|x| x.to_string()));
+                match id.as_deref().and_then(|s| internal.get(s)) {
+                    Some(&x) => history.push(x),
+                    None if a.strict => bail!("{}:{}: unknown item {it} (not in the catalogue)", path.display(), i + 1),
+                    None => unknown_items += 1,
+                }
+            }
+            push(Record { line: i, user, history }, &mut batch, &mut *out)?;
+        }
+    }
+    if !batch.is_empty() && batch_no % shard_n == shard_i {
+        process(&batch, &mut *out)?;
+    }
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| latencies.get(((latencies.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0.0);
+    eprintln!(
+        "{users} users in {secs:.1} s ({:.1} users/s) on {}; per batch of {}: p50 {:.0} ms, p95 {:.0} ms; {unknown_items} unknown history items skipped; peak memory {:.0} MiB",
+        users as f64 / secs.max(1e-9),
+        runtime::describe(device),
+        a.batch_size,
+        pct(0.5),
+        pct(0.95),
+        peak_rss_mb()
+    );
+    Ok(())
+}
