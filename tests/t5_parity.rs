@@ -139,3 +139,30 @@ fn save_then_load_round_trips_exactly() {
     let e = hf::load_dir(out.path(), Device::Cpu).unwrap_err().to_string();
     assert!(e.contains("vocab_size 50"), "{e}");
 }
+
+#[test]
+fn bf16_compute_keeps_f32_weights_and_stays_close() {
+    let d = dir("t5_tiny");
+    let (mut model, vs) = hf::load(&d.join("config.json"), &d.join("weights.safetensors"), Device::Cpu).unwrap();
+    let ep = d.join("expected.safetensors");
+    let e = StFile::read(&ep).unwrap();
+    let g = |k: &str| e.get(&ep, k).unwrap().shallow_clone();
+    model.set_compute_kind(Kind::BFloat16);
+    let logits = model.forward_t(&g("input_ids"), &g("attention_mask"), &g("decoder_input_ids"), true);
+    assert_eq!(logits.kind(), Kind::BFloat16);
+    let err = diff(&logits, &g("logits"));
+    assert!(err < 0.5, "bf16 logits drift {err}");
+    let loss = logits.to_kind(Kind::Float).view([-1, 48]).cross_entropy_for_logits(&g("decoder_input_ids").view([-1]));
+    loss.backward();
+    for (name, v) in vs.variables() {
+        assert_eq!(v.kind(), Kind::Float, "{name} must stay f32");
+        assert!(v.grad().defined(), "{name} has no gradient");
+    }
+    // Decoding with the cache in bf16 works too.
+    let _ng = tch::no_grad_guard();
+    let mut step = T5Step::new(&model, &g("input_ids"), &g("attention_mask"), 2);
+    let items: Vec<Vec<u32>> = vec![vec![8, 19, 38], vec![11, 19, 35]];
+    let trie = Trie::build(items.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    let out = beam_search(&mut step, 3, 2, &trie, 0, 1, 0.0, 2);
+    assert!(out.iter().all(|h| h.len() == 2));
+}

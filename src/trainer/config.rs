@@ -31,11 +31,14 @@ pub struct RunConfig {
     pub bf16: bool,
     /// Training-log interval in steps.
     pub log_every: usize,
+    /// Stop (validating and checkpointing first) after this many minutes of
+    /// training in this invocation (0: no limit).
+    pub max_minutes: f64,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50 }
+        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0 }
     }
 }
 

@@ -271,7 +271,8 @@ impl Trainer {
                 loss_sum = 0.0;
                 loss_n = 0;
             }
-            let last = state.step == cfg.optim.max_steps;
+            let out_of_time = cfg.run.max_minutes > 0.0 && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
+            let last = state.step == cfg.optim.max_steps || out_of_time;
             if state.step % cfg.eval.every == 0 || last {
                 let gen = Generator { model: &model, vocab: &self.vocab, item_tokens: &self.item_tokens, trie: &self.trie, max_history: cfg.data.max_history, decoding };
                 let t0 = Instant::now();
@@ -293,6 +294,9 @@ impl Trainer {
                 write_plot(&self.run_dir)?;
                 if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                     stopped_early = true;
+                    break;
+                }
+                if out_of_time {
                     break;
                 }
             }
