@@ -16,3 +16,4 @@ pub mod model;
 pub mod prompt;
 pub mod eval;
 pub mod trainer;
+pub mod verify;

@@ -8,13 +8,23 @@
 use crate::semantic_id::vocab::{self, Vocab};
 use tch::{Device, Kind, Tensor};
 
-/// Input tokens for next-item generation; `history` holds item ids (oldest
-/// first), only the last `max_history` are used.
-pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], user: &str, history: &[u32], max_history: usize) -> Vec<u32> {
-    let h = &history[history.len().saturating_sub(max_history)..];
+/// How histories become prompts (saved with every checkpoint's config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PromptConfig {
+    /// Only the last `max_history` items are used.
+    pub max_history: usize,
+    /// Whether the hashed user token is part of the prompt (TIGER: yes).
+    pub user_token: bool,
+}
+
+/// Input tokens for next-item generation; `history` holds item ids (oldest first).
+pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
+    let h = &history[history.len().saturating_sub(p.max_history)..];
     let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
     v.push(vocab::TASK_GENERATE);
-    v.push(vocab.user_token(user));
+    if p.user_token {
+        v.push(vocab.user_token(user));
+    }
     for &i in h {
         v.extend_from_slice(&item_tokens[i as usize]);
     }
@@ -23,11 +33,13 @@ pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], user: &str, histo
 }
 
 /// Input tokens for the yes/no verifier.
-pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], user: &str, history: &[u32], max_history: usize, candidate: u32) -> Vec<u32> {
-    let h = &history[history.len().saturating_sub(max_history)..];
+pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32], candidate: u32) -> Vec<u32> {
+    let h = &history[history.len().saturating_sub(p.max_history)..];
     let mut v = Vec::with_capacity(5 + (h.len() + 1) * vocab.id_len());
     v.push(vocab::TASK_VERIFY);
-    v.push(vocab.user_token(user));
+    if p.user_token {
+        v.push(vocab.user_token(user));
+    }
     for &i in h {
         v.extend_from_slice(&item_tokens[i as usize]);
     }

@@ -269,3 +269,35 @@ fn recommend_bad_input_and_exclude_seen() {
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 1);
 }
+
+#[test]
+fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
+    let gen_run = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let o = run_tiny(
+        t.path(),
+        &["--task", "verify", "--name", "tiny-verifier", "--max-steps", "20", "--set", &format!("verify.generator=\"{}\"", gen_run.display()), "--set", "verify.max_positions=300", "--set", "verify.lambdas=[0.0, 0.5, 1.0]"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("chose λ ="), "{}", String::from_utf8_lossy(&o.stdout));
+    let ver = t.path().join("tiny-verifier");
+    let ck = genrec::trainer::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
+    assert_eq!(ck.meta.task, "verify");
+    assert!(ck.meta.valid.contains_key("auc_hard") && ck.meta.valid.contains_key("auc_random"));
+    assert!(ck.meta.extra["lambda"].is_number());
+    // λ = 0: the reranked lists are the generator's, item for item, score for score.
+    let plain = t.path().join("plain.jsonl");
+    let rr = t.path().join("rerank.jsonl");
+    let common = ["recommend", "--checkpoint", gen_run.to_str().unwrap(), "--split", "test", "--threads", "1", "--beam", "20"];
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend(["--output", plain.to_str().unwrap()]);
+    ok(&a);
+    let mut b: Vec<&str> = common.to_vec();
+    b.extend(["--output", rr.to_str().unwrap(), "--rerank", ver.to_str().unwrap(), "--lambda", "0", "--rerank-top", "20"]);
+    ok(&b);
+    assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&rr).unwrap());
+    // And evaluate shows both rows with their throughput.
+    let out = t.path().join("eval");
+    let s = ok(&["evaluate", "--checkpoint", gen_run.to_str().unwrap(), "--rerank", ver.to_str().unwrap(), "--no-baselines", "--bootstrap", "10", "--threads", "1", "--out", out.to_str().unwrap()]);
+    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+}

@@ -106,10 +106,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let vocab = index.vocab.clone();
             let item_tokens = index.ids.item_tokens(&vocab);
             let trie = index.trie()?;
-            let (model, vs, max_history) = match &checkpoint {
+            let (model, vs, prompt_cfg) = match &checkpoint {
                 Some(c) => {
                     let ck = genrec::trainer::checkpoint::load(c, device)?;
-                    (ck.model, ck.vs, ck.meta.train.data.max_history)
+                    (ck.model, ck.vs, ck.meta.train.data.prompt())
                 }
                 None => {
                     runtime::seed(0);
@@ -118,17 +118,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     cfg.dropout_rate = 0.0;
                     let m = T5::new(vs.root(), &cfg);
                     hf_init(&vs, &cfg);
-                    (m, vs, 20)
+                    (m, vs, genrec::prompt::PromptConfig { max_history: 20, user_token: true })
                 }
             };
             // The peer loads these weights (saved by genrec) and these inputs.
             let mdir = a.out.join("decode-model");
             hf::save_dir(&model, &vs, &mdir)?;
             let held: Vec<_> = ds.test.iter().cycle().take(users).cloned().collect();
-            let inputs: Vec<Vec<u32>> = held.iter().map(|h| genrec::prompt::generate_input(&vocab, &item_tokens, &h.user, &h.history, max_history)).collect();
+            let inputs: Vec<Vec<u32>> = held.iter().map(|h| genrec::prompt::generate_input(&vocab, &item_tokens, &prompt_cfg, &h.user, &h.history)).collect();
             let items: Vec<Vec<u32>> = item_tokens.clone();
             write_json(&a.out, "decode-inputs.json", &json!({"inputs": inputs, "items": items, "beam": beam, "top_k": top_k, "eos": 1, "pad": 0}))?;
-            let gen = Generator { model: &model, vocab: &vocab, item_tokens: &item_tokens, trie: &trie, max_history, decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+            let gen = Generator { model: &model, vocab: &vocab, item_tokens: &item_tokens, trie: &trie, prompt: prompt_cfg, decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
             let mut results = Vec::new();
             for &bs in &batch_sizes {
                 let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
@@ -168,7 +168,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let batches: Vec<trainer::Batch> = (0..warmup + steps)
                 .map(|s| {
                     let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size].iter().map(|&i| exs[i as usize]).collect();
-                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, 20, device)
+                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::prompt::PromptConfig { max_history: 20, user_token: true }, device)
                 })
                 .collect();
             // The same batches for the peer.

@@ -45,6 +45,16 @@ pub struct Args {
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
+    /// Also rerank the generator's top candidates with this verifier checkpoint
+    /// (a row of its own, next to the generator's, with its own users/s).
+    #[arg(long)]
+    pub rerank: Option<PathBuf>,
+    /// Candidates reranked (default: the verifier's `rerank_top`).
+    #[arg(long)]
+    pub rerank_top: Option<usize>,
+    /// Weight of log P(yes) (default: the λ chosen on validation and stored with the verifier).
+    #[arg(long)]
+    pub lambda: Option<f64>,
     /// Output directory for results.json and results.md (default: the checkpoint's run directory).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
@@ -82,7 +92,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let trie = index.trie()?;
 
     // The generator.
-    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &item_tokens, trie: &trie, max_history: ck.meta.train.data.max_history, decoding: Decoding::Beam { width: a.beam, length_penalty: 0.0 } };
+    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &item_tokens, trie: &trie, prompt: ck.meta.train.data.prompt(), decoding: Decoding::Beam { width: a.beam, length_penalty: 0.0 } };
+    let verifier = match &a.rerank {
+        Some(p) => {
+            let v = checkpoint::load(p, device)?;
+            anyhow::ensure!(v.meta.task == "verify", "{} is not a verifier checkpoint", v.dir.display());
+            anyhow::ensure!(v.meta.semantic_ids_sha256 == index.summary.codes_sha256, "verifier {} was trained on other semantic IDs than the index", v.dir.display());
+            let lambda = a.lambda.or_else(|| v.meta.extra["lambda"].as_f64()).context("the verifier has no stored λ; pass --lambda")?;
+            let top = a.rerank_top.or_else(|| v.meta.extra["rerank_top"].as_u64().map(|x| x as usize)).unwrap_or(20);
+            anyhow::ensure!(top >= 10 && top <= a.beam, "--rerank-top must be in 10..=beam ({})", a.beam);
+            Some((v, lambda, top))
+        }
+        None => None,
+    };
+    let n_gen = verifier.as_ref().map_or(10, |v| v.2);
+    let mut reranked: Vec<Vec<u32>> = Vec::new();
+    let mut verify_secs = 0.0;
     let pb = ProgressBar::new(held.len() as u64).with_message(format!("evaluating on {}", runtime::describe(device)));
     let t0 = Instant::now();
     let mut lists = Vec::with_capacity(held.len());
@@ -91,8 +116,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
         let base = ci * a.batch_size.max(1);
         let banned = |u: usize, item: u32| seen[base + u].contains(&item);
-        let hits = gen.generate_banned(&qs, 10, if a.exclude_seen { Some(&banned) } else { None });
-        for (h, hs) in chunk.iter().zip(hits) {
+        let all_hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
+        if let Some((v, lambda, _)) = &verifier {
+            let tv = Instant::now();
+            let ver = genrec::verify::Verifier { model: &v.model, vocab: &v.vocab, item_tokens: &item_tokens, prompt: v.meta.train.data.prompt() };
+            for (h, hs) in chunk.iter().zip(&all_hits) {
+                let pairs: Vec<genrec::verify::Pair> = hs.iter().map(|x| genrec::verify::Pair { user: &h.user, history: &h.history, candidate: x.item }).collect();
+                let y = ver.log_p_yes(&pairs, 512);
+                reranked.push(genrec::verify::rerank(hs, &y, *lambda).iter().take(10).map(|x| x.item).collect());
+            }
+            verify_secs += tv.elapsed().as_secs_f64();
+        }
+        for (h, mut hs) in chunk.iter().zip(all_hits) {
+            hs.truncate(10);
             lists.push(hs.iter().map(|x| x.item).collect::<Vec<u32>>());
             recs.push(serde_json::json!({
                 "user": h.user,
@@ -103,8 +139,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = t0.elapsed().as_secs_f64() - verify_secs;
     let mut results: Vec<MethodResult> = vec![eval::score_lists("genrec", &targets, &lists, n_items, &pop, &protocol, secs)];
+    if let Some((_, lambda, top)) = &verifier {
+        let name = format!("genrec + verifier (top {top}, λ = {lambda})");
+        results.push(eval::score_lists(&name, &targets, &reranked, n_items, &pop, &protocol, secs + verify_secs));
+    }
 
     if !a.no_baselines {
         let t = Instant::now();

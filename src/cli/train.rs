@@ -1,7 +1,7 @@
 use super::progress::Bar;
 use genrec::runtime::{self, DeviceChoice};
-use genrec::trainer::config::TrainConfig;
-use genrec::trainer::{TrainOptions, Trainer};
+use genrec::trainer::config::{TaskKind, TrainConfig};
+use genrec::trainer::{GenerateTask, TrainOptions, Trainer};
 use std::path::PathBuf;
 
 /// Trains the generator: every prefix of each user's training sequence
@@ -25,6 +25,9 @@ pub struct Args {
     pub resume: bool,
     #[arg(long, value_enum)]
     pub device: Option<DeviceChoice>,
+    /// What to train (default: run.task of the config, "generate").
+    #[arg(long, value_enum)]
+    pub task: Option<TaskKind>,
     /// Shorthands for --set run.name / optim.max_steps / optim.batch_size / optim.lr / eval.every / run.threads.
     #[arg(long)]
     pub name: Option<String>,
@@ -63,6 +66,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(v) = a.threads {
         o.push(format!("run.threads={v}"));
     }
+    if let Some(t) = a.task {
+        o.push(format!("run.task=\"{}\"", serde_json::to_value(t)?.as_str().unwrap_or("generate")));
+    }
     if let Some(d) = a.device {
         o.push(format!("run.device=\"{}\"", serde_json::to_value(d)?.as_str().unwrap_or("auto")));
     }
@@ -78,17 +84,70 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         trainer.item_tokens.len(),
         trainer.vocab.size()
     );
-    let s = trainer.run(&TrainOptions { resume: a.resume, stop_after: a.stop_after }, &Bar::new())?;
+    let opts = TrainOptions { resume: a.resume, stop_after: a.stop_after };
+    let s = match trainer.cfg.run.task {
+        TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
+        TaskKind::Verify => {
+            let generator = genrec::trainer::checkpoint::load(&trainer.cfg.verify.generator, device)?;
+            anyhow::ensure!(generator.meta.task == "generate", "verify.generator must be a generator checkpoint");
+            anyhow::ensure!(
+                generator.meta.semantic_ids_sha256 == trainer.index.summary.codes_sha256,
+                "the generator {} was trained on other semantic IDs than {}",
+                generator.dir.display(),
+                trainer.index.dir.display()
+            );
+            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &Bar::new())?;
+            let s = trainer.run(&task, &opts, &Bar::new())?;
+            choose_lambda(&trainer, &generator, device)?;
+            s
+        }
+    };
     println!(
-        "{} steps ({} parameters, {}), {:.1} examples/s; best validation NDCG@10 {:.4} at step {}{}; checkpoints in {}",
+        "{} steps ({} parameters, {}), {:.1} examples/s; best validation {} {:.4} at step {}{}; checkpoints in {}",
         s.steps,
         s.parameters,
         s.device,
         s.examples_per_second,
-        s.best_valid_ndcg10,
+        s.score_key,
+        s.best_score,
         s.best_step,
         if s.stopped_early { " (early stop)" } else { "" },
         s.run_dir.display()
     );
+    Ok(())
+}
+
+/// Picks λ on the validation users with the best verifier checkpoint and stores
+/// it (with the sweep) in that checkpoint's genrec.json.
+fn choose_lambda(trainer: &Trainer, generator: &genrec::trainer::checkpoint::Loaded, device: tch::Device) -> anyhow::Result<()> {
+    use genrec::decode::{generator::Generator, Decoding};
+    let best = genrec::trainer::checkpoint::load(&trainer.run_dir, device)?;
+    let vc = &trainer.cfg.verify;
+    let gen = Generator {
+        model: &generator.model,
+        vocab: &trainer.vocab,
+        item_tokens: &trainer.item_tokens,
+        trie: &trainer.trie,
+        prompt: generator.meta.train.data.prompt(),
+        decoding: Decoding::Beam { width: vc.rerank_top.max(generator.meta.train.eval.beam), length_penalty: 0.0 },
+    };
+    let ver = genrec::verify::Verifier { model: &best.model, vocab: &trainer.vocab, item_tokens: &trainer.item_tokens, prompt: trainer.cfg.data.prompt() };
+    let held = genrec::trainer::sample_users(&trainer.ds.valid, trainer.cfg.eval.max_users, trainer.cfg.run.seed);
+    let sweep = genrec::verify::task::lambda_sweep(&gen, &ver, &held, vc.rerank_top, &vc.lambdas, trainer.cfg.eval.batch_size);
+    let lambda = genrec::verify::task::choose_lambda(&sweep);
+    for (l, nd) in &sweep {
+        eprintln!("λ = {l:<5} validation NDCG@10 after reranking the top {}: {nd:.4}", vc.rerank_top);
+    }
+    let mut meta = best.meta.clone();
+    meta.extra = serde_json::json!({
+        "lambda": lambda,
+        "rerank_top": vc.rerank_top,
+        "generator": generator.dir,
+        "lambda_sweep": sweep.iter().map(|(l, n)| serde_json::json!({"lambda": l, "valid_ndcg@10": n})).collect::<Vec<_>>(),
+    });
+    let mut bytes = serde_json::to_vec_pretty(&meta)?;
+    bytes.push(b'\n');
+    genrec::util::fsx::write_atomic(&best.dir.join("genrec.json"), &bytes)?;
+    println!("chose λ = {lambda} (stored in {})", best.dir.join("genrec.json").display());
     Ok(())
 }

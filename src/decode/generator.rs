@@ -22,7 +22,7 @@ pub struct Generator<'a> {
     /// Token ID of every item (index = internal item id).
     pub item_tokens: &'a [Vec<u32>],
     pub trie: &'a Trie,
-    pub max_history: usize,
+    pub prompt: prompt::PromptConfig,
     pub decoding: Decoding,
 }
 
@@ -40,7 +40,7 @@ impl Generator<'_> {
         let _g = tch::no_grad_guard();
         let inputs: Vec<Vec<u32>> = queries
             .iter()
-            .map(|q| prompt::generate_input(self.vocab, self.item_tokens, q.user, q.history, self.max_history))
+            .map(|q| prompt::generate_input(self.vocab, self.item_tokens, &self.prompt, q.user, q.history))
             .collect();
         let (ids, mask) = prompt::pad(&inputs, self.model.device());
         let width = self.decoding.width();

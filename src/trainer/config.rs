@@ -15,6 +15,42 @@ pub struct TrainConfig {
     pub model: ModelConfig,
     pub optim: OptimConfig,
     pub eval: EvalConfig,
+    /// Only for `--task verify`.
+    pub verify: VerifyConfig,
+}
+
+/// The TALLRec-style verifier's training data and reranking set-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifyConfig {
+    /// The generator checkpoint (or run directory) whose beams give hard negatives.
+    pub generator: PathBuf,
+    /// Hard negatives per positive: generator candidates that are not the target.
+    pub hard_negatives: usize,
+    /// Random negatives per positive.
+    pub random_negatives: usize,
+    /// Generator candidates mined per training position.
+    pub candidates: usize,
+    /// Training positions sampled (0: all).
+    pub max_positions: usize,
+    /// Generator candidates reranked by the verifier.
+    pub rerank_top: usize,
+    /// λ values tried on the validation split.
+    pub lambdas: Vec<f64>,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            generator: PathBuf::new(),
+            hard_negatives: 2,
+            random_negatives: 1,
+            candidates: 10,
+            max_positions: 30_000,
+            rerank_top: 20,
+            lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +60,8 @@ pub struct RunConfig {
     pub name: String,
     pub checkpoints: PathBuf,
     pub seed: u64,
+    /// "generate" (the generator) or "verify" (the yes/no verifier).
+    pub task: TaskKind,
     pub device: DeviceChoice,
     /// CPU threads for libtorch (0: one per core).
     pub threads: usize,
@@ -38,8 +76,17 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0 }
+        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, task: TaskKind::Generate, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0 }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// The generator: history → next item's semantic ID
+    Generate,
+    /// The TALLRec-style yes/no verifier used for reranking
+    Verify,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,15 +98,21 @@ pub struct DataConfig {
     pub index: Option<PathBuf>,
     /// History items in each input (TIGER: 20).
     pub max_history: usize,
+    /// Put the hashed user token in the prompt (TIGER: yes).
+    pub user_token: bool,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { dataset: PathBuf::new(), index: None, max_history: 20 }
+        Self { dataset: PathBuf::new(), index: None, max_history: 20, user_token: true }
     }
 }
 
 impl DataConfig {
+    pub fn prompt(&self) -> crate::prompt::PromptConfig {
+        crate::prompt::PromptConfig { max_history: self.max_history, user_token: self.user_token }
+    }
+
     pub fn index_dir(&self) -> PathBuf {
         self.index.clone().unwrap_or_else(|| self.dataset.join("index"))
     }
@@ -229,6 +282,14 @@ impl TrainConfig {
         }
         if self.model.d_model <= 0 || self.model.num_heads <= 0 || self.model.d_kv <= 0 {
             return bad("model sizes must be positive");
+        }
+        if self.run.task == TaskKind::Verify {
+            if self.verify.generator.as_os_str().is_empty() {
+                return bad("verify.generator (the generator checkpoint) is required for the verifier");
+            }
+            if self.verify.rerank_top < 10 || self.verify.lambdas.is_empty() {
+                return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
+            }
         }
         self.model.t5(1).check()
     }

@@ -63,14 +63,14 @@ pub struct Batch {
     pub labels: Tensor,
 }
 
-pub fn make_batch(ds: &Dataset, vocab: &Vocab, item_tokens: &[Vec<u32>], batch: &[Example], max_history: usize, device: Device) -> Batch {
+pub fn make_batch(ds: &Dataset, vocab: &Vocab, item_tokens: &[Vec<u32>], batch: &[Example], prompt_cfg: &prompt::PromptConfig, device: Device) -> Batch {
     let mut inputs = Vec::with_capacity(batch.len());
     let mut decs = Vec::with_capacity(batch.len());
     let mut labels = Vec::with_capacity(batch.len());
     for e in batch {
         let t = &ds.train[e.user as usize];
         let p = e.pos as usize;
-        inputs.push(prompt::generate_input(vocab, item_tokens, &t.user, &t.items[..p], max_history));
+        inputs.push(prompt::generate_input(vocab, item_tokens, prompt_cfg, &t.user, &t.items[..p]));
         let (d, l) = prompt::target(item_tokens, t.items[p]);
         decs.push(d);
         labels.push(l);
@@ -122,7 +122,9 @@ pub struct TrainSummary {
     pub run_dir: PathBuf,
     pub steps: usize,
     pub best_step: usize,
-    pub best_valid_ndcg10: f64,
+    pub best_score: f64,
+    /// The validation metric `best_score` is.
+    pub score_key: String,
     pub examples_per_second: f64,
     pub stopped_early: bool,
     pub device: String,
@@ -135,6 +137,63 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Stop (as if killed) after this many steps in this process, for tests.
     pub stop_after: Option<usize>,
+}
+
+/// What is trained: examples, batches, loss and the validation score. The
+/// training loop, optimiser, checkpoints and resume are shared.
+pub trait Task {
+    /// "generate" or "verify" (recorded in genrec.json).
+    fn name(&self) -> &'static str;
+    fn n_examples(&self) -> usize;
+    /// The batch of examples `idx` (indices into `0..n_examples()`).
+    fn batch(&self, idx: &[u32], device: Device) -> Batch;
+    fn loss(&self, model: &T5, b: &Batch) -> Tensor;
+    /// Validation metrics of the current model.
+    fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
+    /// The metric early stopping and `best` follow (higher is better).
+    fn score_key(&self) -> &'static str;
+}
+
+/// Next-item generation (the generator).
+pub struct GenerateTask<'a> {
+    t: &'a Trainer,
+    examples: Vec<Example>,
+    valid: Vec<HeldOut>,
+}
+
+impl<'a> GenerateTask<'a> {
+    pub fn new(t: &'a Trainer) -> Result<Self> {
+        let examples = examples(&t.ds);
+        if examples.is_empty() {
+            return Err(Error::Config("no training examples (every training sequence is shorter than 2)".into()));
+        }
+        let valid = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
+        Ok(Self { t, examples, valid })
+    }
+}
+
+impl Task for GenerateTask<'_> {
+    fn name(&self) -> &'static str {
+        "generate"
+    }
+    fn n_examples(&self) -> usize {
+        self.examples.len()
+    }
+    fn batch(&self, idx: &[u32], device: Device) -> Batch {
+        let b: Vec<Example> = idx.iter().map(|&i| self.examples[i as usize]).collect();
+        make_batch(&self.t.ds, &self.t.vocab, &self.t.item_tokens, &b, &self.t.cfg.data.prompt(), device)
+    }
+    fn loss(&self, model: &T5, b: &Batch) -> Tensor {
+        batch_loss(model, b, true)
+    }
+    fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
+        let t = self.t;
+        let gen = Generator { model, vocab: &t.vocab, item_tokens: &t.item_tokens, trie: &t.trie, prompt: t.cfg.data.prompt(), decoding: Decoding::Beam { width: t.cfg.eval.beam, length_penalty: 0.0 } };
+        validate(&gen, &self.valid, t.cfg.eval.batch_size)
+    }
+    fn score_key(&self) -> &'static str {
+        "ndcg@10"
+    }
 }
 
 pub struct Trainer {
@@ -165,10 +224,10 @@ impl Trainer {
         Ok(Self { cfg, ds, index, vocab, item_tokens, trie, device, run_dir })
     }
 
-    fn meta(&self, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
+    fn meta(&self, task: &str, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
         GenrecMeta {
             format_version: checkpoint::FORMAT_VERSION,
-            task: "generate".into(),
+            task: task.into(),
             train: self.cfg.clone(),
             semantic_ids_sha256: self.index.summary.codes_sha256.clone(),
             dataset_content_sha256: self.ds.manifest.content_sha256.clone(),
@@ -178,7 +237,7 @@ impl Trainer {
         }
     }
 
-    pub fn run(&self, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
+    pub fn run(&self, task: &dyn Task, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
         let vs = nn::VarStore::new(self.device);
@@ -194,6 +253,9 @@ impl Trainer {
         if opts.resume {
             let dir = checkpoint::latest(&self.run_dir).ok_or_else(|| Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display())))?;
             let meta = checkpoint::load_meta(&dir)?;
+            if meta.task != task.name() {
+                return Err(Error::Mismatch(format!("--resume: {} is a `{}` checkpoint, not `{}`", dir.display(), meta.task, task.name())));
+            }
             if meta.train.model != cfg.model || meta.train.optim != cfg.optim || meta.train.data != cfg.data || meta.train.run.seed != cfg.run.seed {
                 return Err(Error::Mismatch(format!("--resume: {} was trained with another configuration (model, optim, data or seed differ)", dir.display())));
             }
@@ -214,15 +276,11 @@ impl Trainer {
         }
         crate::util::fsx::write_atomic(&self.run_dir.join("train.toml"), cfg.to_toml().as_bytes())?;
 
-        let exs = examples(&self.ds);
-        if exs.is_empty() {
-            return Err(Error::Config("no training examples (every training sequence is shorter than 2)".into()));
-        }
+        let n_examples = task.n_examples();
         let bs = cfg.optim.batch_size;
-        let steps_per_epoch = exs.len().div_ceil(bs);
-        let valid = sample_users(&self.ds.valid, cfg.eval.max_users, cfg.run.seed);
+        let steps_per_epoch = n_examples.div_ceil(bs);
         let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path).at(&metrics_path)?;
-        let decoding = Decoding::Beam { width: cfg.eval.beam, length_penalty: 0.0 };
+        let score_key = task.score_key();
 
         let mut order_epoch = usize::MAX;
         let mut order = Vec::new();
@@ -240,15 +298,15 @@ impl Trainer {
             }
             let epoch = state.step / steps_per_epoch;
             if epoch != order_epoch {
-                order = epoch_order(exs.len(), cfg.run.seed, epoch);
+                order = epoch_order(n_examples, cfg.run.seed, epoch);
                 order_epoch = epoch;
             }
             let b = state.step % steps_per_epoch;
-            let batch: Vec<Example> = order[b * bs..((b + 1) * bs).min(exs.len())].iter().map(|&i| exs[i as usize]).collect();
+            let batch = &order[b * bs..((b + 1) * bs).min(n_examples)];
             // Dropout randomness depends on the step only: resuming replays it exactly.
             tch::manual_seed((cfg.run.seed as i64).wrapping_mul(1_000_003).wrapping_add(state.step as i64));
-            let mb = make_batch(&self.ds, &self.vocab, &self.item_tokens, &batch, cfg.data.max_history, self.device);
-            let loss = batch_loss(&model, &mb, true);
+            let mb = task.batch(batch, self.device);
+            let loss = task.loss(&model, &mb);
             opt.zero_grad();
             loss.backward();
             let gnorm = if cfg.optim.grad_clip > 0.0 { opt.clip_grad_norm(cfg.optim.grad_clip) } else { 0.0 };
@@ -264,7 +322,7 @@ impl Trainer {
             loss_n += 1;
             let eps = examples_done as f64 / started.elapsed().as_secs_f64();
             progress.inc(1);
-            progress.set_message(format!("loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid ndcg@10 {last_valid}"));
+            progress.set_message(format!("loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"));
             if state.step % cfg.run.log_every == 0 {
                 let line = serde_json::json!({"step": state.step, "epoch": epoch, "loss": loss_sum / loss_n as f64, "lr": lr, "grad_norm": gnorm, "examples_per_second": eps});
                 writeln!(log, "{line}").at(&metrics_path)?;
@@ -274,10 +332,12 @@ impl Trainer {
             let out_of_time = cfg.run.max_minutes > 0.0 && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
             let last = state.step == cfg.optim.max_steps || out_of_time;
             if state.step % cfg.eval.every == 0 || last {
-                let gen = Generator { model: &model, vocab: &self.vocab, item_tokens: &self.item_tokens, trie: &self.trie, max_history: cfg.data.max_history, decoding };
                 let t0 = Instant::now();
-                let v = validate(&gen, &valid, cfg.eval.batch_size);
-                let nd = v["ndcg@10"];
+                let v = {
+                    let _g = tch::no_grad_guard();
+                    task.validate(&model)
+                };
+                let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
                 let improved = nd > state.best_score;
                 if improved {
                     state.best_score = nd;
@@ -287,10 +347,13 @@ impl Trainer {
                     state.evals_since_best += 1;
                 }
                 last_valid = format!("{nd:.4}");
-                let line = serde_json::json!({"step": state.step, "valid_recall@10": v["recall@10"], "valid_ndcg@10": nd, "valid_users": valid.len(), "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
+                let mut line = serde_json::json!({"step": state.step, "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
+                for (k, x) in &v {
+                    line[format!("valid_{k}")] = serde_json::json!(x);
+                }
                 writeln!(log, "{line}").at(&metrics_path)?;
                 log.flush().at(&metrics_path)?;
-                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(state.step, v), Some(&opt), &state, improved)?;
+                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(task.name(), state.step, v), Some(&opt), &state, improved)?;
                 write_plot(&self.run_dir)?;
                 if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                     stopped_early = true;
@@ -306,7 +369,8 @@ impl Trainer {
             run_dir: self.run_dir.clone(),
             steps: state.step,
             best_step: state.best_step,
-            best_valid_ndcg10: state.best_score,
+            best_score: state.best_score,
+            score_key: score_key.to_string(),
             examples_per_second: examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9),
             stopped_early,
             device: crate::runtime::describe(self.device),

@@ -1,0 +1,116 @@
+//! TALLRec-style verifier (Bao et al. 2023): a yes/no question about a (user
+//! history, candidate item) pair. The T5 reads
+//! `<verify> <user> [history IDs] <sep> [candidate ID] <eos>`; the decoder's
+//! first step is read at `<yes>` and `<no>`, and P(yes) is the softmax over
+//! those two logits. The generator's top-N candidates are reranked by
+//! `log p_gen + λ · log P(yes)` (filter-then-rerank: the generator prunes, the
+//! verifier judges the hard candidates). A separate checkpoint, so the
+//! generator is untouched and λ = 0 reproduces it exactly.
+pub mod task;
+
+use crate::decode::Hit;
+use crate::model::T5;
+use crate::prompt::{self, PromptConfig};
+use crate::semantic_id::vocab::{self, Vocab};
+use tch::{Kind, Tensor};
+
+/// A verifier model with what it needs to build prompts.
+pub struct Verifier<'a> {
+    pub model: &'a T5,
+    pub vocab: &'a Vocab,
+    pub item_tokens: &'a [Vec<u32>],
+    pub prompt: PromptConfig,
+}
+
+/// One (user, history, candidate) question.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair<'p> {
+    pub user: &'p str,
+    pub history: &'p [u32],
+    pub candidate: u32,
+}
+
+/// Yes/no logits `[B, 2]` from decoder-start logits `[B, 1, V]`.
+pub fn yes_no_logits(logits: &Tensor) -> Tensor {
+    let idx = Tensor::from_slice(&[i64::from(vocab::YES), i64::from(vocab::NO)]).to(logits.device());
+    logits.select(1, 0).index_select(1, &idx).to_kind(Kind::Float)
+}
+
+impl Verifier<'_> {
+    /// The encoder input and a one-token decoder input for each pair.
+    pub fn inputs(&self, pairs: &[Pair]) -> Vec<Vec<u32>> {
+        pairs.iter().map(|p| prompt::verify_input(self.vocab, self.item_tokens, &self.prompt, p.user, p.history, p.candidate)).collect()
+    }
+
+    /// log P(yes) for each pair, batched by `batch_size`.
+    pub fn log_p_yes(&self, pairs: &[Pair], batch_size: usize) -> Vec<f32> {
+        let _g = tch::no_grad_guard();
+        let mut out = Vec::with_capacity(pairs.len());
+        for chunk in pairs.chunks(batch_size.max(1)) {
+            let (ids, mask) = prompt::pad(&self.inputs(chunk), self.model.device());
+            let dec = Tensor::zeros([chunk.len() as i64, 1], (Kind::Int64, self.model.device()));
+            let logits = self.model.forward_t(&ids, &mask, &dec, false);
+            let lp = yes_no_logits(&logits).log_softmax(-1, Kind::Float).select(1, 0).to_device(tch::Device::Cpu);
+            out.extend(Vec::<f32>::try_from(lp).expect("f32"));
+        }
+        out
+    }
+}
+
+/// Reranks hits by `score + λ · log P(yes)` (stable: ties keep the generator's
+/// order). With λ = 0 the order is the generator's, exactly.
+pub fn rerank(hits: &[Hit], log_p_yes: &[f32], lambda: f64) -> Vec<Hit> {
+    let mut v: Vec<Hit> = hits
+        .iter()
+        .zip(log_p_yes)
+        .map(|(h, &ly)| Hit { item: h.item, score: if lambda == 0.0 { h.score } else { h.score + (lambda as f32) * ly } })
+        .collect();
+    v.sort_by(|a, b| b.score.total_cmp(&a.score));
+    v
+}
+
+/// Area under the ROC curve: the probability that a random positive scores
+/// above a random negative (ties count ½).
+pub fn auc(pos: &[f32], neg: &[f32]) -> f64 {
+    if pos.is_empty() || neg.is_empty() {
+        return f64::NAN;
+    }
+    let mut all: Vec<(f32, bool)> = pos.iter().map(|&s| (s, true)).chain(neg.iter().map(|&s| (s, false))).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Mann–Whitney U with average ranks for ties.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j < all.len() && all[j].0 == all[i].0 {
+            j += 1;
+        }
+        let avg = (i + j + 1) as f64 / 2.0; // ranks i+1..=j
+        rank_sum += avg * all[i..j].iter().filter(|x| x.1).count() as f64;
+        i = j;
+    }
+    let (np, nn) = (pos.len() as f64, neg.len() as f64);
+    (rank_sum - np * (np + 1.0) / 2.0) / (np * nn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn auc_hand_cases() {
+        assert_eq!(auc(&[3.0, 4.0], &[1.0, 2.0]), 1.0);
+        assert_eq!(auc(&[1.0], &[2.0]), 0.0);
+        assert_eq!(auc(&[1.0], &[1.0]), 0.5);
+        // pos {1, 3}, neg {2}: one of two pairs ordered right.
+        assert_eq!(auc(&[1.0, 3.0], &[2.0]), 0.5);
+        assert!((auc(&[2.0, 3.0, 1.5], &[1.0, 2.5]) - 4.0 / 6.0).abs() < 1e-12);
+    }
+    #[test]
+    fn lambda_zero_keeps_order() {
+        let hits = vec![Hit { item: 3, score: -1.0 }, Hit { item: 1, score: -1.0 }, Hit { item: 2, score: -2.0 }];
+        let r = rerank(&hits, &[-5.0, f32::NEG_INFINITY, 0.0], 0.0);
+        assert_eq!(r, hits);
+        let r = rerank(&hits, &[-5.0, -0.1, 0.0], 1.0);
+        assert_eq!(r.iter().map(|h| h.item).collect::<Vec<_>>(), vec![1, 2, 3]);
+    }
+}

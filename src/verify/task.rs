@@ -1,0 +1,209 @@
+//! Training the verifier: for each sampled training position, the true next
+//! item is a yes; no-examples are hard negatives (items from the generator's
+//! own beams that are not the target) and random items, at a configurable
+//! ratio. Validation reports AUC for hard and random negatives separately.
+//! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
+//! validation split and stored with the verifier.
+use super::{auc, rerank, yes_no_logits, Pair, Verifier};
+use crate::data::HeldOut;
+use crate::decode::generator::{Generator, Query};
+use crate::decode::{Decoding, Hit};
+use crate::error::{Error, Result};
+use crate::eval::metrics;
+use crate::model::T5;
+use crate::prompt;
+use crate::semantic_id::vocab;
+use crate::trainer::{examples, sample_users, Batch, Example, Task, Trainer};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use tch::{Device, Kind, Tensor};
+
+#[derive(Debug, Clone, Copy)]
+struct VerifyExample {
+    at: Example,
+    candidate: u32,
+    yes: bool,
+}
+
+/// Validation pairs of one user: the target and its negatives.
+struct ValidCase {
+    held: HeldOut,
+    hard: Vec<u32>,
+    random: Vec<u32>,
+}
+
+pub struct VerifyTask<'a> {
+    t: &'a Trainer,
+    examples: Vec<VerifyExample>,
+    valid: Vec<ValidCase>,
+}
+
+/// Generator top-`n` items for many (user, history) queries, batched.
+fn generator_top(gen: &Generator, queries: &[Query], n: usize, batch: usize) -> Vec<Vec<Hit>> {
+    queries.chunks(batch.max(1)).flat_map(|c| gen.generate(c, n)).collect()
+}
+
+fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
+    (0..k)
+        .map(|_| loop {
+            let i = rng.gen_range(0..n_items);
+            if i != avoid {
+                break i;
+            }
+        })
+        .collect()
+}
+
+impl<'a> VerifyTask<'a> {
+    /// Mines hard negatives with the generator over sampled training positions
+    /// and the validation users.
+    pub fn new(t: &'a Trainer, generator: &T5, progress: &dyn crate::progress::Progress) -> Result<Self> {
+        let vc = &t.cfg.verify;
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
+        let mut positions = examples(&t.ds);
+        if positions.is_empty() {
+            return Err(Error::Config("no training positions".into()));
+        }
+        positions.shuffle(&mut rng);
+        positions.truncate(if vc.max_positions == 0 { positions.len() } else { vc.max_positions });
+        let gen = Generator {
+            model: generator,
+            vocab: &t.vocab,
+            item_tokens: &t.item_tokens,
+            trie: &t.trie,
+            prompt: t.cfg.data.prompt(),
+            decoding: Decoding::Beam { width: vc.candidates.max(t.cfg.eval.beam), length_penalty: 0.0 },
+        };
+        let n_items = t.item_tokens.len() as u32;
+        progress.start(positions.len() as u64, "mining hard negatives");
+        let mut ex = Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
+        for chunk in positions.chunks(t.cfg.eval.batch_size.max(1)) {
+            let qs: Vec<Query> = chunk
+                .iter()
+                .map(|e| {
+                    let s = &t.ds.train[e.user as usize];
+                    Query { user: &s.user, history: &s.items[..e.pos as usize] }
+                })
+                .collect();
+            for (e, hits) in chunk.iter().zip(gen.generate(&qs, vc.candidates)) {
+                let target = t.ds.train[e.user as usize].items[e.pos as usize];
+                ex.push(VerifyExample { at: *e, candidate: target, yes: true });
+                let mut hard: Vec<u32> = hits.iter().map(|h| h.item).filter(|&i| i != target).collect();
+                hard.truncate(vc.candidates);
+                hard.shuffle(&mut rng);
+                for &c in hard.iter().take(vc.hard_negatives) {
+                    ex.push(VerifyExample { at: *e, candidate: c, yes: false });
+                }
+                for c in random_items(&mut rng, n_items, target, vc.random_negatives) {
+                    ex.push(VerifyExample { at: *e, candidate: c, yes: false });
+                }
+            }
+            progress.inc(chunk.len() as u64);
+        }
+        progress.finish();
+        let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
+        let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        let tops = generator_top(&gen, &qs, vc.candidates, t.cfg.eval.batch_size);
+        let valid = held
+            .iter()
+            .zip(tops)
+            .map(|(h, hits)| ValidCase {
+                held: h.clone(),
+                hard: hits.iter().map(|x| x.item).filter(|&i| i != h.target).take(vc.hard_negatives.max(1)).collect(),
+                random: random_items(&mut rng, n_items, h.target, vc.hard_negatives.max(1)),
+            })
+            .collect();
+        Ok(Self { t, examples: ex, valid })
+    }
+}
+
+impl Task for VerifyTask<'_> {
+    fn name(&self) -> &'static str {
+        "verify"
+    }
+    fn n_examples(&self) -> usize {
+        self.examples.len()
+    }
+    fn batch(&self, idx: &[u32], device: Device) -> Batch {
+        let t = self.t;
+        let p = t.cfg.data.prompt();
+        let mut inputs = Vec::with_capacity(idx.len());
+        let mut labels = Vec::with_capacity(idx.len());
+        for &i in idx {
+            let e = self.examples[i as usize];
+            let s = &t.ds.train[e.at.user as usize];
+            inputs.push(prompt::verify_input(&t.vocab, &t.item_tokens, &p, &s.user, &s.items[..e.at.pos as usize], e.candidate));
+            labels.push(if e.yes { 0i64 } else { 1 });
+        }
+        let (ids, mask) = prompt::pad(&inputs, device);
+        Batch {
+            ids,
+            mask,
+            dec: Tensor::full([idx.len() as i64, 1], i64::from(vocab::PAD), (Kind::Int64, device)),
+            labels: Tensor::from_slice(&labels).to(device),
+        }
+    }
+    fn loss(&self, model: &T5, b: &Batch) -> Tensor {
+        let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
+        yes_no_logits(&logits).cross_entropy_for_logits(&b.labels)
+    }
+    fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
+        let t = self.t;
+        let v = Verifier { model, vocab: &t.vocab, item_tokens: &t.item_tokens, prompt: t.cfg.data.prompt() };
+        let (mut pos, mut hard, mut random) = (Vec::new(), Vec::new(), Vec::new());
+        for c in &self.valid {
+            let mut pairs = vec![Pair { user: &c.held.user, history: &c.held.history, candidate: c.held.target }];
+            pairs.extend(c.hard.iter().chain(&c.random).map(|&x| Pair { user: &c.held.user, history: &c.held.history, candidate: x }));
+            let s = v.log_p_yes(&pairs, 512);
+            pos.push(s[0]);
+            hard.extend_from_slice(&s[1..1 + c.hard.len()]);
+            random.extend_from_slice(&s[1 + c.hard.len()..]);
+        }
+        let all: Vec<f32> = hard.iter().chain(&random).copied().collect();
+        BTreeMap::from([
+            ("auc".to_string(), auc(&pos, &all)),
+            ("auc_hard".to_string(), auc(&pos, &hard)),
+            ("auc_random".to_string(), auc(&pos, &random)),
+        ])
+    }
+    fn score_key(&self) -> &'static str {
+        "auc"
+    }
+}
+
+/// NDCG@10 on held-out users after reranking the generator's top `top` by
+/// `log p_gen + λ · log P(yes)`, for each λ in `lambdas`.
+#[allow(clippy::too_many_arguments)]
+pub fn lambda_sweep(gen: &Generator, ver: &Verifier, held: &[HeldOut], top: usize, lambdas: &[f64], batch: usize) -> Vec<(f64, f64)> {
+    let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+    let tops = generator_top(gen, &qs, top, batch);
+    let yes: Vec<Vec<f32>> = held
+        .iter()
+        .zip(&tops)
+        .map(|(h, hits)| {
+            let pairs: Vec<Pair> = hits.iter().map(|x| Pair { user: &h.user, history: &h.history, candidate: x.item }).collect();
+            ver.log_p_yes(&pairs, 512)
+        })
+        .collect();
+    lambdas
+        .iter()
+        .map(|&l| {
+            let nd: Vec<f64> = held
+                .iter()
+                .zip(tops.iter().zip(&yes))
+                .map(|(h, (hits, y))| {
+                    let items: Vec<u32> = rerank(hits, y, l).iter().map(|x| x.item).collect();
+                    metrics::ndcg_at(metrics::rank_of(h.target, &items), 10)
+                })
+                .collect();
+            (l, metrics::mean(&nd))
+        })
+        .collect()
+}
+
+/// The verifier settings stored in its checkpoint's `genrec.json` (`extra`).
+pub fn choose_lambda(sweep: &[(f64, f64)]) -> f64 {
+    sweep.iter().fold((0.0, f64::NEG_INFINITY), |best, &(l, s)| if s > best.1 + 1e-12 { (l, s) } else { best }).0
+}
+
