@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
-# The main job, end to end on ML-100K: set-up, build, prepare.
-# (Later stages — embed, index, train, evaluate, recommend — join as they land.)
+# The main job, end to end on ML-100K: set-up, build, then
+# prepare → embed → index → train (generator) → train (verifier) → evaluate
+# (with and without reranking, next to the baselines) → recommend.
+# Re-running skips finished work (cached embeddings, finished training runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --release
 G=./target/release/genrec
-$G prepare data/ml-100k --out data/prepared/ml-100k \
-  --text-template "{movie_title} ({release_year}) | {class}"
+D=data/prepared/ml-100k
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step "prepare"
+$G prepare data/ml-100k --out $D --text-template "{movie_title} ({release_year}) | {class}"
+step "embed (all-MiniLM-L6-v2)"
+$G embed -d $D
+step "index (residual k-means semantic IDs)"
+$G index -d $D
+resume() { [ -e "checkpoints/$1/latest" ] && echo --resume || true; }
+step "train the generator (train/ml100k.toml)"
+$G train -c train/ml100k.toml $(resume ml100k)
+step "train the verifier (train/ml100k-verifier.toml)"
+$G train -c train/ml100k-verifier.toml $(resume ml100k-verifier)
+step "evaluate on the test split (leave-one-out, full catalogue)"
+$G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier
+step "evaluate, seen items excluded (RecBole's protocol for general models)"
+$G evaluate --checkpoint checkpoints/ml100k --split test --exclude-seen --out checkpoints/ml100k/exclude-seen
+step "recommend (batch inference) for the test users"
+$G recommend --checkpoint checkpoints/ml100k --split test --exclude-seen --output checkpoints/ml100k/recs-test.jsonl
+head -n 2 checkpoints/ml100k/recs-test.jsonl

@@ -2,6 +2,7 @@
 //! validated into library configs before any work starts; progress bars live
 //! here, never in the library.
 pub mod bench;
+pub mod common;
 pub mod embed;
 pub mod evaluate;
 pub mod index;

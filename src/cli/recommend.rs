@@ -1,11 +1,9 @@
 use super::bench::peak_rss_mb;
 use anyhow::{bail, Context};
-use genrec::data::{Dataset, Split};
+use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
 use genrec::runtime::{self, DeviceChoice};
-use genrec::semantic_id::store::Index;
-use genrec::trainer::checkpoint;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Write};
@@ -23,9 +21,8 @@ use std::time::Instant;
 /// their outputs, sorted by "line", equal the unsharded output byte for byte.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Checkpoint directory, or a run directory (its best checkpoint).
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub model: super::common::ModelArgs,
     /// Histories (JSONL). Use --split instead to read the prepared dataset's split.
     #[arg(long, short, required_unless_present = "split")]
     pub input: Option<PathBuf>,
@@ -55,24 +52,11 @@ pub struct Args {
     /// Take part i of n (0-based), e.g. --shard 2/8.
     #[arg(long, value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
-    /// Rerank the generator's top candidates with this verifier checkpoint.
-    #[arg(long)]
-    pub rerank: Option<PathBuf>,
-    /// Candidates reranked (default: the verifier's `rerank_top`).
-    #[arg(long)]
-    pub rerank_top: Option<usize>,
-    /// Weight of log P(yes) (default: the verifier's stored λ).
-    #[arg(long)]
-    pub lambda: Option<f64>,
+    #[command(flatten)]
+    pub rerank: super::common::RerankArgs,
     /// Fail on an unknown item id instead of skipping it.
     #[arg(long)]
     pub strict: bool,
-    /// Dataset directory (default: the checkpoint's).
-    #[arg(long)]
-    pub dataset: Option<PathBuf>,
-    /// Index directory (default: the checkpoint's).
-    #[arg(long)]
-    pub index: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
     #[arg(long)]
@@ -102,33 +86,15 @@ struct Record {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.top_k > 0 && a.batch_size > 0, "--top-k and --batch-size must be at least 1");
-    let verifier = match &a.rerank {
-        Some(p) => {
-            let v = checkpoint::load(p, runtime::device(a.device)?)?;
-            anyhow::ensure!(v.meta.task == "verify", "{} is not a verifier checkpoint", v.dir.display());
-            let lambda = a.lambda.or_else(|| v.meta.extra["lambda"].as_f64()).context("the verifier has no stored λ; pass --lambda")?;
-            let top = a.rerank_top.or_else(|| v.meta.extra["rerank_top"].as_u64().map(|x| x as usize)).unwrap_or(2 * a.top_k);
-            anyhow::ensure!(top >= a.top_k, "--rerank-top must be at least --top-k");
-            Some((v, lambda, top))
-        }
-        None => None,
-    };
-    let n_gen = verifier.as_ref().map_or(a.top_k, |v| v.2);
-    let beam = a.beam.unwrap_or((2 * a.top_k).max(20)).max(n_gen);
-    anyhow::ensure!(beam >= a.top_k, "--beam ({beam}) must be at least --top-k ({})", a.top_k);
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
-    let ck = checkpoint::load(&a.checkpoint, device)?;
-    let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
-    let ds = Dataset::load(&ds_dir)?;
-    let index = Index::load(&a.index.clone().unwrap_or_else(|| ck.meta.train.data.index_dir()))?;
-    index.check_dataset(&ds)?;
-    anyhow::ensure!(index.summary.codes_sha256 == ck.meta.semantic_ids_sha256 || index.summary.added_items > 0,
-        "checkpoint was trained on other semantic IDs than index {}", index.dir.display());
-    anyhow::ensure!(index.vocab == ck.vocab, "the index's vocabulary differs from the checkpoint's");
-    if let Some((v, _, _)) = &verifier {
-        anyhow::ensure!(v.meta.semantic_ids_sha256 == ck.meta.semantic_ids_sha256, "the verifier was trained on other semantic IDs than the generator");
-    }
+    let inf = super::common::load(&a.model, device)?;
+    let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20))?;
+    let n_gen = verifier.as_ref().map_or(a.top_k, |v| v.top);
+    anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
+    let beam = a.beam.unwrap_or((2 * a.top_k).max(20)).max(n_gen);
+    anyhow::ensure!(beam >= a.top_k, "--beam ({beam}) must be at least --top-k ({})", a.top_k);
+    let (ck, ds, index, item_tokens) = (&inf.ck, &inf.ds, &inf.index, &inf.item_tokens);
     // Catalogue: dataset items, then cold-start additions.
     let original: Vec<&str> = ds.items.iter().chain(&index.added).map(|i| i.original_id.as_str()).collect();
     let internal: HashMap<&str, u32> = original.iter().enumerate().map(|(i, &o)| (o, i as u32)).collect();
@@ -151,8 +117,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         _ => index.trie()?,
     };
-    let item_tokens = index.ids.item_tokens(&index.vocab);
-    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &item_tokens, trie: &trie, prompt: ck.meta.train.data.prompt(), decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens, trie: &trie, prompt: ck.meta.train.data.prompt(), decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
 
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
@@ -170,11 +135,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let qs: Vec<Query> = batch.iter().map(|r| Query { user: &r.user, history: &r.history }).collect();
         let banned = |u: usize, item: u32| batch[u].history.contains(&item);
         let mut hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
-        if let Some((v, lambda, _)) = &verifier {
-            let ver = genrec::verify::Verifier { model: &v.model, vocab: &v.vocab, item_tokens: &item_tokens, prompt: v.meta.train.data.prompt() };
+        if let Some(v) = &verifier {
             for (r, hs) in batch.iter().zip(hits.iter_mut()) {
-                let pairs: Vec<genrec::verify::Pair> = hs.iter().map(|x| genrec::verify::Pair { user: &r.user, history: &r.history, candidate: x.item }).collect();
-                *hs = genrec::verify::rerank(hs, &ver.log_p_yes(&pairs, 512), *lambda);
+                *hs = v.apply(item_tokens, &r.user, &r.history, hs);
                 hs.truncate(a.top_k);
             }
         }

@@ -234,9 +234,15 @@ impl SemanticIds {
 
     /// A hash of the codes (and their shape): what checkpoints record.
     pub fn codes_sha256(&self) -> String {
+        self.codes_sha256_of(self.n_items())
+    }
+
+    /// The hash of the first `n` items' codes: cold-start additions (`add_items`)
+    /// append items, so a checkpoint trained before them matches this prefix.
+    pub fn codes_sha256_of(&self, n: usize) -> String {
         let mut h = Hasher::new();
-        h.field(format!("{}x{}", self.n_items(), self.levels() + 1).as_bytes());
-        for c in &self.codes {
+        h.field(format!("{}x{}", n, self.levels() + 1).as_bytes());
+        for c in &self.codes[..n.min(self.codes.len())] {
             let bytes: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
             h.field(&bytes);
         }

@@ -267,6 +267,21 @@ impl Trainer {
             opt.load(&dir.join("optimizer.safetensors"))?;
             state = checkpoint::load_state(&dir)?;
             truncate_metrics(&metrics_path, state.step)?;
+            let early_stopped = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
+            if state.step >= cfg.optim.max_steps || early_stopped {
+                // Nothing left to do: the run finished (or stopped early) before.
+                return Ok(TrainSummary {
+                    run_dir: self.run_dir.clone(),
+                    steps: state.step,
+                    best_step: state.best_step,
+                    best_score: state.best_score,
+                    score_key: task.score_key().to_string(),
+                    examples_per_second: 0.0,
+                    stopped_early: early_stopped,
+                    device: crate::runtime::describe(self.device),
+                    parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
+                });
+            }
         } else {
             if self.run_dir.join("latest").exists() {
                 return Err(Error::Config(format!("{} already holds a run; pass --resume to continue it or choose another run.name", self.run_dir.display())));
