@@ -219,7 +219,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let x: Vec<f32> = Vec::try_from(&emb.matrix.to_kind(Kind::Float).flatten(0, -1))?;
             let mut rows = Vec::new();
             for backend in [Backend::Faiss, Backend::Linfa] {
-                let p = IndexParams { levels, codebook_size, backend, scheme: Scheme::RqKmeans, seed: 42, max_iter, tolerance: 0.0 };
+                let p = IndexParams { levels, codebook_size, backend, scheme: Scheme::RqKmeans, seed: 42, max_iter, tolerance: 1e-6 };
                 let t0 = Instant::now();
                 let ids = semantic_id::build(&x, n as usize, d as usize, &p, "", &mut |_| {})?;
                 let secs = t0.elapsed().as_secs_f64();
