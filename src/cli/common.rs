@@ -95,10 +95,23 @@ impl RerankArgs {
 }
 
 impl Reranker {
-    /// Reranks one user's candidates.
-    pub fn apply(&self, item_tokens: &[Vec<u32>], user: &str, history: &[u32], hits: &[Hit]) -> Vec<Hit> {
+    /// Reranks each user's candidates; all (user, candidate) pairs of the
+    /// batch go through the verifier together.
+    pub fn apply(&self, item_tokens: &[Vec<u32>], users: &[(&str, &[u32])], hits: &[Vec<Hit>]) -> Vec<Vec<Hit>> {
         let ver = Verifier { model: &self.ck.model, vocab: &self.ck.vocab, item_tokens, prompt: self.ck.meta.train.data.prompt() };
-        let pairs: Vec<Pair> = hits.iter().map(|x| Pair { user, history, candidate: x.item }).collect();
-        rerank(hits, &ver.log_p_yes(&pairs, 512), self.lambda)
+        let pairs: Vec<Pair> = users
+            .iter()
+            .zip(hits)
+            .flat_map(|(&(user, history), hs)| hs.iter().map(move |x| Pair { user, history, candidate: x.item }))
+            .collect();
+        let yes = ver.log_p_yes(&pairs, 1024);
+        let mut at = 0;
+        hits.iter()
+            .map(|hs| {
+                let r = rerank(hs, &yes[at..at + hs.len()], self.lambda);
+                at += hs.len();
+                r
+            })
+            .collect()
     }
 }

@@ -83,8 +83,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let all_hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
         if let Some(r) = &verifier {
             let tv = Instant::now();
-            for (h, hs) in chunk.iter().zip(&all_hits) {
-                reranked.push(r.apply(item_tokens, &h.user, &h.history, hs).iter().take(10).map(|x| x.item).collect());
+            let users: Vec<(&str, &[u32])> = chunk.iter().map(|h| (h.user.as_str(), h.history.as_slice())).collect();
+            for hs in r.apply(item_tokens, &users, &all_hits) {
+                reranked.push(hs.iter().take(10).map(|x| x.item).collect());
             }
             verify_secs += tv.elapsed().as_secs_f64();
         }

@@ -136,8 +136,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let banned = |u: usize, item: u32| batch[u].history.contains(&item);
         let mut hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
         if let Some(v) = &verifier {
-            for (r, hs) in batch.iter().zip(hits.iter_mut()) {
-                *hs = v.apply(item_tokens, &r.user, &r.history, hs);
+            let users: Vec<(&str, &[u32])> = batch.iter().map(|r| (r.user.as_str(), r.history.as_slice())).collect();
+            hits = v.apply(item_tokens, &users, &hits);
+            for hs in hits.iter_mut() {
                 hs.truncate(a.top_k);
             }
         }

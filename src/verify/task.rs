@@ -151,14 +151,22 @@ impl Task for VerifyTask<'_> {
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;
         let v = Verifier { model, vocab: &t.vocab, item_tokens: &t.item_tokens, prompt: t.cfg.data.prompt() };
+        let pairs: Vec<Pair> = self
+            .valid
+            .iter()
+            .flat_map(|c| {
+                let (user, history) = (c.held.user.as_str(), c.held.history.as_slice());
+                std::iter::once(c.held.target).chain(c.hard.iter().copied()).chain(c.random.iter().copied()).map(move |candidate| Pair { user, history, candidate })
+            })
+            .collect();
+        let s = v.log_p_yes(&pairs, 1024);
         let (mut pos, mut hard, mut random) = (Vec::new(), Vec::new(), Vec::new());
+        let mut at = 0;
         for c in &self.valid {
-            let mut pairs = vec![Pair { user: &c.held.user, history: &c.held.history, candidate: c.held.target }];
-            pairs.extend(c.hard.iter().chain(&c.random).map(|&x| Pair { user: &c.held.user, history: &c.held.history, candidate: x }));
-            let s = v.log_p_yes(&pairs, 512);
-            pos.push(s[0]);
-            hard.extend_from_slice(&s[1..1 + c.hard.len()]);
-            random.extend_from_slice(&s[1 + c.hard.len()..]);
+            pos.push(s[at]);
+            hard.extend_from_slice(&s[at + 1..at + 1 + c.hard.len()]);
+            random.extend_from_slice(&s[at + 1 + c.hard.len()..at + 1 + c.hard.len() + c.random.len()]);
+            at += 1 + c.hard.len() + c.random.len();
         }
         let all: Vec<f32> = hard.iter().chain(&random).copied().collect();
         BTreeMap::from([
@@ -178,12 +186,19 @@ impl Task for VerifyTask<'_> {
 pub fn lambda_sweep(gen: &Generator, ver: &Verifier, held: &[HeldOut], top: usize, lambdas: &[f64], batch: usize) -> Vec<(f64, f64)> {
     let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
     let tops = generator_top(gen, &qs, top, batch);
-    let yes: Vec<Vec<f32>> = held
+    let pairs: Vec<Pair> = held
         .iter()
         .zip(&tops)
-        .map(|(h, hits)| {
-            let pairs: Vec<Pair> = hits.iter().map(|x| Pair { user: &h.user, history: &h.history, candidate: x.item }).collect();
-            ver.log_p_yes(&pairs, 512)
+        .flat_map(|(h, hits)| hits.iter().map(move |x| Pair { user: &h.user, history: &h.history, candidate: x.item }))
+        .collect();
+    let flat = ver.log_p_yes(&pairs, 1024);
+    let mut at = 0;
+    let yes: Vec<&[f32]> = tops
+        .iter()
+        .map(|hits| {
+            let y = &flat[at..at + hits.len()];
+            at += hits.len();
+            y
         })
         .collect();
     lambdas
