@@ -2,7 +2,8 @@
 //! vocabulary):
 //!
 //! * generate: `<gen> <user> [ID of h_1] … [ID of h_n] <eos>` → `[ID of next] <eos>`
-//! * verify:   `<verify> <user> [IDs of history] <sep> [ID of candidate] <eos>` → `<yes>` / `<no>`
+//! * verify:   `<verify> <user> [IDs of history] <eos>`, decoder `<pad> [ID of candidate]` →
+//!   `<yes>` / `<no>` read after the candidate's last token
 //!
 //! where `[ID]` is an item's L codes plus its collision digit.
 use crate::semantic_id::vocab::{self, Vocab};
@@ -32,10 +33,11 @@ pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig,
     v
 }
 
-/// Input tokens for the yes/no verifier.
-pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32], candidate: u32) -> Vec<u32> {
+/// Encoder input for the yes/no verifier (the candidate goes to the decoder,
+/// see [`verify_decoder`]).
+pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
     let h = &history[history.len().saturating_sub(p.max_history)..];
-    let mut v = Vec::with_capacity(5 + (h.len() + 1) * vocab.id_len());
+    let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
     v.push(vocab::TASK_VERIFY);
     if p.user_token {
         v.push(vocab.user_token(user));
@@ -43,10 +45,17 @@ pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, u
     for &i in h {
         v.extend_from_slice(&item_tokens[i as usize]);
     }
-    v.push(vocab::SEP);
-    v.extend_from_slice(&item_tokens[candidate as usize]);
     v.push(vocab::EOS);
     v
+}
+
+/// Decoder input for the verifier: `<pad>` then the candidate's ID; the
+/// answer is read at the last position.
+pub fn verify_decoder(item_tokens: &[Vec<u32>], candidate: u32) -> Vec<u32> {
+    let mut d = Vec::with_capacity(item_tokens[candidate as usize].len() + 1);
+    d.push(vocab::PAD);
+    d.extend_from_slice(&item_tokens[candidate as usize]);
+    d
 }
 
 /// Decoder input (`<pad>` start + ID) and labels (ID + `<eos>`) for a target item.

@@ -285,6 +285,21 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     assert_eq!(ck.meta.task, "verify");
     assert!(ck.meta.valid.contains_key("auc_hard") && ck.meta.valid.contains_key("auc_random"));
     assert!(ck.meta.extra["lambda"].is_number());
+    // Pairs of one user share an encoder pass: the same scores as one pair at a time.
+    let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
+    let toks = index.ids.item_tokens(&index.vocab);
+    let v = genrec::verify::Verifier { model: &ck.model, vocab: &ck.vocab, item_tokens: &toks, prompt: ck.meta.train.data.prompt() };
+    let (h1, h2) = (vec![3u32, 7, 11], vec![5u32]);
+    let pairs: Vec<genrec::verify::Pair> = [(&h1, 10u32), (&h1, 20), (&h2, 10), (&h1, 30)]
+        .iter()
+        .map(|(h, c)| genrec::verify::Pair { user: "u", history: h.as_slice(), candidate: *c })
+        .collect();
+    let together = v.log_p_yes(&pairs, 64);
+    for (p, t) in pairs.iter().zip(&together) {
+        let alone = v.log_p_yes(std::slice::from_ref(p), 1)[0];
+        assert!((alone - t).abs() < 1e-5, "{alone} vs {t}");
+        assert!(*t <= 0.0);
+    }
     // λ = 0: the reranked lists are the generator's, item for item, score for score.
     let plain = t.path().join("plain.jsonl");
     let rr = t.path().join("rerank.jsonl");

@@ -96,7 +96,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 generator.dir.display(),
                 trainer.index.dir.display()
             );
-            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &Bar::new())?;
+            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &generator.vs, &Bar::new())?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s

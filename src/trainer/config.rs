@@ -37,6 +37,8 @@ pub struct VerifyConfig {
     pub rerank_top: usize,
     /// λ values tried on the validation split.
     pub lambdas: Vec<f64>,
+    /// Start from the generator's weights (needs the same [model] sizes).
+    pub init_from_generator: bool,
 }
 
 impl Default for VerifyConfig {
@@ -49,6 +51,7 @@ impl Default for VerifyConfig {
             max_positions: 30_000,
             rerank_top: 20,
             lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+            init_from_generator: true,
         }
     }
 }

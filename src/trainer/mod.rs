@@ -152,6 +152,10 @@ pub trait Task {
     fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
     /// The metric early stopping and `best` follow (higher is better).
     fn score_key(&self) -> &'static str;
+    /// Initial weights, after the default initialisation (e.g. from another model).
+    fn init(&self, _vs: &mut nn::VarStore) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Next-item generation (the generator).
@@ -240,10 +244,11 @@ impl Trainer {
     pub fn run(&self, task: &dyn Task, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
-        let vs = nn::VarStore::new(self.device);
+        let mut vs = nn::VarStore::new(self.device);
         let t5cfg = cfg.model.t5(i64::from(self.vocab.size()));
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
+        task.init(&mut vs)?;
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);
         }

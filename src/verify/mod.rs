@@ -1,8 +1,15 @@
 //! TALLRec-style verifier (Bao et al. 2023): a yes/no question about a (user
-//! history, candidate item) pair. The T5 reads
-//! `<verify> <user> [history IDs] <sep> [candidate ID] <eos>`; the decoder's
-//! first step is read at `<yes>` and `<no>`, and P(yes) is the softmax over
-//! those two logits. The generator's top-N candidates are reranked by
+//! history, candidate item) pair. The encoder reads
+//! `<verify> <user> [history IDs] <eos>`, the decoder `<pad> [candidate ID]`,
+//! and the logits after the candidate's last token are read at `<yes>` and
+//! `<no>`: P(yes) is the softmax over those two. (The candidate sits in the
+//! decoder rather than after a `<sep>` in the encoder: T5's cross-attention
+//! has no positions, so a candidate inside the encoder input is only told
+//! apart from the same tokens in the history by what the encoder learns about
+//! `<sep>` — measured: a verifier in that layout stayed at chance. In the
+//! decoder it is read directly, each user's history is encoded once for all
+//! of its candidates, and the verifier can start from the generator's
+//! weights.) The generator's top-N candidates are reranked by
 //! `log p_gen + λ · log P(yes)` (filter-then-rerank: the generator prunes, the
 //! verifier judges the hard candidates). A separate checkpoint, so the
 //! generator is untouched and λ = 0 reproduces it exactly.
@@ -30,26 +37,41 @@ pub struct Pair<'p> {
     pub candidate: u32,
 }
 
-/// Yes/no logits `[B, 2]` from decoder-start logits `[B, 1, V]`.
+/// Yes/no logits `[B, 2]` from decoder logits `[B, T, V]` (last position).
 pub fn yes_no_logits(logits: &Tensor) -> Tensor {
     let idx = Tensor::from_slice(&[i64::from(vocab::YES), i64::from(vocab::NO)]).to(logits.device());
-    logits.select(1, 0).index_select(1, &idx).to_kind(Kind::Float)
+    logits.select(1, -1).index_select(1, &idx).to_kind(Kind::Float)
 }
 
 impl Verifier<'_> {
-    /// The encoder input and a one-token decoder input for each pair.
-    pub fn inputs(&self, pairs: &[Pair]) -> Vec<Vec<u32>> {
-        pairs.iter().map(|p| prompt::verify_input(self.vocab, self.item_tokens, &self.prompt, p.user, p.history, p.candidate)).collect()
-    }
-
-    /// log P(yes) for each pair, batched by `batch_size`.
+    /// log P(yes) for each pair. Pairs of the same user in a row share one
+    /// encoder pass (the history is encoded once, then every candidate is
+    /// decoded against it); at most `batch_size` pairs are decoded at once.
     pub fn log_p_yes(&self, pairs: &[Pair], batch_size: usize) -> Vec<f32> {
         let _g = tch::no_grad_guard();
+        let dev = self.model.device();
         let mut out = Vec::with_capacity(pairs.len());
         for chunk in pairs.chunks(batch_size.max(1)) {
-            let (ids, mask) = prompt::pad(&self.inputs(chunk), self.model.device());
-            let dec = Tensor::zeros([chunk.len() as i64, 1], (Kind::Int64, self.model.device()));
-            let logits = self.model.forward_t(&ids, &mask, &dec, false);
+            // Runs of consecutive pairs with the same user and history.
+            let mut groups: Vec<(usize, usize)> = Vec::new();
+            for (i, p) in chunk.iter().enumerate() {
+                match groups.last_mut() {
+                    Some((s, n)) if chunk[*s].user == p.user && chunk[*s].history == p.history => *n += 1,
+                    _ => groups.push((i, 1)),
+                }
+            }
+            let inputs: Vec<Vec<u32>> = groups
+                .iter()
+                .map(|&(s, _)| prompt::verify_input(self.vocab, self.item_tokens, &self.prompt, chunk[s].user, chunk[s].history))
+                .collect();
+            let (ids, mask) = prompt::pad(&inputs, dev);
+            let enc = self.model.encode(&ids, &mask, false);
+            let counts = Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
+            let enc = enc.repeat_interleave_self_tensor(&counts, 0, None);
+            let mask = mask.repeat_interleave_self_tensor(&counts, 0, None);
+            let decs: Vec<Vec<u32>> = chunk.iter().map(|p| prompt::verify_decoder(self.item_tokens, p.candidate)).collect();
+            let (dec, _) = prompt::pad(&decs, dev);
+            let logits = self.model.lm_logits(&self.model.decode(&dec, &enc, &mask, false));
             let lp = yes_no_logits(&logits).log_softmax(-1, Kind::Float).select(1, 0).to_device(tch::Device::Cpu);
             out.extend(Vec::<f32>::try_from(lp).expect("f32"));
         }

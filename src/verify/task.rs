@@ -12,12 +12,11 @@ use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
-use crate::semantic_id::vocab;
 use crate::trainer::{examples, sample_users, Batch, Example, Task, Trainer};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 #[derive(Debug, Clone, Copy)]
 struct VerifyExample {
@@ -37,6 +36,8 @@ pub struct VerifyTask<'a> {
     t: &'a Trainer,
     examples: Vec<VerifyExample>,
     valid: Vec<ValidCase>,
+    /// Weights to start from (the generator's), when `verify.init_from_generator`.
+    init: Option<&'a tch::nn::VarStore>,
 }
 
 /// Generator top-`n` items for many (user, history) queries, batched.
@@ -58,7 +59,7 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
 impl<'a> VerifyTask<'a> {
     /// Mines hard negatives with the generator over sampled training positions
     /// and the validation users.
-    pub fn new(t: &'a Trainer, generator: &T5, progress: &dyn crate::progress::Progress) -> Result<Self> {
+    pub fn new(t: &'a Trainer, generator: &T5, generator_vs: &'a tch::nn::VarStore, progress: &dyn crate::progress::Progress) -> Result<Self> {
         let vc = &t.cfg.verify;
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
         let mut positions = examples(&t.ds);
@@ -114,7 +115,21 @@ impl<'a> VerifyTask<'a> {
                 random: random_items(&mut rng, n_items, h.target, vc.hard_negatives.max(1)),
             })
             .collect();
-        Ok(Self { t, examples: ex, valid })
+        let init = if vc.init_from_generator {
+            if generator.config.d_model != t.cfg.model.d_model
+                || generator.config.num_layers != t.cfg.model.num_layers
+                || generator.config.decoder_layers() != t.cfg.model.num_decoder_layers
+                || generator.config.d_ff != t.cfg.model.d_ff
+                || generator.config.num_heads != t.cfg.model.num_heads
+                || generator.config.d_kv != t.cfg.model.d_kv
+            {
+                return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
+            }
+            Some(generator_vs)
+        } else {
+            None
+        };
+        Ok(Self { t, examples: ex, valid, init })
     }
 }
 
@@ -129,20 +144,18 @@ impl Task for VerifyTask<'_> {
         let t = self.t;
         let p = t.cfg.data.prompt();
         let mut inputs = Vec::with_capacity(idx.len());
+        let mut decs = Vec::with_capacity(idx.len());
         let mut labels = Vec::with_capacity(idx.len());
         for &i in idx {
             let e = self.examples[i as usize];
             let s = &t.ds.train[e.at.user as usize];
-            inputs.push(prompt::verify_input(&t.vocab, &t.item_tokens, &p, &s.user, &s.items[..e.at.pos as usize], e.candidate));
+            inputs.push(prompt::verify_input(&t.vocab, &t.item_tokens, &p, &s.user, &s.items[..e.at.pos as usize]));
+            decs.push(prompt::verify_decoder(&t.item_tokens, e.candidate));
             labels.push(if e.yes { 0i64 } else { 1 });
         }
         let (ids, mask) = prompt::pad(&inputs, device);
-        Batch {
-            ids,
-            mask,
-            dec: Tensor::full([idx.len() as i64, 1], i64::from(vocab::PAD), (Kind::Int64, device)),
-            labels: Tensor::from_slice(&labels).to(device),
-        }
+        let (dec, _) = prompt::pad(&decs, device);
+        Batch { ids, mask, dec, labels: Tensor::from_slice(&labels).to(device) }
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
@@ -177,6 +190,12 @@ impl Task for VerifyTask<'_> {
     }
     fn score_key(&self) -> &'static str {
         "auc"
+    }
+    fn init(&self, vs: &mut tch::nn::VarStore) -> Result<()> {
+        match self.init {
+            Some(src) => vs.copy(src).map_err(Error::Torch),
+            None => Ok(()),
+        }
     }
 }
 
