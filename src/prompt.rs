@@ -20,25 +20,20 @@ pub struct PromptConfig {
 
 /// Input tokens for next-item generation; `history` holds item ids (oldest first).
 pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
-    let h = &history[history.len().saturating_sub(p.max_history)..];
-    let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
-    v.push(vocab::TASK_GENERATE);
-    if p.user_token {
-        v.push(vocab.user_token(user));
-    }
-    for &i in h {
-        v.extend_from_slice(&item_tokens[i as usize]);
-    }
-    v.push(vocab::EOS);
-    v
+    encoder_input(vocab::TASK_GENERATE, vocab, item_tokens, p, user, history)
 }
 
 /// Encoder input for the yes/no verifier (the candidate goes to the decoder,
 /// see [`verify_decoder`]).
 pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
+    encoder_input(vocab::TASK_VERIFY, vocab, item_tokens, p, user, history)
+}
+
+/// `<task> [<user>] [IDs of the last max_history items] <eos>`.
+fn encoder_input(task: u32, vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
     let h = &history[history.len().saturating_sub(p.max_history)..];
     let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
-    v.push(vocab::TASK_VERIFY);
+    v.push(task);
     if p.user_token {
         v.push(vocab.user_token(user));
     }

@@ -8,7 +8,7 @@ pub mod config;
 pub mod optim;
 pub mod plot;
 
-use crate::data::{Dataset, HeldOut, Split};
+use crate::data::{Dataset, HeldOut};
 use crate::decode::generator::{Generator, Query};
 use crate::decode::Decoding;
 use crate::error::{Error, IoContext, Result};
@@ -430,9 +430,4 @@ pub fn write_plot(run_dir: &Path) -> Result<()> {
         plot::Panel { title: "validation", series: vec![("NDCG@10", ndcg), ("Recall@10", recall)] },
     ]);
     crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
-}
-
-/// Which split's held-out examples (helper for callers).
-pub fn held_out(ds: &Dataset, split: Split) -> &[HeldOut] {
-    ds.held_out(split)
 }
