@@ -38,16 +38,9 @@ impl TextFile {
 
     /// All lines with their 1-based numbers; `\r\n` and `\n` both end a line.
     pub fn lines(&self) -> impl Iterator<Item = (usize, &str)> {
-        self.text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(i, l)| !(l.is_empty() && *i > 0 && self.is_last_empty(*i)))
-    }
-
-    fn is_last_empty(&self, line_no: usize) -> bool {
-        // The text after a final newline is an empty pseudo-line; skip only that one.
-        line_no == self.text.split('\n').count()
+        // The text after a final newline is an empty pseudo-line, not a line.
+        let body = self.text.strip_suffix('\n').unwrap_or(&self.text);
+        body.split('\n').enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
     }
 
     /// Non-blank lines only.
