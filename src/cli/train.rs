@@ -47,31 +47,19 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    let quoted = |v: serde_json::Value| format!("\"{}\"", v.as_str().unwrap_or_default());
+    let shorthands = [
+        ("run.name", a.name.as_ref().map(|v| format!("\"{v}\""))),
+        ("optim.max_steps", a.max_steps.map(|v| v.to_string())),
+        ("optim.batch_size", a.batch_size.map(|v| v.to_string())),
+        ("optim.lr", a.lr.map(|v| format!("{v:e}"))),
+        ("eval.every", a.eval_every.map(|v| v.to_string())),
+        ("run.threads", a.threads.map(|v| v.to_string())),
+        ("run.task", a.task.map(|t| serde_json::to_value(t).map(quoted)).transpose()?),
+        ("run.device", a.device.map(|d| serde_json::to_value(d).map(quoted)).transpose()?),
+    ];
     let mut o = a.overrides.clone();
-    if let Some(v) = &a.name {
-        o.push(format!("run.name=\"{v}\""));
-    }
-    if let Some(v) = a.max_steps {
-        o.push(format!("optim.max_steps={v}"));
-    }
-    if let Some(v) = a.batch_size {
-        o.push(format!("optim.batch_size={v}"));
-    }
-    if let Some(v) = a.lr {
-        o.push(format!("optim.lr={v:e}"));
-    }
-    if let Some(v) = a.eval_every {
-        o.push(format!("eval.every={v}"));
-    }
-    if let Some(v) = a.threads {
-        o.push(format!("run.threads={v}"));
-    }
-    if let Some(t) = a.task {
-        o.push(format!("run.task=\"{}\"", serde_json::to_value(t)?.as_str().unwrap_or("generate")));
-    }
-    if let Some(d) = a.device {
-        o.push(format!("run.device=\"{}\"", serde_json::to_value(d)?.as_str().unwrap_or("auto")));
-    }
+    o.extend(shorthands.into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))));
     let cfg = TrainConfig::load(&a.config, &o)?;
     runtime::set_threads((cfg.run.threads > 0).then_some(cfg.run.threads));
     let device = runtime::device(cfg.run.device)?;

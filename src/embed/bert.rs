@@ -152,20 +152,21 @@ impl Bert {
     }
 
     /// Loads `config.json` + `model.safetensors` (Hugging Face `BertModel` names,
-    /// with or without a `bert.` prefix) from a directory.
-    pub fn load(dir: &Path, device: Device) -> Result<(Self, nn::VarStore)> {
+    /// with or without a `bert.` prefix) from a directory; also returns the
+    /// weights file's sha256.
+    pub fn load(dir: &Path, device: Device) -> Result<(Self, nn::VarStore, String)> {
         let config = BertConfig::from_file(&dir.join("config.json"))?;
         let vs = nn::VarStore::new(device);
         let model = Bert::new(vs.root(), &config);
         let wpath = dir.join("model.safetensors");
-        let mut file = StFile::read(&wpath)?;
+        let (mut file, sha256) = StFile::read_with_sha256(&wpath)?;
         let prefixed: Vec<String> = file.tensors.keys().filter(|k| k.starts_with("bert.")).cloned().collect();
         for k in prefixed {
             let t = file.tensors.remove(&k).expect("key listed");
             file.tensors.insert(k["bert.".len()..].to_string(), t);
         }
         load_into(&vs, &mut file, &wpath, &["position_ids", "pooler.dense.weight", "pooler.dense.bias"])?;
-        Ok((model, vs))
+        Ok((model, vs, sha256))
     }
 
     /// Last hidden state `[B, T, H]` for ids `[B, T]` and attention mask `[B, T]` (1 = token).

@@ -9,7 +9,6 @@ pub mod npy;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::util::hash::sha256_file;
 use crate::util::st::{self, StFile};
 use bert::{l2_normalize, mean_pool, Bert};
 use std::collections::BTreeMap;
@@ -36,9 +35,8 @@ impl TextEncoder {
     /// `model_dir` holds `config.json` + `model.safetensors`; `tokenizer_json`
     /// the Hugging Face tokenizer file.
     pub fn load(model_dir: &Path, tokenizer_json: &Path, device: Device) -> Result<Self> {
-        let (bert, vs) = Bert::load(model_dir, device)?;
+        let (bert, vs, weights_sha256) = Bert::load(model_dir, device)?;
         let tokenizer = load_tokenizer(tokenizer_json, MAX_SEQ_LEN)?;
-        let weights_sha256 = sha256_file(&model_dir.join("model.safetensors"))?;
         Ok(Self { bert, _vs: vs, tokenizer, weights_sha256 })
     }
 
@@ -146,7 +144,7 @@ impl Embeddings {
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        let mut f = StFile::read(path)?;
+        let (mut f, file_sha256) = StFile::read_with_sha256(path)?;
         let matrix = f.take(path, "embeddings")?;
         let ids = f.take(path, "item_ids")?;
         if matrix.dim() != 2 || ids.size() != [matrix.size()[0]] {
@@ -157,7 +155,7 @@ impl Embeddings {
             item_ids: Vec::<i64>::try_from(&ids).map_err(Error::Torch)?,
             matrix: matrix.to_kind(Kind::Float),
             source: EmbeddingSource { encoder: meta("encoder")?, encoder_sha256: meta("encoder_sha256")?, item_text_sha256: meta("item_text_sha256")? },
-            file_sha256: sha256_file(path)?,
+            file_sha256,
         })
     }
 

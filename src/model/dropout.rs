@@ -23,7 +23,7 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     let seed = Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]) as u64;
     let keep_scale = (1.0 / (1.0 - p)) as f32;
     let threshold = (p * 4_294_967_296.0).round() as u64;
-    let mut mask = Tensor::empty(x.size(), (Kind::Float, Device::Cpu));
+    let mask = Tensor::empty(x.size(), (Kind::Float, Device::Cpu));
     // SAFETY: `mask` is a freshly allocated contiguous f32 tensor of `n`
     // elements owned here; no other reference to its storage exists.
     let buf: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
@@ -37,7 +37,6 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
             }
         }
     });
-    let _ = &mut mask;
     x * mask.to_kind(x.kind())
 }
 

@@ -241,6 +241,20 @@ impl Trainer {
         }
     }
 
+    fn summary(&self, vs: &nn::VarStore, state: &TrainerState, task: &dyn Task, examples_per_second: f64, stopped_early: bool) -> TrainSummary {
+        TrainSummary {
+            run_dir: self.run_dir.clone(),
+            steps: state.step,
+            best_step: state.best_step,
+            best_score: state.best_score,
+            score_key: task.score_key().to_string(),
+            examples_per_second,
+            stopped_early,
+            device: crate::runtime::describe(self.device),
+            parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
+        }
+    }
+
     pub fn run(&self, task: &dyn Task, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
@@ -275,17 +289,7 @@ impl Trainer {
             let early_stopped = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
             if state.step >= cfg.optim.max_steps || early_stopped {
                 // Nothing left to do: the run finished (or stopped early) before.
-                return Ok(TrainSummary {
-                    run_dir: self.run_dir.clone(),
-                    steps: state.step,
-                    best_step: state.best_step,
-                    best_score: state.best_score,
-                    score_key: task.score_key().to_string(),
-                    examples_per_second: 0.0,
-                    stopped_early: early_stopped,
-                    device: crate::runtime::describe(self.device),
-                    parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
-                });
+                return Ok(self.summary(&vs, &state, task, 0.0, early_stopped));
             }
         } else {
             if self.run_dir.join("latest").exists() {
@@ -385,17 +389,8 @@ impl Trainer {
             }
         }
         progress.finish();
-        Ok(TrainSummary {
-            run_dir: self.run_dir.clone(),
-            steps: state.step,
-            best_step: state.best_step,
-            best_score: state.best_score,
-            score_key: score_key.to_string(),
-            examples_per_second: examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9),
-            stopped_early,
-            device: crate::runtime::describe(self.device),
-            parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
-        })
+        let eps = examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        Ok(self.summary(&vs, &state, task, eps, stopped_early))
     }
 }
 

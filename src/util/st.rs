@@ -51,6 +51,12 @@ impl StFile {
         Self::from_bytes(path, &bytes)
     }
 
+    /// Reads the file and also returns the sha256 of its bytes (one read, not two).
+    pub fn read_with_sha256(path: &Path) -> Result<(Self, String)> {
+        let bytes = std::fs::read(path).at(path)?;
+        Ok((Self::from_bytes(path, &bytes)?, crate::util::hash::sha256_hex(&bytes)))
+    }
+
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let bad = |m: String| Error::input(path, None, m);
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
