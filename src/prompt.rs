@@ -6,8 +6,26 @@
 //!   `<yes>` / `<no>` read after the candidate's last token
 //!
 //! where `[ID]` is an item's L codes plus its collision digit.
+//!
+//! With [`ItemInput::Summed`] the encoder reads one position per item instead
+//! of one per token: the embeddings of an item's L+1 tokens are added (the
+//! tokens are typed by level, so the sum keeps which code sits where). A
+//! history of 50 items is then 52 positions instead of 202, which is what
+//! lets a long history fit a CPU budget.
 use crate::semantic_id::vocab::{self, Vocab};
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
+
+/// How the encoder reads a history item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemInput {
+    /// One position per token (P5 / TIGER).
+    #[default]
+    Tokens,
+    /// One position per item: the sum of its tokens' embeddings.
+    Summed,
+}
 
 /// How histories become prompts (saved with every checkpoint's config).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +34,21 @@ pub struct PromptConfig {
     pub max_history: usize,
     /// Whether the hashed user token is part of the prompt (TIGER: yes).
     pub user_token: bool,
+    /// Tokens or items as encoder positions.
+    pub item_input: ItemInput,
+    /// History items the history-match bias looks at (0: none; see
+    /// `T5::history_match_values`).
+    pub match_history: usize,
+}
+
+impl PromptConfig {
+    /// Tokens per encoder position: 1, or an item ID's length when summed.
+    pub fn width(&self, vocab: &Vocab) -> usize {
+        match self.item_input {
+            ItemInput::Tokens => 1,
+            ItemInput::Summed => vocab.id_len(),
+        }
+    }
 }
 
 /// Input tokens for next-item generation; `history` holds item ids (oldest first).
@@ -29,19 +62,63 @@ pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, u
     encoder_input(vocab::TASK_VERIFY, vocab, item_tokens, p, user, history)
 }
 
-/// `<task> [<user>] [IDs of the last max_history items] <eos>`.
+/// `<task> [<user>] [IDs of the last max_history items] <eos>`, flat; with
+/// summed items every position is `width` tokens (a special token is padded
+/// with `<pad>`, which adds nothing).
 fn encoder_input(task: u32, vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
     let h = &history[history.len().saturating_sub(p.max_history)..];
-    let mut v = Vec::with_capacity(3 + h.len() * vocab.id_len());
-    v.push(task);
+    let w = p.width(vocab);
+    let mut v = Vec::with_capacity((3 + h.len()) * vocab.id_len());
+    let special = |v: &mut Vec<u32>, t: u32| {
+        v.push(t);
+        v.extend(std::iter::repeat(vocab::PAD).take(w - 1));
+    };
+    special(&mut v, task);
     if p.user_token {
-        v.push(vocab.user_token(user));
+        special(&mut v, vocab.user_token(user));
     }
     for &i in h {
+        debug_assert_eq!(item_tokens[i as usize].len() % w, 0);
         v.extend_from_slice(&item_tokens[i as usize]);
     }
-    v.push(vocab::EOS);
+    special(&mut v, vocab::EOS);
     v
+}
+
+/// Pads encoder inputs built with `p`: ids `[B, S]` (or `[B, S, width]` for
+/// summed items) and mask `[B, S]`.
+pub fn pad_encoder(seqs: &[Vec<u32>], p: &PromptConfig, vocab: &Vocab, device: Device) -> (Tensor, Tensor) {
+    let (ids, mask) = pad(seqs, device);
+    let w = p.width(vocab) as i64;
+    if w == 1 {
+        return (ids, mask);
+    }
+    let b = ids.size()[0];
+    // A position's first token is never <pad>, so it carries the mask.
+    (ids.view([b, -1, w]), mask.view([b, -1, w]).select(2, 0).contiguous())
+}
+
+/// The history-match features of a target ID: `(level k, token, count)` for
+/// every token that extends `id[..k]` to the prefix of `count` of the last
+/// `match_history` history items (the gold prefix, as in teacher forcing).
+pub fn history_matches(item_tokens: &[Vec<u32>], p: &PromptConfig, history: &[u32], id: &[u32]) -> Vec<(usize, u32, u32)> {
+    let h = &history[history.len().saturating_sub(p.match_history)..];
+    let mut out = Vec::new();
+    let mut level: Vec<(u32, u32)> = Vec::new();
+    for k in 0..id.len() {
+        level.clear();
+        for &i in h {
+            let t = &item_tokens[i as usize];
+            if t.len() > k && t[..k] == id[..k] {
+                match level.iter_mut().find(|(tok, _)| *tok == t[k]) {
+                    Some((_, c)) => *c += 1,
+                    None => level.push((t[k], 1)),
+                }
+            }
+        }
+        out.extend(level.iter().map(|&(tok, c)| (k, tok, c)));
+    }
+    out
 }
 
 /// Decoder input for the verifier: `<pad>` then the candidate's ID; the
@@ -80,4 +157,73 @@ pub fn pad(seqs: &[Vec<u32>], device: Device) -> (Tensor, Tensor) {
         Tensor::from_slice(&ids).view(shape).to(device),
         Tensor::from_slice(&mask).view(shape).to_kind(Kind::Int64).to(device),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Vocab, Vec<Vec<u32>>) {
+        let v = Vocab::new(2, 4, 4, 10);
+        let items = vec![v.id_tokens(&[0, 1, 0]), v.id_tokens(&[3, 2, 1]), v.id_tokens(&[1, 1, 0])];
+        (v, items)
+    }
+
+    #[test]
+    fn summed_input_is_one_position_per_item() {
+        let (v, items) = setup();
+        let mut p = PromptConfig { max_history: 2, user_token: true, item_input: ItemInput::Tokens, match_history: 0 };
+        let tok = generate_input(&v, &items, &p, "u1", &[0, 1, 2]);
+        assert_eq!(tok.len(), 2 + 2 * 3 + 1);
+        p.item_input = ItemInput::Summed;
+        let sum = generate_input(&v, &items, &p, "u1", &[0, 1, 2]);
+        let w = p.width(&v);
+        assert_eq!(w, 3);
+        let pos: Vec<&[u32]> = sum.chunks(w).collect();
+        assert_eq!(pos.len(), 2 + 2 + 1);
+        assert_eq!(pos[0], &[vocab::TASK_GENERATE, vocab::PAD, vocab::PAD]);
+        assert_eq!(pos[1], &[v.user_token("u1"), vocab::PAD, vocab::PAD]);
+        assert_eq!(pos[2], items[1].as_slice());
+        assert_eq!(pos[3], items[2].as_slice());
+        assert_eq!(pos[4], &[vocab::EOS, vocab::PAD, vocab::PAD]);
+        // The same tokens in the same order, only grouped.
+        let flat: Vec<u32> = sum.iter().copied().filter(|&t| t != vocab::PAD).collect();
+        assert_eq!(flat, tok);
+    }
+
+    #[test]
+    fn history_matches_count_items_under_each_gold_prefix() {
+        let (v, items) = setup();
+        // items: [0,1,0] [3,2,1] [1,1,0] (codes, digit) as typed tokens.
+        let mut items = items;
+        items.push(v.id_tokens(&[0, 1, 1]));
+        items.push(v.id_tokens(&[0, 3, 0]));
+        let p = PromptConfig { max_history: 20, user_token: false, item_input: ItemInput::Tokens, match_history: 4 };
+        let target = v.id_tokens(&[0, 1, 2]);
+        // Item 1 falls outside the window of 4.
+        let m = history_matches(&items, &p, &[1, 0, 3, 4, 3], &target);
+        let tok = |lvl: usize, code: u32| v.id_token(lvl, code);
+        let mut want = vec![(0, tok(0, 0), 4), (1, tok(1, 1), 3), (1, tok(1, 3), 1), (2, tok(2, 0), 1), (2, tok(2, 1), 2)];
+        let mut got = m.clone();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // No window, no features.
+        assert!(history_matches(&items, &PromptConfig { match_history: 0, ..p }, &[0, 3], &target).is_empty());
+    }
+
+    #[test]
+    fn pad_encoder_masks_positions_not_tokens() {
+        let (v, items) = setup();
+        let p = PromptConfig { max_history: 5, user_token: false, item_input: ItemInput::Summed, match_history: 0 };
+        let a = generate_input(&v, &items, &p, "u", &[0]);
+        let b = generate_input(&v, &items, &p, "u", &[0, 1, 2]);
+        let (ids, mask) = pad_encoder(&[a, b], &p, &v, Device::Cpu);
+        assert_eq!(ids.size(), [2, 5, 3]);
+        assert_eq!(Vec::<i64>::try_from(mask.view([-1])).unwrap(), [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
+        let t = PromptConfig { item_input: ItemInput::Tokens, ..p };
+        let (ids, mask) = pad_encoder(&[generate_input(&v, &items, &t, "u", &[0])], &t, &v, Device::Cpu);
+        assert_eq!(ids.size(), [1, 5]);
+        assert_eq!(mask.size(), [1, 5]);
+    }
 }

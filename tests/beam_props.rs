@@ -1,7 +1,7 @@
 //! Beam search against scripted scores (no model) and, as a property, with
 //! random small T5 models over random tries.
 use genrec::decode::t5_step::T5Step;
-use genrec::decode::{beam_search, StepModel};
+use genrec::decode::{beam_search, beam_search_with, StepModel};
 use genrec::model::{hf_init, T5Config, T5};
 use genrec::semantic_id::Trie;
 use proptest::prelude::*;
@@ -87,6 +87,55 @@ fn wide_beams_equal_exhaustive_ranking() {
             for (h, w) in hits.iter().zip(&want) {
                 assert_eq!(h.item, w.0, "salt {salt}");
                 assert!((h.score - w.1).abs() < 1e-4);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_prior_is_added_to_the_logits_before_the_softmax() {
+    let ids: Vec<Vec<u32>> = vec![vec![2, 5, 9], vec![2, 5, 10], vec![2, 6, 9], vec![3, 7, 11], vec![4, 7, 12], vec![4, 8, 9]];
+    let trie = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    // User 0: item 1's leaf is pushed far down, node [2] up; user 1: node [4, 7] up.
+    let (leaf1, n2, n47) = (trie.walk(&ids[1]).unwrap(), trie.walk(&[2]).unwrap(), trie.walk(&[4, 7]).unwrap());
+    let prior = move |u: usize, node: u32, level: usize| match (u, level) {
+        (0, 2) if node == leaf1 => Some(-30.0),
+        (0, 0) if node == n2 => Some(1.5),
+        (1, 1) if node == n47 => Some(2.0),
+        _ => None,
+    };
+    for salt in 0..10 {
+        let (batch, width) = (2, 8);
+        let mut m = Scripted { prefixes: vec![vec![]; batch * width], f: |p: &[u32]| hashed_logits(p, V, salt) };
+        let out = beam_search_with(&mut m, batch, width, &trie, 0, EOS, 0.0, 6, None, Some(&prior));
+        for (u, hits) in out.iter().enumerate() {
+            // Exhaustive: the prior on each allowed token's logit, then log-softmax.
+            let mut want: Vec<(u32, f32)> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let mut total = 0.0;
+                    for k in 0..=id.len() {
+                        let mut l = hashed_logits(&id[..k], V, salt);
+                        if k < id.len() {
+                            let node = trie.walk(&id[..k]).unwrap();
+                            for (&t, &c) in trie.allowed(node).iter().zip(trie.children(node)) {
+                                l[t as usize] += prior(u, c, k).unwrap_or(0.0);
+                            }
+                        }
+                        total += log_softmax(&l)[if k < id.len() { id[k] as usize } else { EOS as usize }];
+                    }
+                    (i as u32, total)
+                })
+                .collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1));
+            assert_eq!(hits.len(), 6);
+            for (h, w) in hits.iter().zip(&want) {
+                assert_eq!(h.item, w.0, "salt {salt}, user {u}");
+                assert!((h.score - w.1).abs() < 1e-4);
+            }
+            if u == 0 {
+                assert_eq!(hits.last().unwrap().item, 1, "the pushed-down item comes last");
             }
         }
     }

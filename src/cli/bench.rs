@@ -118,7 +118,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     cfg.dropout_rate = 0.0;
                     let m = T5::new(vs.root(), &cfg);
                     hf_init(&vs, &cfg);
-                    (m, vs, genrec::prompt::PromptConfig { max_history: 20, user_token: true })
+                    (m, vs, genrec::prompt::PromptConfig { max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 })
                 }
             };
             // The peer loads these weights (saved by genrec) and these inputs.
@@ -168,7 +168,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let batches: Vec<trainer::Batch> = (0..warmup + steps)
                 .map(|s| {
                     let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size].iter().map(|&i| exs[i as usize]).collect();
-                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::prompt::PromptConfig { max_history: 20, user_token: true }, device)
+                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::prompt::PromptConfig { max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 }, device)
                 })
                 .collect();
             // The same batches for the peer.

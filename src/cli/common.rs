@@ -53,6 +53,7 @@ pub fn load(a: &ModelArgs, device: Device) -> anyhow::Result<Inference> {
     anyhow::ensure!(ck.meta.task == "generate", "{} is a `{}` checkpoint; pass the generator", ck.dir.display(), ck.meta.task);
     let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
     let ds = Dataset::load(&ds_dir)?;
+    ds.check_history(ck.meta.train.data.max_history.max(ck.meta.train.data.match_history))?;
     let index = Index::load(&a.index.clone().unwrap_or_else(|| ck.meta.train.data.index_dir()))?;
     index.check_dataset(&ds)?;
     let same_codes = index.summary.codes_sha256 == ck.meta.semantic_ids_sha256;

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long)]
     pub k_core: Option<usize>,
     /// Most recent history items kept as the input of each validation/test example.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 200)]
     pub max_history: usize,
     /// Keep sequence items that are missing from the item file, with the text
     /// "item <id>", instead of failing.

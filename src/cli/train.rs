@@ -76,14 +76,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let s = match trainer.cfg.run.task {
         TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
         TaskKind::Verify => {
-            let generator = genrec::trainer::checkpoint::load(&trainer.cfg.verify.generator, device)?;
-            anyhow::ensure!(generator.meta.task == "generate", "verify.generator must be a generator checkpoint");
-            anyhow::ensure!(
-                generator.meta.semantic_ids_sha256 == trainer.index.summary.codes_sha256,
-                "the generator {} was trained on other semantic IDs than {}",
-                generator.dir.display(),
-                trainer.index.dir.display()
-            );
+            let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
             let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &generator.vs, &Bar::new())?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;

@@ -176,6 +176,19 @@ impl Dataset {
         Ok(Self { dir: dir.to_path_buf(), manifest, items, train, valid, test })
     }
 
+    /// Refuses a model that reads more history than the held-out files keep
+    /// (`prepare --max-history`): it would be evaluated on cut histories.
+    pub fn check_history(&self, model_history: usize) -> Result<()> {
+        if model_history > self.manifest.max_history {
+            let msg = format!(
+                "held-out histories were prepared with --max-history {}, but the model reads {model_history} items; run `genrec prepare` again with --max-history {model_history} or more",
+                self.manifest.max_history
+            );
+            return Err(Error::input(self.dir.join("dataset.json"), None, msg));
+        }
+        Ok(())
+    }
+
     pub fn held_out(&self, split: Split) -> &[HeldOut] {
         match split {
             Split::Valid => &self.valid,

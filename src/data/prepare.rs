@@ -39,7 +39,7 @@ impl Default for PrepareOptions {
             fallback_field: None,
             rating_threshold: None,
             k_core: None,
-            max_history: 20,
+            max_history: 200,
             allow_missing_items: false,
         }
     }
@@ -329,7 +329,7 @@ pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) 
     let mut m = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
     m.push(b'\n');
     write("dataset.json", &m)?;
-    staged.commit()?;
+    staged.commit_keeping_others()?;
     Ok(manifest)
 }
 

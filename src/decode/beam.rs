@@ -29,6 +29,11 @@ const DEAD: Node = Node::MAX;
 /// Items a user must not receive (e.g. already seen): `(user in batch, item) → banned`.
 pub type Banned<'a> = &'a (dyn Fn(usize, u32) -> bool + Sync);
 
+/// A bias on the logits, before the softmax: `(user in batch, trie node the
+/// token leads to, level) → value added to that token's logit` (None: 0).
+/// This is how the history-match bias reaches the search.
+pub type Prior<'a> = &'a (dyn Fn(usize, Node, usize) -> Option<f32> + Sync);
+
 /// Runs the search. `model` must hold `batch × width` rows, user-major
 /// (row = user·width + beam), and start from the decoder start token `start`.
 pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize) -> BeamOutput {
@@ -39,13 +44,39 @@ pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: 
 /// for that user: the search fills its beams with other items instead.
 #[allow(clippy::too_many_arguments)]
 pub fn beam_search_banned(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>) -> BeamOutput {
+    beam_search_with(model, batch, width, trie, start, eos, length_penalty, top_k, banned, None)
+}
+
+/// [`beam_search_banned`] with a [`Prior`] added to the logits of each step.
+#[allow(clippy::too_many_arguments)]
+pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>, prior: Option<Prior>) -> BeamOutput {
     let dev = model.device();
     let n = batch * width;
     let mut node: Vec<Node> = vec![trie.root(); n];
     let mut score: Vec<f32> = (0..n).map(|r| if r % width == 0 { 0.0 } else { f32::NEG_INFINITY }).collect();
     let mut tokens: Vec<i64> = vec![i64::from(start); n];
-    for _ in 0..trie.depth() {
-        let logp = model.step(&Tensor::from_slice(&tokens).to(dev)).to_kind(Kind::Float).log_softmax(-1, Kind::Float);
+    for level in 0..trie.depth() {
+        let mut logits = model.step(&Tensor::from_slice(&tokens).to(dev)).to_kind(Kind::Float);
+        if let Some(prior) = prior {
+            let (mut rows, mut toks, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+            for r in 0..n {
+                if node[r] == DEAD || score[r] == f32::NEG_INFINITY {
+                    continue;
+                }
+                for (&tok, &child) in trie.allowed(node[r]).iter().zip(trie.children(node[r])) {
+                    if let Some(v) = prior(r / width, child, level) {
+                        rows.push(r as i64);
+                        toks.push(i64::from(tok));
+                        vals.push(v);
+                    }
+                }
+            }
+            if !rows.is_empty() {
+                let ix = [Some(Tensor::from_slice(&rows).to(dev)), Some(Tensor::from_slice(&toks).to(dev))];
+                logits = logits.index_put(&ix, &Tensor::from_slice(&vals).to(dev), true);
+            }
+        }
+        let logp = logits.log_softmax(-1, Kind::Float);
         let c = node.iter().map(|&nd| if nd == DEAD { 0 } else { trie.allowed(nd).len() }).max().unwrap_or(0);
         if c == 0 {
             break;

@@ -2,7 +2,9 @@
 //! pass, constrained beam search. Shared by training-time validation,
 //! `evaluate` and `recommend`, so all three rank items identically.
 use super::t5_step::T5Step;
-use super::{beam_search_banned, Banned, Decoding, Hit};
+use super::{beam_search_with, Banned, Decoding, Hit};
+use crate::semantic_id::trie::Node;
+use std::collections::HashMap;
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::trie::Trie;
@@ -42,9 +44,48 @@ impl Generator<'_> {
             .iter()
             .map(|q| prompt::generate_input(self.vocab, self.item_tokens, &self.prompt, q.user, q.history))
             .collect();
-        let (ids, mask) = prompt::pad(&inputs, self.model.device());
+        let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
         let width = self.decoding.width();
         let mut step = T5Step::new(self.model, &ids, &mask, width);
-        beam_search_banned(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, self.decoding.length_penalty(), top_k, banned)
+        let lp = self.decoding.length_penalty();
+        match self.history_match(queries) {
+            Some((counts, w)) => {
+                // Counts per (query, trie node) → w[level, 0] + w[level, 1] · ln(1 + c), as in training.
+                let prior = |u: usize, child: Node, level: usize| counts[u].get(&child).map(|&c| w[level * 2] + w[level * 2 + 1] * (c as f32).ln_1p());
+                beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, lp, top_k, banned, Some(&prior))
+            }
+            None => beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, lp, top_k, banned, None),
+        }
+    }
+
+    /// For each query, how many of its last `match_history` items pass
+    /// through each trie node, and the model's weights `[levels × 2]`; None
+    /// when the model has no history-match bias.
+    #[allow(clippy::type_complexity)]
+    fn history_match(&self, queries: &[Query]) -> Option<(Vec<HashMap<Node, u32>>, Vec<f32>)> {
+        if self.prompt.match_history == 0 {
+            return None;
+        }
+        let w = self.model.history_match_weights()?;
+        let counts = queries
+            .iter()
+            .map(|q| {
+                let mut m: HashMap<Node, u32> = HashMap::new();
+                for &i in &q.history[q.history.len().saturating_sub(self.prompt.match_history)..] {
+                    let mut node = self.trie.root();
+                    for &tok in self.item_tokens.get(i as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                        match self.trie.step(node, tok) {
+                            Some(c) => {
+                                node = c;
+                                *m.entry(c).or_default() += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                }
+                m
+            })
+            .collect();
+        Some((counts, w))
     }
 }

@@ -52,6 +52,11 @@ pub struct T5Config {
     pub eos_token_id: i64,
     #[serde(default)]
     pub decoder_start_token_id: i64,
+    /// genrec extension (transformers ignores it, and the extra weight): the
+    /// number of ID levels of the history-match bias, when the model has one
+    /// (see `T5::history_match_values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genrec_history_match_levels: Option<i64>,
 }
 
 fn d_buckets() -> i64 {
@@ -98,6 +103,7 @@ impl T5Config {
             pad_token_id: 0,
             eos_token_id: 1,
             decoder_start_token_id: 0,
+            genrec_history_match_levels: None,
         }
     }
 

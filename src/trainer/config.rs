@@ -75,11 +75,14 @@ pub struct RunConfig {
     /// Stop (validating and checkpointing first) after this many minutes of
     /// training in this invocation (0: no limit).
     pub max_minutes: f64,
+    /// Start the generator from this checkpoint's weights (same model sizes
+    /// and semantic IDs), e.g. a run with shorter histories.
+    pub init_from: Option<PathBuf>,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, task: TaskKind::Generate, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0 }
+        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, task: TaskKind::Generate, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0, init_from: None }
     }
 }
 
@@ -103,17 +106,24 @@ pub struct DataConfig {
     pub max_history: usize,
     /// Put the hashed user token in the prompt (TIGER: yes).
     pub user_token: bool,
+    /// "tokens": one encoder position per token (TIGER); "summed": one per
+    /// item, the sum of its tokens' embeddings (long histories for less).
+    pub item_input: crate::prompt::ItemInput,
+    /// Most recent history items the generator's history-match bias reads
+    /// (0: no such bias, as in TIGER). Can exceed `max_history`: the bias
+    /// costs a lookup, not encoder positions.
+    pub match_history: usize,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { dataset: PathBuf::new(), index: None, max_history: 20, user_token: true }
+        Self { dataset: PathBuf::new(), index: None, max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 }
     }
 }
 
 impl DataConfig {
     pub fn prompt(&self) -> crate::prompt::PromptConfig {
-        crate::prompt::PromptConfig { max_history: self.max_history, user_token: self.user_token }
+        crate::prompt::PromptConfig { max_history: self.max_history, user_token: self.user_token, item_input: self.item_input, match_history: self.match_history }
     }
 
     pub fn index_dir(&self) -> PathBuf {
@@ -159,6 +169,18 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// Whether a model with config `t` has the weights' shapes of this one.
+    pub fn same_shape(&self, t: &T5Config) -> bool {
+        t.d_model == self.d_model
+            && t.num_layers == self.num_layers
+            && t.decoder_layers() == self.num_decoder_layers
+            && t.d_ff == self.d_ff
+            && t.num_heads == self.num_heads
+            && t.d_kv == self.d_kv
+            && t.feed_forward_proj == self.feed_forward
+            && t.relative_attention_num_buckets == self.relative_attention_num_buckets
+    }
+
     pub fn t5(&self, vocab_size: i64) -> T5Config {
         T5Config {
             d_model: self.d_model,

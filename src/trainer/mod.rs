@@ -61,29 +61,94 @@ pub struct Batch {
     pub mask: Tensor,
     pub dec: Tensor,
     pub labels: Tensor,
+    /// History-match features, when the prompt has a match window.
+    pub matches: Option<Matches>,
+}
+
+/// History-match features of a batch (see [`prompt::history_matches`]): one
+/// entry per (example, decoder position = ID level, token) with a count.
+pub struct Matches {
+    pub rows: Tensor,
+    pub level: Tensor,
+    pub token: Tensor,
+    pub log_count: Tensor,
+}
+
+impl Matches {
+    /// Adds the model's history-match bias to teacher-forced logits `[B, T, V]`.
+    pub fn apply(&self, model: &T5, logits: Tensor) -> Tensor {
+        match model.history_match_values(&self.level, &self.log_count) {
+            Some(v) if self.rows.numel() > 0 => logits.index_put(&[Some(&self.rows), Some(&self.level), Some(&self.token)], &v.to_kind(logits.kind()), true),
+            _ => logits,
+        }
+    }
 }
 
 pub fn make_batch(ds: &Dataset, vocab: &Vocab, item_tokens: &[Vec<u32>], batch: &[Example], prompt_cfg: &prompt::PromptConfig, device: Device) -> Batch {
-    let mut inputs = Vec::with_capacity(batch.len());
-    let mut decs = Vec::with_capacity(batch.len());
-    let mut labels = Vec::with_capacity(batch.len());
-    for e in batch {
-        let t = &ds.train[e.user as usize];
-        let p = e.pos as usize;
-        inputs.push(prompt::generate_input(vocab, item_tokens, prompt_cfg, &t.user, &t.items[..p]));
-        let (d, l) = prompt::target(item_tokens, t.items[p]);
+    let cases: Vec<(&str, &[u32], u32)> = batch
+        .iter()
+        .map(|e| {
+            let t = &ds.train[e.user as usize];
+            (t.user.as_str(), &t.items[..e.pos as usize], t.items[e.pos as usize])
+        })
+        .collect();
+    batch_of(vocab, item_tokens, &cases, prompt_cfg, device)
+}
+
+/// The batch for `(user, history, target item)` cases.
+pub fn batch_of(vocab: &Vocab, item_tokens: &[Vec<u32>], cases: &[(&str, &[u32], u32)], prompt_cfg: &prompt::PromptConfig, device: Device) -> Batch {
+    let mut inputs = Vec::with_capacity(cases.len());
+    let mut decs = Vec::with_capacity(cases.len());
+    let mut labels = Vec::with_capacity(cases.len());
+    let (mut rows, mut level, mut token, mut log_count) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (r, &(user, history, target)) in cases.iter().enumerate() {
+        inputs.push(prompt::generate_input(vocab, item_tokens, prompt_cfg, user, history));
+        let (d, l) = prompt::target(item_tokens, target);
+        if prompt_cfg.match_history > 0 {
+            for (k, tok, c) in prompt::history_matches(item_tokens, prompt_cfg, history, &item_tokens[target as usize]) {
+                rows.push(r as i64);
+                level.push(k as i64);
+                token.push(i64::from(tok));
+                log_count.push((c as f32).ln_1p());
+            }
+        }
         decs.push(d);
         labels.push(l);
     }
-    let (ids, mask) = prompt::pad(&inputs, device);
+    let (ids, mask) = prompt::pad_encoder(&inputs, prompt_cfg, vocab, device);
     let (dec, _) = prompt::pad(&decs, device);
     let (labels, _) = prompt::pad(&labels, device);
-    Batch { ids, mask, dec, labels }
+    let matches = (prompt_cfg.match_history > 0).then(|| Matches {
+        rows: Tensor::from_slice(&rows).to(device),
+        level: Tensor::from_slice(&level).to(device),
+        token: Tensor::from_slice(&token).to(device),
+        log_count: Tensor::from_slice(&log_count).to(device),
+    });
+    Batch { ids, mask, dec, labels, matches }
+}
+
+/// Copies every variable of `src` that `dst` has too (a model with a
+/// history-match bias can start from one without).
+pub fn copy_shared(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<()> {
+    let from = src.variables();
+    let _g = tch::no_grad_guard();
+    for (name, mut v) in dst.variables() {
+        if let Some(s) = from.get(&name) {
+            if s.size() != v.size() {
+                return Err(Error::Mismatch(format!("`{name}`: shape {:?}, expected {:?}", s.size(), v.size())));
+            }
+            v.copy_(s);
+        }
+    }
+    Ok(())
 }
 
 /// Mean token cross-entropy of a batch (full-vocabulary softmax), as the model trains.
 pub fn batch_loss(model: &T5, b: &Batch, train: bool) -> Tensor {
-    let logits = model.forward_t(&b.ids, &b.mask, &b.dec, train);
+    let mut logits = model.forward_t(&b.ids, &b.mask, &b.dec, train);
+    if let Some(m) = &b.matches {
+        logits = m.apply(model, logits);
+    }
     let v = logits.size()[2];
     logits.to_kind(Kind::Float).view([-1, v]).cross_entropy_for_logits(&b.labels.view([-1]))
 }
@@ -163,6 +228,8 @@ pub struct GenerateTask<'a> {
     t: &'a Trainer,
     examples: Vec<Example>,
     valid: Vec<HeldOut>,
+    /// `run.init_from`, loaded.
+    init: Option<checkpoint::Loaded>,
 }
 
 impl<'a> GenerateTask<'a> {
@@ -172,7 +239,17 @@ impl<'a> GenerateTask<'a> {
             return Err(Error::Config("no training examples (every training sequence is shorter than 2)".into()));
         }
         let valid = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
-        Ok(Self { t, examples, valid })
+        let init = match &t.cfg.run.init_from {
+            Some(p) => {
+                let g = t.load_generator(p)?;
+                if !t.cfg.model.same_shape(&g.model.config) {
+                    return Err(Error::Config(format!("run.init_from: {} has other model sizes than [model]", g.dir.display())));
+                }
+                Some(g)
+            }
+            None => None,
+        };
+        Ok(Self { t, examples, valid, init })
     }
 }
 
@@ -198,6 +275,12 @@ impl Task for GenerateTask<'_> {
     fn score_key(&self) -> &'static str {
         "ndcg@10"
     }
+    fn init(&self, vs: &mut nn::VarStore) -> Result<()> {
+        match &self.init {
+            Some(g) => copy_shared(vs, &g.vs),
+            None => Ok(()),
+        }
+    }
 }
 
 pub struct Trainer {
@@ -212,10 +295,23 @@ pub struct Trainer {
 }
 
 impl Trainer {
+    /// A generator checkpoint trained on this trainer's semantic IDs.
+    pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
+        let g = checkpoint::load(path, self.device)?;
+        if g.meta.task != "generate" {
+            return Err(Error::Config(format!("{} is a `{}` checkpoint, not a generator", g.dir.display(), g.meta.task)));
+        }
+        if g.meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
+            return Err(Error::Mismatch(format!("the generator {} was trained on other semantic IDs than {}", g.dir.display(), self.index.dir.display())));
+        }
+        Ok(g)
+    }
+
     /// Loads data and index and checks that they belong together, before any training.
     pub fn new(cfg: TrainConfig, device: Device) -> Result<Self> {
         cfg.check()?;
         let ds = Dataset::load(&cfg.data.dataset)?;
+        ds.check_history(cfg.data.max_history.max(cfg.data.match_history))?;
         let index = Index::load(&cfg.data.index_dir())?;
         index.check_dataset(&ds)?;
         if !index.added.is_empty() {
@@ -259,7 +355,10 @@ impl Trainer {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
-        let t5cfg = cfg.model.t5(i64::from(self.vocab.size()));
+        let mut t5cfg = cfg.model.t5(i64::from(self.vocab.size()));
+        if task.name() == "generate" && cfg.data.match_history > 0 {
+            t5cfg.genrec_history_match_levels = Some(self.vocab.id_len() as i64);
+        }
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
         task.init(&mut vs)?;

@@ -50,7 +50,18 @@ impl StagedDir {
         self.tmp.join(name)
     }
 
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(false)
+    }
+
+    /// [`commit`](Self::commit) that keeps every entry of the replaced
+    /// directory the new one does not have (e.g. `prepare` keeps embeddings
+    /// and indexes; the hashes they record say whether they still fit).
+    pub fn commit_keeping_others(self) -> Result<()> {
+        self.commit_with(true)
+    }
+
+    fn commit_with(mut self, keep_others: bool) -> Result<()> {
         if self.dest.exists() {
             if !self.dest.is_dir() {
                 return Err(Error::Other(format!(
@@ -65,6 +76,16 @@ impl StagedDir {
             ));
             std::fs::rename(&self.dest, &old).at(&self.dest)?;
             std::fs::rename(&self.tmp, &self.dest).at(&self.dest)?;
+            self.committed = true;
+            if keep_others {
+                for e in std::fs::read_dir(&old).at(&old)? {
+                    let e = e.at(&old)?;
+                    let to = self.dest.join(e.file_name());
+                    if !to.exists() {
+                        std::fs::rename(e.path(), &to).at(&e.path())?;
+                    }
+                }
+            }
             std::fs::remove_dir_all(&old).at(&old)?;
         } else {
             std::fs::rename(&self.tmp, &self.dest).at(&self.dest)?;
@@ -104,6 +125,23 @@ mod tests {
         std::fs::write(s.path("b"), b"z").unwrap();
         s.commit().unwrap();
         assert!(!dest.join("a").exists());
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn commit_keeping_others_replaces_only_what_was_rebuilt() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("out");
+        std::fs::create_dir_all(dest.join("index")).unwrap();
+        std::fs::write(dest.join("index/codes"), b"c").unwrap();
+        std::fs::write(dest.join("data"), b"old").unwrap();
+        std::fs::write(dest.join("emb"), b"e").unwrap();
+        let s = StagedDir::new(&dest).unwrap();
+        std::fs::write(s.path("data"), b"new").unwrap();
+        s.commit_keeping_others().unwrap();
+        assert_eq!(std::fs::read(dest.join("data")).unwrap(), b"new");
+        assert_eq!(std::fs::read(dest.join("emb")).unwrap(), b"e");
+        assert_eq!(std::fs::read(dest.join("index/codes")).unwrap(), b"c");
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
     }
 }

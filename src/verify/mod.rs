@@ -64,7 +64,7 @@ impl Verifier<'_> {
                 .iter()
                 .map(|&(s, _)| prompt::verify_input(self.vocab, self.item_tokens, &self.prompt, chunk[s].user, chunk[s].history))
                 .collect();
-            let (ids, mask) = prompt::pad(&inputs, dev);
+            let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, dev);
             let enc = self.model.encode(&ids, &mask, false);
             let counts = Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
             let enc = enc.repeat_interleave_self_tensor(&counts, 0, None);

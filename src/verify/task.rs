@@ -116,13 +116,7 @@ impl<'a> VerifyTask<'a> {
             })
             .collect();
         let init = if vc.init_from_generator {
-            if generator.config.d_model != t.cfg.model.d_model
-                || generator.config.num_layers != t.cfg.model.num_layers
-                || generator.config.decoder_layers() != t.cfg.model.num_decoder_layers
-                || generator.config.d_ff != t.cfg.model.d_ff
-                || generator.config.num_heads != t.cfg.model.num_heads
-                || generator.config.d_kv != t.cfg.model.d_kv
-            {
+            if !t.cfg.model.same_shape(&generator.config) {
                 return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
             }
             Some(generator_vs)
@@ -153,9 +147,9 @@ impl Task for VerifyTask<'_> {
             decs.push(prompt::verify_decoder(&t.item_tokens, e.candidate));
             labels.push(if e.yes { 0i64 } else { 1 });
         }
-        let (ids, mask) = prompt::pad(&inputs, device);
+        let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, device);
         let (dec, _) = prompt::pad(&decs, device);
-        Batch { ids, mask, dec, labels: Tensor::from_slice(&labels).to(device) }
+        Batch { ids, mask, dec, labels: Tensor::from_slice(&labels).to(device), matches: None }
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
@@ -193,7 +187,7 @@ impl Task for VerifyTask<'_> {
     }
     fn init(&self, vs: &mut tch::nn::VarStore) -> Result<()> {
         match self.init {
-            Some(src) => vs.copy(src).map_err(Error::Torch),
+            Some(src) => crate::trainer::copy_shared(vs, src),
             None => Ok(()),
         }
     }
