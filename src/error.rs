@@ -9,8 +9,10 @@ pub enum Error {
     Input { path: PathBuf, line: Option<usize>, msg: String },
 
     /// An I/O failure on a named path.
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    /// (The I/O error is part of the message, not a `source`, so error
+    /// chains do not print it twice.)
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
 
     /// An invalid option or parameter, found before any work starts.
     #[error("invalid setting: {0}")]
@@ -34,7 +36,7 @@ impl Error {
         Error::Input { path: path.into(), line, msg: msg.into() }
     }
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), err: source }
     }
 }
 
