@@ -87,7 +87,12 @@ pub enum What {
 fn write_json(out: &std::path::Path, name: &str, v: &serde_json::Value) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
-    println!("{}", serde_json::to_string(v)?);
+    // Results go to stdout; the peers' inputs (megabytes of batches) only to the file.
+    if name.ends_with("-genrec.json") {
+        println!("{}", serde_json::to_string(v)?);
+    } else {
+        eprintln!("wrote {}", out.join(name).display());
+    }
     Ok(())
 }
 
