@@ -16,11 +16,12 @@ step "embed (all-MiniLM-L6-v2)"
 $G embed -d $D
 step "index (residual k-means semantic IDs)"
 $G index -d $D
-resume() { [ -e "checkpoints/$1/latest" ] && echo --resume || true; }
+# A finished run is kept; one with another configuration, other semantic IDs or
+# (verifier) another generator is moved aside and trained afresh.
 step "train the generator (train/ml100k.toml)"
-$G train -c train/ml100k.toml $(resume ml100k)
+$G train -c train/ml100k.toml --resume --restart-if-changed
 step "train the verifier (train/ml100k-verifier.toml)"
-$G train -c train/ml100k-verifier.toml $(resume ml100k-verifier)
+$G train -c train/ml100k-verifier.toml --resume --restart-if-changed
 step "evaluate on the test split (leave-one-out, full catalogue)"
 $G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier
 step "evaluate, seen items excluded (RecBole's protocol for general models)"

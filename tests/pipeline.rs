@@ -285,6 +285,9 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     assert_eq!(ck.meta.task, "verify");
     assert!(ck.meta.valid.contains_key("auc_hard") && ck.meta.valid.contains_key("auc_random"));
     assert!(ck.meta.extra["lambda"].is_number());
+    // It records which generator it was built from (and --resume checks it).
+    let gen_ck = genrec::trainer::checkpoint::load(gen_run, tch::Device::Cpu).unwrap();
+    assert_eq!(ck.meta.built_from_sha256.as_deref(), Some(genrec::util::hash::sha256_file(&gen_ck.dir.join("model.safetensors")).unwrap().as_str()));
     // Pairs of one user share an encoder pass: the same scores as one pair at a time.
     let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
     let toks = index.ids.item_tokens(&index.vocab);
@@ -376,4 +379,35 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
             assert!((x.score - l).abs() < 1e-4, "item {}: beam {} vs teacher-forced {l}", x.item, x.score);
         }
     }
+}
+
+#[test]
+fn restart_if_changed_keeps_a_finished_run_and_moves_a_changed_one_aside() {
+    let t = tempfile::tempdir().unwrap();
+    let auto = ["--max-steps", "10", "--resume", "--restart-if-changed"];
+    // No run yet: trains.
+    let o = run_tiny(t.path(), &auto);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = final_weights(t.path());
+    // Same configuration: the finished run is kept as it is.
+    let o = run_tiny(t.path(), &auto);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(final_weights(t.path()) == first);
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+    // Another configuration: plain --resume refuses, naming why ...
+    let o = run_tiny(t.path(), &["--max-steps", "10", "--resume", "--set", "optim.lr=0.02"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another configuration"), "{}", String::from_utf8_lossy(&o.stderr));
+    // ... and --restart-if-changed moves the old run aside and trains afresh.
+    let mut changed = auto.to_vec();
+    changed.extend(["--set", "optim.lr=0.02"]);
+    let o = run_tiny(t.path(), &changed);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("training afresh"));
+    assert!(final_weights(t.path()) != first);
+    let aside: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("tiny.replaced-")).collect();
+    assert_eq!(aside.len(), 1);
+    let run = t.path().join(&aside[0]);
+    let latest = std::fs::read_to_string(run.join("latest")).unwrap();
+    assert_eq!(std::fs::read(run.join(latest.trim()).join("model.safetensors")).unwrap(), first.0, "the old run is kept whole");
 }

@@ -41,6 +41,11 @@ pub struct Args {
     pub eval_every: Option<usize>,
     #[arg(long)]
     pub threads: Option<usize>,
+    /// With --resume: when the run was trained with another configuration or
+    /// other semantic IDs (or does not exist), move it aside to
+    /// `<run>.replaced-<unix time>` and train afresh instead of failing.
+    #[arg(long, requires = "resume")]
+    pub restart_if_changed: bool,
     /// Stop after this many steps of this invocation (simulates an interruption).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -72,12 +77,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         trainer.item_tokens.len(),
         trainer.vocab.size()
     );
-    let opts = TrainOptions { resume: a.resume, stop_after: a.stop_after };
+    let opts = TrainOptions { resume: a.resume, restart_if_changed: a.restart_if_changed, stop_after: a.stop_after };
     let s = match trainer.cfg.run.task {
         TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
         TaskKind::Verify => {
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
-            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &generator.vs, &Bar::new())?;
+            let sha = genrec::util::hash::sha256_file(&generator.dir.join("model.safetensors"))?;
+            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &generator.vs, sha, &Bar::new())?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s

@@ -42,6 +42,10 @@ pub struct GenrecMeta {
     /// Task-specific extras (e.g. the verifier's λ).
     #[serde(default)]
     pub extra: serde_json::Value,
+    /// SHA-256 of the other model this one was built from (a verifier: its
+    /// generator's weights); `--resume` refuses a run built from another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_from_sha256: Option<String>,
 }
 
 /// Trainer state for `--resume` (`trainer.json`).

@@ -200,6 +200,10 @@ pub struct TrainSummary {
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
     pub resume: bool,
+    /// With `resume`: a run trained with another configuration or other
+    /// semantic IDs (or none at all) is moved aside and training starts
+    /// afresh, instead of an error.
+    pub restart_if_changed: bool,
     /// Stop (as if killed) after this many steps in this process, for tests.
     pub stop_after: Option<usize>,
 }
@@ -221,6 +225,11 @@ pub trait Task {
     fn init(&self, _vs: &mut nn::VarStore) -> Result<()> {
         Ok(())
     }
+    /// SHA-256 of the model this one is built from, if any (recorded in
+    /// every checkpoint and checked on `--resume`).
+    fn built_from(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Next-item generation (the generator).
@@ -228,8 +237,8 @@ pub struct GenerateTask<'a> {
     t: &'a Trainer,
     examples: Vec<Example>,
     valid: Vec<HeldOut>,
-    /// `run.init_from`, loaded.
-    init: Option<checkpoint::Loaded>,
+    /// `run.init_from`, loaded, and the SHA-256 of its weights.
+    init: Option<(checkpoint::Loaded, String)>,
 }
 
 impl<'a> GenerateTask<'a> {
@@ -245,7 +254,8 @@ impl<'a> GenerateTask<'a> {
                 if !t.cfg.model.same_shape(&g.model.config) {
                     return Err(Error::Config(format!("run.init_from: {} has other model sizes than [model]", g.dir.display())));
                 }
-                Some(g)
+                let sha = crate::util::hash::sha256_file(&g.dir.join("model.safetensors"))?;
+                Some((g, sha))
             }
             None => None,
         };
@@ -277,9 +287,12 @@ impl Task for GenerateTask<'_> {
     }
     fn init(&self, vs: &mut nn::VarStore) -> Result<()> {
         match &self.init {
-            Some(g) => copy_shared(vs, &g.vs),
+            Some((g, _)) => copy_shared(vs, &g.vs),
             None => Ok(()),
         }
+    }
+    fn built_from(&self) -> Option<String> {
+        self.init.as_ref().map(|(_, sha)| sha.clone())
     }
 }
 
@@ -324,10 +337,11 @@ impl Trainer {
         Ok(Self { cfg, ds, index, vocab, item_tokens, trie, device, run_dir })
     }
 
-    fn meta(&self, task: &str, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
+    fn meta(&self, task: &dyn Task, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
         GenrecMeta {
             format_version: checkpoint::FORMAT_VERSION,
-            task: task.into(),
+            task: task.name().into(),
+            built_from_sha256: task.built_from(),
             train: self.cfg.clone(),
             semantic_ids_sha256: self.index.summary.codes_sha256.clone(),
             dataset_content_sha256: self.ds.manifest.content_sha256.clone(),
@@ -351,6 +365,23 @@ impl Trainer {
         }
     }
 
+    /// Why the checkpoint `dir` cannot be continued with this configuration, if it cannot.
+    fn resume_problem(&self, dir: &Path, task: &dyn Task) -> Result<Option<String>> {
+        let cfg = &self.cfg;
+        let meta = checkpoint::load_meta(dir)?;
+        Ok(if meta.task != task.name() {
+            Some(format!("{} is a `{}` checkpoint, not `{}`", dir.display(), meta.task, task.name()))
+        } else if meta.train.model != cfg.model || meta.train.optim != cfg.optim || meta.train.data != cfg.data || meta.train.verify != cfg.verify || meta.train.run.seed != cfg.run.seed {
+            Some(format!("{} was trained with another configuration (model, optim, data, verify or seed differ)", dir.display()))
+        } else if meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
+            Some(format!("{}: its semantic IDs differ from the index", dir.display()))
+        } else if meta.built_from_sha256 != task.built_from() {
+            Some(format!("{} was built from another generator", dir.display()))
+        } else {
+            None
+        })
+    }
+
     pub fn run(&self, task: &dyn Task, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
@@ -368,17 +399,25 @@ impl Trainer {
         let mut opt = AdamW::new(&vs, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.eps, cfg.optim.weight_decay);
         let mut state = TrainerState { step: 0, best_score: f64::NEG_INFINITY, best_step: 0, evals_since_best: 0 };
         let metrics_path = self.run_dir.join("metrics.jsonl");
-        if opts.resume {
+        let mut resume = opts.resume;
+        if resume && opts.restart_if_changed {
+            match checkpoint::latest(&self.run_dir) {
+                None => resume = false,
+                Some(dir) => {
+                    if let Some(why) = self.resume_problem(&dir, task)? {
+                        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                        let aside = self.run_dir.with_file_name(format!("{}.replaced-{secs}", self.run_dir.file_name().unwrap_or_default().to_string_lossy()));
+                        std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
+                        eprintln!("{why}: moved it to {} and training afresh", aside.display());
+                        resume = false;
+                    }
+                }
+            }
+        }
+        if resume {
             let dir = checkpoint::latest(&self.run_dir).ok_or_else(|| Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display())))?;
-            let meta = checkpoint::load_meta(&dir)?;
-            if meta.task != task.name() {
-                return Err(Error::Mismatch(format!("--resume: {} is a `{}` checkpoint, not `{}`", dir.display(), meta.task, task.name())));
-            }
-            if meta.train.model != cfg.model || meta.train.optim != cfg.optim || meta.train.data != cfg.data || meta.train.run.seed != cfg.run.seed {
-                return Err(Error::Mismatch(format!("--resume: {} was trained with another configuration (model, optim, data or seed differ)", dir.display())));
-            }
-            if meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
-                return Err(Error::Mismatch("--resume: the checkpoint's semantic IDs differ from the index".into()));
+            if let Some(why) = self.resume_problem(&dir, task)? {
+                return Err(Error::Mismatch(format!("--resume: {why}")));
             }
             let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
             crate::util::st::load_into(&vs, &mut f, &dir.join("model.safetensors"), &[])?;
@@ -476,7 +515,7 @@ impl Trainer {
                 }
                 writeln!(log, "{line}").at(&metrics_path)?;
                 log.flush().at(&metrics_path)?;
-                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(task.name(), state.step, v), Some(&opt), &state, improved)?;
+                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(task, state.step, v), Some(&opt), &state, improved)?;
                 write_plot(&self.run_dir)?;
                 if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                     stopped_early = true;

@@ -38,6 +38,8 @@ pub struct VerifyTask<'a> {
     valid: Vec<ValidCase>,
     /// Weights to start from (the generator's), when `verify.init_from_generator`.
     init: Option<&'a tch::nn::VarStore>,
+    /// SHA-256 of the generator's weights.
+    generator_sha256: String,
 }
 
 /// Generator top-`n` items for many (user, history) queries, batched.
@@ -59,7 +61,8 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
 impl<'a> VerifyTask<'a> {
     /// Mines hard negatives with the generator over sampled training positions
     /// and the validation users.
-    pub fn new(t: &'a Trainer, generator: &T5, generator_vs: &'a tch::nn::VarStore, progress: &dyn crate::progress::Progress) -> Result<Self> {
+    /// `generator_sha256`: of the generator's weights file (recorded in the verifier's checkpoints).
+    pub fn new(t: &'a Trainer, generator: &T5, generator_vs: &'a tch::nn::VarStore, generator_sha256: String, progress: &dyn crate::progress::Progress) -> Result<Self> {
         let vc = &t.cfg.verify;
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
         let mut positions = examples(&t.ds);
@@ -123,7 +126,7 @@ impl<'a> VerifyTask<'a> {
         } else {
             None
         };
-        Ok(Self { t, examples: ex, valid, init })
+        Ok(Self { t, examples: ex, valid, init, generator_sha256 })
     }
 }
 
@@ -190,6 +193,9 @@ impl Task for VerifyTask<'_> {
             Some(src) => crate::trainer::copy_shared(vs, src),
             None => Ok(()),
         }
+    }
+    fn built_from(&self) -> Option<String> {
+        Some(self.generator_sha256.clone())
     }
 }
 
