@@ -89,12 +89,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             s
         }
     };
+    let speed = if s.examples_per_second > 0.0 { format!("{:.1} examples/s", s.examples_per_second) } else { "finished before, nothing to do".into() };
     println!(
-        "{} steps ({} parameters, {}), {:.1} examples/s; best validation {} {:.4} at step {}{}; checkpoints in {}",
+        "{} steps ({} parameters, {}), {speed}; best validation {} {:.4} at step {}{}; checkpoints in {}",
         s.steps,
         s.parameters,
         s.device,
-        s.examples_per_second,
         s.score_key,
         s.best_score,
         s.best_step,
