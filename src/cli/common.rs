@@ -49,8 +49,7 @@ pub struct Inference {
 /// Loads checkpoint, dataset and index; refuses an index whose semantic IDs
 /// differ from those the checkpoint was trained on.
 pub fn load(a: &ModelArgs, device: Device) -> anyhow::Result<Inference> {
-    let ck = checkpoint::load(&a.checkpoint, device)?;
-    anyhow::ensure!(ck.meta.task == "generate", "{} is a `{}` checkpoint; pass the generator", ck.dir.display(), ck.meta.task);
+    let ck = checkpoint::load_task(&a.checkpoint, "generate", device)?;
     let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
     let ds = Dataset::load(&ds_dir)?;
     ds.check_history(ck.meta.train.data.max_history.max(ck.meta.train.data.match_history))?;
@@ -82,8 +81,8 @@ pub struct Reranker {
 impl RerankArgs {
     pub fn load(&self, inf: &Inference, device: Device, default_top: usize) -> anyhow::Result<Option<Reranker>> {
         let Some(p) = &self.rerank else { return Ok(None) };
-        let v = checkpoint::load(p, device)?;
-        anyhow::ensure!(v.meta.task == "verify", "{} is not a verifier checkpoint", v.dir.display());
+        let v = checkpoint::load_task(p, "verify", device)?;
+        inf.ds.check_history(v.meta.train.data.max_history)?;
         anyhow::ensure!(
             v.meta.semantic_ids_sha256 == inf.ck.meta.semantic_ids_sha256,
             "verifier {} was trained on other semantic IDs than the generator",

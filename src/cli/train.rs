@@ -82,8 +82,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
         TaskKind::Verify => {
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
-            let sha = genrec::util::hash::sha256_file(&generator.dir.join("model.safetensors"))?;
-            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator.model, &generator.vs, sha, &Bar::new())?;
+            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator, &Bar::new())?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s

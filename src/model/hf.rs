@@ -13,8 +13,24 @@ use tch::{nn, Device};
 
 /// Loads a model from a config and a weights file.
 pub fn load(config_path: &Path, weights_path: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
+    load_file(config_path, StFile::read(weights_path)?, weights_path, device)
+}
+
+/// Loads `dir/config.json` + `dir/model.safetensors`.
+pub fn load_dir(dir: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
+    load(&dir.join("config.json"), &dir.join("model.safetensors"), device)
+}
+
+/// [`load_dir`], plus the SHA-256 of `model.safetensors` from the same read.
+pub fn load_dir_hashed(dir: &Path, device: Device) -> Result<(T5, nn::VarStore, String)> {
+    let weights = dir.join("model.safetensors");
+    let (file, sha) = StFile::read_with_sha256(&weights)?;
+    let (model, vs) = load_file(&dir.join("config.json"), file, &weights, device)?;
+    Ok((model, vs, sha))
+}
+
+fn load_file(config_path: &Path, mut file: StFile, weights_path: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
     let mut config = T5Config::from_file(config_path)?;
-    let mut file = StFile::read(weights_path)?;
     config.tie_word_embeddings = !file.tensors.contains_key("lm_head.weight");
     let vs = nn::VarStore::new(device);
     let model = T5::new(vs.root(), &config);
@@ -30,11 +46,6 @@ pub fn load(config_path: &Path, weights_path: &Path, device: Device) -> Result<(
     }
     load_into(&vs, &mut file, weights_path, &["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"])?;
     Ok((model, vs))
-}
-
-/// Loads `dir/config.json` + `dir/model.safetensors`.
-pub fn load_dir(dir: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
-    load(&dir.join("config.json"), &dir.join("model.safetensors"), device)
 }
 
 /// Writes `config.json` and `model.safetensors` (atomically each) into `dir`.

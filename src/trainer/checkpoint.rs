@@ -136,6 +136,17 @@ pub struct Loaded {
     pub vs: nn::VarStore,
     pub vocab: Vocab,
     pub meta: GenrecMeta,
+    /// SHA-256 of `model.safetensors` (what `built_from_sha256` records).
+    pub weights_sha256: String,
+}
+
+/// [`load`], refusing a checkpoint trained for another task ("generate" or "verify").
+pub fn load_task(path: &Path, task: &str, device: Device) -> Result<Loaded> {
+    let ck = load(path, device)?;
+    if ck.meta.task != task {
+        return Err(Error::Config(format!("{} is a `{}` checkpoint; a `{task}` one is needed here", ck.dir.display(), ck.meta.task)));
+    }
+    Ok(ck)
 }
 
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
@@ -145,11 +156,11 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
         return Err(Error::Mismatch(format!("{}: checkpoint format {} (this genrec reads {FORMAT_VERSION})", dir.display(), meta.format_version)));
     }
     let vocab = Vocab::load(&dir.join("vocab.json"))?;
-    let (model, vs) = hf::load_dir(&dir, device)?;
+    let (model, vs, weights_sha256) = hf::load_dir_hashed(&dir, device)?;
     if model.config.vocab_size != i64::from(vocab.size()) {
         return Err(Error::Mismatch(format!("{}: model vocabulary {} ≠ vocab.json {}", dir.display(), model.config.vocab_size, vocab.size())));
     }
-    Ok(Loaded { dir, model, vs, vocab, meta })
+    Ok(Loaded { dir, model, vs, vocab, meta, weights_sha256 })
 }
 
 pub fn load_state(dir: &Path) -> Result<TrainerState> {

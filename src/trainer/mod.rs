@@ -13,7 +13,7 @@ use crate::decode::generator::{Generator, Query};
 use crate::decode::Decoding;
 use crate::error::{Error, IoContext, Result};
 use crate::eval::metrics;
-use crate::model::{hf_init, T5};
+use crate::model::{hf_init, T5Config, T5};
 use crate::progress::Progress;
 use crate::prompt;
 use crate::semantic_id::store::Index;
@@ -104,13 +104,11 @@ pub fn batch_of(vocab: &Vocab, item_tokens: &[Vec<u32>], cases: &[(&str, &[u32],
     for (r, &(user, history, target)) in cases.iter().enumerate() {
         inputs.push(prompt::generate_input(vocab, item_tokens, prompt_cfg, user, history));
         let (d, l) = prompt::target(item_tokens, target);
-        if prompt_cfg.match_history > 0 {
-            for (k, tok, c) in prompt::history_matches(item_tokens, prompt_cfg, history, &item_tokens[target as usize]) {
-                rows.push(r as i64);
-                level.push(k as i64);
-                token.push(i64::from(tok));
-                log_count.push((c as f32).ln_1p());
-            }
+        for (k, tok, c) in prompt::history_matches(item_tokens, prompt_cfg, history, &item_tokens[target as usize]) {
+            rows.push(r as i64);
+            level.push(k as i64);
+            token.push(i64::from(tok));
+            log_count.push((c as f32).ln_1p());
         }
         decs.push(d);
         labels.push(l);
@@ -230,6 +228,10 @@ pub trait Task {
     fn built_from(&self) -> Option<String> {
         None
     }
+    /// The model this task trains, from the `[model]` section's.
+    fn model_config(&self, c: T5Config) -> T5Config {
+        c
+    }
 }
 
 /// Next-item generation (the generator).
@@ -237,8 +239,8 @@ pub struct GenerateTask<'a> {
     t: &'a Trainer,
     examples: Vec<Example>,
     valid: Vec<HeldOut>,
-    /// `run.init_from`, loaded, and the SHA-256 of its weights.
-    init: Option<(checkpoint::Loaded, String)>,
+    /// `run.init_from`, loaded.
+    init: Option<checkpoint::Loaded>,
 }
 
 impl<'a> GenerateTask<'a> {
@@ -254,8 +256,7 @@ impl<'a> GenerateTask<'a> {
                 if !t.cfg.model.same_shape(&g.model.config) {
                     return Err(Error::Config(format!("run.init_from: {} has other model sizes than [model]", g.dir.display())));
                 }
-                let sha = crate::util::hash::sha256_file(&g.dir.join("model.safetensors"))?;
-                Some((g, sha))
+                Some(g)
             }
             None => None,
         };
@@ -287,12 +288,17 @@ impl Task for GenerateTask<'_> {
     }
     fn init(&self, vs: &mut nn::VarStore) -> Result<()> {
         match &self.init {
-            Some((g, _)) => copy_shared(vs, &g.vs),
+            Some(g) => copy_shared(vs, &g.vs),
             None => Ok(()),
         }
     }
     fn built_from(&self) -> Option<String> {
-        self.init.as_ref().map(|(_, sha)| sha.clone())
+        self.init.as_ref().map(|g| g.weights_sha256.clone())
+    }
+    /// With a match window, the generator has history-match weights.
+    fn model_config(&self, c: T5Config) -> T5Config {
+        let levels = (self.t.cfg.data.match_history > 0).then_some(self.t.vocab.id_len() as i64);
+        T5Config { genrec_history_match_levels: levels, ..c }
     }
 }
 
@@ -310,10 +316,7 @@ pub struct Trainer {
 impl Trainer {
     /// A generator checkpoint trained on this trainer's semantic IDs.
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
-        let g = checkpoint::load(path, self.device)?;
-        if g.meta.task != "generate" {
-            return Err(Error::Config(format!("{} is a `{}` checkpoint, not a generator", g.dir.display(), g.meta.task)));
-        }
+        let g = checkpoint::load_task(path, "generate", self.device)?;
         if g.meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
             return Err(Error::Mismatch(format!("the generator {} was trained on other semantic IDs than {}", g.dir.display(), self.index.dir.display())));
         }
@@ -386,10 +389,7 @@ impl Trainer {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
-        let mut t5cfg = cfg.model.t5(i64::from(self.vocab.size()));
-        if task.name() == "generate" && cfg.data.match_history > 0 {
-            t5cfg.genrec_history_match_levels = Some(self.vocab.id_len() as i64);
-        }
+        let t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
         task.init(&mut vs)?;
@@ -399,26 +399,25 @@ impl Trainer {
         let mut opt = AdamW::new(&vs, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.eps, cfg.optim.weight_decay);
         let mut state = TrainerState { step: 0, best_score: f64::NEG_INFINITY, best_step: 0, evals_since_best: 0 };
         let metrics_path = self.run_dir.join("metrics.jsonl");
-        let mut resume = opts.resume;
-        if resume && opts.restart_if_changed {
-            match checkpoint::latest(&self.run_dir) {
-                None => resume = false,
-                Some(dir) => {
-                    if let Some(why) = self.resume_problem(&dir, task)? {
-                        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                        let aside = self.run_dir.with_file_name(format!("{}.replaced-{secs}", self.run_dir.file_name().unwrap_or_default().to_string_lossy()));
-                        std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
-                        eprintln!("{why}: moved it to {} and training afresh", aside.display());
-                        resume = false;
-                    }
+        // The checkpoint to continue from, if any; with restart_if_changed a
+        // missing or unfit one means a fresh start (an unfit one moved aside).
+        let resume_from = match (opts.resume, checkpoint::latest(&self.run_dir)) {
+            (false, _) => None,
+            (true, None) if opts.restart_if_changed => None,
+            (true, None) => return Err(Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display()))),
+            (true, Some(dir)) => match self.resume_problem(&dir, task)? {
+                None => Some(dir),
+                Some(why) if opts.restart_if_changed => {
+                    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let aside = self.run_dir.with_file_name(format!("{}.replaced-{secs}", self.run_dir.file_name().unwrap_or_default().to_string_lossy()));
+                    std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
+                    eprintln!("{why}: moved it to {} and training afresh", aside.display());
+                    None
                 }
-            }
-        }
-        if resume {
-            let dir = checkpoint::latest(&self.run_dir).ok_or_else(|| Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display())))?;
-            if let Some(why) = self.resume_problem(&dir, task)? {
-                return Err(Error::Mismatch(format!("--resume: {why}")));
-            }
+                Some(why) => return Err(Error::Mismatch(format!("--resume: {why}"))),
+            },
+        };
+        if let Some(dir) = resume_from {
             let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
             crate::util::st::load_into(&vs, &mut f, &dir.join("model.safetensors"), &[])?;
             opt.load(&dir.join("optimizer.safetensors"))?;

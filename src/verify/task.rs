@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
+use crate::trainer::checkpoint::Loaded;
 use crate::trainer::{examples, sample_users, Batch, Example, Task, Trainer};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -36,10 +37,9 @@ pub struct VerifyTask<'a> {
     t: &'a Trainer,
     examples: Vec<VerifyExample>,
     valid: Vec<ValidCase>,
-    /// Weights to start from (the generator's), when `verify.init_from_generator`.
-    init: Option<&'a tch::nn::VarStore>,
-    /// SHA-256 of the generator's weights.
-    generator_sha256: String,
+    /// The generator: hard negatives come from it, and its weights are the
+    /// starting point when `verify.init_from_generator`.
+    generator: &'a Loaded,
 }
 
 /// Generator top-`n` items for many (user, history) queries, batched.
@@ -59,11 +59,13 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
 }
 
 impl<'a> VerifyTask<'a> {
-    /// Mines hard negatives with the generator over sampled training positions
-    /// and the validation users.
-    /// `generator_sha256`: of the generator's weights file (recorded in the verifier's checkpoints).
-    pub fn new(t: &'a Trainer, generator: &T5, generator_vs: &'a tch::nn::VarStore, generator_sha256: String, progress: &dyn crate::progress::Progress) -> Result<Self> {
+    /// Mines hard negatives with the generator (as it decodes: its own prompt
+    /// settings) over sampled training positions and the validation users.
+    pub fn new(t: &'a Trainer, generator: &'a Loaded, progress: &dyn crate::progress::Progress) -> Result<Self> {
         let vc = &t.cfg.verify;
+        if vc.init_from_generator && !t.cfg.model.same_shape(&generator.model.config) {
+            return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
+        }
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
         let mut positions = examples(&t.ds);
         if positions.is_empty() {
@@ -72,11 +74,11 @@ impl<'a> VerifyTask<'a> {
         positions.shuffle(&mut rng);
         positions.truncate(if vc.max_positions == 0 { positions.len() } else { vc.max_positions });
         let gen = Generator {
-            model: generator,
+            model: &generator.model,
             vocab: &t.vocab,
             item_tokens: &t.item_tokens,
             trie: &t.trie,
-            prompt: t.cfg.data.prompt(),
+            prompt: generator.meta.train.data.prompt(),
             decoding: Decoding::Beam { width: vc.candidates.max(t.cfg.eval.beam), length_penalty: 0.0 },
         };
         let n_items = t.item_tokens.len() as u32;
@@ -118,15 +120,7 @@ impl<'a> VerifyTask<'a> {
                 random: random_items(&mut rng, n_items, h.target, vc.hard_negatives.max(1)),
             })
             .collect();
-        let init = if vc.init_from_generator {
-            if !t.cfg.model.same_shape(&generator.config) {
-                return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
-            }
-            Some(generator_vs)
-        } else {
-            None
-        };
-        Ok(Self { t, examples: ex, valid, init, generator_sha256 })
+        Ok(Self { t, examples: ex, valid, generator })
     }
 }
 
@@ -189,13 +183,13 @@ impl Task for VerifyTask<'_> {
         "auc"
     }
     fn init(&self, vs: &mut tch::nn::VarStore) -> Result<()> {
-        match self.init {
-            Some(src) => crate::trainer::copy_shared(vs, src),
-            None => Ok(()),
+        if self.t.cfg.verify.init_from_generator {
+            crate::trainer::copy_shared(vs, &self.generator.vs)?;
         }
+        Ok(())
     }
     fn built_from(&self) -> Option<String> {
-        Some(self.generator_sha256.clone())
+        Some(self.generator.weights_sha256.clone())
     }
 }
 
