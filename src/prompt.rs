@@ -57,7 +57,7 @@ pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig,
 }
 
 /// Encoder input for the yes/no verifier (the candidate goes to the decoder,
-/// see [`verify_decoder`]).
+/// see [`decoder_input`]).
 pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
     encoder_input(vocab::TASK_VERIFY, vocab, item_tokens, p, user, history)
 }
@@ -121,22 +121,19 @@ pub fn history_matches(item_tokens: &[Vec<u32>], p: &PromptConfig, history: &[u3
     out
 }
 
-/// Decoder input for the verifier: `<pad>` then the candidate's ID; the
-/// answer is read at the last position.
-pub fn verify_decoder(item_tokens: &[Vec<u32>], candidate: u32) -> Vec<u32> {
-    let mut d = Vec::with_capacity(item_tokens[candidate as usize].len() + 1);
+/// Decoder input for an item: `<pad>` (the start token) then its ID. The
+/// verifier reads its answer at the last position.
+pub fn decoder_input(item_tokens: &[Vec<u32>], item: u32) -> Vec<u32> {
+    let mut d = Vec::with_capacity(item_tokens[item as usize].len() + 1);
     d.push(vocab::PAD);
-    d.extend_from_slice(&item_tokens[candidate as usize]);
+    d.extend_from_slice(&item_tokens[item as usize]);
     d
 }
 
-/// Decoder input (`<pad>` start + ID) and labels (ID + `<eos>`) for a target item.
+/// Decoder input ([`decoder_input`]) and labels (ID + `<eos>`) for a target item.
 pub fn target(item_tokens: &[Vec<u32>], item: u32) -> (Vec<u32>, Vec<u32>) {
-    let id = &item_tokens[item as usize];
-    let mut dec = Vec::with_capacity(id.len() + 1);
-    dec.push(vocab::PAD);
-    dec.extend_from_slice(id);
-    let mut lab = id.clone();
+    let dec = decoder_input(item_tokens, item);
+    let mut lab = item_tokens[item as usize].clone();
     lab.push(vocab::EOS);
     (dec, lab)
 }

@@ -98,10 +98,10 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
     let trie = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
     // User 0: item 1's leaf is pushed far down, node [2] up; user 1: node [4, 7] up.
     let (leaf1, n2, n47) = (trie.walk(&ids[1]).unwrap(), trie.walk(&[2]).unwrap(), trie.walk(&[4, 7]).unwrap());
-    let prior = move |u: usize, node: u32, level: usize| match (u, level) {
-        (0, 2) if node == leaf1 => Some(-30.0),
-        (0, 0) if node == n2 => Some(1.5),
-        (1, 1) if node == n47 => Some(2.0),
+    let prior = move |u: usize, node: u32| match u {
+        0 if node == leaf1 => Some(-30.0),
+        0 if node == n2 => Some(1.5),
+        1 if node == n47 => Some(2.0),
         _ => None,
     };
     for salt in 0..10 {
@@ -120,7 +120,7 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
                         if k < id.len() {
                             let node = trie.walk(&id[..k]).unwrap();
                             for (&t, &c) in trie.allowed(node).iter().zip(trie.children(node)) {
-                                l[t as usize] += prior(u, c, k).unwrap_or(0.0);
+                                l[t as usize] += prior(u, c).unwrap_or(0.0);
                             }
                         }
                         total += log_softmax(&l)[if k < id.len() { id[k] as usize } else { EOS as usize }];

@@ -133,7 +133,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut process = |batch: &[Record], out: &mut dyn Write| -> anyhow::Result<()> {
         let t = Instant::now();
         let qs: Vec<Query> = batch.iter().map(|r| Query { user: &r.user, history: &r.history }).collect();
-        let banned = |u: usize, item: u32| batch[u].history.contains(&item);
+        // Sets, not the history lists: the search asks once per finished ID per beam.
+        let seen: Vec<HashSet<u32>> = if a.exclude_seen { batch.iter().map(|r| r.history.iter().copied().collect()).collect() } else { Vec::new() };
+        let banned = |u: usize, item: u32| seen[u].contains(&item);
         let mut hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
         if let Some(v) = &verifier {
             let users: Vec<(&str, &[u32])> = batch.iter().map(|r| (r.user.as_str(), r.history.as_slice())).collect();

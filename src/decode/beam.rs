@@ -30,24 +30,19 @@ const DEAD: Node = Node::MAX;
 pub type Banned<'a> = &'a (dyn Fn(usize, u32) -> bool + Sync);
 
 /// A bias on the logits, before the softmax: `(user in batch, trie node the
-/// token leads to, level) → value added to that token's logit` (None: 0).
-/// This is how the history-match bias reaches the search.
-pub type Prior<'a> = &'a (dyn Fn(usize, Node, usize) -> Option<f32> + Sync);
+/// token leads to) → value added to that token's logit` (None: 0). This is
+/// how the history-match bias reaches the search.
+pub type Prior<'a> = &'a (dyn Fn(usize, Node) -> Option<f32> + Sync);
 
 /// Runs the search. `model` must hold `batch × width` rows, user-major
 /// (row = user·width + beam), and start from the decoder start token `start`.
 pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize) -> BeamOutput {
-    beam_search_banned(model, batch, width, trie, start, eos, length_penalty, top_k, None)
+    beam_search_with(model, batch, width, trie, start, eos, length_penalty, top_k, None, None)
 }
 
 /// [`beam_search`] where the last step cannot complete an item `banned` names
-/// for that user: the search fills its beams with other items instead.
-#[allow(clippy::too_many_arguments)]
-pub fn beam_search_banned(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>) -> BeamOutput {
-    beam_search_with(model, batch, width, trie, start, eos, length_penalty, top_k, banned, None)
-}
-
-/// [`beam_search_banned`] with a [`Prior`] added to the logits of each step.
+/// for that user (the search fills its beams with other items instead), and
+/// with a [`Prior`] added to the logits of each step.
 #[allow(clippy::too_many_arguments)]
 pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>, prior: Option<Prior>) -> BeamOutput {
     let dev = model.device();
@@ -55,7 +50,7 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
     let mut node: Vec<Node> = vec![trie.root(); n];
     let mut score: Vec<f32> = (0..n).map(|r| if r % width == 0 { 0.0 } else { f32::NEG_INFINITY }).collect();
     let mut tokens: Vec<i64> = vec![i64::from(start); n];
-    for level in 0..trie.depth() {
+    for _ in 0..trie.depth() {
         let mut logits = model.step(&Tensor::from_slice(&tokens).to(dev)).to_kind(Kind::Float);
         if let Some(prior) = prior {
             let (mut rows, mut toks, mut vals) = (Vec::new(), Vec::new(), Vec::new());
@@ -64,7 +59,7 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
                     continue;
                 }
                 for (&tok, &child) in trie.allowed(node[r]).iter().zip(trie.children(node[r])) {
-                    if let Some(v) = prior(r / width, child, level) {
+                    if let Some(v) = prior(r / width, child) {
                         rows.push(r as i64);
                         toks.push(i64::from(tok));
                         vals.push(v);

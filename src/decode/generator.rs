@@ -47,45 +47,36 @@ impl Generator<'_> {
         let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
         let width = self.decoding.width();
         let mut step = T5Step::new(self.model, &ids, &mask, width);
-        let lp = self.decoding.length_penalty();
-        match self.history_match(queries) {
-            Some((counts, w)) => {
-                // Counts per (query, trie node) → w[level, 0] + w[level, 1] · ln(1 + c), as in training.
-                let prior = |u: usize, child: Node, level: usize| counts[u].get(&child).map(|&c| w[level * 2] + w[level * 2 + 1] * (c as f32).ln_1p());
-                beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, lp, top_k, banned, Some(&prior))
-            }
-            None => beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, lp, top_k, banned, None),
-        }
+        let biases = self.history_match(queries);
+        let lookup = |u: usize, node: Node| biases.as_ref().and_then(|b| b[u].get(&node).copied());
+        let prior: Option<super::Prior> = if biases.is_some() { Some(&lookup) } else { None };
+        beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, self.decoding.length_penalty(), top_k, banned, prior)
     }
 
-    /// For each query, how many of its last `match_history` items pass
-    /// through each trie node, and the model's weights `[levels × 2]`; None
-    /// when the model has no history-match bias.
-    #[allow(clippy::type_complexity)]
-    fn history_match(&self, queries: &[Query]) -> Option<(Vec<HashMap<Node, u32>>, Vec<f32>)> {
+    /// For each query, the history-match bias of every trie node its last
+    /// `match_history` items pass through: with `c` of them under a node at
+    /// level `k`, `w[k, 0] + w[k, 1] · ln(1 + c)`, as in training. None when
+    /// the model has no such bias.
+    fn history_match(&self, queries: &[Query]) -> Option<Vec<HashMap<Node, f32>>> {
         if self.prompt.match_history == 0 {
             return None;
         }
         let w = self.model.history_match_weights()?;
-        let counts = queries
+        let biases = queries
             .iter()
             .map(|q| {
-                let mut m: HashMap<Node, u32> = HashMap::new();
+                let mut counts: HashMap<Node, (usize, u32)> = HashMap::new();
                 for &i in &q.history[q.history.len().saturating_sub(self.prompt.match_history)..] {
                     let mut node = self.trie.root();
-                    for &tok in self.item_tokens.get(i as usize).map(Vec::as_slice).unwrap_or(&[]) {
-                        match self.trie.step(node, tok) {
-                            Some(c) => {
-                                node = c;
-                                *m.entry(c).or_default() += 1;
-                            }
-                            None => break,
-                        }
+                    for (level, &tok) in self.item_tokens.get(i as usize).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+                        let Some(c) = self.trie.step(node, tok) else { break };
+                        node = c;
+                        counts.entry(c).or_insert((level, 0)).1 += 1;
                     }
                 }
-                m
+                counts.into_iter().map(|(node, (k, c))| (node, w[k * 2] + w[k * 2 + 1] * (c as f32).ln_1p())).collect()
             })
             .collect();
-        Some((counts, w))
+        Some(biases)
     }
 }

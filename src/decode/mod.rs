@@ -6,7 +6,7 @@ pub mod beam;
 pub mod generator;
 pub mod t5_step;
 
-pub use beam::{beam_search, beam_search_banned, beam_search_with, greedy, Banned, BeamOutput, Hit, Prior};
+pub use beam::{beam_search, beam_search_with, greedy, Banned, BeamOutput, Hit, Prior};
 
 use serde::{Deserialize, Serialize};
 use tch::Tensor;

@@ -69,7 +69,7 @@ impl Verifier<'_> {
             let counts = Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
             let enc = enc.repeat_interleave_self_tensor(&counts, 0, None);
             let mask = mask.repeat_interleave_self_tensor(&counts, 0, None);
-            let decs: Vec<Vec<u32>> = chunk.iter().map(|p| prompt::verify_decoder(self.item_tokens, p.candidate)).collect();
+            let decs: Vec<Vec<u32>> = chunk.iter().map(|p| prompt::decoder_input(self.item_tokens, p.candidate)).collect();
             let (dec, _) = prompt::pad(&decs, dev);
             let logits = self.model.lm_logits(&self.model.decode(&dec, &enc, &mask, false));
             let lp = yes_no_logits(&logits).log_softmax(-1, Kind::Float).select(1, 0).to_device(tch::Device::Cpu);

@@ -141,7 +141,7 @@ impl Task for VerifyTask<'_> {
             let e = self.examples[i as usize];
             let s = &t.ds.train[e.at.user as usize];
             inputs.push(prompt::verify_input(&t.vocab, &t.item_tokens, &p, &s.user, &s.items[..e.at.pos as usize]));
-            decs.push(prompt::verify_decoder(&t.item_tokens, e.candidate));
+            decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
             labels.push(if e.yes { 0i64 } else { 1 });
         }
         let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, device);
