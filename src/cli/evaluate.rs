@@ -133,7 +133,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256, "results": results,
     });
     let name = format!("results-{}", split.as_str().unwrap_or("test"));
-    genrec::util::fsx::write_atomic(&out.join(format!("{name}.json")), serde_json::to_string_pretty(&report)?.as_bytes()).context("writing results")?;
+    genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report).context("writing results")?;
     let header = format!(
         "{} split of {} ({} users, full catalogue of {} items{}), checkpoint {}\n\n",
         split.as_str().unwrap_or(""),

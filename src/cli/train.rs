@@ -131,9 +131,7 @@ fn choose_lambda(trainer: &Trainer, generator: &genrec::trainer::checkpoint::Loa
         "generator": generator.dir,
         "lambda_sweep": sweep.iter().map(|(l, n)| serde_json::json!({"lambda": l, "valid_ndcg@10": n})).collect::<Vec<_>>(),
     });
-    let mut bytes = serde_json::to_vec_pretty(&meta)?;
-    bytes.push(b'\n');
-    genrec::util::fsx::write_atomic(&best.dir.join("genrec.json"), &bytes)?;
+    genrec::trainer::checkpoint::save_meta(&best.dir, &meta)?;
     println!("chose λ = {lambda} (stored in {})", best.dir.join("genrec.json").display());
     Ok(())
 }

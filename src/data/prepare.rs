@@ -326,9 +326,7 @@ pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) 
     write("train.jsonl", &jsonl(&train))?;
     write("valid.jsonl", &jsonl(&valid))?;
     write("test.jsonl", &jsonl(&test))?;
-    let mut m = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
-    m.push(b'\n');
-    write("dataset.json", &m)?;
+    crate::util::fsx::write_json(&staged.path("dataset.json"), &manifest)?;
     staged.commit_keeping_others()?;
     Ok(manifest)
 }

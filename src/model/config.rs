@@ -162,8 +162,6 @@ impl T5Config {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut s = serde_json::to_vec_pretty(&self.to_hf_json()).map_err(|e| Error::Other(e.to_string()))?;
-        s.push(b'\n');
-        crate::util::fsx::write_atomic(path, &s)
+        crate::util::fsx::write_json(path, &self.to_hf_json())
     }
 }

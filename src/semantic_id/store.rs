@@ -38,8 +38,6 @@ impl Index {
         std::fs::create_dir_all(dir).at(dir)?;
         ids.save(&dir.join("semantic_ids.safetensors"))?;
         vocab.save(&dir.join("vocab.json"))?;
-        let mut s = serde_json::to_vec_pretty(summary).map_err(|e| Error::Other(e.to_string()))?;
-        s.push(b'\n');
         let mut lines = Vec::new();
         for it in added {
             serde_json::to_writer(&mut lines, it).map_err(|e| Error::Other(e.to_string()))?;
@@ -47,7 +45,7 @@ impl Index {
         }
         write_atomic(&dir.join("added_items.jsonl"), &lines)?;
         // index.json last: its presence marks a complete index.
-        write_atomic(&dir.join("index.json"), &s)
+        crate::util::fsx::write_json(&dir.join("index.json"), summary)
     }
 
     pub fn load(dir: &Path) -> Result<Self> {

@@ -109,9 +109,7 @@ impl Vocab {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut s = serde_json::to_vec_pretty(self).map_err(|e| Error::Other(e.to_string()))?;
-        s.push(b'\n');
-        crate::util::fsx::write_atomic(path, &s)
+        crate::util::fsx::write_json(path, self)
     }
 
     pub fn load(path: &Path) -> Result<Self> {

@@ -19,7 +19,7 @@ use super::config::TrainConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::model::{hf, T5};
 use crate::semantic_id::Vocab;
-use crate::util::fsx::{write_atomic, StagedDir};
+use crate::util::fsx::{write_atomic, write_json, StagedDir};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
@@ -83,12 +83,6 @@ pub fn save(run_dir: &Path, model: &T5, vs: &nn::VarStore, vocab: &Vocab, meta: 
     }
     prune(run_dir)?;
     Ok(dest)
-}
-
-fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let mut s = serde_json::to_vec_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
-    s.push(b'\n');
-    write_atomic(path, &s)
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
@@ -169,4 +163,9 @@ pub fn load_state(dir: &Path) -> Result<TrainerState> {
 
 pub fn load_meta(dir: &Path) -> Result<GenrecMeta> {
     read_json(&dir.join("genrec.json"))
+}
+
+/// Rewrites a checkpoint's `genrec.json` (e.g. with the verifier's chosen λ).
+pub fn save_meta(dir: &Path, meta: &GenrecMeta) -> Result<()> {
+    write_json(&dir.join("genrec.json"), meta)
 }

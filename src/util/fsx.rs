@@ -19,6 +19,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).at(path)
 }
 
+/// Writes `v` as pretty JSON with a final newline, atomically.
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, v: &T) -> Result<()> {
+    let mut s = serde_json::to_vec_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
+    s.push(b'\n');
+    write_atomic(path, &s)
+}
+
 fn tmp_sibling(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
