@@ -56,14 +56,21 @@ const V: usize = 24;
 const EOS: u32 = 1;
 
 fn exhaustive(ids: &[Vec<u32>], salt: u64) -> Vec<(u32, f32)> {
+    exhaustive_with(ids, salt, |_, _| {})
+}
+
+/// Every item's score from the hashed logits, `adjust(prefix, logits)` applied
+/// to each step's logits before the log-softmax; best first.
+fn exhaustive_with(ids: &[Vec<u32>], salt: u64, adjust: impl Fn(&[u32], &mut [f32])) -> Vec<(u32, f32)> {
     let mut s: Vec<(u32, f32)> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| {
             let mut total = 0.0;
             for k in 0..=id.len() {
-                let lp = log_softmax(&hashed_logits(&id[..k], V, salt));
-                total += lp[if k < id.len() { id[k] as usize } else { EOS as usize }];
+                let mut l = hashed_logits(&id[..k], V, salt);
+                adjust(&id[..k], &mut l);
+                total += log_softmax(&l)[if k < id.len() { id[k] as usize } else { EOS as usize }];
             }
             (i as u32, total)
         })
@@ -110,25 +117,12 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
         let out = beam_search_with(&mut m, batch, width, &trie, 0, EOS, 0.0, 6, None, Some(&prior));
         for (u, hits) in out.iter().enumerate() {
             // Exhaustive: the prior on each allowed token's logit, then log-softmax.
-            let mut want: Vec<(u32, f32)> = ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    let mut total = 0.0;
-                    for k in 0..=id.len() {
-                        let mut l = hashed_logits(&id[..k], V, salt);
-                        if k < id.len() {
-                            let node = trie.walk(&id[..k]).unwrap();
-                            for (&t, &c) in trie.allowed(node).iter().zip(trie.children(node)) {
-                                l[t as usize] += prior(u, c).unwrap_or(0.0);
-                            }
-                        }
-                        total += log_softmax(&l)[if k < id.len() { id[k] as usize } else { EOS as usize }];
-                    }
-                    (i as u32, total)
-                })
-                .collect();
-            want.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let want = exhaustive_with(&ids, salt, |prefix, l| {
+                let node = trie.walk(prefix).unwrap();
+                for (&t, &c) in trie.allowed(node).iter().zip(trie.children(node)) {
+                    l[t as usize] += prior(u, c).unwrap_or(0.0);
+                }
+            });
             assert_eq!(hits.len(), 6);
             for (h, w) in hits.iter().zip(&want) {
                 assert_eq!(h.item, w.0, "salt {salt}, user {u}");

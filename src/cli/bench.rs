@@ -123,7 +123,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     cfg.dropout_rate = 0.0;
                     let m = T5::new(vs.root(), &cfg);
                     hf_init(&vs, &cfg);
-                    (m, vs, genrec::prompt::PromptConfig { max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 })
+                    (m, vs, genrec::trainer::config::DataConfig::default().prompt())
                 }
             };
             // The peer loads these weights (saved by genrec) and these inputs.
@@ -173,7 +173,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let batches: Vec<trainer::Batch> = (0..warmup + steps)
                 .map(|s| {
                     let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size].iter().map(|&i| exs[i as usize]).collect();
-                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::prompt::PromptConfig { max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 }, device)
+                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::trainer::config::DataConfig::default().prompt(), device)
                 })
                 .collect();
             // The same batches for the peer.

@@ -106,17 +106,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// Picks λ on the validation users with the best verifier checkpoint and stores
 /// it (with the sweep) in that checkpoint's genrec.json.
 fn choose_lambda(trainer: &Trainer, generator: &genrec::trainer::checkpoint::Loaded, device: tch::Device) -> anyhow::Result<()> {
-    use genrec::decode::{generator::Generator, Decoding};
     let best = genrec::trainer::checkpoint::load(&trainer.run_dir, device)?;
     let vc = &trainer.cfg.verify;
-    let gen = Generator {
-        model: &generator.model,
-        vocab: &trainer.vocab,
-        item_tokens: &trainer.item_tokens,
-        trie: &trainer.trie,
-        prompt: generator.meta.train.data.prompt(),
-        decoding: Decoding::Beam { width: vc.rerank_top.max(generator.meta.train.eval.beam), length_penalty: 0.0 },
-    };
+    let gen = genrec::verify::task::generator_of(trainer, generator, vc.rerank_top.max(generator.meta.train.eval.beam));
     let ver = genrec::verify::Verifier { model: &best.model, vocab: &trainer.vocab, item_tokens: &trainer.item_tokens, prompt: trainer.cfg.data.prompt() };
     let held = genrec::trainer::sample_users(&trainer.ds.valid, trainer.cfg.eval.max_users, trainer.cfg.run.seed);
     let sweep = genrec::verify::task::lambda_sweep(&gen, &ver, &held, vc.rerank_top, &vc.lambdas, trainer.cfg.eval.batch_size);

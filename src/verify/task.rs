@@ -58,6 +58,19 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
         .collect()
 }
 
+/// The generator `g` as it decodes (its own prompt settings) over the
+/// trainer's items and trie, with `width` beams.
+pub fn generator_of<'a>(t: &'a Trainer, g: &'a Loaded, width: usize) -> Generator<'a> {
+    Generator {
+        model: &g.model,
+        vocab: &t.vocab,
+        item_tokens: &t.item_tokens,
+        trie: &t.trie,
+        prompt: g.meta.train.data.prompt(),
+        decoding: Decoding::Beam { width, length_penalty: 0.0 },
+    }
+}
+
 impl<'a> VerifyTask<'a> {
     /// Mines hard negatives with the generator (as it decodes: its own prompt
     /// settings) over sampled training positions and the validation users.
@@ -73,14 +86,7 @@ impl<'a> VerifyTask<'a> {
         }
         positions.shuffle(&mut rng);
         positions.truncate(if vc.max_positions == 0 { positions.len() } else { vc.max_positions });
-        let gen = Generator {
-            model: &generator.model,
-            vocab: &t.vocab,
-            item_tokens: &t.item_tokens,
-            trie: &t.trie,
-            prompt: generator.meta.train.data.prompt(),
-            decoding: Decoding::Beam { width: vc.candidates.max(t.cfg.eval.beam), length_penalty: 0.0 },
-        };
+        let gen = generator_of(t, generator, vc.candidates.max(t.cfg.eval.beam));
         let n_items = t.item_tokens.len() as u32;
         progress.start(positions.len() as u64, "mining hard negatives");
         let mut ex = Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
