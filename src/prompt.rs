@@ -42,6 +42,11 @@ pub struct PromptConfig {
 }
 
 impl PromptConfig {
+    /// How many of the most recent history items the model reads.
+    pub fn history_len(&self) -> usize {
+        self.max_history.max(self.match_history)
+    }
+
     /// Tokens per encoder position: 1, or an item ID's length when summed.
     pub fn width(&self, vocab: &Vocab) -> usize {
         match self.item_input {

@@ -52,7 +52,7 @@ pub fn load(a: &ModelArgs, device: Device) -> anyhow::Result<Inference> {
     let ck = checkpoint::load_task(&a.checkpoint, "generate", device)?;
     let ds_dir = a.dataset.clone().unwrap_or_else(|| ck.meta.train.data.dataset.clone());
     let ds = Dataset::load(&ds_dir)?;
-    ds.check_history(ck.meta.train.data.max_history.max(ck.meta.train.data.match_history))?;
+    ds.check_history(ck.meta.train.data.prompt().history_len())?;
     let index = Index::load(&a.index.clone().unwrap_or_else(|| ck.meta.train.data.index_dir()))?;
     index.check_dataset(&ds)?;
     let same_codes = index.summary.codes_sha256 == ck.meta.semantic_ids_sha256;
@@ -82,7 +82,7 @@ impl RerankArgs {
     pub fn load(&self, inf: &Inference, device: Device, default_top: usize) -> anyhow::Result<Option<Reranker>> {
         let Some(p) = &self.rerank else { return Ok(None) };
         let v = checkpoint::load_task(p, "verify", device)?;
-        inf.ds.check_history(v.meta.train.data.max_history)?;
+        inf.ds.check_history(v.meta.train.data.prompt().history_len())?;
         anyhow::ensure!(
             v.meta.semantic_ids_sha256 == inf.ck.meta.semantic_ids_sha256,
             "verifier {} was trained on other semantic IDs than the generator",

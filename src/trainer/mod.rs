@@ -327,7 +327,7 @@ impl Trainer {
     pub fn new(cfg: TrainConfig, device: Device) -> Result<Self> {
         cfg.check()?;
         let ds = Dataset::load(&cfg.data.dataset)?;
-        ds.check_history(cfg.data.max_history.max(cfg.data.match_history))?;
+        ds.check_history(cfg.data.prompt().history_len())?;
         let index = Index::load(&cfg.data.index_dir())?;
         index.check_dataset(&ds)?;
         if !index.added.is_empty() {
