@@ -6,7 +6,11 @@ use std::path::PathBuf;
 pub enum Error {
     /// A problem in an input file, at a line (1-based) where one applies.
     #[error("{}{}: {msg}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Input { path: PathBuf, line: Option<usize>, msg: String },
+    Input {
+        path: PathBuf,
+        line: Option<usize>,
+        msg: String,
+    },
 
     /// An I/O failure on a named path.
     /// (The I/O error is part of the message, not a `source`, so error
@@ -33,10 +37,17 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn input(path: impl Into<PathBuf>, line: Option<usize>, msg: impl Into<String>) -> Self {
-        Error::Input { path: path.into(), line, msg: msg.into() }
+        Error::Input {
+            path: path.into(),
+            line,
+            msg: msg.into(),
+        }
     }
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), err: source }
+        Error::Io {
+            path: path.into(),
+            err: source,
+        }
     }
 }
 

@@ -57,20 +57,39 @@ impl PromptConfig {
 }
 
 /// Input tokens for next-item generation; `history` holds item ids (oldest first).
-pub fn generate_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
+pub fn generate_input(
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    user: &str,
+    history: &[u32],
+) -> Vec<u32> {
     encoder_input(vocab::TASK_GENERATE, vocab, item_tokens, p, user, history)
 }
 
 /// Encoder input for the yes/no verifier (the candidate goes to the decoder,
 /// see [`decoder_input`]).
-pub fn verify_input(vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
+pub fn verify_input(
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    user: &str,
+    history: &[u32],
+) -> Vec<u32> {
     encoder_input(vocab::TASK_VERIFY, vocab, item_tokens, p, user, history)
 }
 
 /// `<task> [<user>] [IDs of the last max_history items] <eos>`, flat; with
 /// summed items every position is `width` tokens (a special token is padded
 /// with `<pad>`, which adds nothing).
-fn encoder_input(task: u32, vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptConfig, user: &str, history: &[u32]) -> Vec<u32> {
+fn encoder_input(
+    task: u32,
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    user: &str,
+    history: &[u32],
+) -> Vec<u32> {
     let h = &history[history.len().saturating_sub(p.max_history)..];
     let w = p.width(vocab);
     let mut v = Vec::with_capacity((3 + h.len()) * vocab.id_len());
@@ -92,7 +111,12 @@ fn encoder_input(task: u32, vocab: &Vocab, item_tokens: &[Vec<u32>], p: &PromptC
 
 /// Pads encoder inputs built with `p`: ids `[B, S]` (or `[B, S, width]` for
 /// summed items) and mask `[B, S]`.
-pub fn pad_encoder(seqs: &[Vec<u32>], p: &PromptConfig, vocab: &Vocab, device: Device) -> (Tensor, Tensor) {
+pub fn pad_encoder(
+    seqs: &[Vec<u32>],
+    p: &PromptConfig,
+    vocab: &Vocab,
+    device: Device,
+) -> (Tensor, Tensor) {
     let (ids, mask) = pad(seqs, device);
     let w = p.width(vocab) as i64;
     if w == 1 {
@@ -100,13 +124,21 @@ pub fn pad_encoder(seqs: &[Vec<u32>], p: &PromptConfig, vocab: &Vocab, device: D
     }
     let b = ids.size()[0];
     // A position's first token is never <pad>, so it carries the mask.
-    (ids.view([b, -1, w]), mask.view([b, -1, w]).select(2, 0).contiguous())
+    (
+        ids.view([b, -1, w]),
+        mask.view([b, -1, w]).select(2, 0).contiguous(),
+    )
 }
 
 /// The history-match features of a target ID: `(level k, token, count)` for
 /// every token that extends `id[..k]` to the prefix of `count` of the last
 /// `match_history` history items (the gold prefix, as in teacher forcing).
-pub fn history_matches(item_tokens: &[Vec<u32>], p: &PromptConfig, history: &[u32], id: &[u32]) -> Vec<(usize, u32, u32)> {
+pub fn history_matches(
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    history: &[u32],
+    id: &[u32],
+) -> Vec<(usize, u32, u32)> {
     let h = &history[history.len().saturating_sub(p.match_history)..];
     let mut out = Vec::new();
     let mut level: Vec<(u32, u32)> = Vec::new();
@@ -157,7 +189,10 @@ pub fn pad(seqs: &[Vec<u32>], device: Device) -> (Tensor, Tensor) {
     let shape = [seqs.len() as i64, t as i64];
     (
         Tensor::from_slice(&ids).view(shape).to(device),
-        Tensor::from_slice(&mask).view(shape).to_kind(Kind::Int64).to(device),
+        Tensor::from_slice(&mask)
+            .view(shape)
+            .to_kind(Kind::Int64)
+            .to(device),
     )
 }
 
@@ -167,14 +202,23 @@ mod tests {
 
     fn setup() -> (Vocab, Vec<Vec<u32>>) {
         let v = Vocab::new(2, 4, 4, 10);
-        let items = vec![v.id_tokens(&[0, 1, 0]), v.id_tokens(&[3, 2, 1]), v.id_tokens(&[1, 1, 0])];
+        let items = vec![
+            v.id_tokens(&[0, 1, 0]),
+            v.id_tokens(&[3, 2, 1]),
+            v.id_tokens(&[1, 1, 0]),
+        ];
         (v, items)
     }
 
     #[test]
     fn summed_input_is_one_position_per_item() {
         let (v, items) = setup();
-        let mut p = PromptConfig { max_history: 2, user_token: true, item_input: ItemInput::Tokens, match_history: 0 };
+        let mut p = PromptConfig {
+            max_history: 2,
+            user_token: true,
+            item_input: ItemInput::Tokens,
+            match_history: 0,
+        };
         let tok = generate_input(&v, &items, &p, "u1", &[0, 1, 2]);
         assert_eq!(tok.len(), 2 + 2 * 3 + 1);
         p.item_input = ItemInput::Summed;
@@ -200,31 +244,67 @@ mod tests {
         let mut items = items;
         items.push(v.id_tokens(&[0, 1, 1]));
         items.push(v.id_tokens(&[0, 3, 0]));
-        let p = PromptConfig { max_history: 20, user_token: false, item_input: ItemInput::Tokens, match_history: 4 };
+        let p = PromptConfig {
+            max_history: 20,
+            user_token: false,
+            item_input: ItemInput::Tokens,
+            match_history: 4,
+        };
         let target = v.id_tokens(&[0, 1, 2]);
         // Item 1 falls outside the window of 4.
         let m = history_matches(&items, &p, &[1, 0, 3, 4, 3], &target);
         let tok = |lvl: usize, code: u32| v.id_token(lvl, code);
-        let mut want = vec![(0, tok(0, 0), 4), (1, tok(1, 1), 3), (1, tok(1, 3), 1), (2, tok(2, 0), 1), (2, tok(2, 1), 2)];
+        let mut want = vec![
+            (0, tok(0, 0), 4),
+            (1, tok(1, 1), 3),
+            (1, tok(1, 3), 1),
+            (2, tok(2, 0), 1),
+            (2, tok(2, 1), 2),
+        ];
         let mut got = m.clone();
         want.sort();
         got.sort();
         assert_eq!(got, want);
         // No window, no features.
-        assert!(history_matches(&items, &PromptConfig { match_history: 0, ..p }, &[0, 3], &target).is_empty());
+        assert!(history_matches(
+            &items,
+            &PromptConfig {
+                match_history: 0,
+                ..p
+            },
+            &[0, 3],
+            &target
+        )
+        .is_empty());
     }
 
     #[test]
     fn pad_encoder_masks_positions_not_tokens() {
         let (v, items) = setup();
-        let p = PromptConfig { max_history: 5, user_token: false, item_input: ItemInput::Summed, match_history: 0 };
+        let p = PromptConfig {
+            max_history: 5,
+            user_token: false,
+            item_input: ItemInput::Summed,
+            match_history: 0,
+        };
         let a = generate_input(&v, &items, &p, "u", &[0]);
         let b = generate_input(&v, &items, &p, "u", &[0, 1, 2]);
         let (ids, mask) = pad_encoder(&[a, b], &p, &v, Device::Cpu);
         assert_eq!(ids.size(), [2, 5, 3]);
-        assert_eq!(Vec::<i64>::try_from(mask.view([-1])).unwrap(), [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
-        let t = PromptConfig { item_input: ItemInput::Tokens, ..p };
-        let (ids, mask) = pad_encoder(&[generate_input(&v, &items, &t, "u", &[0])], &t, &v, Device::Cpu);
+        assert_eq!(
+            Vec::<i64>::try_from(mask.view([-1])).unwrap(),
+            [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]
+        );
+        let t = PromptConfig {
+            item_input: ItemInput::Tokens,
+            ..p
+        };
+        let (ids, mask) = pad_encoder(
+            &[generate_input(&v, &items, &t, "u", &[0])],
+            &t,
+            &v,
+            Device::Cpu,
+        );
         assert_eq!(ids.size(), [1, 5]);
         assert_eq!(mask.size(), [1, 5]);
     }

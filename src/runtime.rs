@@ -17,12 +17,18 @@ pub enum DeviceChoice {
 pub fn device(choice: DeviceChoice) -> Result<Device> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Auto => Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu }),
+        DeviceChoice::Auto => Ok(if tch::Cuda::is_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        }),
         DeviceChoice::Cuda => {
             if tch::Cuda::is_available() {
                 Ok(Device::Cuda(0))
             } else {
-                Err(Error::Config("--device cuda: no CUDA device is available to libtorch".into()))
+                Err(Error::Config(
+                    "--device cuda: no CUDA device is available to libtorch".into(),
+                ))
             }
         }
     }

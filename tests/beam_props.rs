@@ -25,7 +25,10 @@ impl<F: Fn(&[u32]) -> Vec<f32>> StepModel for Scripted<F> {
     }
     fn reorder(&mut self, rows: &Tensor) {
         let r: Vec<i64> = Vec::try_from(rows).unwrap();
-        self.prefixes = r.iter().map(|&i| self.prefixes[i as usize].clone()).collect();
+        self.prefixes = r
+            .iter()
+            .map(|&i| self.prefixes[i as usize].clone())
+            .collect();
     }
     fn device(&self) -> Device {
         Device::Cpu
@@ -36,11 +39,14 @@ impl<F: Fn(&[u32]) -> Vec<f32>> StepModel for Scripted<F> {
 fn hashed_logits(prefix: &[u32], vocab: usize, salt: u64) -> Vec<f32> {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ salt;
     for &t in prefix {
-        h = (h ^ u64::from(t)).wrapping_mul(0x1000_0000_01b3).rotate_left(17);
+        h = (h ^ u64::from(t))
+            .wrapping_mul(0x1000_0000_01b3)
+            .rotate_left(17);
     }
     (0..vocab)
         .map(|v| {
-            let x = (h ^ (v as u64).wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+            let x = (h ^ (v as u64).wrapping_mul(0xff51_afd7_ed55_8ccd))
+                .wrapping_mul(0xc4ce_b9fe_1a85_ec53);
             ((x >> 40) as f32 / (1u64 << 24) as f32) * 6.0 - 3.0
         })
         .collect()
@@ -61,7 +67,11 @@ fn exhaustive(ids: &[Vec<u32>], salt: u64) -> Vec<(u32, f32)> {
 
 /// Every item's score from the hashed logits, `adjust(prefix, logits)` applied
 /// to each step's logits before the log-softmax; best first.
-fn exhaustive_with(ids: &[Vec<u32>], salt: u64, adjust: impl Fn(&[u32], &mut [f32])) -> Vec<(u32, f32)> {
+fn exhaustive_with(
+    ids: &[Vec<u32>],
+    salt: u64,
+    adjust: impl Fn(&[u32], &mut [f32]),
+) -> Vec<(u32, f32)> {
     let mut s: Vec<(u32, f32)> = ids
         .iter()
         .enumerate()
@@ -70,7 +80,11 @@ fn exhaustive_with(ids: &[Vec<u32>], salt: u64, adjust: impl Fn(&[u32], &mut [f3
             for k in 0..=id.len() {
                 let mut l = hashed_logits(&id[..k], V, salt);
                 adjust(&id[..k], &mut l);
-                total += log_softmax(&l)[if k < id.len() { id[k] as usize } else { EOS as usize }];
+                total += log_softmax(&l)[if k < id.len() {
+                    id[k] as usize
+                } else {
+                    EOS as usize
+                }];
             }
             (i as u32, total)
         })
@@ -81,12 +95,27 @@ fn exhaustive_with(ids: &[Vec<u32>], salt: u64, adjust: impl Fn(&[u32], &mut [f3
 
 #[test]
 fn wide_beams_equal_exhaustive_ranking() {
-    let ids: Vec<Vec<u32>> = vec![vec![2, 5, 9], vec![2, 5, 10], vec![2, 6, 9], vec![3, 7, 11], vec![4, 7, 12], vec![4, 8, 9]];
-    let trie = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    let ids: Vec<Vec<u32>> = vec![
+        vec![2, 5, 9],
+        vec![2, 5, 10],
+        vec![2, 6, 9],
+        vec![3, 7, 11],
+        vec![4, 7, 12],
+        vec![4, 8, 9],
+    ];
+    let trie = Trie::build(
+        ids.iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.as_slice())),
+    )
+    .unwrap();
     for salt in 0..20 {
         let batch = 2;
         let width = 8; // ≥ nodes at any level: nothing is pruned
-        let mut m = Scripted { prefixes: vec![vec![]; batch * width], f: |p: &[u32]| hashed_logits(p, V, salt) };
+        let mut m = Scripted {
+            prefixes: vec![vec![]; batch * width],
+            f: |p: &[u32]| hashed_logits(p, V, salt),
+        };
         let out = beam_search(&mut m, batch, width, &trie, 0, EOS, 0.0, 6);
         let want = exhaustive(&ids, salt);
         for hits in &out {
@@ -101,10 +130,26 @@ fn wide_beams_equal_exhaustive_ranking() {
 
 #[test]
 fn a_prior_is_added_to_the_logits_before_the_softmax() {
-    let ids: Vec<Vec<u32>> = vec![vec![2, 5, 9], vec![2, 5, 10], vec![2, 6, 9], vec![3, 7, 11], vec![4, 7, 12], vec![4, 8, 9]];
-    let trie = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    let ids: Vec<Vec<u32>> = vec![
+        vec![2, 5, 9],
+        vec![2, 5, 10],
+        vec![2, 6, 9],
+        vec![3, 7, 11],
+        vec![4, 7, 12],
+        vec![4, 8, 9],
+    ];
+    let trie = Trie::build(
+        ids.iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.as_slice())),
+    )
+    .unwrap();
     // User 0: item 1's leaf is pushed far down, node [2] up; user 1: node [4, 7] up.
-    let (leaf1, n2, n47) = (trie.walk(&ids[1]).unwrap(), trie.walk(&[2]).unwrap(), trie.walk(&[4, 7]).unwrap());
+    let (leaf1, n2, n47) = (
+        trie.walk(&ids[1]).unwrap(),
+        trie.walk(&[2]).unwrap(),
+        trie.walk(&[4, 7]).unwrap(),
+    );
     let prior = move |u: usize, node: u32| match u {
         0 if node == leaf1 => Some(-30.0),
         0 if node == n2 => Some(1.5),
@@ -113,8 +158,22 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
     };
     for salt in 0..10 {
         let (batch, width) = (2, 8);
-        let mut m = Scripted { prefixes: vec![vec![]; batch * width], f: |p: &[u32]| hashed_logits(p, V, salt) };
-        let out = beam_search_with(&mut m, batch, width, &trie, 0, EOS, 0.0, 6, None, Some(&prior));
+        let mut m = Scripted {
+            prefixes: vec![vec![]; batch * width],
+            f: |p: &[u32]| hashed_logits(p, V, salt),
+        };
+        let out = beam_search_with(
+            &mut m,
+            batch,
+            width,
+            &trie,
+            0,
+            EOS,
+            0.0,
+            6,
+            None,
+            Some(&prior),
+        );
         for (u, hits) in out.iter().enumerate() {
             // Exhaustive: the prior on each allowed token's logit, then log-softmax.
             let want = exhaustive_with(&ids, salt, |prefix, l| {
@@ -129,7 +188,11 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
                 assert!((h.score - w.1).abs() < 1e-4);
             }
             if u == 0 {
-                assert_eq!(hits.last().unwrap().item, 1, "the pushed-down item comes last");
+                assert_eq!(
+                    hits.last().unwrap().item,
+                    1,
+                    "the pushed-down item comes last"
+                );
             }
         }
     }
@@ -138,8 +201,16 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
 #[test]
 fn fewer_valid_items_than_beams() {
     let ids: Vec<Vec<u32>> = vec![vec![2, 5], vec![3, 6]];
-    let trie = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
-    let mut m = Scripted { prefixes: vec![vec![]; 7], f: |p: &[u32]| hashed_logits(p, V, 3) };
+    let trie = Trie::build(
+        ids.iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.as_slice())),
+    )
+    .unwrap();
+    let mut m = Scripted {
+        prefixes: vec![vec![]; 7],
+        f: |p: &[u32]| hashed_logits(p, V, 3),
+    };
     let out = beam_search(&mut m, 1, 7, &trie, 0, EOS, 0.0, 10);
     let mut items: Vec<u32> = out[0].iter().map(|h| h.item).collect();
     items.sort();

@@ -22,7 +22,13 @@ fn bert_tiny_matches_transformers() {
     let bert = Bert::new(vs.root(), &cfg);
     let wp = dir.join("weights.safetensors");
     let mut w = StFile::read(&wp).unwrap();
-    load_into(&vs, &mut w, &wp, &["pooler.dense.weight", "pooler.dense.bias"]).unwrap();
+    load_into(
+        &vs,
+        &mut w,
+        &wp,
+        &["pooler.dense.weight", "pooler.dense.bias"],
+    )
+    .unwrap();
     let ep = dir.join("expected.safetensors");
     let e = StFile::read(&ep).unwrap();
     let ids = e.get(&ep, "input_ids").unwrap();
@@ -50,22 +56,41 @@ fn minilm_matches_sentence_transformers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let enc_dir = root.join("checkpoints/encoders/all-MiniLM-L6-v2");
     let tok = root.join("tokenizer/all-MiniLM-L6-v2/tokenizer.json");
-    assert!(enc_dir.join("model.safetensors").exists(), "encoder missing: run scripts/setup.sh");
+    assert!(
+        enc_dir.join("model.safetensors").exists(),
+        "encoder missing: run scripts/setup.sh"
+    );
     let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fixtures().join("minilm_reference.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(fixtures().join("minilm_reference.json")).unwrap())
+            .unwrap();
     let enc = TextEncoder::load(&enc_dir, &tok, Device::Cpu).unwrap();
-    assert_eq!(enc.weights_sha256, reference["files_sha256"]["model.safetensors"].as_str().unwrap());
+    assert_eq!(
+        enc.weights_sha256,
+        reference["files_sha256"]["model.safetensors"]
+            .as_str()
+            .unwrap()
+    );
     let cases = reference["texts"].as_array().unwrap();
     let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
     let ids = enc.tokenize(&texts).unwrap();
     for (c, got) in cases.iter().zip(&ids) {
-        let want: Vec<u32> = c["token_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let want: Vec<u32> = c["token_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
         assert_eq!(got, &want, "token ids of {:?}", c["text"]);
     }
     // Batched (padded to the longest) and in a different order than the file.
     let emb = enc.encode(&texts, 2, &genrec::progress::Silent).unwrap();
     for (i, c) in cases.iter().enumerate() {
-        let want: Vec<f32> = c["embedding_full_384"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let want: Vec<f32> = c["embedding_full_384"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
         let d = max_abs_diff(&emb.get(i as i64), &Tensor::from_slice(&want));
         assert!(d < 1e-5, "embedding {i} differs by {d}");
     }

@@ -9,12 +9,20 @@ fn root() -> &'static Path {
 }
 
 fn genrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_genrec")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_genrec"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
     let o = genrec(args);
-    assert!(o.status.success(), "genrec {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "genrec {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -24,7 +32,14 @@ fn data() -> &'static PathBuf {
     DIR.get_or_init(|| {
         let dir = root().join("target/test-work/ml-100k");
         let d = dir.to_str().unwrap();
-        ok(&["prepare", "data/ml-100k", "--out", d, "--text-template", "{movie_title} ({release_year}) | {class}"]);
+        ok(&[
+            "prepare",
+            "data/ml-100k",
+            "--out",
+            d,
+            "--text-template",
+            "{movie_title} ({release_year}) | {class}",
+        ]);
         ok(&["embed", "-d", d, "--threads", "2"]);
         ok(&["index", "-d", d]);
         ok(&["index", "-d", d, "--scheme", "random"]);
@@ -58,7 +73,10 @@ fn final_weights(run_root: &Path) -> (Vec<u8>, Vec<u8>) {
     let run = run_root.join("tiny");
     let latest = std::fs::read_to_string(run.join("latest")).unwrap();
     let dir = run.join(latest.trim());
-    (std::fs::read(dir.join("model.safetensors")).unwrap(), std::fs::read(dir.join("optimizer.safetensors")).unwrap())
+    (
+        std::fs::read(dir.join("model.safetensors")).unwrap(),
+        std::fs::read(dir.join("optimizer.safetensors")).unwrap(),
+    )
 }
 
 #[test]
@@ -68,10 +86,18 @@ fn training_loss_falls_and_artifacts_are_written() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
     let log = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["loss"].as_f64()).collect();
+    let losses: Vec<f64> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["loss"].as_f64())
+        .collect();
     assert!(losses.len() >= 3);
-    assert!(losses.last().unwrap() < &(losses[0] * 0.8), "loss must fall: {losses:?}");
-    assert!(std::fs::read_to_string(run.join("metrics.svg")).unwrap().contains("<polyline"));
+    assert!(
+        losses.last().unwrap() < &(losses[0] * 0.8),
+        "loss must fall: {losses:?}"
+    );
+    assert!(std::fs::read_to_string(run.join("metrics.svg"))
+        .unwrap()
+        .contains("<polyline"));
     let latest = genrec::trainer::checkpoint::latest(&run).unwrap();
     assert!(latest.ends_with("step-0000030"));
     // The run directory resolves to its best checkpoint.
@@ -79,7 +105,8 @@ fn training_loss_falls_and_artifacts_are_written() {
     let best = std::fs::read_to_string(run.join("best")).unwrap();
     assert!(ck.dir.ends_with(best.trim()));
     // The checkpoint is a Hugging Face T5 directory.
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.dir.join("config.json")).unwrap()).unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ck.dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["architectures"][0], "T5ForConditionalGeneration");
     assert_eq!(cfg["tie_word_embeddings"], false);
     // A second run into the same place is refused rather than mixed with the first.
@@ -96,24 +123,46 @@ fn resume_gives_identical_weights() {
     let split = tempfile::tempdir().unwrap();
     let o = run_tiny(split.path(), &["--max-steps", "40", "--stop-after", "20"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(std::fs::read_to_string(split.path().join("tiny/latest")).unwrap().trim(), "step-0000020");
+    assert_eq!(
+        std::fs::read_to_string(split.path().join("tiny/latest"))
+            .unwrap()
+            .trim(),
+        "step-0000020"
+    );
     let o = run_tiny(split.path(), &["--max-steps", "40", "--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(final_weights(straight.path()) == final_weights(split.path()), "weights or optimizer state differ after resume");
+    assert!(
+        final_weights(straight.path()) == final_weights(split.path()),
+        "weights or optimizer state differ after resume"
+    );
     // The metrics log has no duplicated steps.
     let log = std::fs::read_to_string(split.path().join("tiny/metrics.jsonl")).unwrap();
-    let steps: Vec<u64> = log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["loss"].as_f64().and(Some(0))).collect();
+    let steps: Vec<u64> = log
+        .lines()
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).ok()?["loss"]
+                .as_f64()
+                .and(Some(0))
+        })
+        .collect();
     assert_eq!(steps.len(), 40 / 5);
 }
 
 #[test]
 fn a_kill_at_any_moment_leaves_a_loadable_checkpoint() {
     let straight = tempfile::tempdir().unwrap();
-    let o = run_tiny(straight.path(), &["--max-steps", "60", "--set", "eval.every=5"]);
+    let o = run_tiny(
+        straight.path(),
+        &["--max-steps", "60", "--set", "eval.every=5"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t = tempfile::tempdir().unwrap();
     let args = tiny(t.path(), &["--max-steps", "60", "--set", "eval.every=5"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_genrec")).args(&args).current_dir(root()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genrec"))
+        .args(&args)
+        .current_dir(root())
+        .spawn()
+        .unwrap();
     let latest = t.path().join("tiny/latest");
     let t0 = std::time::Instant::now();
     while !latest.exists() && t0.elapsed().as_secs() < 60 {
@@ -122,9 +171,13 @@ fn a_kill_at_any_moment_leaves_a_loadable_checkpoint() {
     std::thread::sleep(std::time::Duration::from_millis(30));
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
-    let ck = genrec::trainer::checkpoint::load(&t.path().join("tiny"), tch::Device::Cpu).expect("a complete checkpoint survives the kill");
+    let ck = genrec::trainer::checkpoint::load(&t.path().join("tiny"), tch::Device::Cpu)
+        .expect("a complete checkpoint survives the kill");
     assert!(ck.meta.step >= 5);
-    let o = run_tiny(t.path(), &["--max-steps", "60", "--set", "eval.every=5", "--resume"]);
+    let o = run_tiny(
+        t.path(),
+        &["--max-steps", "60", "--set", "eval.every=5", "--resume"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(final_weights(straight.path()) == final_weights(t.path()));
 }
@@ -136,18 +189,51 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
     let out = t.path().join("eval");
-    let stdout = ok(&["evaluate", "--checkpoint", run.to_str().unwrap(), "--split", "test", "--bootstrap", "50", "--out", out.to_str().unwrap(), "--threads", "1"]);
-    assert!(stdout.contains("| genrec |") && stdout.contains("| most-popular |") && stdout.contains("text-kNN"), "{stdout}");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results-test.json")).unwrap()).unwrap();
+    let stdout = ok(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--split",
+        "test",
+        "--bootstrap",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        stdout.contains("| genrec |")
+            && stdout.contains("| most-popular |")
+            && stdout.contains("text-kNN"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results-test.json")).unwrap()).unwrap();
     let r = &report["results"][0];
     assert_eq!(r["users"], 943);
     let n = r["metrics"]["ndcg@10"]["mean"].as_f64().unwrap();
-    assert!(r["metrics"]["ndcg@10"]["lo"].as_f64().unwrap() <= n && n <= r["metrics"]["ndcg@10"]["hi"].as_f64().unwrap());
+    assert!(
+        r["metrics"]["ndcg@10"]["lo"].as_f64().unwrap() <= n
+            && n <= r["metrics"]["ndcg@10"]["hi"].as_f64().unwrap()
+    );
     let random = data().join("index-random");
-    let o = genrec(&["evaluate", "--checkpoint", run.to_str().unwrap(), "--index", random.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = genrec(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--index",
+        random.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("was trained on semantic IDs") && e.contains("evaluate with the index it was trained on"), "{e}");
+    assert!(
+        e.contains("was trained on semantic IDs")
+            && e.contains("evaluate with the index it was trained on"),
+        "{e}"
+    );
 }
 
 /// One tiny checkpoint shared by the recommend tests.
@@ -163,7 +249,11 @@ fn tiny_checkpoint() -> &'static PathBuf {
 }
 
 fn jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -171,9 +261,30 @@ fn recommend_matches_evaluate_on_the_test_split() {
     let ck = tiny_checkpoint();
     let t = tempfile::tempdir().unwrap();
     let eval_out = t.path().join("eval");
-    ok(&["evaluate", "--checkpoint", ck.to_str().unwrap(), "--no-baselines", "--bootstrap", "10", "--out", eval_out.to_str().unwrap(), "--threads", "1"]);
+    ok(&[
+        "evaluate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--no-baselines",
+        "--bootstrap",
+        "10",
+        "--out",
+        eval_out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
     let recs = t.path().join("recs.jsonl");
-    ok(&["recommend", "--checkpoint", ck.to_str().unwrap(), "--split", "test", "--output", recs.to_str().unwrap(), "--threads", "1"]);
+    ok(&[
+        "recommend",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--split",
+        "test",
+        "--output",
+        recs.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
     let from_eval = jsonl(&eval_out.join("recs-test.jsonl"));
     let from_rec = jsonl(&recs);
     assert_eq!(from_eval.len(), 943);
@@ -191,22 +302,50 @@ fn shards_concatenate_to_the_whole_and_lists_are_enforced() {
     let t = tempfile::tempdir().unwrap();
     let run = |extra: &[&str], name: &str| -> PathBuf {
         let p = t.path().join(name);
-        let mut args = vec!["recommend", "--checkpoint", ck.to_str().unwrap(), "--split", "valid", "--batch-size", "50", "--threads", "1", "--output", p.to_str().unwrap()];
+        let mut args = vec![
+            "recommend",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--split",
+            "valid",
+            "--batch-size",
+            "50",
+            "--threads",
+            "1",
+            "--output",
+            p.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         ok(&args);
         p
     };
     let whole = std::fs::read_to_string(run(&[], "whole.jsonl")).unwrap();
     let mut parts: Vec<String> = (0..3)
-        .flat_map(|i| std::fs::read_to_string(run(&["--shard", &format!("{i}/3")], &format!("s{i}.jsonl"))).unwrap().lines().map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|i| {
+            std::fs::read_to_string(run(&["--shard", &format!("{i}/3")], &format!("s{i}.jsonl")))
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
         .collect();
-    parts.sort_by_key(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["line"].as_u64().unwrap());
+    parts.sort_by_key(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+            .as_u64()
+            .unwrap()
+    });
     let joined: String = parts.iter().map(|l| format!("{l}\n")).collect();
-    assert_eq!(joined, whole, "shards must concatenate to the unsharded output byte for byte");
+    assert_eq!(
+        joined, whole,
+        "shards must concatenate to the unsharded output byte for byte"
+    );
 
     // Deny the 30 items recommended most often: none may appear.
     let mut count: std::collections::HashMap<String, usize> = Default::default();
-    for r in whole.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+    for r in whole
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    {
         for i in r["items"].as_array().unwrap() {
             *count.entry(i.as_str().unwrap().to_string()).or_default() += 1;
         }
@@ -216,19 +355,34 @@ fn shards_concatenate_to_the_whole_and_lists_are_enforced() {
     let deny: Vec<String> = top.iter().take(30).map(|x| x.0.clone()).collect();
     let deny_file = t.path().join("deny.txt");
     std::fs::write(&deny_file, deny.join("\n")).unwrap();
-    let denied = std::fs::read_to_string(run(&["--deny", deny_file.to_str().unwrap()], "deny.jsonl")).unwrap();
-    for r in denied.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+    let denied =
+        std::fs::read_to_string(run(&["--deny", deny_file.to_str().unwrap()], "deny.jsonl"))
+            .unwrap();
+    for r in denied
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    {
         assert_eq!(r["items"].as_array().unwrap().len(), 10);
         for i in r["items"].as_array().unwrap() {
-            assert!(!deny.contains(&i.as_str().unwrap().to_string()), "denied item {i} returned");
+            assert!(
+                !deny.contains(&i.as_str().unwrap().to_string()),
+                "denied item {i} returned"
+            );
         }
     }
     // An allow-list of 12 items: only those come back.
     let allow: Vec<String> = (200..212).map(|i| i.to_string()).collect();
     let allow_file = t.path().join("allow.txt");
     std::fs::write(&allow_file, allow.join("\n")).unwrap();
-    let allowed = std::fs::read_to_string(run(&["--allow", allow_file.to_str().unwrap(), "--exclude-seen"], "allow.jsonl")).unwrap();
-    for r in allowed.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+    let allowed = std::fs::read_to_string(run(
+        &["--allow", allow_file.to_str().unwrap(), "--exclude-seen"],
+        "allow.jsonl",
+    ))
+    .unwrap();
+    for r in allowed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    {
         assert!(!r["items"].as_array().unwrap().is_empty());
         for i in r["items"].as_array().unwrap() {
             assert!(allow.contains(&i.as_str().unwrap().to_string()));
@@ -244,28 +398,68 @@ fn recommend_bad_input_and_exclude_seen() {
     std::fs::write(&input, "{\"user\": \"1\", \"items\": [\"50\", \"172\", \"no-such-item\"]}\n{\"user\": 2, \"items\": []}\n\n{\"user\": \"3\", \"items\": [\"1\", \"2\", \"3\"]}\n").unwrap();
     let out = t.path().join("out.jsonl");
     let args = |extra: &[&str]| {
-        let mut v = vec!["recommend", "--checkpoint", ck.to_str().unwrap(), "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--batch-size", "1", "--threads", "1"];
+        let mut v = vec![
+            "recommend",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--batch-size",
+            "1",
+            "--threads",
+            "1",
+        ];
         v.extend_from_slice(extra);
         v.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let o = genrec(&args(&["--exclude-seen"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let o = genrec(
+        &args(&["--exclude-seen"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 unknown history items skipped"));
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[1]["user"], "2", "an empty history still gets recommendations");
+    assert_eq!(
+        rows[1]["user"], "2",
+        "an empty history still gets recommendations"
+    );
     assert_eq!(rows[1]["items"].as_array().unwrap().len(), 10);
     for i in rows[2]["items"].as_array().unwrap() {
-        assert!(!["1", "2", "3"].contains(&i.as_str().unwrap()), "--exclude-seen returned a seen item");
+        assert!(
+            !["1", "2", "3"].contains(&i.as_str().unwrap()),
+            "--exclude-seen returned a seen item"
+        );
     }
-    let o = genrec(&args(&["--strict"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let o = genrec(
+        &args(&["--strict"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("in.jsonl:1: unknown item \"no-such-item\""), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in.jsonl:1: unknown item \"no-such-item\""),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // A malformed line: an error naming it; what was written before stays valid JSONL.
-    std::fs::write(&input, "{\"user\": \"1\", \"items\": [\"50\"]}\n{\"user\": \"2\", \"items\": [\"50\"\n").unwrap();
+    std::fs::write(
+        &input,
+        "{\"user\": \"1\", \"items\": [\"50\"]}\n{\"user\": \"2\", \"items\": [\"50\"\n",
+    )
+    .unwrap();
     let o = genrec(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("in.jsonl:2: malformed JSON"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in.jsonl:2: malformed JSON"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let rows = jsonl(&out);
     assert_eq!(rows.len(), 1);
 }
@@ -276,10 +470,27 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     let t = tempfile::tempdir().unwrap();
     let o = run_tiny(
         t.path(),
-        &["--task", "verify", "--name", "tiny-verifier", "--max-steps", "20", "--set", &format!("verify.generator=\"{}\"", gen_run.display()), "--set", "verify.max_positions=300", "--set", "verify.lambdas=[0.0, 0.5, 1.0]"],
+        &[
+            "--task",
+            "verify",
+            "--name",
+            "tiny-verifier",
+            "--max-steps",
+            "20",
+            "--set",
+            &format!("verify.generator=\"{}\"", gen_run.display()),
+            "--set",
+            "verify.max_positions=300",
+            "--set",
+            "verify.lambdas=[0.0, 0.5, 1.0]",
+        ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("chose λ ="), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("chose λ ="),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let ver = t.path().join("tiny-verifier");
     let ck = genrec::trainer::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
     assert_eq!(ck.meta.task, "verify");
@@ -287,15 +498,31 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     assert!(ck.meta.extra["lambda"].is_number());
     // It records which generator it was built from (and --resume checks it).
     let gen_ck = genrec::trainer::checkpoint::load(gen_run, tch::Device::Cpu).unwrap();
-    assert_eq!(ck.meta.built_from_sha256.as_deref(), Some(genrec::util::hash::sha256_file(&gen_ck.dir.join("model.safetensors")).unwrap().as_str()));
+    assert_eq!(
+        ck.meta.built_from_sha256.as_deref(),
+        Some(
+            genrec::util::hash::sha256_file(&gen_ck.dir.join("model.safetensors"))
+                .unwrap()
+                .as_str()
+        )
+    );
     // Pairs of one user share an encoder pass: the same scores as one pair at a time.
     let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
     let toks = index.ids.item_tokens(&index.vocab);
-    let v = genrec::verify::Verifier { model: &ck.model, vocab: &ck.vocab, item_tokens: &toks, prompt: ck.meta.train.data.prompt() };
+    let v = genrec::verify::Verifier {
+        model: &ck.model,
+        vocab: &ck.vocab,
+        item_tokens: &toks,
+        prompt: ck.meta.train.data.prompt(),
+    };
     let (h1, h2) = (vec![3u32, 7, 11], vec![5u32]);
     let pairs: Vec<genrec::verify::Pair> = [(&h1, 10u32), (&h1, 20), (&h2, 10), (&h1, 30)]
         .iter()
-        .map(|(h, c)| genrec::verify::Pair { user: "u", history: h.as_slice(), candidate: *c })
+        .map(|(h, c)| genrec::verify::Pair {
+            user: "u",
+            history: h.as_slice(),
+            candidate: *c,
+        })
         .collect();
     let together = v.log_p_yes(&pairs, 64);
     for (p, t) in pairs.iter().zip(&together) {
@@ -306,77 +533,211 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     // λ = 0: the reranked lists are the generator's, item for item, score for score.
     let plain = t.path().join("plain.jsonl");
     let rr = t.path().join("rerank.jsonl");
-    let common = ["recommend", "--checkpoint", gen_run.to_str().unwrap(), "--split", "test", "--threads", "1", "--beam", "20"];
+    let common = [
+        "recommend",
+        "--checkpoint",
+        gen_run.to_str().unwrap(),
+        "--split",
+        "test",
+        "--threads",
+        "1",
+        "--beam",
+        "20",
+    ];
     let mut a: Vec<&str> = common.to_vec();
     a.extend(["--output", plain.to_str().unwrap()]);
     ok(&a);
     let mut b: Vec<&str> = common.to_vec();
-    b.extend(["--output", rr.to_str().unwrap(), "--rerank", ver.to_str().unwrap(), "--lambda", "0", "--rerank-top", "20"]);
+    b.extend([
+        "--output",
+        rr.to_str().unwrap(),
+        "--rerank",
+        ver.to_str().unwrap(),
+        "--lambda",
+        "0",
+        "--rerank-top",
+        "20",
+    ]);
     ok(&b);
     assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&rr).unwrap());
     // And evaluate shows both rows with their throughput.
     let out = t.path().join("eval");
-    let s = ok(&["evaluate", "--checkpoint", gen_run.to_str().unwrap(), "--rerank", ver.to_str().unwrap(), "--no-baselines", "--bootstrap", "10", "--threads", "1", "--out", out.to_str().unwrap()]);
+    let s = ok(&[
+        "evaluate",
+        "--checkpoint",
+        gen_run.to_str().unwrap(),
+        "--rerank",
+        ver.to_str().unwrap(),
+        "--no-baselines",
+        "--bootstrap",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(s.contains("genrec + verifier (top 20"), "{s}");
 }
 
 #[test]
 fn summed_item_input_trains_and_needs_long_enough_histories() {
     let t = tempfile::tempdir().unwrap();
-    let o = run_tiny(t.path(), &["--max-steps", "30", "--set", "data.item_input=\"summed\"", "--set", "data.max_history=40"]);
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--max-steps",
+            "30",
+            "--set",
+            "data.item_input=\"summed\"",
+            "--set",
+            "data.max_history=40",
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
     let log = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["loss"].as_f64()).collect();
-    assert!(losses.last().unwrap() < &(losses[0] * 0.8), "loss must fall: {losses:?}");
+    let losses: Vec<f64> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["loss"].as_f64())
+        .collect();
+    assert!(
+        losses.last().unwrap() < &(losses[0] * 0.8),
+        "loss must fall: {losses:?}"
+    );
     let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
-    assert_eq!(ck.meta.train.data.item_input, genrec::prompt::ItemInput::Summed);
+    assert_eq!(
+        ck.meta.train.data.item_input,
+        genrec::prompt::ItemInput::Summed
+    );
     let out = t.path().join("eval");
-    let s = ok(&["evaluate", "--checkpoint", run.to_str().unwrap(), "--no-baselines", "--bootstrap", "10", "--threads", "1", "--out", out.to_str().unwrap()]);
+    let s = ok(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--no-baselines",
+        "--bootstrap",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(s.contains("| genrec | 943 |"), "{s}");
     // Held-out histories cut shorter than the model reads are refused, by name.
     let short = t.path().join("short");
-    ok(&["prepare", "data/ml-100k", "--out", short.to_str().unwrap(), "--max-history", "3"]);
-    let o = run_tiny(t.path(), &["--name", "short", "--set", &format!("data.dataset=\"{}\"", short.display())]);
+    ok(&[
+        "prepare",
+        "data/ml-100k",
+        "--out",
+        short.to_str().unwrap(),
+        "--max-history",
+        "3",
+    ]);
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--name",
+            "short",
+            "--set",
+            &format!("data.dataset=\"{}\"", short.display()),
+        ],
+    );
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("dataset.json") && e.contains("--max-history 3") && e.contains("reads 5 items"), "{e}");
-    let o = genrec(&["evaluate", "--checkpoint", run.to_str().unwrap(), "--dataset", short.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        e.contains("dataset.json") && e.contains("--max-history 3") && e.contains("reads 5 items"),
+        "{e}"
+    );
+    let o = genrec(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--dataset",
+        short.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("reads 40 items"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("reads 40 items"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
 fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
     let t = tempfile::tempdir().unwrap();
-    let o = run_tiny(t.path(), &["--max-steps", "40", "--set", "data.match_history=30"]);
+    let o = run_tiny(
+        t.path(),
+        &["--max-steps", "40", "--set", "data.match_history=30"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
     let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
-    let w = ck.model.history_match_weights().expect("the generator has history-match weights");
+    let w = ck
+        .model
+        .history_match_weights()
+        .expect("the generator has history-match weights");
     let levels = ck.vocab.id_len();
     assert_eq!(w.len(), levels * 2);
     // ML-100K users never rate a movie twice: completing a seen item's ID is
     // learned to be unlikely (the last level's weights start at 0).
     let last = levels - 1;
-    assert!(w[last * 2] + w[last * 2 + 1] * 2f32.ln() < -0.1, "weights {w:?}");
+    assert!(
+        w[last * 2] + w[last * 2 + 1] * 2f32.ln() < -0.1,
+        "weights {w:?}"
+    );
     // The beam search scores an item exactly as teacher forcing does.
     let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
     let toks = index.ids.item_tokens(&ck.vocab);
     let trie = index.ids.trie(&ck.vocab, None).unwrap();
     let p = ck.meta.train.data.prompt();
     let ds = genrec::data::Dataset::load(data()).unwrap();
-    let gen = genrec::decode::generator::Generator { model: &ck.model, vocab: &ck.vocab, item_tokens: &toks, trie: &trie, prompt: p, decoding: genrec::decode::Decoding::Beam { width: 10, length_penalty: 0.0 } };
+    let gen = genrec::decode::generator::Generator {
+        model: &ck.model,
+        vocab: &ck.vocab,
+        item_tokens: &toks,
+        trie: &trie,
+        prompt: p,
+        decoding: genrec::decode::Decoding::Beam {
+            width: 10,
+            length_penalty: 0.0,
+        },
+    };
     let _g = tch::no_grad_guard();
     for h in ds.test.iter().take(3) {
-        let hits = gen.generate(&[genrec::decode::generator::Query { user: &h.user, history: &h.history }], 10).remove(0);
-        let cases: Vec<(&str, &[u32], u32)> = hits.iter().map(|x| (h.user.as_str(), h.history.as_slice(), x.item)).collect();
+        let hits = gen
+            .generate(
+                &[genrec::decode::generator::Query {
+                    user: &h.user,
+                    history: &h.history,
+                }],
+                10,
+            )
+            .remove(0);
+        let cases: Vec<(&str, &[u32], u32)> = hits
+            .iter()
+            .map(|x| (h.user.as_str(), h.history.as_slice(), x.item))
+            .collect();
         let b = genrec::trainer::batch_of(&ck.vocab, &toks, &cases, &p, tch::Device::Cpu);
-        let logits = b.matches.as_ref().unwrap().apply(&ck.model, ck.model.forward_t(&b.ids, &b.mask, &b.dec, false));
-        let lp = logits.log_softmax(-1, tch::Kind::Float).gather(2, &b.labels.unsqueeze(-1), false).squeeze_dim(-1).sum_dim_intlist(1, false, tch::Kind::Float);
+        let logits = b.matches.as_ref().unwrap().apply(
+            &ck.model,
+            ck.model.forward_t(&b.ids, &b.mask, &b.dec, false),
+        );
+        let lp = logits
+            .log_softmax(-1, tch::Kind::Float)
+            .gather(2, &b.labels.unsqueeze(-1), false)
+            .squeeze_dim(-1)
+            .sum_dim_intlist(1, false, tch::Kind::Float);
         let lp: Vec<f32> = Vec::try_from(lp).unwrap();
         for (x, l) in hits.iter().zip(lp) {
-            assert!((x.score - l).abs() < 1e-4, "item {}: beam {} vs teacher-forced {l}", x.item, x.score);
+            assert!(
+                (x.score - l).abs() < 1e-4,
+                "item {}: beam {} vs teacher-forced {l}",
+                x.item,
+                x.score
+            );
         }
     }
 }
@@ -395,9 +756,16 @@ fn restart_if_changed_keeps_a_finished_run_and_moves_a_changed_one_aside() {
     assert!(final_weights(t.path()) == first);
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
     // Another configuration: plain --resume refuses, naming why ...
-    let o = run_tiny(t.path(), &["--max-steps", "10", "--resume", "--set", "optim.lr=0.02"]);
+    let o = run_tiny(
+        t.path(),
+        &["--max-steps", "10", "--resume", "--set", "optim.lr=0.02"],
+    );
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("another configuration"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("another configuration"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // ... and --restart-if-changed moves the old run aside and trains afresh.
     let mut changed = auto.to_vec();
     changed.extend(["--set", "optim.lr=0.02"]);
@@ -405,9 +773,17 @@ fn restart_if_changed_keeps_a_finished_run_and_moves_a_changed_one_aside() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("training afresh"));
     assert!(final_weights(t.path()) != first);
-    let aside: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("tiny.replaced-")).collect();
+    let aside: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tiny.replaced-"))
+        .collect();
     assert_eq!(aside.len(), 1);
     let run = t.path().join(&aside[0]);
     let latest = std::fs::read_to_string(run.join("latest")).unwrap();
-    assert_eq!(std::fs::read(run.join(latest.trim()).join("model.safetensors")).unwrap(), first.0, "the old run is kept whole");
+    assert_eq!(
+        std::fs::read(run.join(latest.trim()).join("model.safetensors")).unwrap(),
+        first.0,
+        "the old run is kept whole"
+    );
 }

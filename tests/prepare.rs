@@ -31,7 +31,11 @@ fn split_with_tied_timestamps_and_short_users() {
     assert_eq!(ids, ["b", "a", "c", "d"]);
     assert_eq!(
         ds.items[2],
-        Item { id: 2, original_id: "c".into(), text: "c".into() },
+        Item {
+            id: 2,
+            original_id: "c".into(),
+            text: "c".into()
+        },
         "empty text falls back to the id"
     );
     assert_eq!(ds.items[0].text, "Beta | 2001");
@@ -40,32 +44,61 @@ fn split_with_tied_timestamps_and_short_users() {
     assert_eq!(
         ds.train,
         vec![
-            TrainSequence { user: "u1".into(), items: vec![2, 1] },
-            TrainSequence { user: "u3".into(), items: vec![0, 2] }
+            TrainSequence {
+                user: "u1".into(),
+                items: vec![2, 1]
+            },
+            TrainSequence {
+                user: "u3".into(),
+                items: vec![0, 2]
+            }
         ]
     );
     assert_eq!(
         ds.valid,
         vec![
-            HeldOut { user: "u1".into(), history: vec![2, 1], target: 0 },
-            HeldOut { user: "u3".into(), history: vec![0, 2], target: 1 }
+            HeldOut {
+                user: "u1".into(),
+                history: vec![2, 1],
+                target: 0
+            },
+            HeldOut {
+                user: "u3".into(),
+                history: vec![0, 2],
+                target: 1
+            }
         ]
     );
     assert_eq!(
         ds.test,
         vec![
-            HeldOut { user: "u1".into(), history: vec![2, 1, 0], target: 3 },
-            HeldOut { user: "u3".into(), history: vec![0, 2, 1], target: 3 }
+            HeldOut {
+                user: "u1".into(),
+                history: vec![2, 1, 0],
+                target: 3
+            },
+            HeldOut {
+                user: "u3".into(),
+                history: vec![0, 2, 1],
+                target: 3
+            }
         ]
     );
     let s = &ds.manifest.stats;
-    assert_eq!((s.users, s.items, s.interactions, s.dropped_short_users), (2, 4, 8, 1));
+    assert_eq!(
+        (s.users, s.items, s.interactions, s.dropped_short_users),
+        (2, 4, 8, 1)
+    );
     assert_eq!((s.sequence_length.min, s.sequence_length.max), (4, 4));
 }
 
 #[test]
 fn rating_threshold_k_core_and_max_history() {
-    let p = prepared(&PrepareOptions { rating_threshold: Some(4.0), ..Default::default() }).unwrap();
+    let p = prepared(&PrepareOptions {
+        rating_threshold: Some(4.0),
+        ..Default::default()
+    })
+    .unwrap();
     // u1 keeps a, b, d; u3 keeps b, c, d; u2 keeps only a and is dropped.
     assert_eq!(p.stats.users, 2);
     assert_eq!(p.stats.dropped_by_rating, 3);
@@ -80,7 +113,13 @@ fn rating_threshold_k_core_and_max_history() {
     .unwrap();
     assert_eq!(p.stats.dropped_by_k_core, 3);
     assert_eq!((p.stats.users, p.stats.items), (3, 3));
-    let e = prepared(&PrepareOptions { k_core: Some(3), ..Default::default() }).err().unwrap().to_string();
+    let e = prepared(&PrepareOptions {
+        k_core: Some(3),
+        ..Default::default()
+    })
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("no user has at least 3 interactions"), "{e}");
     let (_, v, t) = prepare::split(&p.sequences[0], 1);
     assert_eq!(v.history.len(), 1);
@@ -89,67 +128,129 @@ fn rating_threshold_k_core_and_max_history() {
 
 #[test]
 fn text_template_and_unknown_field() {
-    let p = prepared(&PrepareOptions { text_template: Some("{title} ({year})".into()), ..Default::default() }).unwrap();
+    let p = prepared(&PrepareOptions {
+        text_template: Some("{title} ({year})".into()),
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(p.items[1].text, "Alpha (2000)");
     assert_eq!(p.items[2].text, "c", "all template fields empty: fallback");
-    let e = prepared(&PrepareOptions { text_template: Some("{name}".into()), ..Default::default() })
-        .err()
-        .unwrap()
-        .to_string();
+    let e = prepared(&PrepareOptions {
+        text_template: Some("{name}".into()),
+        ..Default::default()
+    })
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("`name`") && e.contains("title, year"), "{e}");
 }
 
 /// Writes files into a temp dir and runs the reader + builder on them.
-fn run_case(format: Format, inter: (&str, &[u8]), items: (&str, &[u8]), opts: PrepareOptions) -> Result<prepare::Prepared, String> {
+fn run_case(
+    format: Format,
+    inter: (&str, &[u8]),
+    items: (&str, &[u8]),
+    opts: PrepareOptions,
+) -> Result<prepare::Prepared, String> {
     let d = tempfile::tempdir().unwrap();
     let ip = d.path().join(inter.0);
     let tp = d.path().join(items.0);
     std::fs::write(&ip, inter.1).unwrap();
     std::fs::write(&tp, items.1).unwrap();
-    source::read(format, &ip, &tp).and_then(|raw| prepare::build(&raw, &opts)).map_err(|e| e.to_string())
+    source::read(format, &ip, &tp)
+        .and_then(|raw| prepare::build(&raw, &opts))
+        .map_err(|e| e.to_string())
 }
 
 const ITEMS: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\n";
-const INTER_OK: &[u8] = b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n";
+const INTER_OK: &[u8] =
+    b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n";
 
 fn recbole_err(inter: &[u8], items: &[u8]) -> String {
-    run_case(Format::Recbole, ("x.inter", inter), ("x.item", items), PrepareOptions::default()).err().expect("expected an error")
+    run_case(
+        Format::Recbole,
+        ("x.inter", inter),
+        ("x.item", items),
+        PrepareOptions::default(),
+    )
+    .err()
+    .expect("expected an error")
 }
 
 #[test]
 fn bad_input_missing_or_misnamed_columns() {
     let e = recbole_err(b"user_id:token\titem_id:token\nu\ta\n", ITEMS);
-    assert!(e.contains("x.inter:1: missing column `timestamp`") && e.contains("found: user_id:token, item_id:token"), "{e}");
-    let e = recbole_err(b"usr_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\n", ITEMS);
-    assert!(e.contains("x.inter:1: missing column `user_id`") && e.contains("usr_id:token"), "{e}");
+    assert!(
+        e.contains("x.inter:1: missing column `timestamp`")
+            && e.contains("found: user_id:token, item_id:token"),
+        "{e}"
+    );
+    let e = recbole_err(
+        b"usr_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\n",
+        ITEMS,
+    );
+    assert!(
+        e.contains("x.inter:1: missing column `user_id`") && e.contains("usr_id:token"),
+        "{e}"
+    );
     let e = recbole_err(INTER_OK, b"iid:token\ttitle:token_seq\na\tA\n");
-    assert!(e.contains("x.item:1: missing item id column") && e.contains("found: iid, title"), "{e}");
-    let e = recbole_err(b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\n", ITEMS);
-    assert!(e.contains("x.inter:3: found 2 tab-separated columns, expected 3"), "{e}");
+    assert!(
+        e.contains("x.item:1: missing item id column") && e.contains("found: iid, title"),
+        "{e}"
+    );
+    let e = recbole_err(
+        b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\n",
+        ITEMS,
+    );
+    assert!(
+        e.contains("x.inter:3: found 2 tab-separated columns, expected 3"),
+        "{e}"
+    );
     let e = recbole_err(b"user_id\titem_id:token\ttimestamp:float\nu\ta\t1\n", ITEMS);
-    assert!(e.contains("x.inter:1: header column `user_id` has no type"), "{e}");
+    assert!(
+        e.contains("x.inter:1: header column `user_id` has no type"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_input_non_numeric_ids_or_timestamps() {
-    let e = recbole_err(b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\tyesterday\n", ITEMS);
-    assert!(e.contains("x.inter:3: timestamp `yesterday` is not a number"), "{e}");
+    let e = recbole_err(
+        b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\tyesterday\n",
+        ITEMS,
+    );
+    assert!(
+        e.contains("x.inter:3: timestamp `yesterday` is not a number"),
+        "{e}"
+    );
     let e = run_case(
         Format::P5,
         ("sequential_data.txt", b"1 1 2 3\r\n2 1 x2 3\r\n"),
-        ("items.tsv", b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\tTwo\n3\tA3\tThree\n"),
+        (
+            "items.tsv",
+            b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\tTwo\n3\tA3\tThree\n",
+        ),
         PrepareOptions::default(),
     )
     .unwrap_err();
-    assert!(e.contains("sequential_data.txt:2: item id `x2` is not a non-negative integer"), "{e}");
+    assert!(
+        e.contains("sequential_data.txt:2: item id `x2` is not a non-negative integer"),
+        "{e}"
+    );
     let e = run_case(
         Format::P5,
         ("sequential_data.txt", b"1 1 2 3\n"),
-        ("items.tsv", b"p5_item_id\tasin\ttitle\n1\tA1\tOne\nB\tA2\tTwo\n"),
+        (
+            "items.tsv",
+            b"p5_item_id\tasin\ttitle\n1\tA1\tOne\nB\tA2\tTwo\n",
+        ),
         PrepareOptions::default(),
     )
     .unwrap_err();
-    assert!(e.contains("items.tsv:3: item id `B` is not a non-negative integer"), "{e}");
+    assert!(
+        e.contains("items.tsv:3: item id `B` is not a non-negative integer"),
+        "{e}"
+    );
     let e = run_case(
         Format::Jsonl,
         ("inter.jsonl", b"{\"user\": 1, \"item\": \"a\", \"timestamp\": 3}\n{\"user\": 1, \"item\": \"b\", \"timestamp\": \"soon\"}\n"),
@@ -157,15 +258,24 @@ fn bad_input_non_numeric_ids_or_timestamps() {
         PrepareOptions::default(),
     )
     .unwrap_err();
-    assert!(e.contains("inter.jsonl:2: timestamp `soon` is not a number"), "{e}");
+    assert!(
+        e.contains("inter.jsonl:2: timestamp `soon` is not a number"),
+        "{e}"
+    );
     let e = run_case(
         Format::Jsonl,
-        ("inter.jsonl", b"{\"user\": 1, \"item\": [1], \"timestamp\": 3}\n"),
+        (
+            "inter.jsonl",
+            b"{\"user\": 1, \"item\": [1], \"timestamp\": 3}\n",
+        ),
         ("items.jsonl", b"{\"item\": \"a\", \"title\": \"A\"}\n"),
         PrepareOptions::default(),
     )
     .unwrap_err();
-    assert!(e.contains("inter.jsonl:1: field `item` is [1], expected a string or integer id"), "{e}");
+    assert!(
+        e.contains("inter.jsonl:1: field `item` is [1], expected a string or integer id"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -173,14 +283,26 @@ fn bad_input_empty_header_only_and_utf8() {
     let e = recbole_err(b"", ITEMS);
     assert!(e.contains("x.inter: the file is empty"), "{e}");
     let e = recbole_err(b"user_id:token\titem_id:token\ttimestamp:float\n", ITEMS);
-    assert!(e.contains("x.inter:1: the file has a header but no data rows"), "{e}");
+    assert!(
+        e.contains("x.inter:1: the file has a header but no data rows"),
+        "{e}"
+    );
     let e = recbole_err(INTER_OK, b"item_id:token\ttitle:token_seq\r\n");
-    assert!(e.contains("x.item:1: the file has a header but no data rows"), "{e}");
-    let e = recbole_err(INTER_OK, b"item_id:token\ttitle:token_seq\na\tA\nb\tB \xe9t\xe9\nc\tC\n");
+    assert!(
+        e.contains("x.item:1: the file has a header but no data rows"),
+        "{e}"
+    );
+    let e = recbole_err(
+        INTER_OK,
+        b"item_id:token\ttitle:token_seq\na\tA\nb\tB \xe9t\xe9\nc\tC\n",
+    );
     assert!(e.contains("x.item:3: invalid UTF-8"), "{e}");
     let e = run_case(
         Format::Jsonl,
-        ("inter.jsonl", b"{\"user\": 1, \"items\": [\"a\"]}\n{\"user\": 2, \"items\": [\"a\"\n"),
+        (
+            "inter.jsonl",
+            b"{\"user\": 1, \"items\": [\"a\"]}\n{\"user\": 2, \"items\": [\"a\"\n",
+        ),
         ("items.jsonl", b"{\"item\": \"a\", \"title\": \"A\"}\n"),
         PrepareOptions::default(),
     )
@@ -190,28 +312,49 @@ fn bad_input_empty_header_only_and_utf8() {
 
 #[test]
 fn bad_input_missing_items_and_duplicates() {
-    let inter = b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tz\t2\nu\ty\t3\nv\tz\t4\n";
+    let inter =
+        b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tz\t2\nu\ty\t3\nv\tz\t4\n";
     let e = recbole_err(inter, ITEMS);
-    assert!(e.contains("x.inter:3: 2 item id(s) are not in") && e.contains("first z (line 3), y (line 4)") && e.contains("--allow-missing-items"), "{e}");
+    assert!(
+        e.contains("x.inter:3: 2 item id(s) are not in")
+            && e.contains("first z (line 3), y (line 4)")
+            && e.contains("--allow-missing-items"),
+        "{e}"
+    );
     let ok = run_case(
         Format::Recbole,
         ("x.inter", inter),
         ("x.item", ITEMS),
-        PrepareOptions { allow_missing_items: true, ..Default::default() },
+        PrepareOptions {
+            allow_missing_items: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(ok.stats.missing_items, 2);
     assert_eq!(ok.items.last().unwrap().text, "item y");
-    let e = recbole_err(INTER_OK, b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\n");
-    assert!(e.contains("x.item:4: duplicate item row for item a (first at line 2)"), "{e}");
+    let e = recbole_err(
+        INTER_OK,
+        b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\n",
+    );
+    assert!(
+        e.contains("x.item:4: duplicate item row for item a (first at line 2)"),
+        "{e}"
+    );
     let e = run_case(
         Format::P5,
         ("sequential_data.txt", b"1 1 2 3\n1 3 2 1\n"),
-        ("items.tsv", b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\tTwo\n3\tA3\tThree\n"),
+        (
+            "items.tsv",
+            b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\tTwo\n3\tA3\tThree\n",
+        ),
         PrepareOptions::default(),
     )
     .unwrap_err();
-    assert!(e.contains("sequential_data.txt:2: user 1 appears again (first at line 1)"), "{e}");
+    assert!(
+        e.contains("sequential_data.txt:2: user 1 appears again (first at line 1)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -219,13 +362,23 @@ fn p5_and_jsonl_formats() {
     let p = run_case(
         Format::P5,
         ("sequential_data.txt", b"1 3 1 2\r\n2 1 2\r\n3 1\r\n"),
-        ("items.tsv", b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\t\n3\tA3\tThree\n"),
+        (
+            "items.tsv",
+            b"p5_item_id\tasin\ttitle\n1\tA1\tOne\n2\tA2\t\n3\tA3\tThree\n",
+        ),
         PrepareOptions::default(),
     )
     .unwrap();
     assert_eq!(p.stats.users, 1);
-    assert_eq!(p.stats.dropped_short_users, 2, "users 2 and 3 have fewer than 3 items");
-    assert_eq!(p.sequences[0].items, vec![2, 0, 1], "P5 lines are already in time order");
+    assert_eq!(
+        p.stats.dropped_short_users, 2,
+        "users 2 and 3 have fewer than 3 items"
+    );
+    assert_eq!(
+        p.sequences[0].items,
+        vec![2, 0, 1],
+        "P5 lines are already in time order"
+    );
     assert_eq!(p.items[1].text, "A2", "empty title falls back to the ASIN");
     let seqs = run_case(
         Format::Jsonl,
@@ -258,7 +411,12 @@ fn read_dir_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -269,32 +427,67 @@ fn cli_rerun_is_byte_identical_and_bad_input_leaves_nothing() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("prepared");
     let run = |out: &Path| {
-        let o = genrec().arg("prepare").arg(fixture()).arg("--out").arg(out).output().unwrap();
+        let o = genrec()
+            .arg("prepare")
+            .arg(fixture())
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
     let stdout = run(&out);
-    assert!(stdout.contains("users          2") && stdout.contains("interactions   8"), "{stdout}");
+    assert!(
+        stdout.contains("users          2") && stdout.contains("interactions   8"),
+        "{stdout}"
+    );
     let first = read_dir_bytes(&out);
     assert_eq!(first.len(), 6);
     run(&out);
-    assert_eq!(first, read_dir_bytes(&out), "re-running prepare must give byte-identical output");
+    assert_eq!(
+        first,
+        read_dir_bytes(&out),
+        "re-running prepare must give byte-identical output"
+    );
 
     // A bad input: error names the file and line, and neither a partial nor a temporary dir is left.
     let bad = d.path().join("bad");
     std::fs::create_dir(&bad).unwrap();
-    std::fs::write(bad.join("b.inter"), b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\ta\tnope\n").unwrap();
+    std::fs::write(
+        bad.join("b.inter"),
+        b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\ta\tnope\n",
+    )
+    .unwrap();
     std::fs::write(bad.join("b.item"), ITEMS).unwrap();
     let bad_out = d.path().join("bad_out");
-    let o = genrec().arg("prepare").arg(&bad).arg("--out").arg(&bad_out).output().unwrap();
+    let o = genrec()
+        .arg("prepare")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&bad_out)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("b.inter:3: timestamp `nope` is not a number"), "{err}");
+    assert!(
+        err.contains("b.inter:3: timestamp `nope` is not a number"),
+        "{err}"
+    );
     assert!(!bad_out.exists());
-    let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 2, "no temporary leftovers: {names:?}");
     // The previous good output is untouched by a failed run into the same place.
-    let o = genrec().arg("prepare").arg(&bad).arg("--out").arg(&out).output().unwrap();
+    let o = genrec()
+        .arg("prepare")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert_eq!(first, read_dir_bytes(&out));
 }
@@ -302,10 +495,21 @@ fn cli_rerun_is_byte_identical_and_bad_input_leaves_nothing() {
 #[test]
 fn ml100k_stats() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ml-100k");
-    assert!(root.join("ml-100k.inter").exists(), "ML-100K missing: run scripts/setup.sh");
-    let raw = source::read(Format::Recbole, &root.join("ml-100k.inter"), &root.join("ml-100k.item")).unwrap();
+    assert!(
+        root.join("ml-100k.inter").exists(),
+        "ML-100K missing: run scripts/setup.sh"
+    );
+    let raw = source::read(
+        Format::Recbole,
+        &root.join("ml-100k.inter"),
+        &root.join("ml-100k.item"),
+    )
+    .unwrap();
     let p = prepare::build(&raw, &PrepareOptions::default()).unwrap();
-    assert_eq!((p.stats.users, p.stats.items, p.stats.interactions), (943, 1682, 100_000));
+    assert_eq!(
+        (p.stats.users, p.stats.items, p.stats.interactions),
+        (943, 1682, 100_000)
+    );
 }
 
 #[test]
@@ -315,7 +519,15 @@ fn amazon_beauty_stats() {
         eprintln!("skipped: {} not present", root.display());
         return;
     }
-    let raw = source::read(Format::P5, &root.join("sequential_data.txt"), &root.join("items.tsv")).unwrap();
+    let raw = source::read(
+        Format::P5,
+        &root.join("sequential_data.txt"),
+        &root.join("items.tsv"),
+    )
+    .unwrap();
     let p = prepare::build(&raw, &PrepareOptions::default()).unwrap();
-    assert_eq!((p.stats.users, p.stats.items, p.stats.interactions), (22_363, 12_101, 198_502));
+    assert_eq!(
+        (p.stats.users, p.stats.items, p.stats.interactions),
+        (22_363, 12_101, 198_502)
+    );
 }

@@ -18,7 +18,15 @@ fn blobs(n: usize, d: usize, c: usize, seed: u64) -> Vec<f32> {
 }
 
 fn params(backend: Backend, seed: u64) -> IndexParams {
-    IndexParams { levels: 3, codebook_size: 8, backend, scheme: Scheme::RqKmeans, seed, max_iter: 50, tolerance: 1e-4 }
+    IndexParams {
+        levels: 3,
+        codebook_size: 8,
+        backend,
+        scheme: Scheme::RqKmeans,
+        seed,
+        max_iter: 50,
+        tolerance: 1e-4,
+    }
 }
 
 fn build(x: &[f32], n: usize, d: usize, p: &IndexParams) -> SemanticIds {
@@ -34,10 +42,23 @@ fn same_seed_gives_identical_codes_on_both_backends() {
         let b = build(&x, n, d, &params(backend, 7));
         assert_eq!(a.codes, b.codes, "{backend:?}");
         assert_eq!(a.codes_sha256(), b.codes_sha256());
-        let bits = |s: &SemanticIds| s.centroids.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&b), "{backend:?} centroids must be bit-identical");
+        let bits = |s: &SemanticIds| {
+            s.centroids
+                .iter()
+                .flatten()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            bits(&a),
+            bits(&b),
+            "{backend:?} centroids must be bit-identical"
+        );
         let c = build(&x, n, d, &params(backend, 8));
-        assert_ne!(a.codes, c.codes, "{backend:?}: another seed should change something");
+        assert_ne!(
+            a.codes, c.codes,
+            "{backend:?}: another seed should change something"
+        );
     }
 }
 
@@ -48,7 +69,10 @@ fn every_item_has_a_unique_id_and_the_trie_finds_it() {
     let mut x = blobs(n - 50, d, 6, 2);
     x.extend_from_slice(&x[..50 * d].to_vec());
     for scheme in [Scheme::RqKmeans, Scheme::Random] {
-        let p = IndexParams { scheme, ..params(Backend::Linfa, 3) };
+        let p = IndexParams {
+            scheme,
+            ..params(Backend::Linfa, 3)
+        };
         let ids = build(&x, n, d, &p);
         let mut seen = std::collections::HashSet::new();
         for c in &ids.codes {
@@ -58,7 +82,10 @@ fn every_item_has_a_unique_id_and_the_trie_finds_it() {
         }
         let h = ids.health(&x);
         if scheme == Scheme::RqKmeans {
-            assert!(h.largest_collision_group >= 2, "duplicated points must collide");
+            assert!(
+                h.largest_collision_group >= 2,
+                "duplicated points must collide"
+            );
         }
         let vocab = ids.vocab(100);
         let trie = ids.trie(&vocab, None).unwrap();
@@ -90,9 +117,20 @@ fn save_load_round_trip_and_tamper_detection() {
     other.codes[0][0] = (other.codes[0][0] + 1) % 8;
     let mut f = genrec::util::st::StFile::read(&p).unwrap();
     let flat: Vec<i64> = other.codes.iter().flatten().map(|&v| v as i64).collect();
-    f.tensors.insert("codes".into(), tch::Tensor::from_slice(&flat).view([n as i64, 4]));
-    let tensors: Vec<(String, tch::Tensor)> = f.tensors.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect();
-    let meta = f.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    f.tensors.insert(
+        "codes".into(),
+        tch::Tensor::from_slice(&flat).view([n as i64, 4]),
+    );
+    let tensors: Vec<(String, tch::Tensor)> = f
+        .tensors
+        .iter()
+        .map(|(k, v)| (k.clone(), v.shallow_clone()))
+        .collect();
+    let meta = f
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     genrec::util::st::write(&p, &tensors, &meta).unwrap();
     let e = SemanticIds::load(&p).unwrap_err().to_string();
     assert!(e.contains("do not match their recorded hash"), "{e}");
@@ -109,7 +147,12 @@ fn cold_start_reuses_centroids_and_takes_the_next_digit() {
         // Item 17's own embedding gets item 17's codes, and a digit not used in that group.
         let new = ids.add_items(&x[17 * d..18 * d], backend).unwrap();
         assert_eq!(&new[0][..3], &before[17][..3], "{backend:?}");
-        let group_max = before.iter().filter(|c| c[..3] == before[17][..3]).map(|c| c[3]).max().unwrap();
+        let group_max = before
+            .iter()
+            .filter(|c| c[..3] == before[17][..3])
+            .map(|c| c[3])
+            .max()
+            .unwrap();
         assert_eq!(new[0][3], group_max + 1);
         assert_eq!(ids.centroids, centroids, "no re-clustering");
         assert_eq!(ids.n_items(), n + 1);
@@ -124,7 +167,9 @@ fn bad_parameters_are_rejected_before_work() {
     let x = blobs(20, 4, 2, 6);
     let mut p = params(Backend::Linfa, 1);
     p.codebook_size = 32;
-    let e = semantic_id::build(&x, 20, 4, &p, "", &mut |_| {}).unwrap_err().to_string();
+    let e = semantic_id::build(&x, 20, 4, &p, "", &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("exceeds the number of items"), "{e}");
     p.codebook_size = 4;
     p.levels = 0;

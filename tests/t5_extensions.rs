@@ -23,9 +23,21 @@ fn summed_positions_add_token_embeddings() {
     let grouped = m.encode(&ids(&[5, 0, 0, 9, 0, 0, 1, 0, 0], &[1, 3, 3]), &mask, false);
     assert!(flat.allclose(&grouped, 1e-6, 1e-6, false));
     // Order inside a position does not matter; the tokens in it do.
-    let a = m.encode(&ids(&[4, 0, 0, 9, 12, 30, 1, 0, 0], &[1, 3, 3]), &mask, false);
-    let b = m.encode(&ids(&[4, 0, 0, 30, 9, 12, 1, 0, 0], &[1, 3, 3]), &mask, false);
-    let c = m.encode(&ids(&[4, 0, 0, 9, 12, 31, 1, 0, 0], &[1, 3, 3]), &mask, false);
+    let a = m.encode(
+        &ids(&[4, 0, 0, 9, 12, 30, 1, 0, 0], &[1, 3, 3]),
+        &mask,
+        false,
+    );
+    let b = m.encode(
+        &ids(&[4, 0, 0, 30, 9, 12, 1, 0, 0], &[1, 3, 3]),
+        &mask,
+        false,
+    );
+    let c = m.encode(
+        &ids(&[4, 0, 0, 9, 12, 31, 1, 0, 0], &[1, 3, 3]),
+        &mask,
+        false,
+    );
     assert!(a.allclose(&b, 1e-5, 1e-5, false));
     assert!(!a.allclose(&c, 1e-3, 1e-3, false));
 }

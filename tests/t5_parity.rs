@@ -11,12 +11,17 @@ use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn diff(a: &Tensor, b: &Tensor) -> f64 {
     assert_eq!(a.size(), b.size());
-    (a.to_kind(Kind::Float) - b.to_kind(Kind::Float)).abs().max().double_value(&[])
+    (a.to_kind(Kind::Float) - b.to_kind(Kind::Float))
+        .abs()
+        .max()
+        .double_value(&[])
 }
 
 fn i64s(t: &Tensor) -> Vec<i64> {
@@ -28,7 +33,12 @@ fn f32s(t: &Tensor) -> Vec<f32> {
 
 fn check_fixture(name: &str) {
     let d = dir(name);
-    let (model, _vs) = hf::load(&d.join("config.json"), &d.join("weights.safetensors"), Device::Cpu).unwrap();
+    let (model, _vs) = hf::load(
+        &d.join("config.json"),
+        &d.join("weights.safetensors"),
+        Device::Cpu,
+    )
+    .unwrap();
     let ep = d.join("expected.safetensors");
     let e = StFile::read(&ep).unwrap();
     let g = |k: &str| e.get(&ep, k).unwrap().shallow_clone();
@@ -36,10 +46,34 @@ fn check_fixture(name: &str) {
     let _ng = tch::no_grad_guard();
 
     // Relative position buckets.
-    let eb = bucket_matrix(24, 24, 0, true, c.relative_attention_num_buckets, c.relative_attention_max_distance, Device::Cpu);
-    assert_eq!(i64s(&eb), i64s(&g("encoder_position_bucket")), "{name}: encoder buckets");
-    let db = bucket_matrix(22, 22, 0, false, c.relative_attention_num_buckets, c.relative_attention_max_distance, Device::Cpu);
-    assert_eq!(i64s(&db), i64s(&g("decoder_position_bucket")), "{name}: decoder buckets");
+    let eb = bucket_matrix(
+        24,
+        24,
+        0,
+        true,
+        c.relative_attention_num_buckets,
+        c.relative_attention_max_distance,
+        Device::Cpu,
+    );
+    assert_eq!(
+        i64s(&eb),
+        i64s(&g("encoder_position_bucket")),
+        "{name}: encoder buckets"
+    );
+    let db = bucket_matrix(
+        22,
+        22,
+        0,
+        false,
+        c.relative_attention_num_buckets,
+        c.relative_attention_max_distance,
+        Device::Cpu,
+    );
+    assert_eq!(
+        i64s(&db),
+        i64s(&g("decoder_position_bucket")),
+        "{name}: decoder buckets"
+    );
 
     // Teacher-forced forward.
     let (ids, mask, dec) = (g("input_ids"), g("attention_mask"), g("decoder_input_ids"));
@@ -70,21 +104,68 @@ fn check_fixture(name: &str) {
     for row in 0..3 {
         let r_ids = ids.get(row).unsqueeze(0).repeat([n_items, 1]);
         let r_mask = mask.get(row).unsqueeze(0).repeat([n_items, 1]);
-        let dec_in = Tensor::cat(&[Tensor::zeros([n_items, 1], (Kind::Int64, Device::Cpu)), items.shallow_clone()], 1);
-        let targets = Tensor::cat(&[items.shallow_clone(), Tensor::ones([n_items, 1], (Kind::Int64, Device::Cpu))], 1);
-        let lp = model.forward_t(&r_ids, &r_mask, &dec_in, false).log_softmax(-1, Kind::Float);
-        let s = lp.gather(2, &targets.unsqueeze(-1), false).squeeze_dim(-1).sum_dim_intlist(1, false, Kind::Float);
+        let dec_in = Tensor::cat(
+            &[
+                Tensor::zeros([n_items, 1], (Kind::Int64, Device::Cpu)),
+                items.shallow_clone(),
+            ],
+            1,
+        );
+        let targets = Tensor::cat(
+            &[
+                items.shallow_clone(),
+                Tensor::ones([n_items, 1], (Kind::Int64, Device::Cpu)),
+            ],
+            1,
+        );
+        let lp = model
+            .forward_t(&r_ids, &r_mask, &dec_in, false)
+            .log_softmax(-1, Kind::Float);
+        let s = lp
+            .gather(2, &targets.unsqueeze(-1), false)
+            .squeeze_dim(-1)
+            .sum_dim_intlist(1, false, Kind::Float);
         let dlp = diff(&s, &want_lp.get(row));
-        assert!(dlp < 1e-4, "{name}: item log-prob sums of row {row} differ by {dlp}");
+        assert!(
+            dlp < 1e-4,
+            "{name}: item log-prob sums of row {row} differ by {dlp}"
+        );
     }
 
     // Trie-constrained beam search.
-    let item_rows: Vec<Vec<u32>> = i64s(&items).chunks(3).map(|c| c.iter().map(|&v| v as u32).collect()).collect();
-    let trie = Trie::build(item_rows.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    let item_rows: Vec<Vec<u32>> = i64s(&items)
+        .chunks(3)
+        .map(|c| c.iter().map(|&v| v as u32).collect())
+        .collect();
+    let trie = Trie::build(
+        item_rows
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.as_slice())),
+    )
+    .unwrap();
     for (beams, lp, seq_key, score_key, idx_key) in [
-        (6, 0.0, "beam_sequences", "beam_sequences_scores", "beam_item_index"),
-        (6, 1.0, "beam_sequences", "beam_sequences_scores_lp1", "beam_item_index"),
-        (3, 0.0, "beam3_sequences", "beam3_sequences_scores", "beam3_item_index"),
+        (
+            6,
+            0.0,
+            "beam_sequences",
+            "beam_sequences_scores",
+            "beam_item_index",
+        ),
+        (
+            6,
+            1.0,
+            "beam_sequences",
+            "beam_sequences_scores_lp1",
+            "beam_item_index",
+        ),
+        (
+            3,
+            0.0,
+            "beam3_sequences",
+            "beam3_sequences_scores",
+            "beam3_item_index",
+        ),
     ] {
         let mut step = T5Step::new(&model, &ids, &mask, beams);
         let out = beam_search(&mut step, 3, beams, &trie, 0, 1, lp, beams);
@@ -95,10 +176,21 @@ fn check_fixture(name: &str) {
             assert_eq!(hits.len(), beams, "{name}: beams {beams} row {row}");
             for (j, h) in hits.iter().enumerate() {
                 let k = row * beams + j;
-                assert_eq!(h.item as i64, want_idx[k], "{name}: beams {beams} lp {lp} row {row} rank {j}");
-                let seq: Vec<i64> = std::iter::once(0).chain(item_rows[h.item as usize].iter().map(|&v| v as i64)).chain(std::iter::once(1)).collect();
+                assert_eq!(
+                    h.item as i64, want_idx[k],
+                    "{name}: beams {beams} lp {lp} row {row} rank {j}"
+                );
+                let seq: Vec<i64> = std::iter::once(0)
+                    .chain(item_rows[h.item as usize].iter().map(|&v| v as i64))
+                    .chain(std::iter::once(1))
+                    .collect();
                 assert_eq!(seq, want_seqs[k * 5..k * 5 + 5].to_vec());
-                assert!((h.score - want_scores[k]).abs() < 1e-4, "{name}: score {} vs {}", h.score, want_scores[k]);
+                assert!(
+                    (h.score - want_scores[k]).abs() < 1e-4,
+                    "{name}: score {} vs {}",
+                    h.score,
+                    want_scores[k]
+                );
             }
         }
     }
@@ -122,7 +214,12 @@ fn t5_tiny_gated_gelu() {
 #[test]
 fn save_then_load_round_trips_exactly() {
     let d = dir("t5_tiny");
-    let (model, vs) = hf::load(&d.join("config.json"), &d.join("weights.safetensors"), Device::Cpu).unwrap();
+    let (model, vs) = hf::load(
+        &d.join("config.json"),
+        &d.join("weights.safetensors"),
+        Device::Cpu,
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     hf::save_dir(&model, &vs, out.path()).unwrap();
     let (back, _vs2) = hf::load_dir(out.path(), Device::Cpu).unwrap();
@@ -131,28 +228,54 @@ fn save_then_load_round_trips_exactly() {
     let mask = ids.ones_like();
     let dec = Tensor::from_slice(&[0i64, 7]).view([1, 2]);
     let _g = tch::no_grad_guard();
-    assert_eq!(diff(&model.forward_t(&ids, &mask, &dec, false), &back.forward_t(&ids, &mask, &dec, false)), 0.0);
+    assert_eq!(
+        diff(
+            &model.forward_t(&ids, &mask, &dec, false),
+            &back.forward_t(&ids, &mask, &dec, false)
+        ),
+        0.0
+    );
     // A config that disagrees with the weights is a clear error.
-    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap()).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap()).unwrap();
     cfg["vocab_size"] = 50.into();
-    std::fs::write(out.path().join("config.json"), serde_json::to_vec(&cfg).unwrap()).unwrap();
-    let e = hf::load_dir(out.path(), Device::Cpu).unwrap_err().to_string();
+    std::fs::write(
+        out.path().join("config.json"),
+        serde_json::to_vec(&cfg).unwrap(),
+    )
+    .unwrap();
+    let e = hf::load_dir(out.path(), Device::Cpu)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("vocab_size 50"), "{e}");
 }
 
 #[test]
 fn bf16_compute_keeps_f32_weights_and_stays_close() {
     let d = dir("t5_tiny");
-    let (mut model, vs) = hf::load(&d.join("config.json"), &d.join("weights.safetensors"), Device::Cpu).unwrap();
+    let (mut model, vs) = hf::load(
+        &d.join("config.json"),
+        &d.join("weights.safetensors"),
+        Device::Cpu,
+    )
+    .unwrap();
     let ep = d.join("expected.safetensors");
     let e = StFile::read(&ep).unwrap();
     let g = |k: &str| e.get(&ep, k).unwrap().shallow_clone();
     model.set_compute_kind(Kind::BFloat16);
-    let logits = model.forward_t(&g("input_ids"), &g("attention_mask"), &g("decoder_input_ids"), true);
+    let logits = model.forward_t(
+        &g("input_ids"),
+        &g("attention_mask"),
+        &g("decoder_input_ids"),
+        true,
+    );
     assert_eq!(logits.kind(), Kind::BFloat16);
     let err = diff(&logits, &g("logits"));
     assert!(err < 0.5, "bf16 logits drift {err}");
-    let loss = logits.to_kind(Kind::Float).view([-1, 48]).cross_entropy_for_logits(&g("decoder_input_ids").view([-1]));
+    let loss = logits
+        .to_kind(Kind::Float)
+        .view([-1, 48])
+        .cross_entropy_for_logits(&g("decoder_input_ids").view([-1]));
     loss.backward();
     for (name, v) in vs.variables() {
         assert_eq!(v.kind(), Kind::Float, "{name} must stay f32");
@@ -162,7 +285,13 @@ fn bf16_compute_keeps_f32_weights_and_stays_close() {
     let _ng = tch::no_grad_guard();
     let mut step = T5Step::new(&model, &g("input_ids"), &g("attention_mask"), 2);
     let items: Vec<Vec<u32>> = vec![vec![8, 19, 38], vec![11, 19, 35]];
-    let trie = Trie::build(items.iter().enumerate().map(|(i, s)| (i as u32, s.as_slice()))).unwrap();
+    let trie = Trie::build(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s.as_slice())),
+    )
+    .unwrap();
     let out = beam_search(&mut step, 3, 2, &trie, 0, 1, 0.0, 2);
     assert!(out.iter().all(|h| h.len() == 2));
 }

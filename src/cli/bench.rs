@@ -105,7 +105,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     tch::set_num_threads(a.threads as i32);
     let device = runtime::device(a.device)?;
     match a.what {
-        What::Decode { dataset, beam, top_k, batch_sizes, users, checkpoint } => {
+        What::Decode {
+            dataset,
+            beam,
+            top_k,
+            batch_sizes,
+            users,
+            checkpoint,
+        } => {
             let ds = Dataset::load(&dataset)?;
             let index = Index::load(&dataset.join("index"))?;
             let vocab = index.vocab.clone();
@@ -123,20 +130,55 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     cfg.dropout_rate = 0.0;
                     let m = T5::new(vs.root(), &cfg);
                     hf_init(&vs, &cfg);
-                    (m, vs, genrec::trainer::config::DataConfig::default().prompt())
+                    (
+                        m,
+                        vs,
+                        genrec::trainer::config::DataConfig::default().prompt(),
+                    )
                 }
             };
             // The peer loads these weights (saved by genrec) and these inputs.
             let mdir = a.out.join("decode-model");
             hf::save_dir(&model, &vs, &mdir)?;
             let held: Vec<_> = ds.test.iter().cycle().take(users).cloned().collect();
-            let inputs: Vec<Vec<u32>> = held.iter().map(|h| genrec::prompt::generate_input(&vocab, &item_tokens, &prompt_cfg, &h.user, &h.history)).collect();
+            let inputs: Vec<Vec<u32>> = held
+                .iter()
+                .map(|h| {
+                    genrec::prompt::generate_input(
+                        &vocab,
+                        &item_tokens,
+                        &prompt_cfg,
+                        &h.user,
+                        &h.history,
+                    )
+                })
+                .collect();
             let items: Vec<Vec<u32>> = item_tokens.clone();
-            write_json(&a.out, "decode-inputs.json", &json!({"inputs": inputs, "items": items, "beam": beam, "top_k": top_k, "eos": 1, "pad": 0}))?;
-            let gen = Generator { model: &model, vocab: &vocab, item_tokens: &item_tokens, trie: &trie, prompt: prompt_cfg, decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+            write_json(
+                &a.out,
+                "decode-inputs.json",
+                &json!({"inputs": inputs, "items": items, "beam": beam, "top_k": top_k, "eos": 1, "pad": 0}),
+            )?;
+            let gen = Generator {
+                model: &model,
+                vocab: &vocab,
+                item_tokens: &item_tokens,
+                trie: &trie,
+                prompt: prompt_cfg,
+                decoding: Decoding::Beam {
+                    width: beam,
+                    length_penalty: 0.0,
+                },
+            };
             let mut results = Vec::new();
             for &bs in &batch_sizes {
-                let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+                let qs: Vec<Query> = held
+                    .iter()
+                    .map(|h| Query {
+                        user: &h.user,
+                        history: &h.history,
+                    })
+                    .collect();
                 let _ = gen.generate(&qs[..bs.min(qs.len())], top_k); // warm-up
                 let mut lat = Vec::new();
                 let t0 = Instant::now();
@@ -151,9 +193,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 eprintln!("genrec decode batch {bs}: {r}");
                 results.push(r);
             }
-            write_json(&a.out, "decode-genrec.json", &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": peak_rss_mb()}))?;
+            write_json(
+                &a.out,
+                "decode-genrec.json",
+                &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": peak_rss_mb()}),
+            )?;
         }
-        What::Train { dataset, batch_size, steps, warmup, config } => {
+        What::Train {
+            dataset,
+            batch_size,
+            steps,
+            warmup,
+            config,
+        } => {
             let ds = Dataset::load(&dataset)?;
             let index = Index::load(&dataset.join("index"))?;
             let vocab = index.vocab.clone();
@@ -172,8 +224,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let order = trainer::epoch_order(exs.len(), 0, 0);
             let batches: Vec<trainer::Batch> = (0..warmup + steps)
                 .map(|s| {
-                    let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size].iter().map(|&i| exs[i as usize]).collect();
-                    trainer::make_batch(&ds, &vocab, &item_tokens, &b, &genrec::trainer::config::DataConfig::default().prompt(), device)
+                    let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size]
+                        .iter()
+                        .map(|&i| exs[i as usize])
+                        .collect();
+                    trainer::make_batch(
+                        &ds,
+                        &vocab,
+                        &item_tokens,
+                        &b,
+                        &genrec::trainer::config::DataConfig::default().prompt(),
+                        device,
+                    )
                 })
                 .collect();
             // The same batches for the peer.
@@ -184,7 +246,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     json!({"input_ids": v(&b.ids), "attention_mask": v(&b.mask), "decoder_input_ids": v(&b.dec), "labels": v(&b.labels)})
                 })
                 .collect();
-            write_json(&a.out, "train-batches.json", &json!({"warmup": warmup, "steps": steps, "batches": dump}))?;
+            write_json(
+                &a.out,
+                "train-batches.json",
+                &json!({"warmup": warmup, "steps": steps, "batches": dump}),
+            )?;
             let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.035);
             let pb = Bar::new();
             genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
@@ -204,27 +270,63 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             genrec::progress::Progress::finish(&pb);
             let secs = t0.elapsed().as_secs_f64();
-            let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-            write_json(&a.out, "train-genrec.json", &json!({"device": runtime::describe(device), "batch_size": batch_size, "steps": steps,
-                "examples_per_second": (steps * batch_size) as f64 / secs, "parameters": params, "first_loss": losses[0], "last_loss": losses[losses.len() - 1]}))?;
+            let params: i64 = vs
+                .trainable_variables()
+                .iter()
+                .map(|t| t.numel() as i64)
+                .sum();
+            write_json(
+                &a.out,
+                "train-genrec.json",
+                &json!({"device": runtime::describe(device), "batch_size": batch_size, "steps": steps,
+                "examples_per_second": (steps * batch_size) as f64 / secs, "parameters": params, "first_loss": losses[0], "last_loss": losses[losses.len() - 1]}),
+            )?;
         }
-        What::Embed { dataset, batch_size } => {
+        What::Embed {
+            dataset,
+            batch_size,
+        } => {
             let ds = Dataset::load(&dataset)?;
-            let enc = TextEncoder::load(&PathBuf::from("checkpoints/encoders/all-MiniLM-L6-v2"), &PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"), device)?;
+            let enc = TextEncoder::load(
+                &PathBuf::from("checkpoints/encoders/all-MiniLM-L6-v2"),
+                &PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
+                device,
+            )?;
             let texts = ds.texts();
-            let _ = enc.encode(&texts[..batch_size.min(texts.len())], batch_size, &genrec::progress::Silent)?;
+            let _ = enc.encode(
+                &texts[..batch_size.min(texts.len())],
+                batch_size,
+                &genrec::progress::Silent,
+            )?;
             let t0 = Instant::now();
             let _ = enc.encode(&texts, batch_size, &Bar::new())?;
             let secs = t0.elapsed().as_secs_f64();
-            write_json(&a.out, "embed-genrec.json", &json!({"device": runtime::describe(device), "items": texts.len(), "batch_size": batch_size, "seconds": secs, "items_per_second": texts.len() as f64 / secs}))?;
+            write_json(
+                &a.out,
+                "embed-genrec.json",
+                &json!({"device": runtime::describe(device), "items": texts.len(), "batch_size": batch_size, "seconds": secs, "items_per_second": texts.len() as f64 / secs}),
+            )?;
         }
-        What::Kmeans { dataset, levels, codebook_size, max_iter } => {
+        What::Kmeans {
+            dataset,
+            levels,
+            codebook_size,
+            max_iter,
+        } => {
             let emb = Embeddings::read(&genrec::embed::default_output(&dataset))?;
             let (n, d) = emb.matrix.size2()?;
             let x: Vec<f32> = Vec::try_from(&emb.matrix.to_kind(Kind::Float).flatten(0, -1))?;
             let mut rows = Vec::new();
             for backend in [Backend::Faiss, Backend::Linfa] {
-                let p = IndexParams { levels, codebook_size, backend, scheme: Scheme::RqKmeans, seed: 42, max_iter, tolerance: 1e-6 };
+                let p = IndexParams {
+                    levels,
+                    codebook_size,
+                    backend,
+                    scheme: Scheme::RqKmeans,
+                    seed: 42,
+                    max_iter,
+                    tolerance: 1e-6,
+                };
                 let t0 = Instant::now();
                 let ids = semantic_id::build(&x, n as usize, d as usize, &p, "", &mut |_| {})?;
                 let secs = t0.elapsed().as_secs_f64();
@@ -233,7 +335,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 eprintln!("{r}");
                 rows.push(r);
             }
-            write_json(&a.out, "kmeans-genrec.json", &json!({"n": n, "d": d, "levels": levels, "codebook_size": codebook_size, "max_iter": max_iter, "results": rows}))?;
+            write_json(
+                &a.out,
+                "kmeans-genrec.json",
+                &json!({"n": n, "d": d, "levels": levels, "codebook_size": codebook_size, "max_iter": max_iter, "results": rows}),
+            )?;
         }
     }
     Ok(())
@@ -243,6 +349,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -47,27 +47,47 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
     let ds = Dataset::load(&a.dataset)?;
-    let out = a.out.clone().unwrap_or_else(|| embed::default_output(&a.dataset));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| embed::default_output(&a.dataset));
     let text_hash = ds.manifest.item_text_sha256.clone();
     if let Some(from) = &a.from {
         let m = embed::read_external(from, ds.items.len())?;
         let src = EmbeddingSource {
-            encoder: format!("external:{}", from.file_name().unwrap_or_default().to_string_lossy()),
+            encoder: format!(
+                "external:{}",
+                from.file_name().unwrap_or_default().to_string_lossy()
+            ),
             encoder_sha256: sha256_file(from)?,
             item_text_sha256: text_hash,
         };
         Embeddings::write(&out, &m, &src)?;
-        println!("imported {:?} embeddings from {} into {}", m.size(), from.display(), out.display());
+        println!(
+            "imported {:?} embeddings from {} into {}",
+            m.size(),
+            from.display(),
+            out.display()
+        );
         return Ok(());
     }
     let weights = a.encoder.join("model.safetensors");
     let src = EmbeddingSource {
-        encoder: a.encoder.file_name().unwrap_or_default().to_string_lossy().into_owned(),
-        encoder_sha256: sha256_file(&weights).with_context(|| "encoder weights missing: run scripts/setup.sh".to_string())?,
+        encoder: a
+            .encoder
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        encoder_sha256: sha256_file(&weights)
+            .with_context(|| "encoder weights missing: run scripts/setup.sh".to_string())?,
         item_text_sha256: text_hash,
     };
     if !a.force && Embeddings::is_current(&out, &src) {
-        println!("{} is up to date (same encoder and item texts); nothing to do", out.display());
+        println!(
+            "{} is up to date (same encoder and item texts); nothing to do",
+            out.display()
+        );
         return Ok(());
     }
     runtime::set_threads(a.threads);

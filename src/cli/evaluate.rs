@@ -50,13 +50,26 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(a.beam >= 10, "--beam must be at least 10 (metrics go to @10)");
+    anyhow::ensure!(
+        a.beam >= 10,
+        "--beam must be at least 10 (metrics go to @10)"
+    );
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
     let inf = super::common::load(&a.model, device)?;
-    let (ck, ds, index, item_tokens, ds_dir) = (&inf.ck, &inf.ds, &inf.index, &inf.item_tokens, inf.ds_dir.clone());
+    let (ck, ds, index, item_tokens, ds_dir) = (
+        &inf.ck,
+        &inf.ds,
+        &inf.index,
+        &inf.item_tokens,
+        inf.ds_dir.clone(),
+    );
     let held = ds.held_out(a.split);
-    let protocol = Protocol { exclude_seen: a.exclude_seen, bootstrap: a.bootstrap, seed: 0 };
+    let protocol = Protocol {
+        exclude_seen: a.exclude_seen,
+        bootstrap: a.bootstrap,
+        seed: 0,
+    };
     let n_items = ds.items.len();
     let pop = eval::popularity(ds, n_items);
     let seen = eval::seen_before(ds, a.split);
@@ -64,26 +77,54 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let trie = index.trie()?;
 
     // The generator.
-    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens, trie: &trie, prompt: ck.meta.train.data.prompt(), decoding: Decoding::Beam { width: a.beam, length_penalty: 0.0 } };
+    let gen = Generator {
+        model: &ck.model,
+        vocab: &ck.vocab,
+        item_tokens,
+        trie: &trie,
+        prompt: ck.meta.train.data.prompt(),
+        decoding: Decoding::Beam {
+            width: a.beam,
+            length_penalty: 0.0,
+        },
+    };
     let verifier = a.rerank.load(&inf, device, 20)?;
     if let Some(r) = &verifier {
-        anyhow::ensure!(r.top >= 10 && r.top <= a.beam, "--rerank-top must be in 10..=beam ({})", a.beam);
+        anyhow::ensure!(
+            r.top >= 10 && r.top <= a.beam,
+            "--rerank-top must be in 10..=beam ({})",
+            a.beam
+        );
     }
     let n_gen = verifier.as_ref().map_or(10, |v| v.top);
     let mut reranked: Vec<Vec<u32>> = Vec::new();
     let mut verify_secs = 0.0;
-    let pb = ProgressBar::new(held.len() as u64).with_message(format!("evaluating on {}", runtime::describe(device)));
+    let pb = ProgressBar::new(held.len() as u64)
+        .with_message(format!("evaluating on {}", runtime::describe(device)));
     let t0 = Instant::now();
     let mut lists = Vec::with_capacity(held.len());
     let mut recs = Vec::with_capacity(held.len());
     for (ci, chunk) in held.chunks(a.batch_size.max(1)).enumerate() {
-        let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        let qs: Vec<Query> = chunk
+            .iter()
+            .map(|h| Query {
+                user: &h.user,
+                history: &h.history,
+            })
+            .collect();
         let base = ci * a.batch_size.max(1);
         let banned = |u: usize, item: u32| seen[base + u].contains(&item);
-        let all_hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
+        let all_hits = gen.generate_banned(
+            &qs,
+            n_gen,
+            if a.exclude_seen { Some(&banned) } else { None },
+        );
         if let Some(r) = &verifier {
             let tv = Instant::now();
-            let users: Vec<(&str, &[u32])> = chunk.iter().map(|h| (h.user.as_str(), h.history.as_slice())).collect();
+            let users: Vec<(&str, &[u32])> = chunk
+                .iter()
+                .map(|h| (h.user.as_str(), h.history.as_slice()))
+                .collect();
             for hs in r.apply(item_tokens, &users, &all_hits) {
                 reranked.push(hs.iter().take(10).map(|x| x.item).collect());
             }
@@ -102,16 +143,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64() - verify_secs;
-    let mut results: Vec<MethodResult> = vec![eval::score_lists("genrec", &targets, &lists, n_items, &pop, &protocol, secs)];
+    let mut results: Vec<MethodResult> = vec![eval::score_lists(
+        "genrec", &targets, &lists, n_items, &pop, &protocol, secs,
+    )];
     if let Some(r) = &verifier {
         let name = format!("genrec + verifier (top {}, λ = {})", r.top, r.lambda);
-        results.push(eval::score_lists(&name, &targets, &reranked, n_items, &pop, &protocol, secs + verify_secs));
+        results.push(eval::score_lists(
+            &name,
+            &targets,
+            &reranked,
+            n_items,
+            &pop,
+            &protocol,
+            secs + verify_secs,
+        ));
     }
 
     if !a.no_baselines {
         let t = Instant::now();
         let mp = eval::most_popular(&pop, held, &seen, &protocol, 10);
-        results.push(eval::score_lists("most-popular", &targets, &mp, n_items, &pop, &protocol, t.elapsed().as_secs_f64()));
+        results.push(eval::score_lists(
+            "most-popular",
+            &targets,
+            &mp,
+            n_items,
+            &pop,
+            &protocol,
+            t.elapsed().as_secs_f64(),
+        ));
         let emb_path = genrec::embed::default_output(&ds_dir);
         match Embeddings::read(&emb_path) {
             Ok(emb) => {
@@ -119,34 +178,61 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
                 let t = Instant::now();
                 let knn = eval::text_knn(&x, d as usize, held, &seen, &protocol, 10)?;
-                results.push(eval::score_lists("text-kNN (last item)", &targets, &knn, n_items, &pop, &protocol, t.elapsed().as_secs_f64()));
+                results.push(eval::score_lists(
+                    "text-kNN (last item)",
+                    &targets,
+                    &knn,
+                    n_items,
+                    &pop,
+                    &protocol,
+                    t.elapsed().as_secs_f64(),
+                ));
             }
             Err(e) => eprintln!("text-kNN baseline skipped: {e:#}"),
         }
     }
 
     let table = eval::markdown_table(&results);
-    let out = a.out.clone().unwrap_or_else(|| ck.dir.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| ck.dir.clone()));
+    let out = a.out.clone().unwrap_or_else(|| {
+        ck.dir
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| ck.dir.clone())
+    });
     let split = serde_json::to_value(a.split)?;
     let report = serde_json::json!({
         "checkpoint": ck.dir, "dataset": ds_dir, "split": split, "protocol": protocol,
         "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256, "results": results,
     });
     let name = format!("results-{}", split.as_str().unwrap_or("test"));
-    genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report).context("writing results")?;
+    genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report)
+        .context("writing results")?;
     let header = format!(
         "{} split of {} ({} users, full catalogue of {} items{}), checkpoint {}\n\n",
         split.as_str().unwrap_or(""),
         ds_dir.display(),
         held.len(),
         n_items,
-        if a.exclude_seen { ", seen items excluded" } else { "" },
+        if a.exclude_seen {
+            ", seen items excluded"
+        } else {
+            ""
+        },
         ck.dir.display()
     );
-    genrec::util::fsx::write_atomic(&out.join(format!("{name}.md")), format!("{header}{table}").as_bytes())?;
+    genrec::util::fsx::write_atomic(
+        &out.join(format!("{name}.md")),
+        format!("{header}{table}").as_bytes(),
+    )?;
     let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
-    genrec::util::fsx::write_atomic(&out.join(format!("recs-{}.jsonl", split.as_str().unwrap_or("test"))), recs_text.as_bytes())?;
+    genrec::util::fsx::write_atomic(
+        &out.join(format!("recs-{}.jsonl", split.as_str().unwrap_or("test"))),
+        recs_text.as_bytes(),
+    )?;
     print!("{header}{table}");
-    println!("wrote {}", out.join(format!("{name}.{{json,md}}")).display());
+    println!(
+        "wrote {}",
+        out.join(format!("{name}.{{json,md}}")).display()
+    );
     Ok(())
 }

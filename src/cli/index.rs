@@ -70,8 +70,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(add) = &a.add {
         return add_items(&a, &ds, &out, add);
     }
-    let emb_path = a.embeddings.clone().unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
-    let emb = Embeddings::read(&emb_path).with_context(|| "run `genrec embed` first".to_string())?;
+    let emb_path = a
+        .embeddings
+        .clone()
+        .unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
+    let emb =
+        Embeddings::read(&emb_path).with_context(|| "run `genrec embed` first".to_string())?;
     anyhow::ensure!(
         emb.source.item_text_sha256 == ds.manifest.item_text_sha256,
         "{} was computed from other item texts than {} (re-run `genrec embed`)",
@@ -81,7 +85,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (n, d) = emb.matrix.size2()?;
     let params = IndexParams {
         levels: a.levels,
-        codebook_size: a.codebook_size.unwrap_or_else(|| semantic_id::default_codebook_size(n as usize)),
+        codebook_size: a
+            .codebook_size
+            .unwrap_or_else(|| semantic_id::default_codebook_size(n as usize)),
         backend: a.backend,
         scheme: a.scheme,
         seed: a.seed,
@@ -90,9 +96,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     params.check(n as usize)?;
     let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
-    let pb = ProgressBar::new(params.levels as u64).with_message(format!("{:?} k-means, {} × {}", params.backend, params.levels, params.codebook_size));
+    let pb = ProgressBar::new(params.levels as u64).with_message(format!(
+        "{:?} k-means, {} × {}",
+        params.backend, params.levels, params.codebook_size
+    ));
     let t0 = Instant::now();
-    let ids = semantic_id::build(&x, n as usize, d as usize, &params, &emb.file_sha256, &mut |l| pb.set_position(l as u64))?;
+    let ids = semantic_id::build(
+        &x,
+        n as usize,
+        d as usize,
+        &params,
+        &emb.file_sha256,
+        &mut |l| pb.set_position(l as u64),
+    )?;
     let secs = t0.elapsed().as_secs_f64();
     pb.finish_and_clear();
     let health = ids.health(&x);
@@ -110,28 +126,66 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     Index::save(&out, &ids, &vocab, &summary, &[])?;
     println!("{health}");
-    println!("built in {secs:.2} s; vocabulary {} tokens; wrote {}", vocab.size(), out.display());
+    println!(
+        "built in {secs:.2} s; vocabulary {} tokens; wrote {}",
+        vocab.size(),
+        out.display()
+    );
     Ok(())
 }
 
-fn add_items(a: &Args, ds: &Dataset, out: &std::path::Path, add: &std::path::Path) -> anyhow::Result<()> {
+fn add_items(
+    a: &Args,
+    ds: &Dataset,
+    out: &std::path::Path,
+    add: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut index = Index::load(out)?;
     index.check_dataset(ds)?;
     let rows: Vec<serde_json::Value> = genrec::data::dataset::read_jsonl(add)?;
-    let mut known: std::collections::HashSet<String> = ds.items.iter().chain(&index.added).map(|i| i.original_id.clone()).collect();
+    let mut known: std::collections::HashSet<String> = ds
+        .items
+        .iter()
+        .chain(&index.added)
+        .map(|i| i.original_id.clone())
+        .collect();
     let mut new_items = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let id = r.get("item").or_else(|| r.get("id")).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|x| x.to_string())));
+        let id = r.get("item").or_else(|| r.get("id")).and_then(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_i64().map(|x| x.to_string()))
+        });
         let text = r.get("text").and_then(|v| v.as_str());
         let (Some(id), Some(text)) = (id, text) else {
-            anyhow::bail!("{}:{}: expected {{\"item\": id, \"text\": \"…\"}}", add.display(), i + 1);
+            anyhow::bail!(
+                "{}:{}: expected {{\"item\": id, \"text\": \"…\"}}",
+                add.display(),
+                i + 1
+            );
         };
-        anyhow::ensure!(known.insert(id.clone()), "{}:{}: item {id} is already in the catalogue", add.display(), i + 1);
-        new_items.push(Item { id: (ds.items.len() + index.added.len() + new_items.len()) as u32, original_id: id, text: text.to_string() });
+        anyhow::ensure!(
+            known.insert(id.clone()),
+            "{}:{}: item {id} is already in the catalogue",
+            add.display(),
+            i + 1
+        );
+        new_items.push(Item {
+            id: (ds.items.len() + index.added.len() + new_items.len()) as u32,
+            original_id: id,
+            text: text.to_string(),
+        });
     }
-    let emb_path = a.embeddings.clone().unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
+    let emb_path = a
+        .embeddings
+        .clone()
+        .unwrap_or_else(|| genrec::embed::default_output(&a.dataset));
     let emb = Embeddings::read(&emb_path)?;
-    let enc = TextEncoder::load(&a.encoder, &a.tokenizer, runtime::device(DeviceChoice::Cpu)?)?;
+    let enc = TextEncoder::load(
+        &a.encoder,
+        &a.tokenizer,
+        runtime::device(DeviceChoice::Cpu)?,
+    )?;
     anyhow::ensure!(
         enc.weights_sha256 == emb.source.encoder_sha256,
         "the index was built from embeddings of another encoder ({}); cold-start items must use the same one",
@@ -155,6 +209,11 @@ fn add_items(a: &Args, ds: &Dataset, out: &std::path::Path, add: &std::path::Pat
     index.summary.items = index.ids.n_items();
     index.summary.codes_sha256 = index.ids.codes_sha256();
     Index::save(out, &index.ids, &index.vocab, &index.summary, &index.added)?;
-    println!("added {} items; the index now has {} (codes hash {})", new_ids.len(), index.ids.n_items(), &index.summary.codes_sha256[..12]);
+    println!(
+        "added {} items; the index now has {} (codes hash {})",
+        new_ids.len(),
+        index.ids.n_items(),
+        &index.summary.codes_sha256[..12]
+    );
     Ok(())
 }

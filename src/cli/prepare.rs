@@ -50,7 +50,11 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let (format, inter, items) = source::resolve(&a.source, a.items.as_deref(), a.format)?;
     let out = a.out.clone().unwrap_or_else(|| {
-        let name = if a.source.is_dir() { a.source.as_path() } else { a.source.parent().unwrap_or(&a.source) };
+        let name = if a.source.is_dir() {
+            a.source.as_path()
+        } else {
+            a.source.parent().unwrap_or(&a.source)
+        };
         let name = std::fs::canonicalize(name).unwrap_or(name.to_path_buf());
         PathBuf::from("data/prepared").join(name.file_name().unwrap_or_default())
     });
@@ -62,10 +66,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         max_history: a.max_history,
         allow_missing_items: a.allow_missing_items,
     };
-    eprintln!("reading {} and {} ({:?})", inter.display(), items.display(), format);
+    eprintln!(
+        "reading {} and {} ({:?})",
+        inter.display(),
+        items.display(),
+        format
+    );
     let raw = source::read(format, &inter, &items)?;
     let prepared = prepare::build(&raw, &opts)?;
-    prepare::write(&raw, &opts, &prepared, &out).with_context(|| format!("writing {}", out.display()))?;
+    prepare::write(&raw, &opts, &prepared, &out)
+        .with_context(|| format!("writing {}", out.display()))?;
     println!("{}", prepared.stats);
     println!("wrote {}", out.display());
     Ok(())

@@ -65,7 +65,10 @@ pub struct Args {
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s.split_once('/').ok_or("expected i/n, e.g. 0/4")?;
-    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| "i must be a number")?, n.trim().parse().map_err(|_| "n must be a number")?);
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| "i must be a number")?,
+        n.trim().parse().map_err(|_| "n must be a number")?,
+    );
     if n == 0 || i >= n {
         return Err(format!("shard {i}/{n}: need 0 ≤ i < n"));
     }
@@ -73,8 +76,14 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 fn read_id_list(path: &Path) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// One input record: its 0-based line number, user and history (internal ids).
@@ -85,7 +94,10 @@ struct Record {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(a.top_k > 0 && a.batch_size > 0, "--top-k and --batch-size must be at least 1");
+    anyhow::ensure!(
+        a.top_k > 0 && a.batch_size > 0,
+        "--top-k and --batch-size must be at least 1"
+    );
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
     let inf = super::common::load(&a.model, device)?;
@@ -93,52 +105,119 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let n_gen = verifier.as_ref().map_or(a.top_k, |v| v.top);
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
     let beam = a.beam.unwrap_or((2 * a.top_k).max(20)).max(n_gen);
-    anyhow::ensure!(beam >= a.top_k, "--beam ({beam}) must be at least --top-k ({})", a.top_k);
+    anyhow::ensure!(
+        beam >= a.top_k,
+        "--beam ({beam}) must be at least --top-k ({})",
+        a.top_k
+    );
     let (ck, ds, index, item_tokens) = (&inf.ck, &inf.ds, &inf.index, &inf.item_tokens);
     // Catalogue: dataset items, then cold-start additions.
-    let original: Vec<&str> = ds.items.iter().chain(&index.added).map(|i| i.original_id.as_str()).collect();
-    let internal: HashMap<&str, u32> = original.iter().enumerate().map(|(i, &o)| (o, i as u32)).collect();
+    let original: Vec<&str> = ds
+        .items
+        .iter()
+        .chain(&index.added)
+        .map(|i| i.original_id.as_str())
+        .collect();
+    let internal: HashMap<&str, u32> = original
+        .iter()
+        .enumerate()
+        .map(|(i, &o)| (o, i as u32))
+        .collect();
     let lookup_list = |path: &Path| -> anyhow::Result<HashSet<u32>> {
         let ids = read_id_list(path)?;
-        let unknown: Vec<&String> = ids.iter().filter(|i| !internal.contains_key(i.as_str())).collect();
-        anyhow::ensure!(unknown.is_empty(), "{}: {} unknown item ids, first {:?}", path.display(), unknown.len(), &unknown[..unknown.len().min(5)]);
+        let unknown: Vec<&String> = ids
+            .iter()
+            .filter(|i| !internal.contains_key(i.as_str()))
+            .collect();
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "{}: {} unknown item ids, first {:?}",
+            path.display(),
+            unknown.len(),
+            &unknown[..unknown.len().min(5)]
+        );
         Ok(ids.iter().map(|i| internal[i.as_str()]).collect())
     };
     // Allow/deny lists shape the trie itself: banned items cost nothing per step.
     let trie = match (&a.allow, &a.deny) {
         (Some(p), _) => {
             let allow = lookup_list(p)?;
-            anyhow::ensure!(!allow.is_empty(), "{}: the allow-list is empty", p.display());
-            index.ids.trie(&index.vocab, Some(&|i| allow.contains(&i)))?
+            anyhow::ensure!(
+                !allow.is_empty(),
+                "{}: the allow-list is empty",
+                p.display()
+            );
+            index
+                .ids
+                .trie(&index.vocab, Some(&|i| allow.contains(&i)))?
         }
         (None, Some(p)) => {
             let deny = lookup_list(p)?;
-            index.ids.trie(&index.vocab, Some(&|i| !deny.contains(&i)))?
+            index
+                .ids
+                .trie(&index.vocab, Some(&|i| !deny.contains(&i)))?
         }
         _ => index.trie()?,
     };
-    let gen = Generator { model: &ck.model, vocab: &ck.vocab, item_tokens, trie: &trie, prompt: ck.meta.train.data.prompt(), decoding: Decoding::Beam { width: beam, length_penalty: 0.0 } };
+    let gen = Generator {
+        model: &ck.model,
+        vocab: &ck.vocab,
+        item_tokens,
+        trie: &trie,
+        prompt: ck.meta.train.data.prompt(),
+        decoding: Decoding::Beam {
+            width: beam,
+            length_penalty: 0.0,
+        },
+    };
 
     let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let (shard_i, shard_n) = a.shard.unwrap_or((0, 1));
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-    pb.set_style(ProgressStyle::with_template("recommending [{elapsed_precise}] {pos} users ({per_sec}) {msg}").expect("template"));
+    pb.set_style(
+        ProgressStyle::with_template(
+            "recommending [{elapsed_precise}] {pos} users ({per_sec}) {msg}",
+        )
+        .expect("template"),
+    );
     let mut unknown_items = 0usize;
     let mut users = 0usize;
     let mut latencies = Vec::new();
     let started = Instant::now();
     let mut process = |batch: &[Record], out: &mut dyn Write| -> anyhow::Result<()> {
         let t = Instant::now();
-        let qs: Vec<Query> = batch.iter().map(|r| Query { user: &r.user, history: &r.history }).collect();
+        let qs: Vec<Query> = batch
+            .iter()
+            .map(|r| Query {
+                user: &r.user,
+                history: &r.history,
+            })
+            .collect();
         // Sets, not the history lists: the search asks once per finished ID per beam.
-        let seen: Vec<HashSet<u32>> = if a.exclude_seen { batch.iter().map(|r| r.history.iter().copied().collect()).collect() } else { Vec::new() };
+        let seen: Vec<HashSet<u32>> = if a.exclude_seen {
+            batch
+                .iter()
+                .map(|r| r.history.iter().copied().collect())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let banned = |u: usize, item: u32| seen[u].contains(&item);
-        let mut hits = gen.generate_banned(&qs, n_gen, if a.exclude_seen { Some(&banned) } else { None });
+        let mut hits = gen.generate_banned(
+            &qs,
+            n_gen,
+            if a.exclude_seen { Some(&banned) } else { None },
+        );
         if let Some(v) = &verifier {
-            let users: Vec<(&str, &[u32])> = batch.iter().map(|r| (r.user.as_str(), r.history.as_slice())).collect();
+            let users: Vec<(&str, &[u32])> = batch
+                .iter()
+                .map(|r| (r.user.as_str(), r.history.as_slice()))
+                .collect();
             hits = v.apply(item_tokens, &users, &hits);
             for hs in hits.iter_mut() {
                 hs.truncate(a.top_k);
@@ -161,51 +240,98 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     let mut batch: Vec<Record> = Vec::with_capacity(a.batch_size);
     let mut batch_no = 0usize;
-    let mut push = |rec: Record, batch: &mut Vec<Record>, out: &mut dyn Write| -> anyhow::Result<()> {
-        batch.push(rec);
-        if batch.len() == a.batch_size {
-            if batch_no % shard_n == shard_i {
-                process(batch, out)?;
+    let mut push =
+        |rec: Record, batch: &mut Vec<Record>, out: &mut dyn Write| -> anyhow::Result<()> {
+            batch.push(rec);
+            if batch.len() == a.batch_size {
+                if batch_no % shard_n == shard_i {
+                    process(batch, out)?;
+                }
+                batch.clear();
+                batch_no += 1;
             }
-            batch.clear();
-            batch_no += 1;
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     if let Some(split) = a.split {
         for (line, h) in ds.held_out(split).iter().enumerate() {
-            push(Record { line, user: h.user.clone(), history: h.history.clone() }, &mut batch, &mut *out)?;
+            push(
+                Record {
+                    line,
+                    user: h.user.clone(),
+                    history: h.history.clone(),
+                },
+                &mut batch,
+                &mut *out,
+            )?;
         }
     } else {
-        let path = a.input.as_ref().expect("clap requires --input without --split");
-        let reader = std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?);
+        let path = a
+            .input
+            .as_ref()
+            .expect("clap requires --input without --split");
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        );
         for (i, line) in reader.lines().enumerate() {
-            let line = line.with_context(|| format!("{}:{}: unreadable line (expected UTF-8 JSON)", path.display(), i + 1))?;
+            let line = line.with_context(|| {
+                format!(
+                    "{}:{}: unreadable line (expected UTF-8 JSON)",
+                    path.display(),
+                    i + 1
+                )
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
             let v: serde_json::Value = match serde_json::from_str(&line) {
                 Ok(v) => v,
-                Err(e) => bail!("{}:{}: malformed JSON ({e}); expected {{\"user\": …, \"items\": […]}}", path.display(), i + 1),
+                Err(e) => bail!(
+                    "{}:{}: malformed JSON ({e}); expected {{\"user\": …, \"items\": […]}}",
+                    path.display(),
+                    i + 1
+                ),
             };
             let user = match v.get("user") {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(serde_json::Value::Number(n)) => n.to_string(),
-                _ => bail!("{}:{}: missing or invalid `user` (expected a string or integer)", path.display(), i + 1),
+                _ => bail!(
+                    "{}:{}: missing or invalid `user` (expected a string or integer)",
+                    path.display(),
+                    i + 1
+                ),
             };
             let Some(items) = v.get("items").and_then(|x| x.as_array()) else {
-                bail!("{}:{}: missing `items` (expected an array of item ids, oldest first)", path.display(), i + 1);
+                bail!(
+                    "{}:{}: missing `items` (expected an array of item ids, oldest first)",
+                    path.display(),
+                    i + 1
+                );
             };
             let mut history = Vec::with_capacity(items.len());
             for it in items {
-                let id = it.as_str().map(str::to_owned).or_else(|| it.as_i64().map(|x| x.to_string()));
+                let id = it
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| it.as_i64().map(|x| x.to_string()));
                 match id.as_deref().and_then(|s| internal.get(s)) {
                     Some(&x) => history.push(x),
-                    None if a.strict => bail!("{}:{}: unknown item {it} (not in the catalogue)", path.display(), i + 1),
+                    None if a.strict => bail!(
+                        "{}:{}: unknown item {it} (not in the catalogue)",
+                        path.display(),
+                        i + 1
+                    ),
                     None => unknown_items += 1,
                 }
             }
-            push(Record { line: i, user, history }, &mut batch, &mut *out)?;
+            push(
+                Record {
+                    line: i,
+                    user,
+                    history,
+                },
+                &mut batch,
+                &mut *out,
+            )?;
         }
     }
     if !batch.is_empty() && batch_no % shard_n == shard_i {
@@ -214,7 +340,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
-    let pct = |q: f64| latencies.get(((latencies.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0.0);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     eprintln!(
         "{users} users in {secs:.1} s ({:.1} users/s) on {}; per batch of {}: p50 {:.0} ms, p95 {:.0} ms; {unknown_items} unknown history items skipped; peak memory {:.0} MiB",
         users as f64 / secs.max(1e-9),

@@ -60,11 +60,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("optim.lr", a.lr.map(|v| format!("{v:e}"))),
         ("eval.every", a.eval_every.map(|v| v.to_string())),
         ("run.threads", a.threads.map(|v| v.to_string())),
-        ("run.task", a.task.map(|t| serde_json::to_value(t).map(quoted)).transpose()?),
-        ("run.device", a.device.map(|d| serde_json::to_value(d).map(quoted)).transpose()?),
+        (
+            "run.task",
+            a.task
+                .map(|t| serde_json::to_value(t).map(quoted))
+                .transpose()?,
+        ),
+        (
+            "run.device",
+            a.device
+                .map(|d| serde_json::to_value(d).map(quoted))
+                .transpose()?,
+        ),
     ];
     let mut o = a.overrides.clone();
-    o.extend(shorthands.into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))));
+    o.extend(
+        shorthands
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))),
+    );
     let cfg = TrainConfig::load(&a.config, &o)?;
     runtime::set_threads((cfg.run.threads > 0).then_some(cfg.run.threads));
     let device = runtime::device(cfg.run.device)?;
@@ -77,7 +91,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         trainer.item_tokens.len(),
         trainer.vocab.size()
     );
-    let opts = TrainOptions { resume: a.resume, restart_if_changed: a.restart_if_changed, stop_after: a.stop_after };
+    let opts = TrainOptions {
+        resume: a.resume,
+        restart_if_changed: a.restart_if_changed,
+        stop_after: a.stop_after,
+    };
     let s = match trainer.cfg.run.task {
         TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
         TaskKind::Verify => {
@@ -88,7 +106,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             s
         }
     };
-    let speed = if s.examples_per_second > 0.0 { format!("{:.1} examples/s", s.examples_per_second) } else { "finished before, nothing to do".into() };
+    let speed = if s.examples_per_second > 0.0 {
+        format!("{:.1} examples/s", s.examples_per_second)
+    } else {
+        "finished before, nothing to do".into()
+    };
     println!(
         "{} steps ({} parameters, {}), {speed}; best validation {} {:.4} at step {}{}; checkpoints in {}",
         s.steps,
@@ -105,16 +127,43 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 /// Picks λ on the validation users with the best verifier checkpoint and stores
 /// it (with the sweep) in that checkpoint's genrec.json.
-fn choose_lambda(trainer: &Trainer, generator: &genrec::trainer::checkpoint::Loaded, device: tch::Device) -> anyhow::Result<()> {
+fn choose_lambda(
+    trainer: &Trainer,
+    generator: &genrec::trainer::checkpoint::Loaded,
+    device: tch::Device,
+) -> anyhow::Result<()> {
     let best = genrec::trainer::checkpoint::load(&trainer.run_dir, device)?;
     let vc = &trainer.cfg.verify;
-    let gen = genrec::verify::task::generator_of(trainer, generator, vc.rerank_top.max(generator.meta.train.eval.beam));
-    let ver = genrec::verify::Verifier { model: &best.model, vocab: &trainer.vocab, item_tokens: &trainer.item_tokens, prompt: trainer.cfg.data.prompt() };
-    let held = genrec::trainer::sample_users(&trainer.ds.valid, trainer.cfg.eval.max_users, trainer.cfg.run.seed);
-    let sweep = genrec::verify::task::lambda_sweep(&gen, &ver, &held, vc.rerank_top, &vc.lambdas, trainer.cfg.eval.batch_size);
+    let gen = genrec::verify::task::generator_of(
+        trainer,
+        generator,
+        vc.rerank_top.max(generator.meta.train.eval.beam),
+    );
+    let ver = genrec::verify::Verifier {
+        model: &best.model,
+        vocab: &trainer.vocab,
+        item_tokens: &trainer.item_tokens,
+        prompt: trainer.cfg.data.prompt(),
+    };
+    let held = genrec::trainer::sample_users(
+        &trainer.ds.valid,
+        trainer.cfg.eval.max_users,
+        trainer.cfg.run.seed,
+    );
+    let sweep = genrec::verify::task::lambda_sweep(
+        &gen,
+        &ver,
+        &held,
+        vc.rerank_top,
+        &vc.lambdas,
+        trainer.cfg.eval.batch_size,
+    );
     let lambda = genrec::verify::task::choose_lambda(&sweep);
     for (l, nd) in &sweep {
-        eprintln!("λ = {l:<5} validation NDCG@10 after reranking the top {}: {nd:.4}", vc.rerank_top);
+        eprintln!(
+            "λ = {l:<5} validation NDCG@10 after reranking the top {}: {nd:.4}",
+            vc.rerank_top
+        );
     }
     let mut meta = best.meta.clone();
     meta.extra = serde_json::json!({
@@ -124,6 +173,9 @@ fn choose_lambda(trainer: &Trainer, generator: &genrec::trainer::checkpoint::Loa
         "lambda_sweep": sweep.iter().map(|(l, n)| serde_json::json!({"lambda": l, "valid_ndcg@10": n})).collect::<Vec<_>>(),
     });
     genrec::trainer::checkpoint::save_meta(&best.dir, &meta)?;
-    println!("chose λ = {lambda} (stored in {})", best.dir.join("genrec.json").display());
+    println!(
+        "chose λ = {lambda} (stored in {})",
+        best.dir.join("genrec.json").display()
+    );
     Ok(())
 }

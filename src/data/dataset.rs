@@ -88,14 +88,22 @@ impl std::fmt::Display for Stats {
         writeln!(f, "users          {}", self.users)?;
         writeln!(f, "items          {}", self.items)?;
         writeln!(f, "interactions   {}", self.interactions)?;
-        writeln!(f, "sequence length  min {}  median {}  mean {:.2}  max {}", s.min, s.median, s.mean, s.max)?;
+        writeln!(
+            f,
+            "sequence length  min {}  median {}  mean {:.2}  max {}",
+            s.min, s.median, s.mean, s.max
+        )?;
         write!(
             f,
             "dropped        {} users with < 3 interactions, {} interactions below the rating threshold, {} by k-core",
             self.dropped_short_users, self.dropped_by_rating, self.dropped_by_k_core
         )?;
         if self.missing_items > 0 {
-            write!(f, "\nmissing items  {} (kept with fallback text)", self.missing_items)?;
+            write!(
+                f,
+                "\nmissing items  {} (kept with fallback text)",
+                self.missing_items
+            )?;
         }
         Ok(())
     }
@@ -138,7 +146,8 @@ pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::input(path, Some(i + 1), format!("malformed line: {e}")))
+            serde_json::from_str(l)
+                .map_err(|e| Error::input(path, Some(i + 1), format!("malformed line: {e}")))
         })
         .collect()
 }
@@ -147,7 +156,11 @@ impl Dataset {
     pub fn load(dir: &Path) -> Result<Self> {
         let mpath = dir.join("dataset.json");
         if !mpath.exists() {
-            return Err(Error::input(dir, None, "not a prepared dataset (no dataset.json); run `genrec prepare` first"));
+            return Err(Error::input(
+                dir,
+                None,
+                "not a prepared dataset (no dataset.json); run `genrec prepare` first",
+            ));
         }
         let manifest: Manifest = serde_json::from_slice(&std::fs::read(&mpath).at(&mpath)?)
             .map_err(|e| Error::input(&mpath, None, format!("malformed: {e}")))?;
@@ -162,18 +175,38 @@ impl Dataset {
         let items: Vec<Item> = read_jsonl(&dir.join("items.jsonl"))?;
         for (i, it) in items.iter().enumerate() {
             if it.id as usize != i {
-                return Err(Error::input(dir.join("items.jsonl"), Some(i + 1), "item ids must be 0..N-1 in order"));
+                return Err(Error::input(
+                    dir.join("items.jsonl"),
+                    Some(i + 1),
+                    "item ids must be 0..N-1 in order",
+                ));
             }
         }
         let n = items.len() as u32;
         let train: Vec<TrainSequence> = read_jsonl(&dir.join("train.jsonl"))?;
         let valid: Vec<HeldOut> = read_jsonl(&dir.join("valid.jsonl"))?;
         let test: Vec<HeldOut> = read_jsonl(&dir.join("test.jsonl"))?;
-        let bad = train.iter().flat_map(|t| t.items.iter()).chain(valid.iter().chain(test.iter()).flat_map(|h| h.history.iter().chain(std::iter::once(&h.target))));
+        let bad = train.iter().flat_map(|t| t.items.iter()).chain(
+            valid
+                .iter()
+                .chain(test.iter())
+                .flat_map(|h| h.history.iter().chain(std::iter::once(&h.target))),
+        );
         if let Some(b) = bad.into_iter().find(|&&i| i >= n) {
-            return Err(Error::input(dir, None, format!("item id {b} out of range (the dataset has {n} items)")));
+            return Err(Error::input(
+                dir,
+                None,
+                format!("item id {b} out of range (the dataset has {n} items)"),
+            ));
         }
-        Ok(Self { dir: dir.to_path_buf(), manifest, items, train, valid, test })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            items,
+            train,
+            valid,
+            test,
+        })
     }
 
     /// Refuses a model that reads more history than the held-out files keep

@@ -21,7 +21,12 @@ impl TextFile {
                 let bad = e.utf8_error().valid_up_to();
                 let bytes = e.as_bytes();
                 let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
-                let col = bad - bytes[..bad].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+                let col = bad
+                    - bytes[..bad]
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |p| p + 1)
+                    + 1;
                 return Err(Error::input(
                     path,
                     Some(line),
@@ -29,18 +34,30 @@ impl TextFile {
                 ));
             }
         };
-        let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
+        let text = text
+            .strip_prefix('\u{feff}')
+            .map(str::to_owned)
+            .unwrap_or(text);
         if text.trim().is_empty() {
-            return Err(Error::input(path, None, "the file is empty (expected data rows)"));
+            return Err(Error::input(
+                path,
+                None,
+                "the file is empty (expected data rows)",
+            ));
         }
-        Ok(Self { path: path.to_path_buf(), text })
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+        })
     }
 
     /// All lines with their 1-based numbers; `\r\n` and `\n` both end a line.
     pub fn lines(&self) -> impl Iterator<Item = (usize, &str)> {
         // The text after a final newline is an empty pseudo-line, not a line.
         let body = self.text.strip_suffix('\n').unwrap_or(&self.text);
-        body.split('\n').enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        body.split('\n')
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
     }
 
     /// Non-blank lines only.

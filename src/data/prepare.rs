@@ -80,7 +80,10 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             return Err(Error::input(
                 &raw.items_path,
                 Some(it.line),
-                format!("duplicate item row for item {} (first at line {}); expected one row per item", it.id, raw.items[prev].line),
+                format!(
+                    "duplicate item row for item {} (first at line {}); expected one row per item",
+                    it.id, raw.items[prev].line
+                ),
             ));
         }
         item_index.insert(&it.id, i);
@@ -89,7 +92,10 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         Some(t) => Some(TextTemplate::parse(t, &raw.item_fields)?),
         None => None,
     };
-    let fallback = opts.fallback_field.clone().or_else(|| raw.default_fallback_field.clone());
+    let fallback = opts
+        .fallback_field
+        .clone()
+        .or_else(|| raw.default_fallback_field.clone());
     if let Some(ff) = &fallback {
         if !raw.item_fields.contains(ff) {
             return Err(Error::Config(format!(
@@ -132,7 +138,11 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         }
     }
     if !missing.is_empty() && !opts.allow_missing_items {
-        let first: Vec<String> = missing.iter().take(5).map(|(id, l)| format!("{id} (line {l})")).collect();
+        let first: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|(id, l)| format!("{id} (line {l})"))
+            .collect();
         return Err(Error::input(
             &raw.interactions_path,
             Some(missing[0].1),
@@ -201,12 +211,28 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             used.insert(it, ());
         }
     }
-    let mut catalogue: Vec<(&str, Option<&RawItem>)> =
-        raw.items.iter().filter(|it| used.contains_key(it.id.as_str())).map(|it| (it.id.as_str(), Some(it))).collect();
-    let n_missing = missing.iter().filter(|(id, _)| used.contains_key(id)).count();
-    catalogue.extend(missing.iter().filter(|(id, _)| used.contains_key(id)).map(|(id, _)| (*id, None)));
+    let mut catalogue: Vec<(&str, Option<&RawItem>)> = raw
+        .items
+        .iter()
+        .filter(|it| used.contains_key(it.id.as_str()))
+        .map(|it| (it.id.as_str(), Some(it)))
+        .collect();
+    let n_missing = missing
+        .iter()
+        .filter(|(id, _)| used.contains_key(id))
+        .count();
+    catalogue.extend(
+        missing
+            .iter()
+            .filter(|(id, _)| used.contains_key(id))
+            .map(|(id, _)| (*id, None)),
+    );
 
-    let internal: HashMap<&str, u32> = catalogue.iter().enumerate().map(|(i, (id, _))| (*id, i as u32)).collect();
+    let internal: HashMap<&str, u32> = catalogue
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i as u32))
+        .collect();
     let items: Vec<Item> = catalogue
         .iter()
         .enumerate()
@@ -246,17 +272,32 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         dropped_by_k_core,
         missing_items: n_missing,
     };
-    Ok(Prepared { items, sequences, stats })
+    Ok(Prepared {
+        items,
+        sequences,
+        stats,
+    })
 }
 
 /// An item's text: the template (or the joined fields), else the fallback field, else its id.
 fn item_text(row: &RawItem, template: Option<&TextTemplate>, fallback: Option<&str>) -> String {
     let text = match template {
         Some(t) => t.render(|f| row.field(f).unwrap_or("")),
-        None => row.fields.iter().map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).collect::<Vec<_>>().join(" | "),
+        None => row
+            .fields
+            .iter()
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | "),
     };
     let text = text.trim();
-    if !text.is_empty() && template.is_none_or(|t| t.fields().any(|f| !row.field(f).unwrap_or("").trim().is_empty())) {
+    if !text.is_empty()
+        && template.is_none_or(|t| {
+            t.fields()
+                .any(|f| !row.field(f).unwrap_or("").trim().is_empty())
+        })
+    {
         return text.to_string();
     }
     fallback
@@ -273,9 +314,20 @@ pub fn split(seq: &UserSequence, max_history: usize) -> (TrainSequence, HeldOut,
     debug_assert!(n >= MIN_SEQUENCE);
     let tail = |end: usize| seq.items[end.saturating_sub(max_history)..end].to_vec();
     (
-        TrainSequence { user: seq.user.clone(), items: seq.items[..n - 2].to_vec() },
-        HeldOut { user: seq.user.clone(), history: tail(n - 2), target: seq.items[n - 2] },
-        HeldOut { user: seq.user.clone(), history: tail(n - 1), target: seq.items[n - 1] },
+        TrainSequence {
+            user: seq.user.clone(),
+            items: seq.items[..n - 2].to_vec(),
+        },
+        HeldOut {
+            user: seq.user.clone(),
+            history: tail(n - 2),
+            target: seq.items[n - 2],
+        },
+        HeldOut {
+            user: seq.user.clone(),
+            history: tail(n - 1),
+            target: seq.items[n - 1],
+        },
     )
 }
 
@@ -289,7 +341,12 @@ fn jsonl<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Vec<u8> {
 }
 
 /// Writes the canonical dataset directory atomically; returns its manifest.
-pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) -> Result<Manifest> {
+pub fn write(
+    raw: &RawDataset,
+    opts: &PrepareOptions,
+    p: &Prepared,
+    out: &Path,
+) -> Result<Manifest> {
     let staged = StagedDir::new(out)?;
     let items = jsonl(&p.items);
     let sequences = jsonl(&p.sequences);
@@ -312,7 +369,12 @@ pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) 
         format_version: FORMAT_VERSION,
         sources: [&raw.interactions_path, &raw.items_path]
             .iter()
-            .map(|p| Ok(SourceFile { path: p.display().to_string(), sha256: sha256_file(p)? }))
+            .map(|p| {
+                Ok(SourceFile {
+                    path: p.display().to_string(),
+                    sha256: sha256_file(p)?,
+                })
+            })
             .collect::<Result<_>>()?,
         options: serde_json::to_value(opts).map_err(|e| Error::Other(e.to_string()))?,
         stats: p.stats.clone(),
@@ -320,7 +382,9 @@ pub fn write(raw: &RawDataset, opts: &PrepareOptions, p: &Prepared, out: &Path) 
         content_sha256: content.finish(),
         item_text_sha256: text_hash.finish(),
     };
-    let write = |name: &str, bytes: &[u8]| std::fs::write(staged.path(name), bytes).map_err(|e| Error::io(staged.path(name), e));
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(staged.path(name), bytes).map_err(|e| Error::io(staged.path(name), e))
+    };
     write("items.jsonl", &items)?;
     write("sequences.jsonl", &sequences)?;
     write("train.jsonl", &jsonl(&train))?;
@@ -341,7 +405,11 @@ mod tests {
     }
     #[test]
     fn split_caps_history() {
-        let s = UserSequence { user: "u".into(), items: vec![1, 2, 3, 4, 5], timestamps: vec![0.0; 5] };
+        let s = UserSequence {
+            user: "u".into(),
+            items: vec![1, 2, 3, 4, 5],
+            timestamps: vec![0.0; 5],
+        };
         let (t, v, x) = split(&s, 2);
         assert_eq!(t.items, vec![1, 2, 3]);
         assert_eq!((v.history, v.target), (vec![2, 3], 4));

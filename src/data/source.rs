@@ -23,7 +23,10 @@ pub struct RawItem {
 
 impl RawItem {
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -52,7 +55,9 @@ pub struct RawDataset {
     pub default_fallback_field: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// RecBole atomic files (.inter + .item)
@@ -67,7 +72,11 @@ pub enum Format {
 const ITEM_ID_COLUMNS: [&str; 4] = ["item_id", "p5_item_id", "item", "id"];
 
 /// Works out the format and the two file paths from what the user gave.
-pub fn resolve(source: &Path, items: Option<&Path>, forced: Option<Format>) -> Result<(Format, PathBuf, PathBuf)> {
+pub fn resolve(
+    source: &Path,
+    items: Option<&Path>,
+    forced: Option<Format>,
+) -> Result<(Format, PathBuf, PathBuf)> {
     let find = |dir: &Path, ext: &str| -> Result<Option<PathBuf>> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
@@ -78,7 +87,11 @@ pub fn resolve(source: &Path, items: Option<&Path>, forced: Option<Format>) -> R
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop()),
-            _ => Err(Error::input(dir, None, format!("several .{ext} files; name one explicitly"))),
+            _ => Err(Error::input(
+                dir,
+                None,
+                format!("several .{ext} files; name one explicitly"),
+            )),
         }
     };
     let (format, inter) = if source.is_dir() {
@@ -120,12 +133,18 @@ pub fn resolve(source: &Path, items: Option<&Path>, forced: Option<Format>) -> R
             Format::Recbole => inter.with_extension("item"),
             Format::P5 => inter.with_file_name("items.tsv"),
             Format::Jsonl => {
-                return Err(Error::Config("JSONL input needs --items <items.jsonl>".into()))
+                return Err(Error::Config(
+                    "JSONL input needs --items <items.jsonl>".into(),
+                ))
             }
         },
     };
     if !items.exists() {
-        return Err(Error::input(&items, None, "item file not found (pass --items <path>)"));
+        return Err(Error::input(
+            &items,
+            None,
+            "item file not found (pass --items <path>)",
+        ));
     }
     Ok((format, inter, items))
 }
@@ -155,7 +174,12 @@ pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawData
 }
 
 /// Splits a tab-separated header into column names, dropping RecBole's `:type`.
-fn header_columns(f: &TextFile, line: usize, header: &str, typed: bool) -> Result<Vec<(String, Option<String>)>> {
+fn header_columns(
+    f: &TextFile,
+    line: usize,
+    header: &str,
+    typed: bool,
+) -> Result<Vec<(String, Option<String>)>> {
     header
         .split('\t')
         .map(|c| {
@@ -164,7 +188,9 @@ fn header_columns(f: &TextFile, line: usize, header: &str, typed: bool) -> Resul
                 Some((n, t)) => Ok((n.to_string(), Some(t.to_string()))),
                 None if typed => Err(f.err(
                     line,
-                    format!("header column `{c}` has no type (expected name:type, e.g. user_id:token)"),
+                    format!(
+                        "header column `{c}` has no type (expected name:type, e.g. user_id:token)"
+                    ),
                 )),
                 None => Ok((c.to_string(), None)),
             }
@@ -172,13 +198,21 @@ fn header_columns(f: &TextFile, line: usize, header: &str, typed: bool) -> Resul
         .collect()
 }
 
-fn need_column(f: &TextFile, line: usize, cols: &[(String, Option<String>)], name: &str) -> Result<usize> {
+fn need_column(
+    f: &TextFile,
+    line: usize,
+    cols: &[(String, Option<String>)],
+    name: &str,
+) -> Result<usize> {
     cols.iter().position(|(n, _)| n == name).ok_or_else(|| {
         let found: Vec<String> = cols
             .iter()
             .map(|(n, t)| t.as_ref().map_or(n.clone(), |t| format!("{n}:{t}")))
             .collect();
-        f.err(line, format!("missing column `{name}` (found: {})", found.join(", ")))
+        f.err(
+            line,
+            format!("missing column `{name}` (found: {})", found.join(", ")),
+        )
     })
 }
 
@@ -187,7 +221,12 @@ fn parse_number(f: &TextFile, line: usize, what: &str, s: &str) -> Result<f64> {
         .parse::<f64>()
         .ok()
         .filter(|x| x.is_finite())
-        .ok_or_else(|| f.err(line, format!("{what} `{s}` is not a number (expected a numeric {what})")))
+        .ok_or_else(|| {
+            f.err(
+                line,
+                format!("{what} `{s}` is not a number (expected a numeric {what})"),
+            )
+        })
 }
 
 fn first_data_line<'a>(f: &'a TextFile) -> Result<(usize, &'a str)> {
@@ -211,7 +250,11 @@ fn read_recbole_inter(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
         if v.len() != cols.len() {
             return Err(f.err(
                 ln,
-                format!("found {} tab-separated columns, expected {} as in the header", v.len(), cols.len()),
+                format!(
+                    "found {} tab-separated columns, expected {} as in the header",
+                    v.len(),
+                    cols.len()
+                ),
             ));
         }
         for (c, what) in [(u, "user id"), (i, "item id")] {
@@ -226,7 +269,9 @@ fn read_recbole_inter(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
             user: v[u].trim().to_string(),
             item: v[i].trim().to_string(),
             timestamp: parse_number(&f, ln, "timestamp", v[t])?,
-            rating: r.map(|r| parse_number(&f, ln, "rating", v[r])).transpose()?,
+            rating: r
+                .map(|r| parse_number(&f, ln, "rating", v[r]))
+                .transpose()?,
             line: ln,
         });
     }
@@ -239,7 +284,10 @@ fn read_recbole_inter(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
 fn parse_int_id(f: &TextFile, ln: usize, what: &str, s: &str) -> Result<String> {
     match s.parse::<u64>() {
         Ok(v) => Ok(v.to_string()),
-        Err(_) => Err(f.err(ln, format!("{what} `{s}` is not a non-negative integer (expected integer ids)"))),
+        Err(_) => Err(f.err(
+            ln,
+            format!("{what} `{s}` is not a non-negative integer (expected integer ids)"),
+        )),
     }
 }
 
@@ -251,7 +299,12 @@ fn read_p5_sequences(path: &Path) -> Result<Vec<RawInteraction>> {
         let mut it = line.split_whitespace();
         let user = parse_int_id(&f, ln, "user id", it.next().unwrap_or_default())?;
         if let Some(prev) = seen.insert(user.clone(), ln) {
-            return Err(f.err(ln, format!("user {user} appears again (first at line {prev}); expected one line per user")));
+            return Err(f.err(
+                ln,
+                format!(
+                    "user {user} appears again (first at line {prev}); expected one line per user"
+                ),
+            ));
         }
         for (pos, tok) in it.enumerate() {
             out.push(RawInteraction {
@@ -278,32 +331,53 @@ fn read_tsv_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
             let found: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
             f.err(
                 hl,
-                format!("missing item id column (expected one of {}; found: {})", ITEM_ID_COLUMNS.join(", "), found.join(", ")),
+                format!(
+                    "missing item id column (expected one of {}; found: {})",
+                    ITEM_ID_COLUMNS.join(", "),
+                    found.join(", ")
+                ),
             )
         })?;
     let numeric_id = cols[id_col].0 == "p5_item_id" || cols[id_col].1.as_deref() == Some("float");
-    let fields: Vec<String> = cols.iter().enumerate().filter(|(c, _)| *c != id_col).map(|(_, (n, _))| n.clone()).collect();
+    let fields: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| *c != id_col)
+        .map(|(_, (n, _))| n.clone())
+        .collect();
     let mut items = Vec::new();
     for (ln, line) in f.data_lines().skip(1) {
         let v: Vec<&str> = line.split('\t').collect();
         if v.len() != cols.len() {
             return Err(f.err(
                 ln,
-                format!("found {} tab-separated columns, expected {} as in the header", v.len(), cols.len()),
+                format!(
+                    "found {} tab-separated columns, expected {} as in the header",
+                    v.len(),
+                    cols.len()
+                ),
             ));
         }
         let raw_id = v[id_col].trim();
         if raw_id.is_empty() {
             return Err(f.err(ln, "empty item id"));
         }
-        let id = if numeric_id { parse_int_id(&f, ln, "item id", raw_id)? } else { raw_id.to_string() };
+        let id = if numeric_id {
+            parse_int_id(&f, ln, "item id", raw_id)?
+        } else {
+            raw_id.to_string()
+        };
         let fields = v
             .iter()
             .enumerate()
             .filter(|(c, _)| *c != id_col)
             .map(|(c, s)| (cols[c].0.clone(), s.trim().to_string()))
             .collect();
-        items.push(RawItem { id, fields, line: ln });
+        items.push(RawItem {
+            id,
+            fields,
+            line: ln,
+        });
     }
     if items.is_empty() {
         return Err(f.err(hl, "the file has a header but no data rows"));
@@ -315,12 +389,19 @@ fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<Str
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
-        Some(other) => Err(f.err(ln, format!("field `{what}` is {other}, expected a string or integer id"))),
+        Some(other) => Err(f.err(
+            ln,
+            format!("field `{what}` is {other}, expected a string or integer id"),
+        )),
         None => Err(f.err(ln, format!("missing field `{what}`"))),
     }
 }
 
-fn json_object<'a>(f: &TextFile, ln: usize, line: &'a str) -> Result<serde_json::Map<String, Value>> {
+fn json_object<'a>(
+    f: &TextFile,
+    ln: usize,
+    line: &'a str,
+) -> Result<serde_json::Map<String, Value>> {
     match serde_json::from_str::<Value>(line) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(f.err(ln, "expected a JSON object on each line")),
@@ -342,7 +423,11 @@ fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
             Some(s) if s != is_seq => {
                 return Err(f.err(
                     ln,
-                    if s { "expected a sequence line with `items` like the first line" } else { "expected an interaction line with `item` like the first line" },
+                    if s {
+                        "expected a sequence line with `items` like the first line"
+                    } else {
+                        "expected an interaction line with `item` like the first line"
+                    },
                 ))
             }
             _ => {}
@@ -365,12 +450,18 @@ fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
                 });
             }
         } else {
-            let ts = match m.get("timestamp") {
-                Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-                Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
-                Some(other) => return Err(f.err(ln, format!("timestamp `{other}` is not a number (expected a numeric timestamp)"))),
-                None => return Err(f.err(ln, "missing field `timestamp`")),
-            };
+            let ts =
+                match m.get("timestamp") {
+                    Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+                    Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
+                    Some(other) => return Err(f.err(
+                        ln,
+                        format!(
+                            "timestamp `{other}` is not a number (expected a numeric timestamp)"
+                        ),
+                    )),
+                    None => return Err(f.err(ln, "missing field `timestamp`")),
+                };
             let rating = match m.get("rating") {
                 None | Some(Value::Null) => None,
                 Some(Value::Number(n)) => n.as_f64(),
@@ -383,7 +474,13 @@ fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
                 }
                 _ => {}
             }
-            out.push(RawInteraction { user, item: json_id(&f, ln, "item", m.get("item"))?, timestamp: ts, rating, line: ln });
+            out.push(RawInteraction {
+                user,
+                item: json_id(&f, ln, "item", m.get("item"))?,
+                timestamp: ts,
+                rating,
+                line: ln,
+            });
         }
     }
     Ok((out, has_rating.unwrap_or(false)))
@@ -395,9 +492,18 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
     let mut fields: Vec<String> = Vec::new();
     for (ln, line) in f.data_lines() {
         let m = json_object(&f, ln, line)?;
-        let key = ITEM_ID_COLUMNS.iter().find(|k| m.contains_key(**k)).ok_or_else(|| {
-            f.err(ln, format!("missing item id field (expected one of {})", ITEM_ID_COLUMNS.join(", ")))
-        })?;
+        let key = ITEM_ID_COLUMNS
+            .iter()
+            .find(|k| m.contains_key(**k))
+            .ok_or_else(|| {
+                f.err(
+                    ln,
+                    format!(
+                        "missing item id field (expected one of {})",
+                        ITEM_ID_COLUMNS.join(", ")
+                    ),
+                )
+            })?;
         let id = json_id(&f, ln, key, m.get(*key))?;
         let mut row = Vec::new();
         for (k, v) in &m {
@@ -409,7 +515,11 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
                 Value::String(s) => s.trim().to_string(),
                 Value::Array(a) => a
                     .iter()
-                    .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+                    .map(|x| {
+                        x.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| x.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
                 other => other.to_string(),
@@ -419,7 +529,11 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
             }
             row.push((k.clone(), s));
         }
-        items.push(RawItem { id, fields: row, line: ln });
+        items.push(RawItem {
+            id,
+            fields: row,
+            line: ln,
+        });
     }
     Ok((items, fields))
 }

@@ -39,7 +39,9 @@ impl TextTemplate {
                     }
                     let name = name.trim().to_string();
                     if name.is_empty() || !closed {
-                        return Err(Error::Config(format!("text template `{src}` has an empty or unclosed `{{}}`")));
+                        return Err(Error::Config(format!(
+                            "text template `{src}` has an empty or unclosed `{{}}`"
+                        )));
                     }
                     if !fields.contains(&name) {
                         return Err(Error::Config(format!(
@@ -52,7 +54,11 @@ impl TextTemplate {
                     }
                     pieces.push(Piece::Field(name));
                 }
-                '}' => return Err(Error::Config(format!("text template `{src}` has an unmatched `}}` (write `}}}}` for a brace)"))),
+                '}' => {
+                    return Err(Error::Config(format!(
+                        "text template `{src}` has an unmatched `}}` (write `}}}}` for a brace)"
+                    )))
+                }
                 c => lit.push(c),
             }
         }

@@ -36,22 +36,63 @@ pub type Prior<'a> = &'a (dyn Fn(usize, Node) -> Option<f32> + Sync);
 
 /// Runs the search. `model` must hold `batch × width` rows, user-major
 /// (row = user·width + beam), and start from the decoder start token `start`.
-pub fn beam_search(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize) -> BeamOutput {
-    beam_search_with(model, batch, width, trie, start, eos, length_penalty, top_k, None, None)
+pub fn beam_search(
+    model: &mut dyn StepModel,
+    batch: usize,
+    width: usize,
+    trie: &Trie,
+    start: u32,
+    eos: u32,
+    length_penalty: f64,
+    top_k: usize,
+) -> BeamOutput {
+    beam_search_with(
+        model,
+        batch,
+        width,
+        trie,
+        start,
+        eos,
+        length_penalty,
+        top_k,
+        None,
+        None,
+    )
 }
 
 /// [`beam_search`] where the last step cannot complete an item `banned` names
 /// for that user (the search fills its beams with other items instead), and
 /// with a [`Prior`] added to the logits of each step.
 #[allow(clippy::too_many_arguments)]
-pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, trie: &Trie, start: u32, eos: u32, length_penalty: f64, top_k: usize, banned: Option<Banned>, prior: Option<Prior>) -> BeamOutput {
+pub fn beam_search_with(
+    model: &mut dyn StepModel,
+    batch: usize,
+    width: usize,
+    trie: &Trie,
+    start: u32,
+    eos: u32,
+    length_penalty: f64,
+    top_k: usize,
+    banned: Option<Banned>,
+    prior: Option<Prior>,
+) -> BeamOutput {
     let dev = model.device();
     let n = batch * width;
     let mut node: Vec<Node> = vec![trie.root(); n];
-    let mut score: Vec<f32> = (0..n).map(|r| if r % width == 0 { 0.0 } else { f32::NEG_INFINITY }).collect();
+    let mut score: Vec<f32> = (0..n)
+        .map(|r| {
+            if r % width == 0 {
+                0.0
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+        .collect();
     let mut tokens: Vec<i64> = vec![i64::from(start); n];
     for _ in 0..trie.depth() {
-        let mut logits = model.step(&Tensor::from_slice(&tokens).to(dev)).to_kind(Kind::Float);
+        let mut logits = model
+            .step(&Tensor::from_slice(&tokens).to(dev))
+            .to_kind(Kind::Float);
         if let Some(prior) = prior {
             let (mut rows, mut toks, mut vals) = (Vec::new(), Vec::new(), Vec::new());
             for r in 0..n {
@@ -67,12 +108,25 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
                 }
             }
             if !rows.is_empty() {
-                let ix = [Some(Tensor::from_slice(&rows).to(dev)), Some(Tensor::from_slice(&toks).to(dev))];
+                let ix = [
+                    Some(Tensor::from_slice(&rows).to(dev)),
+                    Some(Tensor::from_slice(&toks).to(dev)),
+                ];
                 logits = logits.index_put(&ix, &Tensor::from_slice(&vals).to(dev), true);
             }
         }
         let logp = logits.log_softmax(-1, Kind::Float);
-        let c = node.iter().map(|&nd| if nd == DEAD { 0 } else { trie.allowed(nd).len() }).max().unwrap_or(0);
+        let c = node
+            .iter()
+            .map(|&nd| {
+                if nd == DEAD {
+                    0
+                } else {
+                    trie.allowed(nd).len()
+                }
+            })
+            .max()
+            .unwrap_or(0);
         if c == 0 {
             break;
         }
@@ -85,23 +139,34 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
             let children = trie.children(node[r]);
             for (j, &tok) in trie.allowed(node[r]).iter().enumerate() {
                 idx[r * c + j] = i64::from(tok);
-                let blocked = banned.is_some_and(|f| trie.item(children[j]).is_some_and(|it| f(r / width, it)));
+                let blocked = banned
+                    .is_some_and(|f| trie.item(children[j]).is_some_and(|it| f(r / width, it)));
                 bias[r * c + j] = if blocked { f32::NEG_INFINITY } else { score[r] };
             }
         }
         let idx_t = Tensor::from_slice(&idx).view([n as i64, c as i64]).to(dev);
         let bias_t = Tensor::from_slice(&bias).view([n as i64, c as i64]).to(dev);
-        let cand = (logp.gather(1, &idx_t, false) + bias_t).view([batch as i64, (width * c) as i64]);
+        let cand =
+            (logp.gather(1, &idx_t, false) + bias_t).view([batch as i64, (width * c) as i64]);
         let k = width.min(width * c) as i64;
         let (vals, pos) = cand.topk(k, -1, true, true);
-        let vals: Vec<f32> = Vec::try_from(vals.to_device(tch::Device::Cpu).flatten(0, -1)).expect("f32 values");
-        let pos: Vec<i64> = Vec::try_from(pos.to_device(tch::Device::Cpu).flatten(0, -1)).expect("i64 positions");
+        let vals: Vec<f32> =
+            Vec::try_from(vals.to_device(tch::Device::Cpu).flatten(0, -1)).expect("f32 values");
+        let pos: Vec<i64> =
+            Vec::try_from(pos.to_device(tch::Device::Cpu).flatten(0, -1)).expect("i64 positions");
         let mut src = Vec::with_capacity(n);
-        let (mut new_node, mut new_score, mut new_tokens) = (vec![DEAD; n], vec![f32::NEG_INFINITY; n], vec![i64::from(eos); n]);
+        let (mut new_node, mut new_score, mut new_tokens) = (
+            vec![DEAD; n],
+            vec![f32::NEG_INFINITY; n],
+            vec![i64::from(eos); n],
+        );
         for b in 0..batch {
             for w in 0..width {
                 let r = b * width + w;
-                let (v, p) = (vals[b * k as usize + w.min(k as usize - 1)], pos[b * k as usize + w.min(k as usize - 1)] as usize);
+                let (v, p) = (
+                    vals[b * k as usize + w.min(k as usize - 1)],
+                    pos[b * k as usize + w.min(k as usize - 1)] as usize,
+                );
                 let from = b * width + p / c;
                 if w >= k as usize || v == f32::NEG_INFINITY {
                     src.push((b * width) as i64);
@@ -120,15 +185,24 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
         tokens = new_tokens;
     }
     // Final step: every live beam is a complete item; add log p(eos).
-    let logp = model.step(&Tensor::from_slice(&tokens).to(dev)).to_kind(Kind::Float).log_softmax(-1, Kind::Float);
-    let eos_lp: Vec<f32> = Vec::try_from(logp.select(1, i64::from(eos)).to_device(tch::Device::Cpu)).expect("f32");
+    let logp = model
+        .step(&Tensor::from_slice(&tokens).to(dev))
+        .to_kind(Kind::Float)
+        .log_softmax(-1, Kind::Float);
+    let eos_lp: Vec<f32> =
+        Vec::try_from(logp.select(1, i64::from(eos)).to_device(tch::Device::Cpu)).expect("f32");
     let denom = ((trie.depth() + 1) as f64).powf(length_penalty) as f32;
     (0..batch)
         .map(|b| {
             let mut hits: Vec<Hit> = (0..width)
                 .map(|w| b * width + w)
                 .filter(|&r| node[r] != DEAD && score[r].is_finite())
-                .filter_map(|r| trie.item(node[r]).map(|item| Hit { item, score: (score[r] + eos_lp[r]) / denom }))
+                .filter_map(|r| {
+                    trie.item(node[r]).map(|item| Hit {
+                        item,
+                        score: (score[r] + eos_lp[r]) / denom,
+                    })
+                })
                 .collect();
             hits.sort_by(|a, b| b.score.total_cmp(&a.score));
             hits.truncate(top_k);
@@ -140,7 +214,15 @@ pub fn beam_search_with(model: &mut dyn StepModel, batch: usize, width: usize, t
 /// Greedy decoding for `steps` tokens (unconstrained, or constrained by
 /// `trie` when given); rows stop at `eos` and are padded with `pad` after it.
 /// Returns the tokens `[rows][steps]` and the raw logits of each step.
-pub fn greedy(model: &mut dyn StepModel, rows: usize, start: u32, eos: u32, pad: u32, steps: usize, trie: Option<&Trie>) -> (Vec<Vec<u32>>, Vec<Tensor>) {
+pub fn greedy(
+    model: &mut dyn StepModel,
+    rows: usize,
+    start: u32,
+    eos: u32,
+    pad: u32,
+    steps: usize,
+    trie: Option<&Trie>,
+) -> (Vec<Vec<u32>>, Vec<Tensor>) {
     let dev = model.device();
     let mut tokens = vec![i64::from(start); rows];
     let mut out = vec![Vec::with_capacity(steps); rows];
@@ -163,8 +245,13 @@ pub fn greedy(model: &mut dyn StepModel, rows: usize, start: u32, eos: u32, pad:
                         if allowed.is_empty() {
                             eos
                         } else {
-                            let vals: Vec<f32> = allowed.iter().map(|&a| row.double_value(&[i64::from(a)]) as f32).collect();
-                            let best = (0..allowed.len()).max_by(|&a, &b| vals[a].total_cmp(&vals[b]).then(b.cmp(&a))).unwrap_or(0);
+                            let vals: Vec<f32> = allowed
+                                .iter()
+                                .map(|&a| row.double_value(&[i64::from(a)]) as f32)
+                                .collect();
+                            let best = (0..allowed.len())
+                                .max_by(|&a, &b| vals[a].total_cmp(&vals[b]).then(b.cmp(&a)))
+                                .unwrap_or(0);
                             node[r] = t.children(node[r])[best];
                             allowed[best]
                         }

@@ -3,12 +3,12 @@
 //! `evaluate` and `recommend`, so all three rank items identically.
 use super::t5_step::T5Step;
 use super::{beam_search_with, Banned, Decoding, Hit};
-use crate::semantic_id::trie::Node;
-use std::collections::HashMap;
 use crate::model::T5;
 use crate::prompt;
+use crate::semantic_id::trie::Node;
 use crate::semantic_id::trie::Trie;
 use crate::semantic_id::vocab::{self, Vocab};
+use std::collections::HashMap;
 
 /// One user's request: original user id (for the hashed user token) and
 /// history (internal item ids, oldest first).
@@ -35,22 +35,51 @@ impl Generator<'_> {
     }
 
     /// [`generate`](Self::generate) that never returns items `banned(query index, item)`.
-    pub fn generate_banned(&self, queries: &[Query], top_k: usize, banned: Option<Banned>) -> Vec<Vec<Hit>> {
+    pub fn generate_banned(
+        &self,
+        queries: &[Query],
+        top_k: usize,
+        banned: Option<Banned>,
+    ) -> Vec<Vec<Hit>> {
         if queries.is_empty() {
             return Vec::new();
         }
         let _g = tch::no_grad_guard();
         let inputs: Vec<Vec<u32>> = queries
             .iter()
-            .map(|q| prompt::generate_input(self.vocab, self.item_tokens, &self.prompt, q.user, q.history))
+            .map(|q| {
+                prompt::generate_input(
+                    self.vocab,
+                    self.item_tokens,
+                    &self.prompt,
+                    q.user,
+                    q.history,
+                )
+            })
             .collect();
-        let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
+        let (ids, mask) =
+            prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
         let width = self.decoding.width();
         let mut step = T5Step::new(self.model, &ids, &mask, width);
         let biases = self.history_match(queries);
         let lookup = |u: usize, node: Node| biases.as_ref().and_then(|b| b[u].get(&node).copied());
-        let prior: Option<super::Prior> = if biases.is_some() { Some(&lookup) } else { None };
-        beam_search_with(&mut step, queries.len(), width, self.trie, vocab::PAD, vocab::EOS, self.decoding.length_penalty(), top_k, banned, prior)
+        let prior: Option<super::Prior> = if biases.is_some() {
+            Some(&lookup)
+        } else {
+            None
+        };
+        beam_search_with(
+            &mut step,
+            queries.len(),
+            width,
+            self.trie,
+            vocab::PAD,
+            vocab::EOS,
+            self.decoding.length_penalty(),
+            top_k,
+            banned,
+            prior,
+        )
     }
 
     /// For each query, the history-match bias of every trie node its last
@@ -68,13 +97,25 @@ impl Generator<'_> {
                 let mut counts: HashMap<Node, (usize, u32)> = HashMap::new();
                 for &i in &q.history[q.history.len().saturating_sub(self.prompt.match_history)..] {
                     let mut node = self.trie.root();
-                    for (level, &tok) in self.item_tokens.get(i as usize).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
-                        let Some(c) = self.trie.step(node, tok) else { break };
+                    for (level, &tok) in self
+                        .item_tokens
+                        .get(i as usize)
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                        .iter()
+                        .enumerate()
+                    {
+                        let Some(c) = self.trie.step(node, tok) else {
+                            break;
+                        };
                         node = c;
                         counts.entry(c).or_insert((level, 0)).1 += 1;
                     }
                 }
-                counts.into_iter().map(|(node, (k, c))| (node, w[k * 2] + w[k * 2 + 1] * (c as f32).ln_1p())).collect()
+                counts
+                    .into_iter()
+                    .map(|(node, (k, c))| (node, w[k * 2] + w[k * 2 + 1] * (c as f32).ln_1p()))
+                    .collect()
             })
             .collect();
         Some(biases)

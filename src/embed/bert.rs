@@ -40,10 +40,21 @@ impl BertConfig {
         let c: Self = serde_json::from_slice(&std::fs::read(path).at(path)?)
             .map_err(|e| Error::input(path, None, format!("not a BERT config.json: {e}")))?;
         if c.hidden_act != "gelu" {
-            return Err(Error::input(path, None, format!("hidden_act `{}` unsupported (expected \"gelu\")", c.hidden_act)));
+            return Err(Error::input(
+                path,
+                None,
+                format!(
+                    "hidden_act `{}` unsupported (expected \"gelu\")",
+                    c.hidden_act
+                ),
+            ));
         }
         if c.hidden_size % c.num_attention_heads != 0 {
-            return Err(Error::input(path, None, "hidden_size is not a multiple of num_attention_heads"));
+            return Err(Error::input(
+                path,
+                None,
+                "hidden_size is not a multiple of num_attention_heads",
+            ));
         }
         Ok(c)
     }
@@ -58,15 +69,37 @@ struct Embeddings {
 }
 
 fn ln(p: nn::Path, n: i64, eps: f64) -> nn::LayerNorm {
-    nn::layer_norm(p, vec![n], nn::LayerNormConfig { eps, ..Default::default() })
+    nn::layer_norm(
+        p,
+        vec![n],
+        nn::LayerNormConfig {
+            eps,
+            ..Default::default()
+        },
+    )
 }
 
 impl Embeddings {
     fn new(p: nn::Path, c: &BertConfig) -> Self {
         Self {
-            word_embeddings: nn::embedding(&p / "word_embeddings", c.vocab_size, c.hidden_size, Default::default()),
-            position_embeddings: nn::embedding(&p / "position_embeddings", c.max_position_embeddings, c.hidden_size, Default::default()),
-            token_type_embeddings: nn::embedding(&p / "token_type_embeddings", c.type_vocab_size, c.hidden_size, Default::default()),
+            word_embeddings: nn::embedding(
+                &p / "word_embeddings",
+                c.vocab_size,
+                c.hidden_size,
+                Default::default(),
+            ),
+            position_embeddings: nn::embedding(
+                &p / "position_embeddings",
+                c.max_position_embeddings,
+                c.hidden_size,
+                Default::default(),
+            ),
+            token_type_embeddings: nn::embedding(
+                &p / "token_type_embeddings",
+                c.type_vocab_size,
+                c.hidden_size,
+                Default::default(),
+            ),
             layer_norm: ln(&p / "LayerNorm", c.hidden_size, c.layer_norm_eps),
         }
     }
@@ -107,8 +140,18 @@ impl Layer {
             value: nn::linear(&s / "value", h, h, Default::default()),
             attn_out: nn::linear(&a / "output" / "dense", h, h, Default::default()),
             attn_ln: ln(&a / "output" / "LayerNorm", h, c.layer_norm_eps),
-            intermediate: nn::linear(&p / "intermediate" / "dense", h, c.intermediate_size, Default::default()),
-            output: nn::linear(&p / "output" / "dense", c.intermediate_size, h, Default::default()),
+            intermediate: nn::linear(
+                &p / "intermediate" / "dense",
+                h,
+                c.intermediate_size,
+                Default::default(),
+            ),
+            output: nn::linear(
+                &p / "output" / "dense",
+                c.intermediate_size,
+                h,
+                Default::default(),
+            ),
             out_ln: ln(&p / "output" / "LayerNorm", h, c.layer_norm_eps),
             heads: c.num_attention_heads,
         }
@@ -122,7 +165,8 @@ impl Layer {
         let q = split(self.query.forward(x));
         let k = split(self.key.forward(x));
         let v = split(self.value.forward(x));
-        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, false);
+        let ctx =
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, false);
         let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
         let a = self.attn_ln.forward(&(self.attn_out.forward(&ctx) + x));
         let i = self.intermediate.forward(&a).gelu("none");
@@ -145,7 +189,9 @@ impl Bert {
         let e = &p / "encoder" / "layer";
         Self {
             embeddings: Embeddings::new(&p / "embeddings", c),
-            layers: (0..c.num_hidden_layers).map(|i| Layer::new(&e / i, c)).collect(),
+            layers: (0..c.num_hidden_layers)
+                .map(|i| Layer::new(&e / i, c))
+                .collect(),
             config: c.clone(),
             device,
         }
@@ -160,18 +206,29 @@ impl Bert {
         let model = Bert::new(vs.root(), &config);
         let wpath = dir.join("model.safetensors");
         let (mut file, sha256) = StFile::read_with_sha256(&wpath)?;
-        let prefixed: Vec<String> = file.tensors.keys().filter(|k| k.starts_with("bert.")).cloned().collect();
+        let prefixed: Vec<String> = file
+            .tensors
+            .keys()
+            .filter(|k| k.starts_with("bert."))
+            .cloned()
+            .collect();
         for k in prefixed {
             let t = file.tensors.remove(&k).expect("key listed");
             file.tensors.insert(k["bert.".len()..].to_string(), t);
         }
-        load_into(&vs, &mut file, &wpath, &["position_ids", "pooler.dense.weight", "pooler.dense.bias"])?;
+        load_into(
+            &vs,
+            &mut file,
+            &wpath,
+            &["position_ids", "pooler.dense.weight", "pooler.dense.bias"],
+        )?;
         Ok((model, vs, sha256))
     }
 
     /// Last hidden state `[B, T, H]` for ids `[B, T]` and attention mask `[B, T]` (1 = token).
     pub fn forward(&self, ids: &Tensor, attention_mask: &Tensor) -> Tensor {
-        let additive = (attention_mask.to_kind(Kind::Float).ones_like() - attention_mask.to_kind(Kind::Float))
+        let additive = (attention_mask.to_kind(Kind::Float).ones_like()
+            - attention_mask.to_kind(Kind::Float))
             * f64::from(f32::MIN);
         let additive = additive.unsqueeze(1).unsqueeze(1);
         let mut x = self.embeddings.forward(ids);

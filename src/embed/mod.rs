@@ -37,7 +37,12 @@ impl TextEncoder {
     pub fn load(model_dir: &Path, tokenizer_json: &Path, device: Device) -> Result<Self> {
         let (bert, vs, weights_sha256) = Bert::load(model_dir, device)?;
         let tokenizer = load_tokenizer(tokenizer_json, MAX_SEQ_LEN)?;
-        Ok(Self { bert, _vs: vs, tokenizer, weights_sha256 })
+        Ok(Self {
+            bert,
+            _vs: vs,
+            tokenizer,
+            weights_sha256,
+        })
     }
 
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<TokenIds>> {
@@ -51,7 +56,12 @@ impl TextEncoder {
     /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
     /// Batches are formed over texts sorted by token length (as
     /// sentence-transformers does) so that little padding is computed.
-    pub fn encode(&self, texts: &[&str], batch_size: usize, progress: &dyn Progress) -> Result<Tensor> {
+    pub fn encode(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        progress: &dyn Progress,
+    ) -> Result<Tensor> {
         let ids = self.tokenize(texts)?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
@@ -90,16 +100,24 @@ pub fn pad_batch(batch: &[&TokenIds], device: Device) -> (Tensor, Tensor) {
         }
     }
     let shape = [batch.len() as i64, t as i64];
-    (Tensor::from_slice(&ids).view(shape).to(device), Tensor::from_slice(&mask).view(shape).to(device))
+    (
+        Tensor::from_slice(&ids).view(shape).to(device),
+        Tensor::from_slice(&mask).view(shape).to(device),
+    )
 }
 
 /// Loads `tokenizer.json`, replacing its own padding/truncation (MiniLM ships
 /// Fixed(128)) with truncation at `max_len` and no padding (we pad per batch).
 pub fn load_tokenizer(path: &Path, max_len: usize) -> Result<Tokenizer> {
     if !path.exists() {
-        return Err(Error::input(path, None, "tokenizer file not found (run scripts/setup.sh)"));
+        return Err(Error::input(
+            path,
+            None,
+            "tokenizer file not found (run scripts/setup.sh)",
+        ));
     }
-    let mut tok = Tokenizer::from_file(path).map_err(|e| Error::input(path, None, format!("not a tokenizer.json: {e}")))?;
+    let mut tok = Tokenizer::from_file(path)
+        .map_err(|e| Error::input(path, None, format!("not a tokenizer.json: {e}")))?;
     tok.with_padding(None);
     tok.with_truncation(Some(TruncationParams {
         max_length: max_len,
@@ -137,10 +155,20 @@ impl Embeddings {
         let meta = BTreeMap::from([
             ("encoder".to_string(), source.encoder.clone()),
             ("encoder_sha256".to_string(), source.encoder_sha256.clone()),
-            ("item_text_sha256".to_string(), source.item_text_sha256.clone()),
+            (
+                "item_text_sha256".to_string(),
+                source.item_text_sha256.clone(),
+            ),
             ("dim".to_string(), matrix.size()[1].to_string()),
         ]);
-        st::write(path, &[("item_ids".into(), ids), ("embeddings".into(), matrix.to_kind(Kind::Float))], &meta)
+        st::write(
+            path,
+            &[
+                ("item_ids".into(), ids),
+                ("embeddings".into(), matrix.to_kind(Kind::Float)),
+            ],
+            &meta,
+        )
     }
 
     pub fn read(path: &Path) -> Result<Self> {
@@ -148,21 +176,38 @@ impl Embeddings {
         let matrix = f.take(path, "embeddings")?;
         let ids = f.take(path, "item_ids")?;
         if matrix.dim() != 2 || ids.size() != [matrix.size()[0]] {
-            return Err(Error::input(path, None, "expected `embeddings` [N, D] and `item_ids` [N]"));
+            return Err(Error::input(
+                path,
+                None,
+                "expected `embeddings` [N, D] and `item_ids` [N]",
+            ));
         }
-        let meta = |k: &str| f.metadata.get(k).cloned().ok_or_else(|| Error::input(path, None, format!("metadata `{k}` missing")));
+        let meta = |k: &str| {
+            f.metadata
+                .get(k)
+                .cloned()
+                .ok_or_else(|| Error::input(path, None, format!("metadata `{k}` missing")))
+        };
         Ok(Self {
             item_ids: Vec::<i64>::try_from(&ids).map_err(Error::Torch)?,
             matrix: matrix.to_kind(Kind::Float),
-            source: EmbeddingSource { encoder: meta("encoder")?, encoder_sha256: meta("encoder_sha256")?, item_text_sha256: meta("item_text_sha256")? },
+            source: EmbeddingSource {
+                encoder: meta("encoder")?,
+                encoder_sha256: meta("encoder_sha256")?,
+                item_text_sha256: meta("item_text_sha256")?,
+            },
             file_sha256,
         })
     }
 
     /// Metadata only: is the file at `path` built from this source? (the cache check)
     pub fn is_current(path: &Path, source: &EmbeddingSource) -> bool {
-        let Ok(bytes) = std::fs::read(path) else { return false };
-        let Ok((_, meta)) = safetensors::SafeTensors::read_metadata(&bytes) else { return false };
+        let Ok(bytes) = std::fs::read(path) else {
+            return false;
+        };
+        let Ok((_, meta)) = safetensors::SafeTensors::read_metadata(&bytes) else {
+            return false;
+        };
         let m = meta.metadata().clone().unwrap_or_default();
         m.get("encoder_sha256") == Some(&source.encoder_sha256)
             && m.get("item_text_sha256") == Some(&source.item_text_sha256)
@@ -181,21 +226,36 @@ pub fn read_external(path: &Path, n_items: usize) -> Result<Tensor> {
             if f.tensors.contains_key("embeddings") {
                 f.take(path, "embeddings")?
             } else {
-                let two_d: Vec<String> = f.tensors.iter().filter(|(_, t)| t.dim() == 2).map(|(k, _)| k.clone()).collect();
+                let two_d: Vec<String> = f
+                    .tensors
+                    .iter()
+                    .filter(|(_, t)| t.dim() == 2)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 match two_d.as_slice() {
                     [one] => f.take(path, one)?,
                     _ => return Err(Error::input(path, None, format!("expected a tensor named `embeddings` or exactly one 2-D tensor, found {two_d:?}"))),
                 }
             }
         }
-        _ => return Err(Error::input(path, None, "unknown embedding file type (expected .npy or .safetensors)")),
+        _ => {
+            return Err(Error::input(
+                path,
+                None,
+                "unknown embedding file type (expected .npy or .safetensors)",
+            ))
+        }
     };
     let m = m.to_kind(Kind::Float);
     if m.dim() != 2 || m.size()[0] != n_items as i64 {
         return Err(Error::input(path, None, format!("embedding matrix has shape {:?}, expected [{n_items}, D] (one row per item of items.jsonl, in order)", m.size())));
     }
     if m.isfinite().all().int64_value(&[]) == 0 {
-        return Err(Error::input(path, None, "embedding matrix contains NaN or infinite values"));
+        return Err(Error::input(
+            path,
+            None,
+            "embedding matrix contains NaN or infinite values",
+        ));
     }
     Ok(m)
 }

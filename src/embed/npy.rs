@@ -12,11 +12,18 @@ pub fn read_f32_matrix(path: &Path) -> Result<Tensor> {
     }
     let (hlen, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         _ => return Err(bad("unknown version")),
     };
-    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or_else(|| bad("truncated header"))?)
-        .map_err(|_| bad("header is not text"))?;
+    let header = std::str::from_utf8(
+        bytes
+            .get(start..start + hlen)
+            .ok_or_else(|| bad("truncated header"))?,
+    )
+    .map_err(|_| bad("header is not text"))?;
     let field = |name: &str| -> Option<&str> {
         let i = header.find(&format!("'{name}'"))?;
         let rest = &header[i + name.len() + 2..];
@@ -31,11 +38,18 @@ pub fn read_f32_matrix(path: &Path) -> Result<Tensor> {
         return Err(bad("dtype must be little-endian float32 or float64"));
     };
     if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
-        return Err(bad("Fortran order is not supported (save with np.ascontiguousarray)"));
+        return Err(bad(
+            "Fortran order is not supported (save with np.ascontiguousarray)",
+        ));
     }
     let shape_s = field("shape").ok_or_else(|| bad("no shape"))?;
     let inner = &shape_s[1..shape_s.find(')').ok_or_else(|| bad("bad shape"))?];
-    let shape: Vec<i64> = inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<i64>().map_err(|_| bad("bad shape"))).collect::<Result<_>>()?;
+    let shape: Vec<i64> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<i64>().map_err(|_| bad("bad shape")))
+        .collect::<Result<_>>()?;
     if shape.len() != 2 {
         return Err(bad("expected a 2-D array"));
     }

@@ -111,14 +111,16 @@ mod tests {
         assert_eq!(coverage(&lists, 2, 4), 0.75);
         assert_eq!(coverage(&lists, 1, 4), 0.5);
         let pop = [4.0, 2.0, 0.0, 2.0]; // mean 2
-        // list means: (4+2)/2 = 3, (2+0)/2 = 1 → 2 / 2 = 1
+                                        // list means: (4+2)/2 = 3, (2+0)/2 = 1 → 2 / 2 = 1
         assert_eq!(popularity_bias(&lists, 2, &pop), 1.0);
         assert_eq!(popularity_bias(&[vec![0]], 1, &pop), 2.0);
     }
 
     #[test]
     fn bootstrap_brackets_the_mean_and_is_seeded() {
-        let v: Vec<f64> = (0..500).map(|i| if i % 10 == 0 { 1.0 } else { 0.0 }).collect();
+        let v: Vec<f64> = (0..500)
+            .map(|i| if i % 10 == 0 { 1.0 } else { 0.0 })
+            .collect();
         let (lo, hi) = bootstrap_ci(&v, 1000, 1);
         assert!(lo < 0.1 && 0.1 < hi && lo > 0.06 && hi < 0.14, "{lo} {hi}");
         assert_eq!(bootstrap_ci(&v, 1000, 1), (lo, hi));

@@ -43,25 +43,61 @@ pub struct Protocol {
 
 impl Default for Protocol {
     fn default() -> Self {
-        Self { exclude_seen: false, bootstrap: 1000, seed: 0 }
+        Self {
+            exclude_seen: false,
+            bootstrap: 1000,
+            seed: 0,
+        }
     }
 }
 
 pub const KS: [usize; 2] = [5, 10];
 
 /// Scores ranked lists (best first) against targets.
-pub fn score_lists(method: &str, targets: &[u32], lists: &[Vec<u32>], n_items: usize, popularity: &[f64], protocol: &Protocol, seconds: f64) -> MethodResult {
-    let ranks: Vec<Option<usize>> = targets.iter().zip(lists).map(|(&t, l)| metrics::rank_of(t, l)).collect();
+pub fn score_lists(
+    method: &str,
+    targets: &[u32],
+    lists: &[Vec<u32>],
+    n_items: usize,
+    popularity: &[f64],
+    protocol: &Protocol,
+    seconds: f64,
+) -> MethodResult {
+    let ranks: Vec<Option<usize>> = targets
+        .iter()
+        .zip(lists)
+        .map(|(&t, l)| metrics::rank_of(t, l))
+        .collect();
     let mut m = BTreeMap::new();
     let mut put = |name: String, vals: Vec<f64>, salt: u64| {
-        let (lo, hi) = metrics::bootstrap_ci(&vals, protocol.bootstrap, protocol.seed.wrapping_add(salt));
-        m.insert(name, Estimate { mean: metrics::mean(&vals), lo, hi });
+        let (lo, hi) =
+            metrics::bootstrap_ci(&vals, protocol.bootstrap, protocol.seed.wrapping_add(salt));
+        m.insert(
+            name,
+            Estimate {
+                mean: metrics::mean(&vals),
+                lo,
+                hi,
+            },
+        );
     };
     for (i, &k) in KS.iter().enumerate() {
-        put(format!("recall@{k}"), ranks.iter().map(|&r| metrics::recall_at(r, k)).collect(), 2 * i as u64);
-        put(format!("ndcg@{k}"), ranks.iter().map(|&r| metrics::ndcg_at(r, k)).collect(), 2 * i as u64 + 1);
+        put(
+            format!("recall@{k}"),
+            ranks.iter().map(|&r| metrics::recall_at(r, k)).collect(),
+            2 * i as u64,
+        );
+        put(
+            format!("ndcg@{k}"),
+            ranks.iter().map(|&r| metrics::ndcg_at(r, k)).collect(),
+            2 * i as u64 + 1,
+        );
     }
-    put("mrr".into(), ranks.iter().map(|&r| metrics::reciprocal_rank(r)).collect(), 99);
+    put(
+        "mrr".into(),
+        ranks.iter().map(|&r| metrics::reciprocal_rank(r)).collect(),
+        99,
+    );
     MethodResult {
         method: method.to_string(),
         users: targets.len(),
@@ -69,7 +105,11 @@ pub fn score_lists(method: &str, targets: &[u32], lists: &[Vec<u32>], n_items: u
         coverage_at_10: metrics::coverage(lists, 10, n_items),
         popularity_bias_at_10: metrics::popularity_bias(lists, 10, popularity),
         seconds,
-        users_per_second: if seconds > 0.0 { targets.len() as f64 / seconds } else { f64::INFINITY },
+        users_per_second: if seconds > 0.0 {
+            targets.len() as f64 / seconds
+        } else {
+            f64::INFINITY
+        },
     }
 }
 
@@ -101,23 +141,51 @@ pub fn seen_before(ds: &Dataset, split: Split) -> Vec<HashSet<u32>> {
 }
 
 /// Most-popular baseline: the same list for everyone (minus seen items when excluded).
-pub fn most_popular(popularity: &[f64], held: &[HeldOut], seen: &[HashSet<u32>], protocol: &Protocol, k: usize) -> Vec<Vec<u32>> {
+pub fn most_popular(
+    popularity: &[f64],
+    held: &[HeldOut],
+    seen: &[HashSet<u32>],
+    protocol: &Protocol,
+    k: usize,
+) -> Vec<Vec<u32>> {
     let mut order: Vec<u32> = (0..popularity.len() as u32).collect();
-    order.sort_by(|&a, &b| popularity[b as usize].total_cmp(&popularity[a as usize]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        popularity[b as usize]
+            .total_cmp(&popularity[a as usize])
+            .then(a.cmp(&b))
+    });
     held.iter()
         .zip(seen)
-        .map(|(_, s)| order.iter().copied().filter(|i| !protocol.exclude_seen || !s.contains(i)).take(k).collect())
+        .map(|(_, s)| {
+            order
+                .iter()
+                .copied()
+                .filter(|i| !protocol.exclude_seen || !s.contains(i))
+                .take(k)
+                .collect()
+        })
         .collect()
 }
 
 /// Text-kNN baseline: items nearest (cosine) to the last history item's text
 /// embedding, via a Faiss inner-product index; the query item itself excluded.
-pub fn text_knn(emb: &[f32], dim: usize, held: &[HeldOut], seen: &[HashSet<u32>], protocol: &Protocol, k: usize) -> crate::Result<Vec<Vec<u32>>> {
+pub fn text_knn(
+    emb: &[f32],
+    dim: usize,
+    held: &[HeldOut],
+    seen: &[HashSet<u32>],
+    protocol: &Protocol,
+    k: usize,
+) -> crate::Result<Vec<Vec<u32>>> {
     use faiss::Index;
     let err = |e: faiss::error::Error| crate::Error::Other(format!("faiss: {e}"));
     let mut index = faiss::FlatIndex::new_ip(dim as u32).map_err(err)?;
     index.add(emb).map_err(err)?;
-    let extra = if protocol.exclude_seen { seen.iter().map(HashSet::len).max().unwrap_or(0) } else { 0 };
+    let extra = if protocol.exclude_seen {
+        seen.iter().map(HashSet::len).max().unwrap_or(0)
+    } else {
+        0
+    };
     let want = (k + 1 + extra).min(emb.len() / dim);
     let queries: Vec<f32> = held
         .iter()
@@ -153,8 +221,15 @@ pub fn markdown_table(results: &[MethodResult]) -> String {
             let e = r.metrics[c];
             s.push_str(&format!(" {:.4} [{:.4}, {:.4}] |", e.mean, e.lo, e.hi));
         }
-        let ups = if r.users_per_second.is_finite() { format!("{:.1}", r.users_per_second) } else { "–".into() };
-        s.push_str(&format!(" {:.3} | {:.2} | {} |\n", r.coverage_at_10, r.popularity_bias_at_10, ups));
+        let ups = if r.users_per_second.is_finite() {
+            format!("{:.1}", r.users_per_second)
+        } else {
+            "–".into()
+        };
+        s.push_str(&format!(
+            " {:.3} | {:.2} | {} |\n",
+            r.coverage_at_10, r.popularity_bias_at_10, ups
+        ));
     }
     s
 }

@@ -109,7 +109,17 @@ impl T5Config {
 
     /// A small model for tests: d_model 32, 2+2 layers, 4 heads × 8, d_ff 64.
     pub fn tiny(vocab_size: i64) -> Self {
-        Self { d_model: 32, d_kv: 8, d_ff: 64, num_layers: 2, num_decoder_layers: Some(2), num_heads: 4, relative_attention_num_buckets: 8, relative_attention_max_distance: 20, ..Self::tiger(vocab_size) }
+        Self {
+            d_model: 32,
+            d_kv: 8,
+            d_ff: 64,
+            num_layers: 2,
+            num_decoder_layers: Some(2),
+            num_heads: 4,
+            relative_attention_num_buckets: 8,
+            relative_attention_max_distance: 20,
+            ..Self::tiger(vocab_size)
+        }
     }
 
     pub fn decoder_layers(&self) -> i64 {
@@ -118,30 +128,54 @@ impl T5Config {
 
     /// `scale_decoder_outputs ?? tie_word_embeddings` (see the fixtures' README).
     pub fn scales_decoder_output(&self) -> bool {
-        self.scale_decoder_outputs.unwrap_or(self.tie_word_embeddings)
+        self.scale_decoder_outputs
+            .unwrap_or(self.tie_word_embeddings)
     }
 
     pub fn check(&self) -> Result<()> {
-        let pos = [("vocab_size", self.vocab_size), ("d_model", self.d_model), ("d_kv", self.d_kv), ("d_ff", self.d_ff), ("num_layers", self.num_layers), ("num_heads", self.num_heads), ("relative_attention_num_buckets", self.relative_attention_num_buckets)];
+        let pos = [
+            ("vocab_size", self.vocab_size),
+            ("d_model", self.d_model),
+            ("d_kv", self.d_kv),
+            ("d_ff", self.d_ff),
+            ("num_layers", self.num_layers),
+            ("num_heads", self.num_heads),
+            (
+                "relative_attention_num_buckets",
+                self.relative_attention_num_buckets,
+            ),
+        ];
         if let Some((name, v)) = pos.iter().find(|(_, v)| *v <= 0) {
-            return Err(Error::Config(format!("T5 config: {name} must be positive, got {v}")));
+            return Err(Error::Config(format!(
+                "T5 config: {name} must be positive, got {v}"
+            )));
         }
         if !(0.0..1.0).contains(&self.dropout_rate) {
-            return Err(Error::Config(format!("T5 config: dropout_rate must be in [0, 1), got {}", self.dropout_rate)));
+            return Err(Error::Config(format!(
+                "T5 config: dropout_rate must be in [0, 1), got {}",
+                self.dropout_rate
+            )));
         }
         Ok(())
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).at(path)?).map_err(|e| Error::input(path, None, format!("malformed JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).at(path)?)
+            .map_err(|e| Error::input(path, None, format!("malformed JSON: {e}")))?;
         if let Some(t) = v.get("model_type").and_then(|t| t.as_str()) {
             if t != "t5" {
-                return Err(Error::input(path, None, format!("model_type is `{t}`, expected `t5`")));
+                return Err(Error::input(
+                    path,
+                    None,
+                    format!("model_type is `{t}`, expected `t5`"),
+                ));
             }
         }
         // transformers writes `"feed_forward_proj": "gated-gelu"`; accept `gelu_new` aliases it also uses.
-        let c: Self = serde_json::from_value(v).map_err(|e| Error::input(path, None, format!("not a T5 config: {e}")))?;
-        c.check().map_err(|e| Error::input(path, None, e.to_string()))?;
+        let c: Self = serde_json::from_value(v)
+            .map_err(|e| Error::input(path, None, format!("not a T5 config: {e}")))?;
+        c.check()
+            .map_err(|e| Error::input(path, None, e.to_string()))?;
         Ok(c)
     }
 
@@ -150,12 +184,28 @@ impl T5Config {
         let mut v = serde_json::to_value(self).expect("plain data");
         let m = v.as_object_mut().expect("object");
         m.insert("num_decoder_layers".into(), self.decoder_layers().into());
-        m.insert("scale_decoder_outputs".into(), self.scales_decoder_output().into());
-        m.insert("architectures".into(), serde_json::json!(["T5ForConditionalGeneration"]));
+        m.insert(
+            "scale_decoder_outputs".into(),
+            self.scales_decoder_output().into(),
+        );
+        m.insert(
+            "architectures".into(),
+            serde_json::json!(["T5ForConditionalGeneration"]),
+        );
         m.insert("model_type".into(), "t5".into());
         m.insert("is_encoder_decoder".into(), true.into());
-        m.insert("dense_act_fn".into(), match self.feed_forward_proj { FeedForward::Relu => "relu", FeedForward::GatedGelu => "gelu_new" }.into());
-        m.insert("is_gated_act".into(), (self.feed_forward_proj == FeedForward::GatedGelu).into());
+        m.insert(
+            "dense_act_fn".into(),
+            match self.feed_forward_proj {
+                FeedForward::Relu => "relu",
+                FeedForward::GatedGelu => "gelu_new",
+            }
+            .into(),
+        );
+        m.insert(
+            "is_gated_act".into(),
+            (self.feed_forward_proj == FeedForward::GatedGelu).into(),
+        );
         m.insert("use_cache".into(), true.into());
         m.insert("initializer_factor".into(), 1.0.into());
         v

@@ -27,16 +27,28 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     // SAFETY: `mask` is a freshly allocated contiguous f32 tensor of `n`
     // elements owned here; no other reference to its storage exists.
     let buf: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
-    buf.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, chunk)| {
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ (ci as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        for pair in chunk.chunks_mut(2) {
-            let r = rng.next_u64();
-            pair[0] = if (r & 0xffff_ffff) >= threshold { keep_scale } else { 0.0 };
-            if let Some(b) = pair.get_mut(1) {
-                *b = if (r >> 32) >= threshold { keep_scale } else { 0.0 };
+    buf.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(
+                seed ^ (ci as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
+            for pair in chunk.chunks_mut(2) {
+                let r = rng.next_u64();
+                pair[0] = if (r & 0xffff_ffff) >= threshold {
+                    keep_scale
+                } else {
+                    0.0
+                };
+                if let Some(b) = pair.get_mut(1) {
+                    *b = if (r >> 32) >= threshold {
+                        keep_scale
+                    } else {
+                        0.0
+                    };
+                }
             }
-        }
-    });
+        });
     x * mask.to_kind(x.kind())
 }
 
@@ -54,7 +66,14 @@ mod tests {
         assert!((y.mean(Kind::Float).double_value(&[]) - 1.0).abs() < 0.02);
         tch::manual_seed(1);
         let z = dropout(&x, 0.1, true);
-        assert_eq!((&y - &z).abs().max().double_value(&[]), 0.0, "seeded through libtorch");
-        assert_eq!((dropout(&x, 0.1, false) - &x).abs().max().double_value(&[]), 0.0);
+        assert_eq!(
+            (&y - &z).abs().max().double_value(&[]),
+            0.0,
+            "seeded through libtorch"
+        );
+        assert_eq!(
+            (dropout(&x, 0.1, false) - &x).abs().max().double_value(&[]),
+            0.0
+        );
     }
 }

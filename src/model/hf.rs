@@ -13,12 +13,21 @@ use tch::{nn, Device};
 
 /// Loads a model from a config and a weights file.
 pub fn load(config_path: &Path, weights_path: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
-    load_file(config_path, StFile::read(weights_path)?, weights_path, device)
+    load_file(
+        config_path,
+        StFile::read(weights_path)?,
+        weights_path,
+        device,
+    )
 }
 
 /// Loads `dir/config.json` + `dir/model.safetensors`.
 pub fn load_dir(dir: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
-    load(&dir.join("config.json"), &dir.join("model.safetensors"), device)
+    load(
+        &dir.join("config.json"),
+        &dir.join("model.safetensors"),
+        device,
+    )
 }
 
 /// [`load_dir`], plus the SHA-256 of `model.safetensors` from the same read.
@@ -29,7 +38,12 @@ pub fn load_dir_hashed(dir: &Path, device: Device) -> Result<(T5, nn::VarStore, 
     Ok((model, vs, sha))
 }
 
-fn load_file(config_path: &Path, mut file: StFile, weights_path: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
+fn load_file(
+    config_path: &Path,
+    mut file: StFile,
+    weights_path: &Path,
+    device: Device,
+) -> Result<(T5, nn::VarStore)> {
     let mut config = T5Config::from_file(config_path)?;
     config.tie_word_embeddings = !file.tensors.contains_key("lm_head.weight");
     let vs = nn::VarStore::new(device);
@@ -44,14 +58,23 @@ fn load_file(config_path: &Path, mut file: StFile, weights_path: &Path, device: 
             config.d_model
         )));
     }
-    load_into(&vs, &mut file, weights_path, &["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"])?;
+    load_into(
+        &vs,
+        &mut file,
+        weights_path,
+        &["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"],
+    )?;
     Ok((model, vs))
 }
 
 /// Writes `config.json` and `model.safetensors` (atomically each) into `dir`.
 pub fn save_dir(model: &T5, vs: &nn::VarStore, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tensors: Vec<(String, tch::Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.detach())).collect();
+    let mut tensors: Vec<(String, tch::Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.detach()))
+        .collect();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
     st::write(&dir.join("model.safetensors"), &tensors, &meta)?;

@@ -30,7 +30,16 @@ impl Module for Lin {
 
 fn linear(p: nn::Path, i: i64, o: i64) -> Lin {
     let bound = 1.0 / (i as f64).sqrt();
-    Lin { ws: p.var("weight", &[o, i], nn::Init::Uniform { lo: -bound, up: bound }) }
+    Lin {
+        ws: p.var(
+            "weight",
+            &[o, i],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        ),
+    }
 }
 
 /// T5's LayerNorm: `w * x / sqrt(mean(x²) + eps)` in f32, no mean, no bias.
@@ -42,20 +51,31 @@ pub struct RmsNorm {
 
 impl RmsNorm {
     pub fn new(p: nn::Path, d: i64, eps: f64) -> Self {
-        Self { weight: p.var("weight", &[d], nn::Init::Const(1.0)), eps }
+        Self {
+            weight: p.var("weight", &[d], nn::Init::Const(1.0)),
+            eps,
+        }
     }
 }
 
 impl Module for RmsNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let var = x.to_kind(Kind::Float).pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+        let var = x
+            .to_kind(Kind::Float)
+            .pow_tensor_scalar(2)
+            .mean_dim(-1, true, Kind::Float);
         let y = x.to_kind(Kind::Float) * (var + self.eps).rsqrt();
         self.weight.to_kind(x.kind()) * y.to_kind(x.kind())
     }
 }
 
 /// HF's `_relative_position_bucket`, with the same float32 arithmetic.
-pub fn relative_position_bucket(relative_position: i64, bidirectional: bool, num_buckets: i64, max_distance: i64) -> i64 {
+pub fn relative_position_bucket(
+    relative_position: i64,
+    bidirectional: bool,
+    num_buckets: i64,
+    max_distance: i64,
+) -> i64 {
     let mut buckets = 0;
     let mut nb = num_buckets;
     let n = if bidirectional {
@@ -78,11 +98,24 @@ pub fn relative_position_bucket(relative_position: i64, bidirectional: bool, num
 }
 
 /// Bucket ids `[q_len, k_len]` for query positions `q_offset..q_offset+q_len`.
-pub fn bucket_matrix(q_len: i64, k_len: i64, q_offset: i64, bidirectional: bool, num_buckets: i64, max_distance: i64, device: Device) -> Tensor {
+pub fn bucket_matrix(
+    q_len: i64,
+    k_len: i64,
+    q_offset: i64,
+    bidirectional: bool,
+    num_buckets: i64,
+    max_distance: i64,
+    device: Device,
+) -> Tensor {
     let mut v = Vec::with_capacity((q_len * k_len) as usize);
     for q in 0..q_len {
         for k in 0..k_len {
-            v.push(relative_position_bucket(k - (q + q_offset), bidirectional, num_buckets, max_distance));
+            v.push(relative_position_bucket(
+                k - (q + q_offset),
+                bidirectional,
+                num_buckets,
+                max_distance,
+            ));
         }
     }
     Tensor::from_slice(&v).view([q_len, k_len]).to(device)
@@ -111,7 +144,14 @@ impl Attention {
             k: linear(&p / "k", c.d_model, inner),
             v: linear(&p / "v", c.d_model, inner),
             o: linear(&p / "o", inner, c.d_model),
-            relative_attention_bias: has_bias.then(|| nn::embedding(&p / "relative_attention_bias", c.relative_attention_num_buckets, c.num_heads, Default::default())),
+            relative_attention_bias: has_bias.then(|| {
+                nn::embedding(
+                    &p / "relative_attention_bias",
+                    c.relative_attention_num_buckets,
+                    c.num_heads,
+                    Default::default(),
+                )
+            }),
             heads: c.num_heads,
             d_kv: c.d_kv,
             dropout: c.attention_dropout_rate.unwrap_or(c.dropout_rate),
@@ -123,8 +163,19 @@ impl Attention {
 
     /// Position bias `[1, H, q_len, k_len]` (only the block-0 layer has the table).
     pub fn position_bias(&self, q_len: i64, k_len: i64, q_offset: i64, device: Device) -> Tensor {
-        let table = self.relative_attention_bias.as_ref().expect("position bias lives in block 0");
-        let b = bucket_matrix(q_len, k_len, q_offset, self.bidirectional, self.num_buckets, self.max_distance, device);
+        let table = self
+            .relative_attention_bias
+            .as_ref()
+            .expect("position bias lives in block 0");
+        let b = bucket_matrix(
+            q_len,
+            k_len,
+            q_offset,
+            self.bidirectional,
+            self.num_buckets,
+            self.max_distance,
+            device,
+        );
         table.forward(&b).permute([2, 0, 1]).unsqueeze(0)
     }
 
@@ -145,9 +196,14 @@ impl Attention {
         let q = self.heads(self.q.forward(x));
         let p = if train { self.dropout } else { 0.0 };
         // f32::MIN would round to -inf in bf16; keep masks finite there.
-        let bias = if q.kind() == Kind::Float { bias.shallow_clone() } else { bias.clamp_min(-1e30).to_kind(q.kind()) };
+        let bias = if q.kind() == Kind::Float {
+            bias.shallow_clone()
+        } else {
+            bias.clamp_min(-1e30).to_kind(q.kind())
+        };
         let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias), p, false, 1.0, false);
-        self.o.forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
+        self.o
+            .forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
     }
 }
 
@@ -181,7 +237,10 @@ impl FeedForwardLayer {
         let h = self.norm.forward(x);
         let h = match self.kind {
             FeedForward::Relu => self.wi.as_ref().expect("relu").forward(&h).relu(),
-            FeedForward::GatedGelu => self.wi_0.as_ref().expect("gated").forward(&h).gelu("tanh") * self.wi_1.as_ref().expect("gated").forward(&h),
+            FeedForward::GatedGelu => {
+                self.wi_0.as_ref().expect("gated").forward(&h).gelu("tanh")
+                    * self.wi_1.as_ref().expect("gated").forward(&h)
+            }
         };
         let h = dropout(&h, self.dropout, train);
         x + dropout(&self.wo.forward(&h), self.dropout, train)
@@ -247,7 +306,13 @@ pub struct T5 {
 
 impl T5 {
     pub fn new(p: nn::Path, c: &T5Config) -> Self {
-        let emb_cfg = nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 1.0 }, ..Default::default() };
+        let emb_cfg = nn::EmbeddingConfig {
+            ws_init: nn::Init::Randn {
+                mean: 0.0,
+                stdev: 1.0,
+            },
+            ..Default::default()
+        };
         let e = &p / "encoder";
         let d = &p / "decoder";
         let encoder = (0..c.num_layers)
@@ -267,7 +332,11 @@ impl T5 {
                     self_attn: Attention::new(&b / 0 / "SelfAttention", c, i == 0, false),
                     self_norm: RmsNorm::new(&b / 0 / "layer_norm", c.d_model, c.layer_norm_epsilon),
                     cross_attn: Attention::new(&b / 1 / "EncDecAttention", c, false, false),
-                    cross_norm: RmsNorm::new(&b / 1 / "layer_norm", c.d_model, c.layer_norm_epsilon),
+                    cross_norm: RmsNorm::new(
+                        &b / 1 / "layer_norm",
+                        c.d_model,
+                        c.layer_norm_epsilon,
+                    ),
                     ff: FeedForwardLayer::new(&b / 2, c),
                 }
             })
@@ -279,8 +348,11 @@ impl T5 {
             encoder_norm: RmsNorm::new(&e / "final_layer_norm", c.d_model, c.layer_norm_epsilon),
             decoder,
             decoder_norm: RmsNorm::new(&d / "final_layer_norm", c.d_model, c.layer_norm_epsilon),
-            lm_head: (!c.tie_word_embeddings).then(|| linear(&p / "lm_head", c.d_model, c.vocab_size)),
-            history_match: c.genrec_history_match_levels.map(|l| p.zeros("genrec_history_match", &[l, 2])),
+            lm_head: (!c.tie_word_embeddings)
+                .then(|| linear(&p / "lm_head", c.d_model, c.vocab_size)),
+            history_match: c
+                .genrec_history_match_levels
+                .map(|l| p.zeros("genrec_history_match", &[l, 2])),
             compute_kind: Kind::Float,
         }
     }
@@ -306,8 +378,13 @@ impl T5 {
         let p_drop = self.config.dropout_rate;
         let x = if ids.dim() == 3 {
             let e = self.shared.forward(ids);
-            let keep = ids.ne(self.config.pad_token_id).unsqueeze(-1).to_kind(e.kind());
-            (e * keep).sum_dim_intlist(2, false, None).to_kind(self.compute_kind)
+            let keep = ids
+                .ne(self.config.pad_token_id)
+                .unsqueeze(-1)
+                .to_kind(e.kind());
+            (e * keep)
+                .sum_dim_intlist(2, false, None)
+                .to_kind(self.compute_kind)
         } else {
             self.embed(ids)
         };
@@ -331,16 +408,27 @@ impl T5 {
         let dev = dec_ids.device();
         let p_drop = self.config.dropout_rate;
         let causal = Tensor::ones([t, t], (Kind::Float, dev)).triu(1) * MASK;
-        let self_bias = self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
+        let self_bias =
+            self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
         let cross_bias = additive_mask(enc_mask);
         let mut h = dropout(&self.embed(dec_ids), p_drop, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
             let (k, v) = blk.self_attn.project_kv(&n);
-            h = &h + dropout(&blk.self_attn.attend(&n, &k, &v, &self_bias, train), p_drop, train);
+            h = &h
+                + dropout(
+                    &blk.self_attn.attend(&n, &k, &v, &self_bias, train),
+                    p_drop,
+                    train,
+                );
             let n = blk.cross_norm.forward(&h);
             let (k, v) = blk.cross_attn.project_kv(enc);
-            h = &h + dropout(&blk.cross_attn.attend(&n, &k, &v, &cross_bias, train), p_drop, train);
+            h = &h
+                + dropout(
+                    &blk.cross_attn.attend(&n, &k, &v, &cross_bias, train),
+                    p_drop,
+                    train,
+                );
             h = blk.ff.forward_t(&h, train);
         }
         dropout(&self.decoder_norm.forward(&h), p_drop, train)
@@ -349,7 +437,11 @@ impl T5 {
     /// Decoder states → logits `[.., V]` (tied: scaled by `d_model**-0.5` when
     /// the config says so, then `shared`ᵀ).
     pub fn lm_logits(&self, h: &Tensor) -> Tensor {
-        let h = if self.config.scales_decoder_output() { h * (self.config.d_model as f64).powf(-0.5) } else { h.shallow_clone() };
+        let h = if self.config.scales_decoder_output() {
+            h * (self.config.d_model as f64).powf(-0.5)
+        } else {
+            h.shallow_clone()
+        };
         match &self.lm_head {
             Some(l) => l.forward(&h),
             None => h.matmul(&self.shared.ws.to_kind(h.kind()).tr()),
@@ -368,13 +460,24 @@ impl T5 {
     /// model has no such weights.
     pub fn history_match_values(&self, level: &Tensor, log_count: &Tensor) -> Option<Tensor> {
         let w = self.history_match.as_ref()?;
-        Some(w.select(1, 0).index_select(0, level) + w.select(1, 1).index_select(0, level) * log_count)
+        Some(
+            w.select(1, 0).index_select(0, level)
+                + w.select(1, 1).index_select(0, level) * log_count,
+        )
     }
 
     /// The history-match weights, row-major `[levels × 2]`, on the CPU.
     pub fn history_match_weights(&self) -> Option<Vec<f32>> {
         let w = self.history_match.as_ref()?;
-        Some(Vec::try_from(w.detach().to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1)).expect("f32 weights"))
+        Some(
+            Vec::try_from(
+                w.detach()
+                    .to_kind(Kind::Float)
+                    .to_device(Device::Cpu)
+                    .flatten(0, -1),
+            )
+            .expect("f32 weights"),
+        )
     }
 
     /// Full teacher-forced forward: logits `[B, T, V]`.
@@ -388,7 +491,11 @@ impl T5 {
     pub fn start_decoding(&self, enc: &Tensor, enc_mask: &Tensor, beams: i64) -> DecoderCache {
         DecoderCache {
             self_kv: (0..self.decoder.len()).map(|_| None).collect(),
-            cross_kv: self.decoder.iter().map(|b| b.cross_attn.project_kv(enc)).collect(),
+            cross_kv: self
+                .decoder
+                .iter()
+                .map(|b| b.cross_attn.project_kv(enc))
+                .collect(),
             enc_mask: additive_mask(enc_mask),
             beams_per_row: beams,
             step: 0,
@@ -418,7 +525,11 @@ impl T5 {
             let b = n / w;
             let xq = x.view([b, w, x.size()[2]]);
             let (ck, cv) = &cache.cross_kv[li];
-            h = &h + blk.cross_attn.attend(&xq, ck, cv, &cache.enc_mask, false).view([n, 1, -1]);
+            h = &h
+                + blk
+                    .cross_attn
+                    .attend(&xq, ck, cv, &cache.enc_mask, false)
+                    .view([n, 1, -1]);
             h = blk.ff.forward_t(&h, false);
         }
         cache.step += 1;
@@ -431,4 +542,3 @@ pub fn additive_mask(mask: &Tensor) -> Tensor {
     let m = mask.to_kind(Kind::Float);
     ((m.ones_like() - m) * MASK).unsqueeze(1).unsqueeze(1)
 }
-

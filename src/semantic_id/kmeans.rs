@@ -21,18 +21,37 @@ pub struct Clusters {
 }
 
 /// Clusters `x` (`[n, d]` row-major) into `k` groups.
-pub fn kmeans(backend: Backend, x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, tolerance: f32, seed: u64) -> Result<Clusters> {
+pub fn kmeans(
+    backend: Backend,
+    x: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    max_iter: usize,
+    tolerance: f32,
+    seed: u64,
+) -> Result<Clusters> {
     match backend {
         Backend::Linfa => linfa_kmeans(x, n, d, k, max_iter, tolerance, seed),
         Backend::Faiss => faiss_kmeans(x, n, d, k, max_iter, seed),
     }
 }
 
-fn linfa_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, tolerance: f32, seed: u64) -> Result<Clusters> {
+fn linfa_kmeans(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    max_iter: usize,
+    tolerance: f32,
+    seed: u64,
+) -> Result<Clusters> {
     use linfa::traits::{Fit, Predict};
     use linfa_clustering::{KMeans, KMeansInit};
     use rand::SeedableRng;
-    let data = ArrayView2::from_shape((n, d), x).map_err(|e| Error::Other(e.to_string()))?.to_owned();
+    let data = ArrayView2::from_shape((n, d), x)
+        .map_err(|e| Error::Other(e.to_string()))?
+        .to_owned();
     let ds = linfa::DatasetBase::from(data.clone());
     let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(seed);
     let model = KMeans::params_with_rng(k, rng)
@@ -44,14 +63,24 @@ fn linfa_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, tolera
         .map_err(|e| Error::Other(format!("linfa k-means: {e}")))?;
     let labels = model.predict(&data);
     let c: &Array2<f32> = model.centroids();
-    Ok(Clusters { centroids: c.iter().copied().collect(), assignment: labels.iter().map(|&l| l as u32).collect() })
+    Ok(Clusters {
+        centroids: c.iter().copied().collect(),
+        assignment: labels.iter().map(|&l| l as u32).collect(),
+    })
 }
 
 fn faiss_err(e: faiss::error::Error) -> Error {
     Error::Other(format!("faiss: {e}"))
 }
 
-fn faiss_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, seed: u64) -> Result<Clusters> {
+fn faiss_kmeans(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    max_iter: usize,
+    seed: u64,
+) -> Result<Clusters> {
     use faiss::cluster::{Clustering, ClusteringParameters};
     use faiss::Index;
     let mut params = ClusteringParameters::new();
@@ -62,7 +91,8 @@ fn faiss_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, seed: 
     // Keep every point: no subsampling, whatever the catalogue size.
     params.set_max_points_per_centroid(((n + k - 1) / k).max(1) as u32 + 1);
     params.set_min_points_per_centroid(1);
-    let mut clustering = Clustering::new_with_params(d as u32, k as u32, &params).map_err(faiss_err)?;
+    let mut clustering =
+        Clustering::new_with_params(d as u32, k as u32, &params).map_err(faiss_err)?;
     let mut index = faiss::FlatIndex::new_l2(d as u32).map_err(faiss_err)?;
     clustering.train(x, &mut index).map_err(faiss_err)?;
     let centroids: Vec<f32> = clustering.centroids().map_err(faiss_err)?.concat();
@@ -72,9 +102,16 @@ fn faiss_kmeans(x: &[f32], n: usize, d: usize, k: usize, max_iter: usize, seed: 
     let assignment = res
         .labels
         .iter()
-        .map(|l| l.get().map(|v| v as u32).ok_or_else(|| Error::Other("faiss returned no centroid".into())))
+        .map(|l| {
+            l.get()
+                .map(|v| v as u32)
+                .ok_or_else(|| Error::Other("faiss returned no centroid".into()))
+        })
         .collect::<Result<_>>()?;
-    Ok(Clusters { centroids, assignment })
+    Ok(Clusters {
+        centroids,
+        assignment,
+    })
 }
 
 /// Exact nearest centroid for each row of `x` (`[n, d]`) among `c` (`[k, d]`).

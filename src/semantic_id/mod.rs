@@ -62,7 +62,10 @@ impl IndexParams {
             return Err(Error::Config("levels must be at least 1".into()));
         }
         if self.codebook_size < 2 || self.codebook_size > 65_536 {
-            return Err(Error::Config(format!("codebook size must be in 2..=65536, got {}", self.codebook_size)));
+            return Err(Error::Config(format!(
+                "codebook size must be in 2..=65536, got {}",
+                self.codebook_size
+            )));
         }
         if self.codebook_size > n_items {
             return Err(Error::Config(format!(
@@ -88,7 +91,9 @@ pub fn default_codebook_size(n_items: usize) -> usize {
         256
     } else {
         let target = (n_items / 32).max(1);
-        (1usize << (usize::BITS - 1 - target.leading_zeros())).max(16).min(n_items.max(2))
+        (1usize << (usize::BITS - 1 - target.leading_zeros()))
+            .max(16)
+            .min(n_items.max(2))
     }
 }
 
@@ -126,19 +131,43 @@ impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "items                    {}", self.items)?;
         for (l, (u, p)) in self.usage.iter().zip(&self.perplexity).enumerate() {
-            writeln!(f, "level {}                  usage {:5.1} %  perplexity {:.1}", l + 1, 100.0 * u, p)?;
+            writeln!(
+                f,
+                "level {}                  usage {:5.1} %  perplexity {:.1}",
+                l + 1,
+                100.0 * u,
+                p
+            )?;
         }
-        writeln!(f, "collision rate           {:.4} ({} groups, largest {})", self.collision_rate, self.collision_groups, self.largest_collision_group)?;
-        write!(f, "reconstruction error     {:.4} (mean squared error per item)", self.reconstruction_error)
+        writeln!(
+            f,
+            "collision rate           {:.4} ({} groups, largest {})",
+            self.collision_rate, self.collision_groups, self.largest_collision_group
+        )?;
+        write!(
+            f,
+            "reconstruction error     {:.4} (mean squared error per item)",
+            self.reconstruction_error
+        )
     }
 }
 
 /// Builds semantic IDs for `x` (`[n, d]` row-major f32). `on_level` is called
 /// after each level (for progress).
-pub fn build(x: &[f32], n: usize, d: usize, params: &IndexParams, embeddings_sha256: &str, on_level: &mut dyn FnMut(usize)) -> Result<SemanticIds> {
+pub fn build(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    params: &IndexParams,
+    embeddings_sha256: &str,
+    on_level: &mut dyn FnMut(usize),
+) -> Result<SemanticIds> {
     params.check(n)?;
     if x.len() != n * d {
-        return Err(Error::Other(format!("embedding buffer has {} values, expected {n}×{d}", x.len())));
+        return Err(Error::Other(format!(
+            "embedding buffer has {} values, expected {n}×{d}",
+            x.len()
+        )));
     }
     let k = params.codebook_size;
     let mut residual = x.to_vec();
@@ -149,7 +178,16 @@ pub fn build(x: &[f32], n: usize, d: usize, params: &IndexParams, embeddings_sha
         let (c, assign) = match params.scheme {
             Scheme::RqKmeans => {
                 let seed = params.seed.wrapping_add(level as u64);
-                let cl = kmeans::kmeans(params.backend, &residual, n, d, k, params.max_iter, params.tolerance, seed)?;
+                let cl = kmeans::kmeans(
+                    params.backend,
+                    &residual,
+                    n,
+                    d,
+                    k,
+                    params.max_iter,
+                    params.tolerance,
+                    seed,
+                )?;
                 (cl.centroids, cl.assignment)
             }
             Scheme::Random => {
@@ -168,7 +206,13 @@ pub fn build(x: &[f32], n: usize, d: usize, params: &IndexParams, embeddings_sha
         on_level(level + 1);
     }
     let codes = with_collision_digits(&level_codes, n);
-    Ok(SemanticIds { params: params.clone(), dim: d, centroids, codes, embeddings_sha256: embeddings_sha256.into() })
+    Ok(SemanticIds {
+        params: params.clone(),
+        dim: d,
+        centroids,
+        codes,
+        embeddings_sha256: embeddings_sha256.into(),
+    })
 }
 
 fn cluster_means(x: &[f32], assign: &[u32], k: usize, d: usize) -> Vec<f32> {
@@ -176,11 +220,23 @@ fn cluster_means(x: &[f32], assign: &[u32], k: usize, d: usize) -> Vec<f32> {
     let mut count = vec![0usize; k];
     for (i, &a) in assign.iter().enumerate() {
         count[a as usize] += 1;
-        for (s, v) in sum[a as usize * d..(a as usize + 1) * d].iter_mut().zip(&x[i * d..(i + 1) * d]) {
+        for (s, v) in sum[a as usize * d..(a as usize + 1) * d]
+            .iter_mut()
+            .zip(&x[i * d..(i + 1) * d])
+        {
             *s += f64::from(*v);
         }
     }
-    sum.iter().enumerate().map(|(j, s)| if count[j / d] > 0 { (s / count[j / d] as f64) as f32 } else { 0.0 }).collect()
+    sum.iter()
+        .enumerate()
+        .map(|(j, s)| {
+            if count[j / d] > 0 {
+                (s / count[j / d] as f64) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// Appends the collision digit: within a group of items sharing all L codes,
@@ -208,14 +264,23 @@ impl SemanticIds {
 
     /// Collision digits needed so far (largest digit + 1).
     pub fn digits_used(&self) -> u32 {
-        self.codes.iter().map(|c| c[self.levels()] + 1).max().unwrap_or(1)
+        self.codes
+            .iter()
+            .map(|c| c[self.levels()] + 1)
+            .max()
+            .unwrap_or(1)
     }
 
     /// The vocabulary for these IDs: K digit tokens (so `index --add` has room),
     /// or more if a collision group is larger than K.
     pub fn vocab(&self, user_tokens: u32) -> Vocab {
         let k = self.params.codebook_size as u32;
-        Vocab::new(self.levels() as u32, k, k.max(self.digits_used()), user_tokens)
+        Vocab::new(
+            self.levels() as u32,
+            k,
+            k.max(self.digits_used()),
+            user_tokens,
+        )
     }
 
     /// Token sequence of each item's full ID.
@@ -227,7 +292,10 @@ impl SemanticIds {
     pub fn trie(&self, vocab: &Vocab, keep: Option<&dyn Fn(u32) -> bool>) -> Result<Trie> {
         let toks = self.item_tokens(vocab);
         Trie::build(
-            toks.iter().enumerate().map(|(i, t)| (i as u32, t.as_slice())).filter(|(i, _)| keep.is_none_or(|f| f(*i))),
+            toks.iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t.as_slice()))
+                .filter(|(i, _)| keep.is_none_or(|f| f(*i))),
         )
         .map_err(Error::Other)
     }
@@ -262,10 +330,14 @@ impl SemanticIds {
                 count[c[l] as usize] += 1;
             }
             usage.push(count.iter().filter(|&&c| c > 0).count() as f64 / k as f64);
-            let h: f64 = count.iter().filter(|&&c| c > 0).map(|&c| {
-                let p = c as f64 / n as f64;
-                -p * p.ln()
-            }).sum();
+            let h: f64 = count
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| {
+                    let p = c as f64 / n as f64;
+                    -p * p.ln()
+                })
+                .sum();
             perplexity.push(h.exp());
         }
         let mut groups: HashMap<&[u32], usize> = HashMap::new();
@@ -301,7 +373,10 @@ impl SemanticIds {
     pub fn add_items(&mut self, x: &[f32], backend: Backend) -> Result<Vec<Vec<u32>>> {
         let d = self.dim;
         if x.len() % d != 0 {
-            return Err(Error::Other(format!("new embeddings have {} values, not a multiple of the dimension {d}", x.len())));
+            return Err(Error::Other(format!(
+                "new embeddings have {} values, not a multiple of the dimension {d}",
+                x.len()
+            )));
         }
         let n_new = x.len() / d;
         let mut residual = x.to_vec();
@@ -312,7 +387,10 @@ impl SemanticIds {
                 Backend::Linfa => kmeans::nearest(&residual, cen, d),
             };
             for (i, &a) in assign.iter().enumerate() {
-                for (r, c) in residual[i * d..(i + 1) * d].iter_mut().zip(&cen[a as usize * d..(a as usize + 1) * d]) {
+                for (r, c) in residual[i * d..(i + 1) * d]
+                    .iter_mut()
+                    .zip(&cen[a as usize * d..(a as usize + 1) * d])
+                {
                     *r -= c;
                 }
             }
@@ -339,17 +417,30 @@ impl SemanticIds {
     /// Writes `semantic_ids.safetensors`: `codes` I64 `[N, L+1]` and
     /// `centroids.{l}` F32 `[K, D]`, with the parameters and hashes as metadata.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let flat: Vec<i64> = self.codes.iter().flat_map(|c| c.iter().map(|&v| i64::from(v))).collect();
+        let flat: Vec<i64> = self
+            .codes
+            .iter()
+            .flat_map(|c| c.iter().map(|&v| i64::from(v)))
+            .collect();
         let mut tensors = vec![(
             "codes".to_string(),
             Tensor::from_slice(&flat).view([self.n_items() as i64, self.levels() as i64 + 1]),
         )];
         for (l, c) in self.centroids.iter().enumerate() {
-            tensors.push((format!("centroids.{l}"), Tensor::from_slice(c).view([self.params.codebook_size as i64, self.dim as i64])));
+            tensors.push((
+                format!("centroids.{l}"),
+                Tensor::from_slice(c).view([self.params.codebook_size as i64, self.dim as i64]),
+            ));
         }
         let meta = BTreeMap::from([
-            ("params".to_string(), serde_json::to_string(&self.params).map_err(|e| Error::Other(e.to_string()))?),
-            ("embeddings_sha256".to_string(), self.embeddings_sha256.clone()),
+            (
+                "params".to_string(),
+                serde_json::to_string(&self.params).map_err(|e| Error::Other(e.to_string()))?,
+            ),
+            (
+                "embeddings_sha256".to_string(),
+                self.embeddings_sha256.clone(),
+            ),
             ("codes_sha256".to_string(), self.codes_sha256()),
         ]);
         st::write(path, &tensors, &meta)
@@ -358,32 +449,55 @@ impl SemanticIds {
     pub fn load(path: &Path) -> Result<Self> {
         let mut f = StFile::read(path)?;
         let bad = |m: String| Error::input(path, None, m);
-        let params: IndexParams = serde_json::from_str(f.metadata.get("params").ok_or_else(|| bad("metadata `params` missing".into()))?)
-            .map_err(|e| bad(format!("metadata `params`: {e}")))?;
+        let params: IndexParams = serde_json::from_str(
+            f.metadata
+                .get("params")
+                .ok_or_else(|| bad("metadata `params` missing".into()))?,
+        )
+        .map_err(|e| bad(format!("metadata `params`: {e}")))?;
         let codes_t = f.take(path, "codes")?;
-        let (n, w) = codes_t.size2().map_err(|_| bad("`codes` must be 2-D".into()))?;
+        let (n, w) = codes_t
+            .size2()
+            .map_err(|_| bad("`codes` must be 2-D".into()))?;
         if w as usize != params.levels + 1 {
-            return Err(bad(format!("`codes` has {w} columns, expected {}", params.levels + 1)));
+            return Err(bad(format!(
+                "`codes` has {w} columns, expected {}",
+                params.levels + 1
+            )));
         }
-        let flat = Vec::<i64>::try_from(&codes_t.to_kind(Kind::Int64).flatten(0, -1)).map_err(Error::Torch)?;
-        let codes: Vec<Vec<u32>> = flat.chunks(w as usize).map(|c| c.iter().map(|&v| v as u32).collect()).collect();
+        let flat = Vec::<i64>::try_from(&codes_t.to_kind(Kind::Int64).flatten(0, -1))
+            .map_err(Error::Torch)?;
+        let codes: Vec<Vec<u32>> = flat
+            .chunks(w as usize)
+            .map(|c| c.iter().map(|&v| v as u32).collect())
+            .collect();
         let mut centroids = Vec::new();
         let mut dim = 0;
         for l in 0..params.levels {
             let t = f.take(path, &format!("centroids.{l}"))?;
             dim = t.size()[1] as usize;
-            centroids.push(Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).map_err(Error::Torch)?);
+            centroids.push(
+                Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1))
+                    .map_err(Error::Torch)?,
+            );
         }
         let ids = Self {
             params,
             dim,
             centroids,
             codes,
-            embeddings_sha256: f.metadata.get("embeddings_sha256").cloned().unwrap_or_default(),
+            embeddings_sha256: f
+                .metadata
+                .get("embeddings_sha256")
+                .cloned()
+                .unwrap_or_default(),
         };
         if let Some(h) = f.metadata.get("codes_sha256") {
             if *h != ids.codes_sha256() {
-                return Err(Error::Mismatch(format!("{}: codes do not match their recorded hash (file corrupted or edited)", path.display())));
+                return Err(Error::Mismatch(format!(
+                    "{}: codes do not match their recorded hash (file corrupted or edited)",
+                    path.display()
+                )));
             }
         }
         debug_assert_eq!(ids.n_items(), n as usize);
@@ -397,7 +511,10 @@ fn faiss_nearest(x: &[f32], c: &[f32], d: usize) -> Result<Vec<u32>> {
     let mut idx = faiss::FlatIndex::new_l2(d as u32).map_err(e)?;
     idx.add(c).map_err(e)?;
     let r = idx.assign(x, 1).map_err(e)?;
-    Ok(r.labels.iter().map(|l| l.get().unwrap_or(0) as u32).collect())
+    Ok(r.labels
+        .iter()
+        .map(|l| l.get().unwrap_or(0) as u32)
+        .collect())
 }
 
 #[cfg(test)]
@@ -414,6 +531,9 @@ mod tests {
     #[test]
     fn collision_digits_count_up_within_groups() {
         let codes = with_collision_digits(&[vec![0, 1, 0, 0], vec![2, 2, 2, 3]], 4);
-        assert_eq!(codes, vec![vec![0, 2, 0], vec![1, 2, 0], vec![0, 2, 1], vec![0, 3, 0]]);
+        assert_eq!(
+            codes,
+            vec![vec![0, 2, 0], vec![1, 2, 0], vec![0, 2, 1], vec![0, 3, 0]]
+        );
     }
 }

@@ -34,7 +34,13 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn save(dir: &Path, ids: &SemanticIds, vocab: &Vocab, summary: &IndexSummary, added: &[Item]) -> Result<()> {
+    pub fn save(
+        dir: &Path,
+        ids: &SemanticIds,
+        vocab: &Vocab,
+        summary: &IndexSummary,
+        added: &[Item],
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).at(dir)?;
         ids.save(&dir.join("semantic_ids.safetensors"))?;
         vocab.save(&dir.join("vocab.json"))?;
@@ -51,16 +57,30 @@ impl Index {
     pub fn load(dir: &Path) -> Result<Self> {
         let sp = dir.join("index.json");
         if !sp.exists() {
-            return Err(Error::input(dir, None, "not an index directory (no index.json); run `genrec index` first"));
+            return Err(Error::input(
+                dir,
+                None,
+                "not an index directory (no index.json); run `genrec index` first",
+            ));
         }
-        let summary: IndexSummary = serde_json::from_slice(&std::fs::read(&sp).at(&sp)?).map_err(|e| Error::input(&sp, None, format!("malformed: {e}")))?;
+        let summary: IndexSummary = serde_json::from_slice(&std::fs::read(&sp).at(&sp)?)
+            .map_err(|e| Error::input(&sp, None, format!("malformed: {e}")))?;
         let ids = SemanticIds::load(&dir.join("semantic_ids.safetensors"))?;
         if ids.codes_sha256() != summary.codes_sha256 {
-            return Err(Error::Mismatch(format!("{}: semantic_ids.safetensors does not match index.json (codes hash differs)", dir.display())));
+            return Err(Error::Mismatch(format!(
+                "{}: semantic_ids.safetensors does not match index.json (codes hash differs)",
+                dir.display()
+            )));
         }
         let vocab = Vocab::load(&dir.join("vocab.json"))?;
         let added: Vec<Item> = crate::data::dataset::read_jsonl(&dir.join("added_items.jsonl"))?;
-        Ok(Self { dir: dir.to_path_buf(), ids, vocab, summary, added })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            ids,
+            vocab,
+            summary,
+            added,
+        })
     }
 
     /// Checks that the index was built for this dataset.
@@ -73,7 +93,12 @@ impl Index {
             )));
         }
         if self.ids.n_items() != ds.items.len() + self.added.len() {
-            return Err(Error::Mismatch(format!("index has {} items, dataset {} (+{} added)", self.ids.n_items(), ds.items.len(), self.added.len())));
+            return Err(Error::Mismatch(format!(
+                "index has {} items, dataset {} (+{} added)",
+                self.ids.n_items(),
+                ds.items.len(),
+                self.added.len()
+            )));
         }
         Ok(())
     }

@@ -31,11 +31,17 @@ impl Trie {
         let mut seqs: Vec<(&[u32], u32)> = ids.into_iter().map(|(i, s)| (s, i)).collect();
         let depth = seqs.first().map_or(0, |s| s.0.len());
         if let Some((s, i)) = seqs.iter().find(|(s, _)| s.len() != depth) {
-            return Err(format!("item {i} has an ID of length {}, expected {depth}", s.len()));
+            return Err(format!(
+                "item {i} has an ID of length {}, expected {depth}",
+                s.len()
+            ));
         }
         seqs.sort();
         if let Some(w) = seqs.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(format!("items {} and {} share the ID {:?}", w[0].1, w[1].1, w[0].0));
+            return Err(format!(
+                "items {} and {} share the ID {:?}",
+                w[0].1, w[1].1, w[0].0
+            ));
         }
         // Level-by-level construction over the sorted sequences: nodes of one
         // level are contiguous, so their children are contiguous too.
@@ -72,7 +78,14 @@ impl Trie {
             child_start.push(child_token.len() as u32);
         }
         debug_assert_eq!(child_start.len(), next_node as usize + 1);
-        Ok(Self { child_start, child_token, child_node, leaf_item, depth, n_items: seqs.len() })
+        Ok(Self {
+            child_start,
+            child_token,
+            child_node,
+            leaf_item,
+            depth,
+            n_items: seqs.len(),
+        })
     }
 
     pub fn root(&self) -> Node {
@@ -91,20 +104,28 @@ impl Trie {
 
     /// Allowed next tokens after the prefix `node` (sorted; empty at a leaf).
     pub fn allowed(&self, node: Node) -> &[u32] {
-        let (a, b) = (self.child_start[node as usize] as usize, self.child_start[node as usize + 1] as usize);
+        let (a, b) = (
+            self.child_start[node as usize] as usize,
+            self.child_start[node as usize + 1] as usize,
+        );
         &self.child_token[a..b]
     }
 
     /// The nodes matching [`allowed`](Self::allowed), position for position.
     pub fn children(&self, node: Node) -> &[Node] {
-        let (a, b) = (self.child_start[node as usize] as usize, self.child_start[node as usize + 1] as usize);
+        let (a, b) = (
+            self.child_start[node as usize] as usize,
+            self.child_start[node as usize + 1] as usize,
+        );
         &self.child_node[a..b]
     }
 
     /// Extends a prefix by one token, if that stays a prefix of some item.
     pub fn step(&self, node: Node, token: u32) -> Option<Node> {
         let toks = self.allowed(node);
-        toks.binary_search(&token).ok().map(|i| self.children(node)[i])
+        toks.binary_search(&token)
+            .ok()
+            .map(|i| self.children(node)[i])
     }
 
     /// The item at a leaf node.
@@ -133,8 +154,19 @@ mod tests {
 
     #[test]
     fn every_item_found_and_non_items_rejected() {
-        let ids: Vec<Vec<u32>> = vec![vec![8, 19, 38], vec![11, 19, 35], vec![11, 19, 47], vec![12, 20, 33], vec![14, 25, 34]];
-        let t = Trie::build(ids.iter().enumerate().map(|(i, s)| (i as u32 * 10, s.as_slice()))).unwrap();
+        let ids: Vec<Vec<u32>> = vec![
+            vec![8, 19, 38],
+            vec![11, 19, 35],
+            vec![11, 19, 47],
+            vec![12, 20, 33],
+            vec![14, 25, 34],
+        ];
+        let t = Trie::build(
+            ids.iter()
+                .enumerate()
+                .map(|(i, s)| (i as u32 * 10, s.as_slice())),
+        )
+        .unwrap();
         for (i, s) in ids.iter().enumerate() {
             assert_eq!(t.lookup(s), Some(i as u32 * 10));
         }
@@ -153,7 +185,9 @@ mod tests {
     fn duplicates_and_ragged_ids_are_errors() {
         let a = [1u32, 2];
         let b = [1u32, 2];
-        assert!(Trie::build([(0, &a[..]), (1, &b[..])]).unwrap_err().contains("share"));
+        assert!(Trie::build([(0, &a[..]), (1, &b[..])])
+            .unwrap_err()
+            .contains("share"));
         let c = [1u32];
         assert!(Trie::build([(0, &a[..]), (1, &c[..])]).is_err());
     }

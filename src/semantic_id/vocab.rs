@@ -40,7 +40,12 @@ pub struct Vocab {
 
 impl Vocab {
     pub fn new(levels: u32, codebook_size: u32, digits: u32, user_tokens: u32) -> Self {
-        Self { levels, codebook_size, digits, user_tokens }
+        Self {
+            levels,
+            codebook_size,
+            digits,
+            user_tokens,
+        }
     }
 
     /// Length of a full item ID in tokens (L codes + 1 digit).
@@ -77,7 +82,10 @@ impl Vocab {
 
     /// Tokens of a full ID `[c_1, …, c_L, digit]`.
     pub fn id_tokens(&self, id: &[u32]) -> Vec<u32> {
-        id.iter().enumerate().map(|(p, &v)| self.id_token(p, v)).collect()
+        id.iter()
+            .enumerate()
+            .map(|(p, &v)| self.id_token(p, v))
+            .collect()
     }
 
     /// The user token for an original user id: FNV-1a 64 of its bytes, mod U.
@@ -93,7 +101,9 @@ impl Vocab {
 
     /// Human-readable name of a token (for debugging and tests).
     pub fn describe(&self, tok: u32) -> String {
-        const NAMES: [&str; 8] = ["<pad>", "<eos>", "<unk>", "<sep>", "<gen>", "<verify>", "<yes>", "<no>"];
+        const NAMES: [&str; 8] = [
+            "<pad>", "<eos>", "<unk>", "<sep>", "<gen>", "<verify>", "<yes>", "<no>",
+        ];
         if tok < N_SPECIAL {
             NAMES[tok as usize].into()
         } else if tok < self.digit_base() {
@@ -113,7 +123,8 @@ impl Vocab {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        serde_json::from_slice(&std::fs::read(path).at(path)?).map_err(|e| Error::input(path, None, format!("not a vocab.json: {e}")))
+        serde_json::from_slice(&std::fs::read(path).at(path)?)
+            .map_err(|e| Error::input(path, None, format!("not a vocab.json: {e}")))
     }
 }
 

@@ -64,7 +64,16 @@ pub fn step_dir_name(step: usize) -> String {
 /// Writes a complete checkpoint for `step` and points `latest` (and `best`, if
 /// `is_best`) at it; prunes checkpoints neither pointer names.
 #[allow(clippy::too_many_arguments)]
-pub fn save(run_dir: &Path, model: &T5, vs: &nn::VarStore, vocab: &Vocab, meta: &GenrecMeta, optimizer: Option<&super::optim::AdamW>, state: &TrainerState, is_best: bool) -> Result<PathBuf> {
+pub fn save(
+    run_dir: &Path,
+    model: &T5,
+    vs: &nn::VarStore,
+    vocab: &Vocab,
+    meta: &GenrecMeta,
+    optimizer: Option<&super::optim::AdamW>,
+    state: &TrainerState,
+    is_best: bool,
+) -> Result<PathBuf> {
     let name = step_dir_name(state.step);
     let dest = run_dir.join(&name);
     let staged = StagedDir::new(&dest)?;
@@ -86,7 +95,8 @@ pub fn save(run_dir: &Path, model: &T5, vs: &nn::VarStore, vocab: &Vocab, meta: 
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    serde_json::from_slice(&std::fs::read(path).at(path)?).map_err(|e| Error::input(path, None, format!("malformed: {e}")))
+    serde_json::from_slice(&std::fs::read(path).at(path)?)
+        .map_err(|e| Error::input(path, None, format!("malformed: {e}")))
 }
 
 fn pointer(run_dir: &Path, which: &str) -> Option<PathBuf> {
@@ -96,10 +106,16 @@ fn pointer(run_dir: &Path, which: &str) -> Option<PathBuf> {
 }
 
 fn prune(run_dir: &Path) -> Result<()> {
-    let keep: Vec<PathBuf> = ["latest", "best"].iter().filter_map(|w| pointer(run_dir, w)).collect();
+    let keep: Vec<PathBuf> = ["latest", "best"]
+        .iter()
+        .filter_map(|w| pointer(run_dir, w))
+        .collect();
     for e in std::fs::read_dir(run_dir).at(run_dir)?.flatten() {
         let p = e.path();
-        let is_step = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-"));
+        let is_step = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("step-"));
         if is_step && p.is_dir() && !keep.contains(&p) {
             std::fs::remove_dir_all(&p).at(&p)?;
         }
@@ -138,7 +154,11 @@ pub struct Loaded {
 pub fn load_task(path: &Path, task: &str, device: Device) -> Result<Loaded> {
     let ck = load(path, device)?;
     if ck.meta.task != task {
-        return Err(Error::Config(format!("{} is a `{}` checkpoint; a `{task}` one is needed here", ck.dir.display(), ck.meta.task)));
+        return Err(Error::Config(format!(
+            "{} is a `{}` checkpoint; a `{task}` one is needed here",
+            ck.dir.display(),
+            ck.meta.task
+        )));
     }
     Ok(ck)
 }
@@ -147,14 +167,30 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     let dir = resolve(path)?;
     let meta: GenrecMeta = read_json(&dir.join("genrec.json"))?;
     if meta.format_version != FORMAT_VERSION {
-        return Err(Error::Mismatch(format!("{}: checkpoint format {} (this genrec reads {FORMAT_VERSION})", dir.display(), meta.format_version)));
+        return Err(Error::Mismatch(format!(
+            "{}: checkpoint format {} (this genrec reads {FORMAT_VERSION})",
+            dir.display(),
+            meta.format_version
+        )));
     }
     let vocab = Vocab::load(&dir.join("vocab.json"))?;
     let (model, vs, weights_sha256) = hf::load_dir_hashed(&dir, device)?;
     if model.config.vocab_size != i64::from(vocab.size()) {
-        return Err(Error::Mismatch(format!("{}: model vocabulary {} ≠ vocab.json {}", dir.display(), model.config.vocab_size, vocab.size())));
+        return Err(Error::Mismatch(format!(
+            "{}: model vocabulary {} ≠ vocab.json {}",
+            dir.display(),
+            model.config.vocab_size,
+            vocab.size()
+        )));
     }
-    Ok(Loaded { dir, model, vs, vocab, meta, weights_sha256 })
+    Ok(Loaded {
+        dir,
+        model,
+        vs,
+        vocab,
+        meta,
+        weights_sha256,
+    })
 }
 
 pub fn load_state(dir: &Path) -> Result<TrainerState> {

@@ -82,7 +82,18 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { name: "run".into(), checkpoints: "checkpoints".into(), seed: 42, task: TaskKind::Generate, device: DeviceChoice::Auto, threads: 0, bf16: true, log_every: 50, max_minutes: 0.0, init_from: None }
+        Self {
+            name: "run".into(),
+            checkpoints: "checkpoints".into(),
+            seed: 42,
+            task: TaskKind::Generate,
+            device: DeviceChoice::Auto,
+            threads: 0,
+            bf16: true,
+            log_every: 50,
+            max_minutes: 0.0,
+            init_from: None,
+        }
     }
 }
 
@@ -117,17 +128,31 @@ pub struct DataConfig {
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { dataset: PathBuf::new(), index: None, max_history: 20, user_token: true, item_input: Default::default(), match_history: 0 }
+        Self {
+            dataset: PathBuf::new(),
+            index: None,
+            max_history: 20,
+            user_token: true,
+            item_input: Default::default(),
+            match_history: 0,
+        }
     }
 }
 
 impl DataConfig {
     pub fn prompt(&self) -> crate::prompt::PromptConfig {
-        crate::prompt::PromptConfig { max_history: self.max_history, user_token: self.user_token, item_input: self.item_input, match_history: self.match_history }
+        crate::prompt::PromptConfig {
+            max_history: self.max_history,
+            user_token: self.user_token,
+            item_input: self.item_input,
+            match_history: self.match_history,
+        }
     }
 
     pub fn index_dir(&self) -> PathBuf {
-        self.index.clone().unwrap_or_else(|| self.dataset.join("index"))
+        self.index
+            .clone()
+            .unwrap_or_else(|| self.dataset.join("index"))
     }
 }
 
@@ -228,7 +253,18 @@ pub struct OptimConfig {
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, schedule: Schedule::InverseSqrt, warmup_steps: 1000, weight_decay: 0.035, beta1: 0.9, beta2: 0.999, eps: 1e-8, grad_clip: 1.0, batch_size: 256, max_steps: 20_000 }
+        Self {
+            lr: 1e-3,
+            schedule: Schedule::InverseSqrt,
+            warmup_steps: 1000,
+            weight_decay: 0.035,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            grad_clip: 1.0,
+            batch_size: 256,
+            max_steps: 20_000,
+        }
     }
 }
 
@@ -268,7 +304,13 @@ pub struct EvalConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { every: 1000, beam: 20, patience: 5, max_users: 0, batch_size: 64 }
+        Self {
+            every: 1000,
+            beam: 20,
+            patience: 5,
+            max_users: 0,
+            batch_size: 64,
+        }
     }
 }
 
@@ -276,11 +318,14 @@ impl TrainConfig {
     /// Reads a TOML file and applies `section.key=value` overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path).at(path)?;
-        let mut value: toml::Value = toml::from_str(&text).map_err(|e| Error::input(path, None, format!("invalid TOML: {e}")))?;
+        let mut value: toml::Value = toml::from_str(&text)
+            .map_err(|e| Error::input(path, None, format!("invalid TOML: {e}")))?;
         for o in overrides {
             apply_override(&mut value, o)?;
         }
-        let cfg: Self = value.try_into().map_err(|e: toml::de::Error| Error::input(path, None, format!("invalid training config: {e}")))?;
+        let cfg: Self = value.try_into().map_err(|e: toml::de::Error| {
+            Error::input(path, None, format!("invalid training config: {e}"))
+        })?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -310,7 +355,9 @@ impl TrainConfig {
         }
         if self.run.task == TaskKind::Verify {
             if self.verify.generator.as_os_str().is_empty() {
-                return bad("verify.generator (the generator checkpoint) is required for the verifier");
+                return bad(
+                    "verify.generator (the generator checkpoint) is required for the verifier",
+                );
             }
             if self.verify.rerank_top < 10 || self.verify.lambdas.is_empty() {
                 return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
@@ -327,7 +374,9 @@ impl TrainConfig {
 /// `section.key=value`: the value is parsed as TOML (number, bool, string,
 /// array), falling back to a plain string.
 fn apply_override(root: &mut toml::Value, o: &str) -> Result<()> {
-    let (path, raw) = o.split_once('=').ok_or_else(|| Error::Config(format!("--set `{o}`: expected section.key=value")))?;
+    let (path, raw) = o
+        .split_once('=')
+        .ok_or_else(|| Error::Config(format!("--set `{o}`: expected section.key=value")))?;
     let keys: Vec<&str> = path.trim().split('.').collect();
     let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
@@ -335,12 +384,19 @@ fn apply_override(root: &mut toml::Value, o: &str) -> Result<()> {
         .unwrap_or_else(|| toml::Value::String(raw.to_string()));
     let mut cur = root;
     for (i, k) in keys.iter().enumerate() {
-        let table = cur.as_table_mut().ok_or_else(|| Error::Config(format!("--set `{o}`: `{}` is not a section", keys[..i].join("."))))?;
+        let table = cur.as_table_mut().ok_or_else(|| {
+            Error::Config(format!(
+                "--set `{o}`: `{}` is not a section",
+                keys[..i].join(".")
+            ))
+        })?;
         if i + 1 == keys.len() {
             table.insert(k.to_string(), parsed);
             return Ok(());
         }
-        cur = table.entry(k.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        cur = table
+            .entry(k.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
     }
     Ok(())
 }
@@ -353,8 +409,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c.toml");
         std::fs::write(&p, "[data]\ndataset = \"x\"\n[optim]\nlr = 0.5\n").unwrap();
-        let c = TrainConfig::load(&p, &["optim.batch_size=8".into(), "run.name=abc".into(), "model.feed_forward=\"gated-gelu\"".into()]).unwrap();
-        assert_eq!((c.optim.lr, c.optim.batch_size, c.run.name.as_str()), (0.5, 8, "abc"));
+        let c = TrainConfig::load(
+            &p,
+            &[
+                "optim.batch_size=8".into(),
+                "run.name=abc".into(),
+                "model.feed_forward=\"gated-gelu\"".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (c.optim.lr, c.optim.batch_size, c.run.name.as_str()),
+            (0.5, 8, "abc")
+        );
         assert_eq!(c.model.feed_forward, FeedForward::GatedGelu);
         std::fs::write(&p, "[data]\ndataset = \"x\"\nmax_hist = 3\n").unwrap();
         let e = TrainConfig::load(&p, &[]).unwrap_err().to_string();
@@ -364,11 +431,19 @@ mod tests {
     }
     #[test]
     fn schedules() {
-        let o = OptimConfig { lr: 1.0, warmup_steps: 100, max_steps: 1100, ..Default::default() };
+        let o = OptimConfig {
+            lr: 1.0,
+            warmup_steps: 100,
+            max_steps: 1100,
+            ..Default::default()
+        };
         assert_eq!(o.lr_at(50), 0.5);
         assert_eq!(o.lr_at(100), 1.0);
         assert_eq!(o.lr_at(400), 0.5);
-        let c = OptimConfig { schedule: Schedule::Cosine, ..o.clone() };
+        let c = OptimConfig {
+            schedule: Schedule::Cosine,
+            ..o.clone()
+        };
         assert!((c.lr_at(600) - 0.5).abs() < 1e-12);
         assert!(c.lr_at(1100).abs() < 1e-12);
     }

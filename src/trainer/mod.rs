@@ -42,14 +42,21 @@ pub fn examples(ds: &Dataset) -> Vec<Example> {
     ds.train
         .iter()
         .enumerate()
-        .flat_map(|(u, t)| (1..t.items.len()).map(move |p| Example { user: u as u32, pos: p as u32 }))
+        .flat_map(|(u, t)| {
+            (1..t.items.len()).map(move |p| Example {
+                user: u as u32,
+                pos: p as u32,
+            })
+        })
         .collect()
 }
 
 /// The order of examples in an epoch: a permutation seeded by (seed, epoch).
 pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<u32> {
     let mut v: Vec<u32> = (0..n as u32).collect();
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(
+        seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
     v.shuffle(&mut rng);
     v
 }
@@ -78,33 +85,66 @@ impl Matches {
     /// Adds the model's history-match bias to teacher-forced logits `[B, T, V]`.
     pub fn apply(&self, model: &T5, logits: Tensor) -> Tensor {
         match model.history_match_values(&self.level, &self.log_count) {
-            Some(v) if self.rows.numel() > 0 => logits.index_put(&[Some(&self.rows), Some(&self.level), Some(&self.token)], &v.to_kind(logits.kind()), true),
+            Some(v) if self.rows.numel() > 0 => logits.index_put(
+                &[Some(&self.rows), Some(&self.level), Some(&self.token)],
+                &v.to_kind(logits.kind()),
+                true,
+            ),
             _ => logits,
         }
     }
 }
 
-pub fn make_batch(ds: &Dataset, vocab: &Vocab, item_tokens: &[Vec<u32>], batch: &[Example], prompt_cfg: &prompt::PromptConfig, device: Device) -> Batch {
+pub fn make_batch(
+    ds: &Dataset,
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    batch: &[Example],
+    prompt_cfg: &prompt::PromptConfig,
+    device: Device,
+) -> Batch {
     let cases: Vec<(&str, &[u32], u32)> = batch
         .iter()
         .map(|e| {
             let t = &ds.train[e.user as usize];
-            (t.user.as_str(), &t.items[..e.pos as usize], t.items[e.pos as usize])
+            (
+                t.user.as_str(),
+                &t.items[..e.pos as usize],
+                t.items[e.pos as usize],
+            )
         })
         .collect();
     batch_of(vocab, item_tokens, &cases, prompt_cfg, device)
 }
 
 /// The batch for `(user, history, target item)` cases.
-pub fn batch_of(vocab: &Vocab, item_tokens: &[Vec<u32>], cases: &[(&str, &[u32], u32)], prompt_cfg: &prompt::PromptConfig, device: Device) -> Batch {
+pub fn batch_of(
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    cases: &[(&str, &[u32], u32)],
+    prompt_cfg: &prompt::PromptConfig,
+    device: Device,
+) -> Batch {
     let mut inputs = Vec::with_capacity(cases.len());
     let mut decs = Vec::with_capacity(cases.len());
     let mut labels = Vec::with_capacity(cases.len());
-    let (mut rows, mut level, mut token, mut log_count) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rows, mut level, mut token, mut log_count) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (r, &(user, history, target)) in cases.iter().enumerate() {
-        inputs.push(prompt::generate_input(vocab, item_tokens, prompt_cfg, user, history));
+        inputs.push(prompt::generate_input(
+            vocab,
+            item_tokens,
+            prompt_cfg,
+            user,
+            history,
+        ));
         let (d, l) = prompt::target(item_tokens, target);
-        for (k, tok, c) in prompt::history_matches(item_tokens, prompt_cfg, history, &item_tokens[target as usize]) {
+        for (k, tok, c) in prompt::history_matches(
+            item_tokens,
+            prompt_cfg,
+            history,
+            &item_tokens[target as usize],
+        ) {
             rows.push(r as i64);
             level.push(k as i64);
             token.push(i64::from(tok));
@@ -122,7 +162,13 @@ pub fn batch_of(vocab: &Vocab, item_tokens: &[Vec<u32>], cases: &[(&str, &[u32],
         token: Tensor::from_slice(&token).to(device),
         log_count: Tensor::from_slice(&log_count).to(device),
     });
-    Batch { ids, mask, dec, labels, matches }
+    Batch {
+        ids,
+        mask,
+        dec,
+        labels,
+        matches,
+    }
 }
 
 /// Copies every variable of `src` that `dst` has too (a model with a
@@ -133,7 +179,11 @@ pub fn copy_shared(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<()> {
     for (name, mut v) in dst.variables() {
         if let Some(s) = from.get(&name) {
             if s.size() != v.size() {
-                return Err(Error::Mismatch(format!("`{name}`: shape {:?}, expected {:?}", s.size(), v.size())));
+                return Err(Error::Mismatch(format!(
+                    "`{name}`: shape {:?}, expected {:?}",
+                    s.size(),
+                    v.size()
+                )));
             }
             v.copy_(s);
         }
@@ -148,7 +198,10 @@ pub fn batch_loss(model: &T5, b: &Batch, train: bool) -> Tensor {
         logits = m.apply(model, logits);
     }
     let v = logits.size()[2];
-    logits.to_kind(Kind::Float).view([-1, v]).cross_entropy_for_logits(&b.labels.view([-1]))
+    logits
+        .to_kind(Kind::Float)
+        .view([-1, v])
+        .cross_entropy_for_logits(&b.labels.view([-1]))
 }
 
 /// Validation (or test) Recall@10 / NDCG@10 of a generator over held-out users.
@@ -156,7 +209,13 @@ pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMa
     let mut r10 = Vec::with_capacity(held.len());
     let mut n10 = Vec::with_capacity(held.len());
     for chunk in held.chunks(batch_size.max(1)) {
-        let qs: Vec<Query> = chunk.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        let qs: Vec<Query> = chunk
+            .iter()
+            .map(|h| Query {
+                user: &h.user,
+                history: &h.history,
+            })
+            .collect();
         let hits = gen.generate(&qs, 10);
         for (h, hs) in chunk.iter().zip(hits) {
             let items: Vec<u32> = hs.iter().map(|x| x.item).collect();
@@ -165,7 +224,10 @@ pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMa
             n10.push(metrics::ndcg_at(r, 10));
         }
     }
-    BTreeMap::from([("recall@10".to_string(), metrics::mean(&r10)), ("ndcg@10".to_string(), metrics::mean(&n10))])
+    BTreeMap::from([
+        ("recall@10".to_string(), metrics::mean(&r10)),
+        ("ndcg@10".to_string(), metrics::mean(&n10)),
+    ])
 }
 
 /// A fixed, seeded sample of at most `max` held-out users (all when 0).
@@ -247,20 +309,30 @@ impl<'a> GenerateTask<'a> {
     pub fn new(t: &'a Trainer) -> Result<Self> {
         let examples = examples(&t.ds);
         if examples.is_empty() {
-            return Err(Error::Config("no training examples (every training sequence is shorter than 2)".into()));
+            return Err(Error::Config(
+                "no training examples (every training sequence is shorter than 2)".into(),
+            ));
         }
         let valid = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
         let init = match &t.cfg.run.init_from {
             Some(p) => {
                 let g = t.load_generator(p)?;
                 if !t.cfg.model.same_shape(&g.model.config) {
-                    return Err(Error::Config(format!("run.init_from: {} has other model sizes than [model]", g.dir.display())));
+                    return Err(Error::Config(format!(
+                        "run.init_from: {} has other model sizes than [model]",
+                        g.dir.display()
+                    )));
                 }
                 Some(g)
             }
             None => None,
         };
-        Ok(Self { t, examples, valid, init })
+        Ok(Self {
+            t,
+            examples,
+            valid,
+            init,
+        })
     }
 }
 
@@ -273,14 +345,31 @@ impl Task for GenerateTask<'_> {
     }
     fn batch(&self, idx: &[u32], device: Device) -> Batch {
         let b: Vec<Example> = idx.iter().map(|&i| self.examples[i as usize]).collect();
-        make_batch(&self.t.ds, &self.t.vocab, &self.t.item_tokens, &b, &self.t.cfg.data.prompt(), device)
+        make_batch(
+            &self.t.ds,
+            &self.t.vocab,
+            &self.t.item_tokens,
+            &b,
+            &self.t.cfg.data.prompt(),
+            device,
+        )
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         batch_loss(model, b, true)
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;
-        let gen = Generator { model, vocab: &t.vocab, item_tokens: &t.item_tokens, trie: &t.trie, prompt: t.cfg.data.prompt(), decoding: Decoding::Beam { width: t.cfg.eval.beam, length_penalty: 0.0 } };
+        let gen = Generator {
+            model,
+            vocab: &t.vocab,
+            item_tokens: &t.item_tokens,
+            trie: &t.trie,
+            prompt: t.cfg.data.prompt(),
+            decoding: Decoding::Beam {
+                width: t.cfg.eval.beam,
+                length_penalty: 0.0,
+            },
+        };
         validate(&gen, &self.valid, t.cfg.eval.batch_size)
     }
     fn score_key(&self) -> &'static str {
@@ -298,7 +387,10 @@ impl Task for GenerateTask<'_> {
     /// With a match window, the generator has history-match weights.
     fn model_config(&self, c: T5Config) -> T5Config {
         let levels = (self.t.cfg.data.match_history > 0).then_some(self.t.vocab.id_len() as i64);
-        T5Config { genrec_history_match_levels: levels, ..c }
+        T5Config {
+            genrec_history_match_levels: levels,
+            ..c
+        }
     }
 }
 
@@ -318,7 +410,11 @@ impl Trainer {
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
         let g = checkpoint::load_task(path, "generate", self.device)?;
         if g.meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
-            return Err(Error::Mismatch(format!("the generator {} was trained on other semantic IDs than {}", g.dir.display(), self.index.dir.display())));
+            return Err(Error::Mismatch(format!(
+                "the generator {} was trained on other semantic IDs than {}",
+                g.dir.display(),
+                self.index.dir.display()
+            )));
         }
         Ok(g)
     }
@@ -331,13 +427,24 @@ impl Trainer {
         let index = Index::load(&cfg.data.index_dir())?;
         index.check_dataset(&ds)?;
         if !index.added.is_empty() {
-            return Err(Error::Config("train on an index without cold-start additions (they have no interactions)".into()));
+            return Err(Error::Config(
+                "train on an index without cold-start additions (they have no interactions)".into(),
+            ));
         }
         let vocab = index.vocab.clone();
         let item_tokens = index.ids.item_tokens(&vocab);
         let trie = index.trie()?;
         let run_dir = cfg.run.checkpoints.join(&cfg.run.name);
-        Ok(Self { cfg, ds, index, vocab, item_tokens, trie, device, run_dir })
+        Ok(Self {
+            cfg,
+            ds,
+            index,
+            vocab,
+            item_tokens,
+            trie,
+            device,
+            run_dir,
+        })
     }
 
     fn meta(&self, task: &dyn Task, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
@@ -354,7 +461,14 @@ impl Trainer {
         }
     }
 
-    fn summary(&self, vs: &nn::VarStore, state: &TrainerState, task: &dyn Task, examples_per_second: f64, stopped_early: bool) -> TrainSummary {
+    fn summary(
+        &self,
+        vs: &nn::VarStore,
+        state: &TrainerState,
+        task: &dyn Task,
+        examples_per_second: f64,
+        stopped_early: bool,
+    ) -> TrainSummary {
         TrainSummary {
             run_dir: self.run_dir.clone(),
             steps: state.step,
@@ -364,7 +478,11 @@ impl Trainer {
             examples_per_second,
             stopped_early,
             device: crate::runtime::describe(self.device),
-            parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
+            parameters: vs
+                .trainable_variables()
+                .iter()
+                .map(|t| t.numel() as i64)
+                .sum(),
         }
     }
 
@@ -373,19 +491,40 @@ impl Trainer {
         let cfg = &self.cfg;
         let meta = checkpoint::load_meta(dir)?;
         Ok(if meta.task != task.name() {
-            Some(format!("{} is a `{}` checkpoint, not `{}`", dir.display(), meta.task, task.name()))
-        } else if meta.train.model != cfg.model || meta.train.optim != cfg.optim || meta.train.data != cfg.data || meta.train.verify != cfg.verify || meta.train.run.seed != cfg.run.seed {
+            Some(format!(
+                "{} is a `{}` checkpoint, not `{}`",
+                dir.display(),
+                meta.task,
+                task.name()
+            ))
+        } else if meta.train.model != cfg.model
+            || meta.train.optim != cfg.optim
+            || meta.train.data != cfg.data
+            || meta.train.verify != cfg.verify
+            || meta.train.run.seed != cfg.run.seed
+        {
             Some(format!("{} was trained with another configuration (model, optim, data, verify or seed differ)", dir.display()))
         } else if meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
-            Some(format!("{}: its semantic IDs differ from the index", dir.display()))
+            Some(format!(
+                "{}: its semantic IDs differ from the index",
+                dir.display()
+            ))
         } else if meta.built_from_sha256 != task.built_from() {
-            Some(format!("{} was built from another generator", dir.display()))
+            Some(format!(
+                "{} was built from another generator",
+                dir.display()
+            ))
         } else {
             None
         })
     }
 
-    pub fn run(&self, task: &dyn Task, opts: &TrainOptions, progress: &dyn Progress) -> Result<TrainSummary> {
+    pub fn run(
+        &self,
+        task: &dyn Task,
+        opts: &TrainOptions,
+        progress: &dyn Progress,
+    ) -> Result<TrainSummary> {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
@@ -396,20 +535,45 @@ impl Trainer {
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);
         }
-        let mut opt = AdamW::new(&vs, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.eps, cfg.optim.weight_decay);
-        let mut state = TrainerState { step: 0, best_score: f64::NEG_INFINITY, best_step: 0, evals_since_best: 0 };
+        let mut opt = AdamW::new(
+            &vs,
+            cfg.optim.beta1,
+            cfg.optim.beta2,
+            cfg.optim.eps,
+            cfg.optim.weight_decay,
+        );
+        let mut state = TrainerState {
+            step: 0,
+            best_score: f64::NEG_INFINITY,
+            best_step: 0,
+            evals_since_best: 0,
+        };
         let metrics_path = self.run_dir.join("metrics.jsonl");
         // The checkpoint to continue from, if any; with restart_if_changed a
         // missing or unfit one means a fresh start (an unfit one moved aside).
         let resume_from = match (opts.resume, checkpoint::latest(&self.run_dir)) {
             (false, _) => None,
             (true, None) if opts.restart_if_changed => None,
-            (true, None) => return Err(Error::Config(format!("--resume: no checkpoint in {}", self.run_dir.display()))),
+            (true, None) => {
+                return Err(Error::Config(format!(
+                    "--resume: no checkpoint in {}",
+                    self.run_dir.display()
+                )))
+            }
             (true, Some(dir)) => match self.resume_problem(&dir, task)? {
                 None => Some(dir),
                 Some(why) if opts.restart_if_changed => {
-                    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                    let aside = self.run_dir.with_file_name(format!("{}.replaced-{secs}", self.run_dir.file_name().unwrap_or_default().to_string_lossy()));
+                    let secs = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    let aside = self.run_dir.with_file_name(format!(
+                        "{}.replaced-{secs}",
+                        self.run_dir
+                            .file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                    ));
                     std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
                     eprintln!("{why}: moved it to {} and training afresh", aside.display());
                     None
@@ -423,7 +587,8 @@ impl Trainer {
             opt.load(&dir.join("optimizer.safetensors"))?;
             state = checkpoint::load_state(&dir)?;
             truncate_metrics(&metrics_path, state.step)?;
-            let early_stopped = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
+            let early_stopped =
+                cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
             if state.step >= cfg.optim.max_steps || early_stopped {
                 // Nothing left to do: the run finished (or stopped early) before.
                 return Ok(self.summary(&vs, &state, task, 0.0, early_stopped));
@@ -440,7 +605,11 @@ impl Trainer {
         let n_examples = task.n_examples();
         let bs = cfg.optim.batch_size;
         let steps_per_epoch = n_examples.div_ceil(bs);
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&metrics_path).at(&metrics_path)?;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .at(&metrics_path)?;
         let score_key = task.score_key();
 
         let mut order_epoch = usize::MAX;
@@ -452,9 +621,15 @@ impl Trainer {
         let started = Instant::now();
         let mut examples_done = 0usize;
         let first_step = state.step;
-        progress.start((cfg.optim.max_steps - first_step.min(cfg.optim.max_steps)) as u64, "training");
+        progress.start(
+            (cfg.optim.max_steps - first_step.min(cfg.optim.max_steps)) as u64,
+            "training",
+        );
         while state.step < cfg.optim.max_steps {
-            if opts.stop_after.is_some_and(|s| state.step - first_step >= s) {
+            if opts
+                .stop_after
+                .is_some_and(|s| state.step - first_step >= s)
+            {
                 break;
             }
             let epoch = state.step / steps_per_epoch;
@@ -465,32 +640,46 @@ impl Trainer {
             let b = state.step % steps_per_epoch;
             let batch = &order[b * bs..((b + 1) * bs).min(n_examples)];
             // Dropout randomness depends on the step only: resuming replays it exactly.
-            tch::manual_seed((cfg.run.seed as i64).wrapping_mul(1_000_003).wrapping_add(state.step as i64));
+            tch::manual_seed(
+                (cfg.run.seed as i64)
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(state.step as i64),
+            );
             let mb = task.batch(batch, self.device);
             let loss = task.loss(&model, &mb);
             opt.zero_grad();
             loss.backward();
-            let gnorm = if cfg.optim.grad_clip > 0.0 { opt.clip_grad_norm(cfg.optim.grad_clip) } else { 0.0 };
+            let gnorm = if cfg.optim.grad_clip > 0.0 {
+                opt.clip_grad_norm(cfg.optim.grad_clip)
+            } else {
+                0.0
+            };
             let lr = cfg.optim.lr_at(state.step + 1);
             opt.step(lr);
             state.step += 1;
             examples_done += batch.len();
             let lv = loss.double_value(&[]);
             if !lv.is_finite() {
-                return Err(Error::Other(format!("loss became {lv} at step {}; lower optim.lr or check the data", state.step)));
+                return Err(Error::Other(format!(
+                    "loss became {lv} at step {}; lower optim.lr or check the data",
+                    state.step
+                )));
             }
             loss_sum += lv;
             loss_n += 1;
             let eps = examples_done as f64 / started.elapsed().as_secs_f64();
             progress.inc(1);
-            progress.set_message(format!("loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"));
+            progress.set_message(format!(
+                "loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"
+            ));
             if state.step % cfg.run.log_every == 0 {
                 let line = serde_json::json!({"step": state.step, "epoch": epoch, "loss": loss_sum / loss_n as f64, "lr": lr, "grad_norm": gnorm, "examples_per_second": eps});
                 writeln!(log, "{line}").at(&metrics_path)?;
                 loss_sum = 0.0;
                 loss_n = 0;
             }
-            let out_of_time = cfg.run.max_minutes > 0.0 && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
+            let out_of_time = cfg.run.max_minutes > 0.0
+                && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
             let last = state.step == cfg.optim.max_steps || out_of_time;
             if state.step % cfg.eval.every == 0 || last {
                 let t0 = Instant::now();
@@ -514,7 +703,16 @@ impl Trainer {
                 }
                 writeln!(log, "{line}").at(&metrics_path)?;
                 log.flush().at(&metrics_path)?;
-                checkpoint::save(&self.run_dir, &model, &vs, &self.vocab, &self.meta(task, state.step, v), Some(&opt), &state, improved)?;
+                checkpoint::save(
+                    &self.run_dir,
+                    &model,
+                    &vs,
+                    &self.vocab,
+                    &self.meta(task, state.step, v),
+                    Some(&opt),
+                    &state,
+                    improved,
+                )?;
                 write_plot(&self.run_dir)?;
                 if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                     stopped_early = true;
@@ -533,10 +731,17 @@ impl Trainer {
 
 /// Drops metric lines after `step` (written after the checkpoint a resume starts from).
 fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
     let kept: String = text
         .lines()
-        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s as usize <= step))
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s as usize <= step)
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     crate::util::fsx::write_atomic(path, kept.as_bytes())
@@ -547,7 +752,10 @@ pub fn write_plot(run_dir: &Path) -> Result<()> {
     let path = run_dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&path).at(&path)?;
     let (mut loss, mut ndcg, mut recall) = (Vec::new(), Vec::new(), Vec::new());
-    for v in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
         let s = v["step"].as_f64().unwrap_or(0.0);
         if let Some(l) = v["loss"].as_f64() {
             loss.push((s, l));
@@ -558,8 +766,14 @@ pub fn write_plot(run_dir: &Path) -> Result<()> {
         }
     }
     let svg = plot::svg(&[
-        plot::Panel { title: "training loss", series: vec![("loss", loss)] },
-        plot::Panel { title: "validation", series: vec![("NDCG@10", ndcg), ("Recall@10", recall)] },
+        plot::Panel {
+            title: "training loss",
+            series: vec![("loss", loss)],
+        },
+        plot::Panel {
+            title: "validation",
+            series: vec![("NDCG@10", ndcg), ("Recall@10", recall)],
+        },
     ]);
     crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
 }

@@ -22,11 +22,24 @@ pub struct AdamW {
 
 impl AdamW {
     pub fn new(vs: &nn::VarStore, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
-        let mut params: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+        let mut params: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
         params.sort_by(|a, b| a.0.cmp(&b.0));
         let m = params.iter().map(|(_, p)| p.zeros_like()).collect();
         let v = params.iter().map(|(_, p)| p.zeros_like()).collect();
-        Self { params, m, v, t: 0, beta1, beta2, eps, weight_decay }
+        Self {
+            params,
+            m,
+            v,
+            t: 0,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        }
     }
 
     pub fn zero_grad(&mut self) {
@@ -38,12 +51,23 @@ impl AdamW {
     /// Scales gradients so their global L2 norm is at most `max`; returns the norm before.
     pub fn clip_grad_norm(&mut self, max: f64) -> f64 {
         let _g = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).filter(|g| g.defined()).collect();
+        let grads: Vec<Tensor> = self
+            .params
+            .iter()
+            .map(|(_, p)| p.grad())
+            .filter(|g| g.defined())
+            .collect();
         if grads.is_empty() {
             return 0.0;
         }
-        let sq: Vec<Tensor> = grads.iter().map(|g| g.to_kind(Kind::Float).pow_tensor_scalar(2).sum(Kind::Float)).collect();
-        let norm = Tensor::stack(&sq, 0).sum(Kind::Float).sqrt().double_value(&[]);
+        let sq: Vec<Tensor> = grads
+            .iter()
+            .map(|g| g.to_kind(Kind::Float).pow_tensor_scalar(2).sum(Kind::Float))
+            .collect();
+        let norm = Tensor::stack(&sq, 0)
+            .sum(Kind::Float)
+            .sqrt()
+            .double_value(&[]);
         if max > 0.0 && norm > max {
             let scale = max / (norm + 1e-6);
             for mut g in grads {
@@ -90,13 +114,25 @@ impl AdamW {
 
     pub fn load(&mut self, path: &Path) -> Result<()> {
         let f = StFile::read(path)?;
-        self.t = f.metadata.get("t").and_then(|t| t.parse().ok()).ok_or_else(|| Error::input(path, None, "optimizer state without step count"))?;
+        self.t = f
+            .metadata
+            .get("t")
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| Error::input(path, None, "optimizer state without step count"))?;
         let _g = tch::no_grad_guard();
         for (i, (name, p)) in self.params.iter().enumerate() {
             for (buf, pre) in [(&mut self.m[i], "m"), (&mut self.v[i], "v")] {
                 let src = f.get(path, &format!("{pre}.{name}"))?;
                 if src.size() != p.size() {
-                    return Err(Error::input(path, None, format!("optimizer state for `{name}` has shape {:?}, expected {:?}", src.size(), p.size())));
+                    return Err(Error::input(
+                        path,
+                        None,
+                        format!(
+                            "optimizer state for `{name}` has shape {:?}, expected {:?}",
+                            src.size(),
+                            p.size()
+                        ),
+                    ));
                 }
                 buf.copy_(&src.to_device(p.device()));
             }

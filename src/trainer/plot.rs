@@ -13,27 +13,87 @@ const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"];
 pub fn svg(panels: &[Panel]) -> String {
     let (w, h, pad) = (420.0, 300.0, 50.0);
     let mut s = String::new();
-    let _ = write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">"#, w * panels.len() as f64, h);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">"#,
+        w * panels.len() as f64,
+        h
+    );
     for (pi, p) in panels.iter().enumerate() {
         let ox = pi as f64 * w;
-        let pts: Vec<(f64, f64)> = p.series.iter().flat_map(|(_, v)| v.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
-        let _ = write!(s, r#"<text x="{}" y="18" text-anchor="middle" font-size="13">{}</text>"#, ox + w / 2.0, p.title);
+        let pts: Vec<(f64, f64)> = p
+            .series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="18" text-anchor="middle" font-size="13">{}</text>"#,
+            ox + w / 2.0,
+            p.title
+        );
         if pts.is_empty() {
             continue;
         }
-        let (x0, x1) = pts.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
-        let (y0, y1) = pts.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
-        let (x1, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, if y1 > y0 { y1 } else { y0 + 1e-9 });
+        let (x0, x1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (y0, y1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        let (x1, y1) = (
+            if x1 > x0 { x1 } else { x0 + 1.0 },
+            if y1 > y0 { y1 } else { y0 + 1e-9 },
+        );
         let sx = |x: f64| ox + pad + (x - x0) / (x1 - x0) * (w - 1.5 * pad);
         let sy = |y: f64| h - pad + (y0 - y) / (y1 - y0) * (h - 2.0 * pad);
-        let _ = write!(s, r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="gray"/>"#, ox + pad, pad, w - 1.5 * pad, h - 2.0 * pad);
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="end">{:.4}</text><text x="{}" y="{}" text-anchor="end">{:.4}</text>"#, ox + pad - 4.0, pad + 4.0, y1, ox + pad - 4.0, h - pad, y0);
-        let _ = write!(s, r#"<text x="{}" y="{}">{:.0}</text><text x="{}" y="{}" text-anchor="end">{:.0} steps</text>"#, ox + pad, h - pad + 14.0, x0, ox + w - 0.5 * pad, h - pad + 14.0, x1);
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="gray"/>"#,
+            ox + pad,
+            pad,
+            w - 1.5 * pad,
+            h - 2.0 * pad
+        );
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{:.4}</text><text x="{}" y="{}" text-anchor="end">{:.4}</text>"#,
+            ox + pad - 4.0,
+            pad + 4.0,
+            y1,
+            ox + pad - 4.0,
+            h - pad,
+            y0
+        );
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}">{:.0}</text><text x="{}" y="{}" text-anchor="end">{:.0} steps</text>"#,
+            ox + pad,
+            h - pad + 14.0,
+            x0,
+            ox + w - 0.5 * pad,
+            h - pad + 14.0,
+            x1
+        );
         for (si, (name, v)) in p.series.iter().enumerate() {
             let c = COLORS[si % COLORS.len()];
-            let path: Vec<String> = v.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
-            let _ = write!(s, r##"<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{}"/>"##, path.join(" "));
-            let _ = write!(s, r##"<text x="{}" y="{}" fill="{c}">{name}</text>"##, ox + pad + 6.0, pad + 14.0 + 13.0 * si as f64);
+            let path: Vec<String> = v
+                .iter()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+                .collect();
+            let _ = write!(
+                s,
+                r##"<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{}"/>"##,
+                path.join(" ")
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{}" y="{}" fill="{c}">{name}</text>"##,
+                ox + pad + 6.0,
+                pad + 14.0 + 13.0 * si as f64
+            );
         }
     }
     s.push_str("</svg>\n");

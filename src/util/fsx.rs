@@ -27,7 +27,10 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, v: &T) -> Result<()
 }
 
 fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -42,14 +45,21 @@ pub struct StagedDir {
 
 impl StagedDir {
     pub fn new(dest: &Path) -> Result<Self> {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).at(parent)?;
         let tmp = tmp_sibling(dest);
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).at(&tmp)?;
         }
         std::fs::create_dir(&tmp).at(&tmp)?;
-        Ok(Self { tmp, dest: dest.to_path_buf(), committed: false })
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            committed: false,
+        })
     }
 
     /// Path of a file inside the staged directory.

@@ -54,37 +54,60 @@ impl StFile {
     /// Reads the file and also returns the sha256 of its bytes (one read, not two).
     pub fn read_with_sha256(path: &Path) -> Result<(Self, String)> {
         let bytes = std::fs::read(path).at(path)?;
-        Ok((Self::from_bytes(path, &bytes)?, crate::util::hash::sha256_hex(&bytes)))
+        Ok((
+            Self::from_bytes(path, &bytes)?,
+            crate::util::hash::sha256_hex(&bytes),
+        ))
     }
 
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let bad = |m: String| Error::input(path, None, m);
-        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
-            let kind = kind_of(view.dtype()).ok_or_else(|| bad(format!("tensor `{name}` has unsupported dtype {:?}", view.dtype())))?;
+            let kind = kind_of(view.dtype()).ok_or_else(|| {
+                bad(format!(
+                    "tensor `{name}` has unsupported dtype {:?}",
+                    view.dtype()
+                ))
+            })?;
             let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
             tensors.insert(name, Tensor::from_data_size(view.data(), &shape, kind));
         }
-        Ok(Self { tensors, metadata: meta.metadata().clone().unwrap_or_default() })
+        Ok(Self {
+            tensors,
+            metadata: meta.metadata().clone().unwrap_or_default(),
+        })
     }
 
     pub fn get(&self, path: &Path, name: &str) -> Result<&Tensor> {
-        self.tensors.get(name).ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
     }
 
     pub fn take(&mut self, path: &Path, name: &str) -> Result<Tensor> {
-        self.tensors.remove(name).ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
+        self.tensors
+            .remove(name)
+            .ok_or_else(|| Error::input(path, None, format!("missing tensor `{name}`")))
     }
 }
 
 /// Writes named tensors (moved to CPU, made contiguous) with string metadata, atomically.
-pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<()> {
+pub fn write(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
     let mut owned: Vec<(String, Tensor, Dtype, Vec<usize>)> = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
         let t = t.to_device(tch::Device::Cpu).contiguous();
-        let dtype = dtype_of(t.kind()).ok_or_else(|| Error::Other(format!("tensor `{name}`: unsupported kind {:?}", t.kind())))?;
+        let dtype = dtype_of(t.kind()).ok_or_else(|| {
+            Error::Other(format!("tensor `{name}`: unsupported kind {:?}", t.kind()))
+        })?;
         let shape = t.size().iter().map(|&s| s as usize).collect();
         owned.push((name.clone(), t, dtype, shape));
     }
@@ -106,15 +129,24 @@ pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<Stri
                 .map_err(|e| Error::Other(format!("tensor `{name}`: {e}")))
         })
         .collect::<Result<_>>()?;
-    let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| Error::Other(e.to_string()))?;
+    let meta: HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let bytes = safetensors::tensor::serialize(views, Some(meta))
+        .map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
 /// Copies `tensors` into the var store's variables by name. Every variable must
 /// be present with the same shape; names in `ignore` may be extra; any other
 /// extra name is an error (a sign of a wrong or mismatched file).
-pub fn load_into(vs: &tch::nn::VarStore, file: &mut StFile, path: &Path, ignore: &[&str]) -> Result<()> {
+pub fn load_into(
+    vs: &tch::nn::VarStore,
+    file: &mut StFile,
+    path: &Path,
+    ignore: &[&str],
+) -> Result<()> {
     let mut vars = vs.variables();
     let mut names: Vec<String> = vars.keys().cloned().collect();
     names.sort();
@@ -123,13 +155,29 @@ pub fn load_into(vs: &tch::nn::VarStore, file: &mut StFile, path: &Path, ignore:
         let src = file.take(path, name)?;
         let dst = vars.get_mut(name).expect("name from the same map");
         if src.size() != dst.size() {
-            return Err(Error::input(path, None, format!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), dst.size())));
+            return Err(Error::input(
+                path,
+                None,
+                format!(
+                    "tensor `{name}` has shape {:?}, expected {:?}",
+                    src.size(),
+                    dst.size()
+                ),
+            ));
         }
         dst.copy_(&src.to_kind(dst.kind()));
     }
-    let extra: Vec<&String> = file.tensors.keys().filter(|k| !ignore.iter().any(|i| k.ends_with(i))).collect();
+    let extra: Vec<&String> = file
+        .tensors
+        .keys()
+        .filter(|k| !ignore.iter().any(|i| k.ends_with(i)))
+        .collect();
     if !extra.is_empty() {
-        return Err(Error::input(path, None, format!("unexpected tensors for this model: {:?}", extra)));
+        return Err(Error::input(
+            path,
+            None,
+            format!("unexpected tensors for this model: {:?}", extra),
+        ));
     }
     Ok(())
 }

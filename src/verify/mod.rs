@@ -39,8 +39,12 @@ pub struct Pair<'p> {
 
 /// Yes/no logits `[B, 2]` from decoder logits `[B, T, V]` (last position).
 pub fn yes_no_logits(logits: &Tensor) -> Tensor {
-    let idx = Tensor::from_slice(&[i64::from(vocab::YES), i64::from(vocab::NO)]).to(logits.device());
-    logits.select(1, -1).index_select(1, &idx).to_kind(Kind::Float)
+    let idx =
+        Tensor::from_slice(&[i64::from(vocab::YES), i64::from(vocab::NO)]).to(logits.device());
+    logits
+        .select(1, -1)
+        .index_select(1, &idx)
+        .to_kind(Kind::Float)
 }
 
 impl Verifier<'_> {
@@ -56,23 +60,42 @@ impl Verifier<'_> {
             let mut groups: Vec<(usize, usize)> = Vec::new();
             for (i, p) in chunk.iter().enumerate() {
                 match groups.last_mut() {
-                    Some((s, n)) if chunk[*s].user == p.user && chunk[*s].history == p.history => *n += 1,
+                    Some((s, n)) if chunk[*s].user == p.user && chunk[*s].history == p.history => {
+                        *n += 1
+                    }
                     _ => groups.push((i, 1)),
                 }
             }
             let inputs: Vec<Vec<u32>> = groups
                 .iter()
-                .map(|&(s, _)| prompt::verify_input(self.vocab, self.item_tokens, &self.prompt, chunk[s].user, chunk[s].history))
+                .map(|&(s, _)| {
+                    prompt::verify_input(
+                        self.vocab,
+                        self.item_tokens,
+                        &self.prompt,
+                        chunk[s].user,
+                        chunk[s].history,
+                    )
+                })
                 .collect();
             let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, dev);
             let enc = self.model.encode(&ids, &mask, false);
-            let counts = Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
+            let counts =
+                Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
             let enc = enc.repeat_interleave_self_tensor(&counts, 0, None);
             let mask = mask.repeat_interleave_self_tensor(&counts, 0, None);
-            let decs: Vec<Vec<u32>> = chunk.iter().map(|p| prompt::decoder_input(self.item_tokens, p.candidate)).collect();
+            let decs: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|p| prompt::decoder_input(self.item_tokens, p.candidate))
+                .collect();
             let (dec, _) = prompt::pad(&decs, dev);
-            let logits = self.model.lm_logits(&self.model.decode(&dec, &enc, &mask, false));
-            let lp = yes_no_logits(&logits).log_softmax(-1, Kind::Float).select(1, 0).to_device(tch::Device::Cpu);
+            let logits = self
+                .model
+                .lm_logits(&self.model.decode(&dec, &enc, &mask, false));
+            let lp = yes_no_logits(&logits)
+                .log_softmax(-1, Kind::Float)
+                .select(1, 0)
+                .to_device(tch::Device::Cpu);
             out.extend(Vec::<f32>::try_from(lp).expect("f32"));
         }
         out
@@ -85,7 +108,14 @@ pub fn rerank(hits: &[Hit], log_p_yes: &[f32], lambda: f64) -> Vec<Hit> {
     let mut v: Vec<Hit> = hits
         .iter()
         .zip(log_p_yes)
-        .map(|(h, &ly)| Hit { item: h.item, score: if lambda == 0.0 { h.score } else { h.score + (lambda as f32) * ly } })
+        .map(|(h, &ly)| Hit {
+            item: h.item,
+            score: if lambda == 0.0 {
+                h.score
+            } else {
+                h.score + (lambda as f32) * ly
+            },
+        })
         .collect();
     v.sort_by(|a, b| b.score.total_cmp(&a.score));
     v
@@ -97,7 +127,11 @@ pub fn auc(pos: &[f32], neg: &[f32]) -> f64 {
     if pos.is_empty() || neg.is_empty() {
         return f64::NAN;
     }
-    let mut all: Vec<(f32, bool)> = pos.iter().map(|&s| (s, true)).chain(neg.iter().map(|&s| (s, false))).collect();
+    let mut all: Vec<(f32, bool)> = pos
+        .iter()
+        .map(|&s| (s, true))
+        .chain(neg.iter().map(|&s| (s, false)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Mann–Whitney U with average ranks for ties.
     let mut rank_sum = 0.0;
@@ -129,7 +163,20 @@ mod tests {
     }
     #[test]
     fn lambda_zero_keeps_order() {
-        let hits = vec![Hit { item: 3, score: -1.0 }, Hit { item: 1, score: -1.0 }, Hit { item: 2, score: -2.0 }];
+        let hits = vec![
+            Hit {
+                item: 3,
+                score: -1.0,
+            },
+            Hit {
+                item: 1,
+                score: -1.0,
+            },
+            Hit {
+                item: 2,
+                score: -2.0,
+            },
+        ];
         let r = rerank(&hits, &[-5.0, f32::NEG_INFINITY, 0.0], 0.0);
         assert_eq!(r, hits);
         let r = rerank(&hits, &[-5.0, -0.1, 0.0], 1.0);

@@ -44,7 +44,10 @@ pub struct VerifyTask<'a> {
 
 /// Generator top-`n` items for many (user, history) queries, batched.
 fn generator_top(gen: &Generator, queries: &[Query], n: usize, batch: usize) -> Vec<Vec<Hit>> {
-    queries.chunks(batch.max(1)).flat_map(|c| gen.generate(c, n)).collect()
+    queries
+        .chunks(batch.max(1))
+        .flat_map(|c| gen.generate(c, n))
+        .collect()
 }
 
 fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
@@ -67,66 +70,114 @@ pub fn generator_of<'a>(t: &'a Trainer, g: &'a Loaded, width: usize) -> Generato
         item_tokens: &t.item_tokens,
         trie: &t.trie,
         prompt: g.meta.train.data.prompt(),
-        decoding: Decoding::Beam { width, length_penalty: 0.0 },
+        decoding: Decoding::Beam {
+            width,
+            length_penalty: 0.0,
+        },
     }
 }
 
 impl<'a> VerifyTask<'a> {
     /// Mines hard negatives with the generator (as it decodes: its own prompt
     /// settings) over sampled training positions and the validation users.
-    pub fn new(t: &'a Trainer, generator: &'a Loaded, progress: &dyn crate::progress::Progress) -> Result<Self> {
+    pub fn new(
+        t: &'a Trainer,
+        generator: &'a Loaded,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<Self> {
         let vc = &t.cfg.verify;
         if vc.init_from_generator && !t.cfg.model.same_shape(&generator.model.config) {
             return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
         }
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
+        let mut rng =
+            rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
         let mut positions = examples(&t.ds);
         if positions.is_empty() {
             return Err(Error::Config("no training positions".into()));
         }
         positions.shuffle(&mut rng);
-        positions.truncate(if vc.max_positions == 0 { positions.len() } else { vc.max_positions });
+        positions.truncate(if vc.max_positions == 0 {
+            positions.len()
+        } else {
+            vc.max_positions
+        });
         let gen = generator_of(t, generator, vc.candidates.max(t.cfg.eval.beam));
         let n_items = t.item_tokens.len() as u32;
         progress.start(positions.len() as u64, "mining hard negatives");
-        let mut ex = Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
+        let mut ex =
+            Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
         for chunk in positions.chunks(t.cfg.eval.batch_size.max(1)) {
             let qs: Vec<Query> = chunk
                 .iter()
                 .map(|e| {
                     let s = &t.ds.train[e.user as usize];
-                    Query { user: &s.user, history: &s.items[..e.pos as usize] }
+                    Query {
+                        user: &s.user,
+                        history: &s.items[..e.pos as usize],
+                    }
                 })
                 .collect();
             for (e, hits) in chunk.iter().zip(gen.generate(&qs, vc.candidates)) {
                 let target = t.ds.train[e.user as usize].items[e.pos as usize];
-                ex.push(VerifyExample { at: *e, candidate: target, yes: true });
-                let mut hard: Vec<u32> = hits.iter().map(|h| h.item).filter(|&i| i != target).collect();
+                ex.push(VerifyExample {
+                    at: *e,
+                    candidate: target,
+                    yes: true,
+                });
+                let mut hard: Vec<u32> = hits
+                    .iter()
+                    .map(|h| h.item)
+                    .filter(|&i| i != target)
+                    .collect();
                 hard.truncate(vc.candidates);
                 hard.shuffle(&mut rng);
                 for &c in hard.iter().take(vc.hard_negatives) {
-                    ex.push(VerifyExample { at: *e, candidate: c, yes: false });
+                    ex.push(VerifyExample {
+                        at: *e,
+                        candidate: c,
+                        yes: false,
+                    });
                 }
                 for c in random_items(&mut rng, n_items, target, vc.random_negatives) {
-                    ex.push(VerifyExample { at: *e, candidate: c, yes: false });
+                    ex.push(VerifyExample {
+                        at: *e,
+                        candidate: c,
+                        yes: false,
+                    });
                 }
             }
             progress.inc(chunk.len() as u64);
         }
         progress.finish();
         let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
-        let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+        let qs: Vec<Query> = held
+            .iter()
+            .map(|h| Query {
+                user: &h.user,
+                history: &h.history,
+            })
+            .collect();
         let tops = generator_top(&gen, &qs, vc.candidates, t.cfg.eval.batch_size);
         let valid = held
             .iter()
             .zip(tops)
             .map(|(h, hits)| ValidCase {
                 held: h.clone(),
-                hard: hits.iter().map(|x| x.item).filter(|&i| i != h.target).take(vc.hard_negatives.max(1)).collect(),
+                hard: hits
+                    .iter()
+                    .map(|x| x.item)
+                    .filter(|&i| i != h.target)
+                    .take(vc.hard_negatives.max(1))
+                    .collect(),
                 random: random_items(&mut rng, n_items, h.target, vc.hard_negatives.max(1)),
             })
             .collect();
-        Ok(Self { t, examples: ex, valid, generator })
+        Ok(Self {
+            t,
+            examples: ex,
+            valid,
+            generator,
+        })
     }
 }
 
@@ -146,13 +197,25 @@ impl Task for VerifyTask<'_> {
         for &i in idx {
             let e = self.examples[i as usize];
             let s = &t.ds.train[e.at.user as usize];
-            inputs.push(prompt::verify_input(&t.vocab, &t.item_tokens, &p, &s.user, &s.items[..e.at.pos as usize]));
+            inputs.push(prompt::verify_input(
+                &t.vocab,
+                &t.item_tokens,
+                &p,
+                &s.user,
+                &s.items[..e.at.pos as usize],
+            ));
             decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
             labels.push(if e.yes { 0i64 } else { 1 });
         }
         let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, device);
         let (dec, _) = prompt::pad(&decs, device);
-        Batch { ids, mask, dec, labels: Tensor::from_slice(&labels).to(device), matches: None }
+        Batch {
+            ids,
+            mask,
+            dec,
+            labels: Tensor::from_slice(&labels).to(device),
+            matches: None,
+        }
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
@@ -160,13 +223,25 @@ impl Task for VerifyTask<'_> {
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;
-        let v = Verifier { model, vocab: &t.vocab, item_tokens: &t.item_tokens, prompt: t.cfg.data.prompt() };
+        let v = Verifier {
+            model,
+            vocab: &t.vocab,
+            item_tokens: &t.item_tokens,
+            prompt: t.cfg.data.prompt(),
+        };
         let pairs: Vec<Pair> = self
             .valid
             .iter()
             .flat_map(|c| {
                 let (user, history) = (c.held.user.as_str(), c.held.history.as_slice());
-                std::iter::once(c.held.target).chain(c.hard.iter().copied()).chain(c.random.iter().copied()).map(move |candidate| Pair { user, history, candidate })
+                std::iter::once(c.held.target)
+                    .chain(c.hard.iter().copied())
+                    .chain(c.random.iter().copied())
+                    .map(move |candidate| Pair {
+                        user,
+                        history,
+                        candidate,
+                    })
             })
             .collect();
         let s = v.log_p_yes(&pairs, 1024);
@@ -175,7 +250,9 @@ impl Task for VerifyTask<'_> {
         for c in &self.valid {
             pos.push(s[at]);
             hard.extend_from_slice(&s[at + 1..at + 1 + c.hard.len()]);
-            random.extend_from_slice(&s[at + 1 + c.hard.len()..at + 1 + c.hard.len() + c.random.len()]);
+            random.extend_from_slice(
+                &s[at + 1 + c.hard.len()..at + 1 + c.hard.len() + c.random.len()],
+            );
             at += 1 + c.hard.len() + c.random.len();
         }
         let all: Vec<f32> = hard.iter().chain(&random).copied().collect();
@@ -202,13 +279,32 @@ impl Task for VerifyTask<'_> {
 /// NDCG@10 on held-out users after reranking the generator's top `top` by
 /// `log p_gen + λ · log P(yes)`, for each λ in `lambdas`.
 #[allow(clippy::too_many_arguments)]
-pub fn lambda_sweep(gen: &Generator, ver: &Verifier, held: &[HeldOut], top: usize, lambdas: &[f64], batch: usize) -> Vec<(f64, f64)> {
-    let qs: Vec<Query> = held.iter().map(|h| Query { user: &h.user, history: &h.history }).collect();
+pub fn lambda_sweep(
+    gen: &Generator,
+    ver: &Verifier,
+    held: &[HeldOut],
+    top: usize,
+    lambdas: &[f64],
+    batch: usize,
+) -> Vec<(f64, f64)> {
+    let qs: Vec<Query> = held
+        .iter()
+        .map(|h| Query {
+            user: &h.user,
+            history: &h.history,
+        })
+        .collect();
     let tops = generator_top(gen, &qs, top, batch);
     let pairs: Vec<Pair> = held
         .iter()
         .zip(&tops)
-        .flat_map(|(h, hits)| hits.iter().map(move |x| Pair { user: &h.user, history: &h.history, candidate: x.item }))
+        .flat_map(|(h, hits)| {
+            hits.iter().map(move |x| Pair {
+                user: &h.user,
+                history: &h.history,
+                candidate: x.item,
+            })
+        })
         .collect();
     let flat = ver.log_p_yes(&pairs, 1024);
     let mut at = 0;
@@ -238,6 +334,14 @@ pub fn lambda_sweep(gen: &Generator, ver: &Verifier, held: &[HeldOut], top: usiz
 
 /// The verifier settings stored in its checkpoint's `genrec.json` (`extra`).
 pub fn choose_lambda(sweep: &[(f64, f64)]) -> f64 {
-    sweep.iter().fold((0.0, f64::NEG_INFINITY), |best, &(l, s)| if s > best.1 + 1e-12 { (l, s) } else { best }).0
+    sweep
+        .iter()
+        .fold((0.0, f64::NEG_INFINITY), |best, &(l, s)| {
+            if s > best.1 + 1e-12 {
+                (l, s)
+            } else {
+                best
+            }
+        })
+        .0
 }
-
