@@ -46,6 +46,13 @@ pub fn set_threads(threads: Option<usize>) {
     }
 }
 
+/// Waits for the work queued on `device` (nothing to wait for on the CPU); for timing.
+pub fn synchronize(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
 pub fn describe(device: Device) -> String {
     match device {
         Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),

@@ -10,6 +10,7 @@ use genrec::model::{hf, hf_init, T5Config, T5};
 use genrec::runtime::{self, DeviceChoice};
 use genrec::semantic_id::store::Index;
 use genrec::semantic_id::{self, Backend, IndexParams, Scheme};
+use genrec::trainer::prefetch::{self, Schedule};
 use genrec::trainer::{self, optim::AdamW};
 use serde_json::json;
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ pub enum What {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
-    /// Training examples/s at TIGER's size (or a config's), batch 256.
+    /// Training examples/s at TIGER's size (or a config's), batch 256, host batch building included.
     Train {
         #[arg(long, default_value = "data/prepared/ml-100k")]
         dataset: PathBuf,
@@ -63,6 +64,14 @@ pub enum What {
         /// A training config whose [model] to use instead of TIGER's size.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// bf16 mixed precision on CUDA (as `run.bf16` in training).
+        #[arg(long)]
+        bf16: bool,
+        /// Time each phase of a step (host batch, copy, forward, backward,
+        /// clipping, optimizer), waiting for the device after each; batches
+        /// are then built inline instead of on the prefetch thread.
+        #[arg(long)]
+        profile: bool,
     },
     /// Embedding throughput (items/s) on a prepared dataset's item texts.
     Embed {
@@ -88,7 +97,7 @@ fn write_json(out: &std::path::Path, name: &str, v: &serde_json::Value) -> anyho
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
     // Results go to stdout; the peers' inputs (megabytes of batches) only to the file.
-    if name.ends_with("-genrec.json") {
+    if name.contains("-genrec") {
         println!("{}", serde_json::to_string(v)?);
     } else {
         eprintln!("wrote {}", out.join(name).display());
@@ -205,6 +214,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             steps,
             warmup,
             config,
+            bf16,
+            profile,
         } => {
             let ds = Dataset::load(&dataset)?;
             let index = Index::load(&dataset.join("index"))?;
@@ -217,32 +228,29 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let cfg = mcfg.t5(i64::from(vocab.size()));
             runtime::seed(0);
             let vs = nn::VarStore::new(device);
-            let model = T5::new(vs.root(), &cfg);
+            let mut model = T5::new(vs.root(), &cfg);
             hf_init(&vs, &cfg);
             hf::save_dir(&model, &vs, &a.out.join("train-model"))?;
+            if bf16 && device.is_cuda() {
+                model.set_compute_kind(Kind::BFloat16);
+            }
+            let prompt_cfg = genrec::trainer::config::DataConfig::default().prompt();
             let exs = trainer::examples(&ds);
-            let order = trainer::epoch_order(exs.len(), 0, 0);
-            let batches: Vec<trainer::Batch> = (0..warmup + steps)
-                .map(|s| {
-                    let b: Vec<_> = order[s * batch_size..(s + 1) * batch_size]
-                        .iter()
-                        .map(|&i| exs[i as usize])
-                        .collect();
-                    trainer::make_batch(
-                        &ds,
-                        &vocab,
-                        &item_tokens,
-                        &b,
-                        &genrec::trainer::config::DataConfig::default().prompt(),
-                        device,
-                    )
-                })
-                .collect();
-            // The same batches for the peer.
-            let dump: Vec<serde_json::Value> = batches
-                .iter()
-                .map(|b| {
-                    let v = |t: &tch::Tensor| -> Vec<Vec<i64>> { Vec::<Vec<i64>>::try_from(&t.to_device(tch::Device::Cpu)).unwrap_or_default() };
+            let schedule = Schedule {
+                n_examples: exs.len(),
+                batch_size,
+                seed: 0,
+            };
+            let build = |idx: &[u32]| -> trainer::Batch {
+                let b: Vec<_> = idx.iter().map(|&i| exs[i as usize]).collect();
+                trainer::make_batch(&ds, &vocab, &item_tokens, &b, &prompt_cfg, tch::Device::Cpu)
+            };
+            // The same batches for the peer (built here, outside the clock).
+            let dump: Vec<serde_json::Value> = schedule
+                .iter(0..warmup + steps)
+                .map(|(_, idx)| {
+                    let b = build(&idx);
+                    let v = |t: &tch::Tensor| -> Vec<Vec<i64>> { Vec::<Vec<i64>>::try_from(t).unwrap_or_default() };
                     json!({"input_ids": v(&b.ids), "attention_mask": v(&b.mask), "decoder_input_ids": v(&b.dec), "labels": v(&b.labels)})
                 })
                 .collect();
@@ -254,32 +262,63 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.035);
             let pb = Bar::new();
             genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
-            let mut t0 = Instant::now();
+            // The clock covers what `genrec train` does per step: batches built
+            // on the prefetch thread, copies, forward, backward, clipping, AdamW.
             let mut losses = Vec::new();
-            for (s, b) in batches.iter().enumerate() {
-                if s == warmup {
-                    t0 = Instant::now();
+            let mut phases = Phases::default();
+            let mut t0 = Instant::now();
+            std::thread::scope(|scope| -> anyhow::Result<()> {
+                let rx = (!profile)
+                    .then(|| prefetch::spawn(scope, schedule, 0..warmup + steps, &build, device));
+                let mut inline = schedule.iter(0..warmup + steps);
+                for s in 0..warmup + steps {
+                    if s == warmup {
+                        runtime::synchronize(device);
+                        t0 = Instant::now();
+                        phases = Phases::default();
+                    }
+                    let mut clock = Clock::new(device, profile);
+                    let host = match &rx {
+                        Some(rx) => rx.recv()?.batch,
+                        None => build(&inline.next().expect("one batch per step").1).pinned(device),
+                    };
+                    phases.build += clock.lap();
+                    let b = host.to_device(device);
+                    phases.copy += clock.lap();
+                    let loss = trainer::batch_loss(&model, &b, true);
+                    phases.forward += clock.lap();
+                    opt.zero_grad();
+                    loss.backward();
+                    phases.backward += clock.lap();
+                    let _ = opt.clip_grad_norm(1.0);
+                    phases.clip += clock.lap();
+                    opt.step(1e-3);
+                    phases.optimizer += clock.lap();
+                    losses.push(loss.detach());
+                    genrec::progress::Progress::inc(&pb, 1);
                 }
-                let loss = trainer::batch_loss(&model, b, true);
-                opt.zero_grad();
-                loss.backward();
-                opt.clip_grad_norm(1.0);
-                opt.step(1e-3);
-                losses.push(loss.double_value(&[]));
-                genrec::progress::Progress::inc(&pb, 1);
-            }
-            genrec::progress::Progress::finish(&pb);
+                runtime::synchronize(device);
+                Ok(())
+            })?;
             let secs = t0.elapsed().as_secs_f64();
+            genrec::progress::Progress::finish(&pb);
             let params: i64 = vs
                 .trainable_variables()
                 .iter()
                 .map(|t| t.numel() as i64)
                 .sum();
+            let loss_at = |i: usize| losses[i].double_value(&[]);
+            let ms = |x: f64| x * 1000.0 / steps as f64;
+            let split = profile.then(|| {
+                json!({"build_ms": ms(phases.build), "copy_ms": ms(phases.copy), "forward_ms": ms(phases.forward), "backward_ms": ms(phases.backward),
+                    "clip_ms": ms(phases.clip), "optimizer_ms": ms(phases.optimizer)})
+            });
             write_json(
                 &a.out,
-                "train-genrec.json",
-                &json!({"device": runtime::describe(device), "batch_size": batch_size, "steps": steps,
-                "examples_per_second": (steps * batch_size) as f64 / secs, "parameters": params, "first_loss": losses[0], "last_loss": losses[losses.len() - 1]}),
+                &format!("train-genrec{}.json", if profile { "-profile" } else { "" }),
+                &json!({"device": runtime::describe(device), "bf16": bf16 && device.is_cuda(), "batch_size": batch_size, "steps": steps,
+                "examples_per_second": (steps * batch_size) as f64 / secs, "step_ms": secs * 1000.0 / steps as f64, "profile": split,
+                "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1)}),
             )?;
         }
         What::Embed {
@@ -343,6 +382,44 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Seconds per training phase, summed over the timed steps (`--profile`).
+#[derive(Default)]
+struct Phases {
+    build: f64,
+    copy: f64,
+    forward: f64,
+    backward: f64,
+    clip: f64,
+    optimizer: f64,
+}
+
+/// Lap times; with `sync`, each lap first waits for the device, so a phase's
+/// time is its GPU time (at the price of the overlap a real run has).
+struct Clock {
+    device: tch::Device,
+    sync: bool,
+    last: Instant,
+}
+
+impl Clock {
+    fn new(device: tch::Device, sync: bool) -> Self {
+        Self {
+            device,
+            sync,
+            last: Instant::now(),
+        }
+    }
+    fn lap(&mut self) -> f64 {
+        if self.sync {
+            runtime::synchronize(self.device);
+        }
+        let now = Instant::now();
+        let s = (now - self.last).as_secs_f64();
+        self.last = now;
+        s
+    }
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MiB.

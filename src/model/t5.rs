@@ -8,6 +8,8 @@
 //! names, so checkpoints move both ways (see `model::hf`).
 use super::config::{FeedForward, T5Config};
 use super::dropout::dropout;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -134,7 +136,14 @@ pub struct Attention {
     bidirectional: bool,
     num_buckets: i64,
     max_distance: i64,
+    /// Bucket ids per (q_len, k_len, q_offset), built once on the table's
+    /// device: built on the host and copied at every pass, they made each
+    /// forward pass wait for the GPU's queue to drain.
+    buckets: RefCell<HashMap<(i64, i64, i64), Tensor>>,
 }
+
+/// Bucket matrices kept per attention layer before the cache starts afresh.
+const MAX_CACHED_BUCKETS: usize = 512;
 
 impl Attention {
     fn new(p: nn::Path, c: &T5Config, has_bias: bool, bidirectional: bool) -> Self {
@@ -158,6 +167,7 @@ impl Attention {
             bidirectional,
             num_buckets: c.relative_attention_num_buckets,
             max_distance: c.relative_attention_max_distance,
+            buckets: RefCell::new(HashMap::new()),
         }
     }
 
@@ -167,16 +177,25 @@ impl Attention {
             .relative_attention_bias
             .as_ref()
             .expect("position bias lives in block 0");
-        let b = bucket_matrix(
-            q_len,
-            k_len,
-            q_offset,
-            self.bidirectional,
-            self.num_buckets,
-            self.max_distance,
-            device,
-        );
-        table.forward(&b).permute([2, 0, 1]).unsqueeze(0)
+        let mut cache = self.buckets.borrow_mut();
+        if cache.len() >= MAX_CACHED_BUCKETS {
+            cache.clear();
+        }
+        let b = cache.entry((q_len, k_len, q_offset)).or_insert_with(|| {
+            bucket_matrix(
+                q_len,
+                k_len,
+                q_offset,
+                self.bidirectional,
+                self.num_buckets,
+                self.max_distance,
+                device,
+            )
+        });
+        if b.device() != device {
+            *b = b.to_device(device);
+        }
+        table.forward(b).permute([2, 0, 1]).unsqueeze(0)
     }
 
     /// `[B, T, H*D]` → `[B, H, T, D]`.

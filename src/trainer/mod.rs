@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod optim;
 pub mod plot;
+pub mod prefetch;
 
 use crate::data::{Dataset, HeldOut};
 use crate::decode::generator::{Generator, Query};
@@ -51,15 +52,7 @@ pub fn examples(ds: &Dataset) -> Vec<Example> {
         .collect()
 }
 
-/// The order of examples in an epoch: a permutation seeded by (seed, epoch).
-pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<u32> {
-    let mut v: Vec<u32> = (0..n as u32).collect();
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(
-        seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-    );
-    v.shuffle(&mut rng);
-    v
-}
+pub use prefetch::epoch_order;
 
 /// The model's inputs for a batch of examples: encoder ids/mask `[B, S]`,
 /// decoder input `[B, L+2]`, labels `[B, L+2]`.
@@ -70,6 +63,43 @@ pub struct Batch {
     pub labels: Tensor,
     /// History-match features, when the prompt has a match window.
     pub matches: Option<Matches>,
+}
+
+impl Batch {
+    fn map(self, f: impl Fn(&Tensor) -> Tensor) -> Batch {
+        let matches = self.matches.map(|m| Matches {
+            rows: f(&m.rows),
+            level: f(&m.level),
+            token: f(&m.token),
+            log_count: f(&m.log_count),
+        });
+        Batch {
+            ids: f(&self.ids),
+            mask: f(&self.mask),
+            dec: f(&self.dec),
+            labels: f(&self.labels),
+            matches,
+        }
+    }
+
+    /// Page-locks a host batch bound for a CUDA device, so that its copy can
+    /// run without blocking (unchanged for the CPU).
+    pub fn pinned(self, device: Device) -> Batch {
+        if device.is_cuda() {
+            self.map(|t| t.pin_memory(device))
+        } else {
+            self
+        }
+    }
+
+    /// The batch on `device`; from page-locked memory the copies are queued
+    /// behind the GPU's work instead of waiting for it.
+    pub fn to_device(self, device: Device) -> Batch {
+        if device == Device::Cpu {
+            return self;
+        }
+        self.map(|t| t.to_device_(device, t.kind(), true, false))
+    }
 }
 
 /// History-match features of a batch (see [`prompt::history_matches`]): one
@@ -274,8 +304,9 @@ pub trait Task {
     /// "generate" or "verify" (recorded in genrec.json).
     fn name(&self) -> &'static str;
     fn n_examples(&self) -> usize;
-    /// The batch of examples `idx` (indices into `0..n_examples()`).
-    fn batch(&self, idx: &[u32], device: Device) -> Batch;
+    /// What builds the batch of examples `idx` (indices into
+    /// `0..n_examples()`) on the CPU; it runs on the prefetch thread.
+    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_>;
     fn loss(&self, model: &T5, b: &Batch) -> Tensor;
     /// Validation metrics of the current model.
     fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
@@ -343,16 +374,19 @@ impl Task for GenerateTask<'_> {
     fn n_examples(&self) -> usize {
         self.examples.len()
     }
-    fn batch(&self, idx: &[u32], device: Device) -> Batch {
-        let b: Vec<Example> = idx.iter().map(|&i| self.examples[i as usize]).collect();
-        make_batch(
-            &self.t.ds,
-            &self.t.vocab,
-            &self.t.item_tokens,
-            &b,
-            &self.t.cfg.data.prompt(),
-            device,
-        )
+    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_> {
+        let (t, examples) = (self.t, &self.examples);
+        Box::new(move |idx: &[u32]| {
+            let b: Vec<Example> = idx.iter().map(|&i| examples[i as usize]).collect();
+            make_batch(
+                &t.ds,
+                &t.vocab,
+                &t.item_tokens,
+                &b,
+                &t.cfg.data.prompt(),
+                Device::Cpu,
+            )
+        })
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         batch_loss(model, b, true)
@@ -603,19 +637,19 @@ impl Trainer {
         crate::util::fsx::write_atomic(&self.run_dir.join("train.toml"), cfg.to_toml().as_bytes())?;
 
         let n_examples = task.n_examples();
-        let bs = cfg.optim.batch_size;
-        let steps_per_epoch = n_examples.div_ceil(bs);
+        let schedule = prefetch::Schedule {
+            n_examples,
+            batch_size: cfg.optim.batch_size,
+            seed: cfg.run.seed,
+        };
         let mut log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&metrics_path)
             .at(&metrics_path)?;
         let score_key = task.score_key();
+        let build = task.batcher();
 
-        let mut order_epoch = usize::MAX;
-        let mut order = Vec::new();
-        let mut loss_sum = 0.0;
-        let mut loss_n = 0usize;
         let mut last_valid = String::from("–");
         let mut stopped_early = false;
         let started = Instant::now();
@@ -625,108 +659,124 @@ impl Trainer {
             (cfg.optim.max_steps - first_step.min(cfg.optim.max_steps)) as u64,
             "training",
         );
-        while state.step < cfg.optim.max_steps {
-            if opts
-                .stop_after
-                .is_some_and(|s| state.step - first_step >= s)
-            {
-                break;
-            }
-            let epoch = state.step / steps_per_epoch;
-            if epoch != order_epoch {
-                order = epoch_order(n_examples, cfg.run.seed, epoch);
-                order_epoch = epoch;
-            }
-            let b = state.step % steps_per_epoch;
-            let batch = &order[b * bs..((b + 1) * bs).min(n_examples)];
-            // Dropout randomness depends on the step only: resuming replays it exactly.
-            tch::manual_seed(
-                (cfg.run.seed as i64)
-                    .wrapping_mul(1_000_003)
-                    .wrapping_add(state.step as i64),
+        std::thread::scope(|scope| -> Result<()> {
+            let batches = prefetch::spawn(
+                scope,
+                schedule,
+                first_step..cfg.optim.max_steps,
+                &*build,
+                self.device,
             );
-            let mb = task.batch(batch, self.device);
-            let loss = task.loss(&model, &mb);
-            opt.zero_grad();
-            loss.backward();
-            let gnorm = if cfg.optim.grad_clip > 0.0 {
-                opt.clip_grad_norm(cfg.optim.grad_clip)
-            } else {
-                0.0
-            };
-            let lr = cfg.optim.lr_at(state.step + 1);
-            opt.step(lr);
-            state.step += 1;
-            examples_done += batch.len();
-            let lv = loss.double_value(&[]);
-            if !lv.is_finite() {
-                return Err(Error::Other(format!(
-                    "loss became {lv} at step {}; lower optim.lr or check the data",
-                    state.step
-                )));
-            }
-            loss_sum += lv;
-            loss_n += 1;
-            let eps = examples_done as f64 / started.elapsed().as_secs_f64();
-            progress.inc(1);
-            progress.set_message(format!(
-                "loss {lv:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"
-            ));
-            if state.step % cfg.run.log_every == 0 {
-                let line = serde_json::json!({"step": state.step, "epoch": epoch, "loss": loss_sum / loss_n as f64, "lr": lr, "grad_norm": gnorm, "examples_per_second": eps});
-                writeln!(log, "{line}").at(&metrics_path)?;
-                loss_sum = 0.0;
-                loss_n = 0;
-            }
-            let out_of_time = cfg.run.max_minutes > 0.0
-                && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
-            let last = state.step == cfg.optim.max_steps || out_of_time;
-            if state.step % cfg.eval.every == 0 || last {
-                let t0 = Instant::now();
-                let v = {
-                    let _g = tch::no_grad_guard();
-                    task.validate(&model)
-                };
-                let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
-                let improved = nd > state.best_score;
-                if improved {
-                    state.best_score = nd;
-                    state.best_step = state.step;
-                    state.evals_since_best = 0;
-                } else {
-                    state.evals_since_best += 1;
-                }
-                last_valid = format!("{nd:.4}");
-                let mut line = serde_json::json!({"step": state.step, "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
-                for (k, x) in &v {
-                    line[format!("valid_{k}")] = serde_json::json!(x);
-                }
-                writeln!(log, "{line}").at(&metrics_path)?;
-                log.flush().at(&metrics_path)?;
-                checkpoint::save(
-                    &self.run_dir,
-                    &model,
-                    &vs,
-                    &self.vocab,
-                    &self.meta(task, state.step, v),
-                    Some(&opt),
-                    &state,
-                    improved,
-                )?;
-                write_plot(&self.run_dir)?;
-                if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
-                    stopped_early = true;
+            // Loss sums stay on the device: a step that does not log never waits for the GPU.
+            let mut loss_sum = Tensor::zeros([], (Kind::Double, self.device));
+            let mut loss_n = 0usize;
+            while state.step < cfg.optim.max_steps {
+                if opts
+                    .stop_after
+                    .is_some_and(|s| state.step - first_step >= s)
+                {
                     break;
                 }
-                if out_of_time {
-                    break;
+                let next = batches
+                    .recv()
+                    .map_err(|_| Error::Other("the batch builder thread stopped".into()))?;
+                debug_assert_eq!(next.step, state.step);
+                // Dropout randomness depends on the step only: resuming replays it exactly.
+                tch::manual_seed(
+                    (cfg.run.seed as i64)
+                        .wrapping_mul(1_000_003)
+                        .wrapping_add(state.step as i64),
+                );
+                let mb = next.batch.to_device(self.device);
+                let loss = task.loss(&model, &mb);
+                let lr = cfg.optim.lr_at(state.step + 1);
+                let gnorm = optimise(&mut opt, &loss, cfg.optim.grad_clip, lr);
+                state.step += 1;
+                examples_done += next.examples;
+                loss_sum += loss.detach().to_kind(Kind::Double);
+                loss_n += 1;
+                progress.inc(1);
+                let out_of_time = cfg.run.max_minutes > 0.0
+                    && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
+                let last = state.step == cfg.optim.max_steps || out_of_time;
+                let validate_now = state.step % cfg.eval.every == 0 || last;
+                if state.step % cfg.run.log_every == 0 || validate_now {
+                    // The one read-back: the mean loss since the last log line.
+                    let mean = loss_sum.double_value(&[]) / loss_n as f64;
+                    if !mean.is_finite() {
+                        return Err(Error::Other(format!("loss became {mean} within the {loss_n} steps up to step {}; lower optim.lr or check the data", state.step)));
+                    }
+                    let eps = examples_done as f64 / started.elapsed().as_secs_f64();
+                    progress.set_message(format!(
+                        "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"
+                    ));
+                    if state.step % cfg.run.log_every == 0 {
+                        let gn = gnorm.map_or(0.0, |g| g.double_value(&[]));
+                        let line = serde_json::json!({"step": state.step, "epoch": next.epoch, "loss": mean, "lr": lr, "grad_norm": gn, "examples_per_second": eps});
+                        writeln!(log, "{line}").at(&metrics_path)?;
+                        loss_sum = loss_sum.zeros_like();
+                        loss_n = 0;
+                    }
+                }
+                if validate_now {
+                    let t0 = Instant::now();
+                    let v = {
+                        let _g = tch::no_grad_guard();
+                        task.validate(&model)
+                    };
+                    let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
+                    let improved = nd > state.best_score;
+                    if improved {
+                        state.best_score = nd;
+                        state.best_step = state.step;
+                        state.evals_since_best = 0;
+                    } else {
+                        state.evals_since_best += 1;
+                    }
+                    last_valid = format!("{nd:.4}");
+                    let mut line = serde_json::json!({"step": state.step, "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
+                    for (k, x) in &v {
+                        line[format!("valid_{k}")] = serde_json::json!(x);
+                    }
+                    writeln!(log, "{line}").at(&metrics_path)?;
+                    log.flush().at(&metrics_path)?;
+                    checkpoint::save(
+                        &self.run_dir,
+                        &model,
+                        &vs,
+                        &self.vocab,
+                        &self.meta(task, state.step, v),
+                        Some(&opt),
+                        &state,
+                        improved,
+                    )?;
+                    write_plot(&self.run_dir)?;
+                    if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
+                        stopped_early = true;
+                        break;
+                    }
+                    if out_of_time {
+                        break;
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         progress.finish();
         let eps = examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9);
         Ok(self.summary(&vs, &state, task, eps, stopped_early))
     }
+}
+
+/// One optimisation step on `loss`: gradients, clipping to `grad_clip` (0:
+/// none), AdamW at `lr`. Returns the gradient norm before clipping, on the
+/// device (reading it waits for the GPU).
+pub fn optimise(opt: &mut AdamW, loss: &Tensor, grad_clip: f64, lr: f64) -> Option<Tensor> {
+    opt.zero_grad();
+    loss.backward();
+    let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
+    opt.step(lr);
+    norm
 }
 
 /// Drops metric lines after `step` (written after the checkpoint a resume starts from).

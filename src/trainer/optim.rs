@@ -1,17 +1,43 @@
-//! AdamW (Loshchilov & Hutter 2019) over a var store, written out in tensor
-//! ops so its moments can be saved and restored exactly (`--resume` must give
-//! bit-identical weights), plus global-norm gradient clipping.
+//! AdamW (Loshchilov & Hutter 2019) with global-norm gradient clipping, over
+//! one flat buffer: every trainable parameter of the var store becomes a view
+//! into one f32 tensor and every gradient a view into another, so an update is
+//! six tensor operations and the clipping norm one reduction, however many
+//! parameters the model has (the idea of PyTorch's `_foreach_*`/fused AdamW,
+//! which tch does not bind). Nothing here reads a value back to the host, so a
+//! CUDA step never waits for the GPU. Moments are saved per parameter name and
+//! restored exactly (`--resume` gives bit-identical weights).
 use crate::error::{Error, Result};
 use crate::util::st::{self, StFile};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Kind, Tensor};
 
+/// One parameter's place in the flat buffers.
+struct Slot {
+    name: String,
+    param: Tensor,
+    /// The gradient's view of the flat gradient buffer.
+    grad: Tensor,
+    offset: i64,
+    shape: Vec<i64>,
+}
+
+impl Slot {
+    fn of(&self, flat: &Tensor) -> Tensor {
+        let n: i64 = self.shape.iter().product();
+        flat.narrow(0, self.offset, n).view(self.shape.as_slice())
+    }
+}
+
 pub struct AdamW {
-    /// (name, parameter), sorted by name.
-    params: Vec<(String, Tensor)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    /// Parameters with weight decay first, then the norm weights; by name within each group.
+    slots: Vec<Slot>,
+    params: Tensor,
+    grads: Tensor,
+    m: Tensor,
+    v: Tensor,
+    /// Elements of the decayed group (a prefix of the buffers).
+    n_decay: i64,
     /// Completed updates.
     pub t: u64,
     beta1: f64,
@@ -20,20 +46,75 @@ pub struct AdamW {
     weight_decay: f64,
 }
 
+/// Norm weights get no weight decay.
+fn decays(name: &str) -> bool {
+    !name.ends_with("layer_norm.weight")
+}
+
 impl AdamW {
+    /// Moves the var store's trainable parameters into one flat buffer (their
+    /// values unchanged) and gives each a gradient that is a view of another.
+    /// Call after the weights are initialised or copied in; loading weights
+    /// later must copy into the variables (as `util::st::load_into` does).
     pub fn new(vs: &nn::VarStore, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
-        let mut params: Vec<(String, Tensor)> = vs
+        let mut named: Vec<(String, Tensor)> = vs
             .variables()
             .into_iter()
             .filter(|(_, t)| t.requires_grad())
             .collect();
-        params.sort_by(|a, b| a.0.cmp(&b.0));
-        let m = params.iter().map(|(_, p)| p.zeros_like()).collect();
-        let v = params.iter().map(|(_, p)| p.zeros_like()).collect();
+        named.sort_by(|a, b| (!decays(&a.0), &a.0).cmp(&(!decays(&b.0), &b.0)));
+        let device = vs.device();
+        let total: i64 = named.iter().map(|(_, p)| p.numel() as i64).sum();
+        let params = Tensor::zeros([total], (Kind::Float, device));
+        let grads = Tensor::zeros([total], (Kind::Float, device));
+        // Give every parameter a gradient (zeros) so it can be pointed at its view.
+        let mut touch = Tensor::zeros([], (Kind::Float, device));
+        for (_, p) in &named {
+            touch = touch + p.sum(Kind::Float) * 0.0;
+        }
+        if !named.is_empty() {
+            touch.backward();
+        }
+        let _g = tch::no_grad_guard();
+        let mut slots = Vec::with_capacity(named.len());
+        let (mut offset, mut n_decay) = (0i64, 0i64);
+        for (name, mut param) in named {
+            assert_eq!(
+                param.kind(),
+                Kind::Float,
+                "AdamW keeps f32 master weights; `{name}` is {:?}",
+                param.kind()
+            );
+            let shape = param.size();
+            let slot = Slot {
+                name,
+                param: param.shallow_clone(),
+                grad: Tensor::zeros([0], (Kind::Float, device)),
+                offset,
+                shape,
+            };
+            let mut view = slot.of(&params);
+            view.copy_(&param);
+            param.set_data(&view);
+            let gview = slot.of(&grads);
+            param.grad().set_data(&gview);
+            if decays(&slot.name) {
+                n_decay += param.numel() as i64;
+            }
+            offset += param.numel() as i64;
+            slots.push(Slot {
+                grad: gview,
+                ..slot
+            });
+        }
+        let (m, v) = (params.zeros_like(), params.zeros_like());
         Self {
+            slots,
             params,
+            grads,
             m,
             v,
+            n_decay,
             t: 0,
             beta1,
             beta2,
@@ -43,70 +124,68 @@ impl AdamW {
     }
 
     pub fn zero_grad(&mut self) {
-        for (_, p) in &mut self.params {
-            p.zero_grad();
+        let _ = self.grads.zero_();
+    }
+
+    /// Autograd accumulates into the gradient views in place; should a
+    /// gradient ever have been replaced by a tensor of its own, copy it back
+    /// into the flat buffer and point it there again.
+    fn gather_grads(&mut self) {
+        let _g = tch::no_grad_guard();
+        for s in &self.slots {
+            let mut g = s.param.grad();
+            if g.defined() && g.data_ptr() != s.grad.data_ptr() {
+                s.grad.shallow_clone().copy_(&g);
+                g.set_data(&s.grad);
+            }
         }
     }
 
-    /// Scales gradients so their global L2 norm is at most `max`; returns the norm before.
-    pub fn clip_grad_norm(&mut self, max: f64) -> f64 {
+    /// Scales the gradients so their global L2 norm is at most `max` and
+    /// returns the norm before, as a 0-d tensor on the parameters' device
+    /// (reading it is the caller's choice: it waits for the GPU).
+    pub fn clip_grad_norm(&mut self, max: f64) -> Tensor {
+        self.gather_grads();
         let _g = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self
-            .params
-            .iter()
-            .map(|(_, p)| p.grad())
-            .filter(|g| g.defined())
-            .collect();
-        if grads.is_empty() {
-            return 0.0;
-        }
-        let sq: Vec<Tensor> = grads
-            .iter()
-            .map(|g| g.to_kind(Kind::Float).pow_tensor_scalar(2).sum(Kind::Float))
-            .collect();
-        let norm = Tensor::stack(&sq, 0)
-            .sum(Kind::Float)
-            .sqrt()
-            .double_value(&[]);
-        if max > 0.0 && norm > max {
-            let scale = max / (norm + 1e-6);
-            for mut g in grads {
-                let _ = g.g_mul_scalar_(scale);
-            }
+        let norm = self.grads.pow_tensor_scalar(2).sum(Kind::Float).sqrt();
+        if max > 0.0 {
+            let scale =
+                ((&norm + 1e-6).reciprocal() * max).where_self(&norm.gt(max), &norm.ones_like());
+            let _ = self.grads.g_mul_(&scale);
         }
         norm
     }
 
     /// One update with learning rate `lr`. Weight decay is decoupled and not
-    /// applied to norm weights.
+    /// applied to norm weights. A parameter that got no gradient this step is
+    /// updated with a zero gradient (its moments decay).
     pub fn step(&mut self, lr: f64) {
+        self.gather_grads();
         let _g = tch::no_grad_guard();
         self.t += 1;
         let t = self.t as i32;
         let bc1 = 1.0 - self.beta1.powi(t);
         let bc2 = 1.0 - self.beta2.powi(t);
-        for (i, (name, p)) in self.params.iter_mut().enumerate() {
-            let g = p.grad();
-            if !g.defined() {
-                continue;
-            }
-            if self.weight_decay > 0.0 && !name.ends_with("layer_norm.weight") {
-                let _ = p.g_mul_scalar_(1.0 - lr * self.weight_decay);
-            }
-            let _ = self.m[i].lerp_(&g, 1.0 - self.beta1);
-            let _ = self.v[i].g_mul_scalar_(self.beta2);
-            let _ = self.v[i].addcmul_(&(&g * (1.0 - self.beta2)), &g);
-            let denom = (&self.v[i] / bc2).sqrt() + self.eps;
-            let _ = p.addcdiv_(&(&self.m[i] * (-lr / bc1)), &denom);
+        if self.weight_decay > 0.0 && self.n_decay > 0 {
+            let _ = self
+                .params
+                .narrow(0, 0, self.n_decay)
+                .g_mul_scalar_(1.0 - lr * self.weight_decay);
         }
+        let g = &self.grads;
+        let _ = self.m.lerp_(g, 1.0 - self.beta1);
+        let _ = self.v.g_mul_scalar_(self.beta2);
+        let _ = self.v.addcmul_(&(g * (1.0 - self.beta2)), g);
+        let denom = (&self.v / bc2).sqrt() + self.eps;
+        let _ = self.params.addcdiv_(&(&self.m * (-lr / bc1)), &denom);
     }
 
-    /// Saves moments and the step count.
+    /// Saves moments (per parameter name) and the step count.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut tensors = Vec::with_capacity(2 * self.params.len());
-        for (i, (name, _)) in self.params.iter().enumerate() {
-            tensors.push((format!("m.{name}"), self.m[i].shallow_clone()));
-            tensors.push((format!("v.{name}"), self.v[i].shallow_clone()));
+        let mut tensors = Vec::with_capacity(2 * self.slots.len());
+        for s in &self.slots {
+            tensors.push((format!("m.{}", s.name), s.of(&self.m)));
+            tensors.push((format!("v.{}", s.name), s.of(&self.v)));
         }
         let meta = BTreeMap::from([("t".to_string(), self.t.to_string())]);
         st::write(path, &tensors, &meta)
@@ -120,23 +199,145 @@ impl AdamW {
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| Error::input(path, None, "optimizer state without step count"))?;
         let _g = tch::no_grad_guard();
-        for (i, (name, p)) in self.params.iter().enumerate() {
-            for (buf, pre) in [(&mut self.m[i], "m"), (&mut self.v[i], "v")] {
-                let src = f.get(path, &format!("{pre}.{name}"))?;
-                if src.size() != p.size() {
+        for s in &self.slots {
+            for (buf, pre) in [(&self.m, "m"), (&self.v, "v")] {
+                let src = f.get(path, &format!("{pre}.{}", s.name))?;
+                if src.size() != s.shape {
                     return Err(Error::input(
                         path,
                         None,
                         format!(
-                            "optimizer state for `{name}` has shape {:?}, expected {:?}",
+                            "optimizer state for `{}` has shape {:?}, expected {:?}",
+                            s.name,
                             src.size(),
-                            p.size()
+                            s.shape
                         ),
                     ));
                 }
-                buf.copy_(&src.to_device(p.device()));
+                s.of(buf).copy_(&src.to_device(buf.device()));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    /// The reference: the same AdamW written per parameter, as before the flat buffers.
+    fn reference_step(
+        ps: &mut [(String, Tensor)],
+        m: &mut [Tensor],
+        v: &mut [Tensor],
+        t: i32,
+        lr: f64,
+        wd: f64,
+    ) {
+        let _g = tch::no_grad_guard();
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+        for (i, (name, p)) in ps.iter_mut().enumerate() {
+            let g = p.grad();
+            if decays(name) {
+                let _ = p.g_mul_scalar_(1.0 - lr * wd);
+            }
+            let _ = m[i].lerp_(&g, 1.0 - b1);
+            let _ = v[i].g_mul_scalar_(b2);
+            let _ = v[i].addcmul_(&(&g * (1.0 - b2)), &g);
+            let denom = (&v[i] / bc2).sqrt() + eps;
+            let _ = p.addcdiv_(&(&m[i] * (-lr / bc1)), &denom);
+        }
+    }
+
+    fn store(seed: i64) -> nn::VarStore {
+        tch::manual_seed(seed);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let r = vs.root();
+        let _ = (&r / "a").randn("weight", &[7, 5], 0.0, 1.0);
+        let _ = (&r / "a" / "layer_norm").randn("weight", &[5], 1.0, 0.1);
+        let _ = (&r / "b").randn("weight", &[3, 4, 2], 0.0, 1.0);
+        vs
+    }
+
+    fn loss_of(vs: &nn::VarStore, x: &Tensor) -> Tensor {
+        let vars = vs.variables();
+        let a = &vars["a.weight"];
+        let n = &vars["a.layer_norm.weight"];
+        let b = &vars["b.weight"];
+        (x.matmul(&a.tr()) * n.sum(Kind::Float))
+            .pow_tensor_scalar(2)
+            .mean(Kind::Float)
+            + b.pow_tensor_scalar(3).sum(Kind::Float).tanh()
+    }
+
+    #[test]
+    fn flat_update_equals_per_parameter_update() {
+        let (vs_a, vs_b) = (store(3), store(3));
+        let mut opt = AdamW::new(&vs_a, 0.9, 0.999, 1e-8, 0.1);
+        let mut ps: Vec<(String, Tensor)> = vs_b.variables().into_iter().collect();
+        ps.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut m: Vec<Tensor> = ps.iter().map(|(_, p)| p.zeros_like()).collect();
+        let mut v: Vec<Tensor> = ps.iter().map(|(_, p)| p.zeros_like()).collect();
+        for step in 1..=5 {
+            let x = Tensor::randn([4, 5], (Kind::Float, Device::Cpu));
+            opt.zero_grad();
+            loss_of(&vs_a, &x).backward();
+            opt.step(0.01);
+            for (_, p) in ps.iter_mut() {
+                p.zero_grad();
+            }
+            loss_of(&vs_b, &x).backward();
+            reference_step(&mut ps, &mut m, &mut v, step, 0.01, 0.1);
+            let a = vs_a.variables();
+            for (name, p) in &ps {
+                assert_eq!(
+                    (&a[name] - p).abs().max().double_value(&[]),
+                    0.0,
+                    "{name} after step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clipping_bounds_the_global_norm_and_reports_it() {
+        let vs = store(5);
+        let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.0);
+        opt.zero_grad();
+        (loss_of(&vs, &Tensor::ones([4, 5], (Kind::Float, Device::Cpu))) * 100.0).backward();
+        let expected: f64 = vs
+            .variables()
+            .values()
+            .map(|p| {
+                p.grad()
+                    .pow_tensor_scalar(2)
+                    .sum(Kind::Float)
+                    .double_value(&[])
+            })
+            .sum::<f64>()
+            .sqrt();
+        let norm = opt.clip_grad_norm(1.0).double_value(&[]);
+        assert!(
+            (norm - expected).abs() <= 1e-4 * expected,
+            "{norm} vs {expected}"
+        );
+        let after: f64 = vs
+            .variables()
+            .values()
+            .map(|p| {
+                p.grad()
+                    .pow_tensor_scalar(2)
+                    .sum(Kind::Float)
+                    .double_value(&[])
+            })
+            .sum::<f64>()
+            .sqrt();
+        assert!((after - 1.0).abs() < 1e-4, "clipped norm {after}");
+        // Below the bound nothing changes.
+        let before: Vec<f32> = Vec::try_from(&opt.grads).unwrap();
+        let _ = opt.clip_grad_norm(10.0);
+        assert_eq!(before, Vec::<f32>::try_from(&opt.grads).unwrap());
     }
 }

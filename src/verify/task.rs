@@ -188,34 +188,36 @@ impl Task for VerifyTask<'_> {
     fn n_examples(&self) -> usize {
         self.examples.len()
     }
-    fn batch(&self, idx: &[u32], device: Device) -> Batch {
-        let t = self.t;
-        let p = t.cfg.data.prompt();
-        let mut inputs = Vec::with_capacity(idx.len());
-        let mut decs = Vec::with_capacity(idx.len());
-        let mut labels = Vec::with_capacity(idx.len());
-        for &i in idx {
-            let e = self.examples[i as usize];
-            let s = &t.ds.train[e.at.user as usize];
-            inputs.push(prompt::verify_input(
-                &t.vocab,
-                &t.item_tokens,
-                &p,
-                &s.user,
-                &s.items[..e.at.pos as usize],
-            ));
-            decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
-            labels.push(if e.yes { 0i64 } else { 1 });
-        }
-        let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, device);
-        let (dec, _) = prompt::pad(&decs, device);
-        Batch {
-            ids,
-            mask,
-            dec,
-            labels: Tensor::from_slice(&labels).to(device),
-            matches: None,
-        }
+    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_> {
+        let (t, examples) = (self.t, &self.examples);
+        Box::new(move |idx: &[u32]| {
+            let p = t.cfg.data.prompt();
+            let mut inputs = Vec::with_capacity(idx.len());
+            let mut decs = Vec::with_capacity(idx.len());
+            let mut labels = Vec::with_capacity(idx.len());
+            for &i in idx {
+                let e = examples[i as usize];
+                let s = &t.ds.train[e.at.user as usize];
+                inputs.push(prompt::verify_input(
+                    &t.vocab,
+                    &t.item_tokens,
+                    &p,
+                    &s.user,
+                    &s.items[..e.at.pos as usize],
+                ));
+                decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
+                labels.push(if e.yes { 0i64 } else { 1 });
+            }
+            let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, Device::Cpu);
+            let (dec, _) = prompt::pad(&decs, Device::Cpu);
+            Batch {
+                ids,
+                mask,
+                dec,
+                labels: Tensor::from_slice(&labels),
+                matches: None,
+            }
+        })
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
