@@ -95,7 +95,7 @@ fn encoder_input(
     let mut v = Vec::with_capacity((3 + h.len()) * vocab.id_len());
     let special = |v: &mut Vec<u32>, t: u32| {
         v.push(t);
-        v.extend(std::iter::repeat(vocab::PAD).take(w - 1));
+        v.extend(std::iter::repeat_n(vocab::PAD, w - 1));
     };
     special(&mut v, task);
     if p.user_token {

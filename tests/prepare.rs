@@ -173,8 +173,7 @@ fn recbole_err(inter: &[u8], items: &[u8]) -> String {
         ("x.item", items),
         PrepareOptions::default(),
     )
-    .err()
-    .expect("expected an error")
+    .expect_err("expected an error")
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn every_item_has_a_unique_id_and_the_trie_finds_it() {
     let (n, d) = (500, 8);
     // Duplicated points force collisions, which the digit must resolve.
     let mut x = blobs(n - 50, d, 6, 2);
-    x.extend_from_slice(&x[..50 * d].to_vec());
+    x.extend_from_within(..50 * d);
     for scheme in [Scheme::RqKmeans, Scheme::Random] {
         let p = IndexParams {
             scheme,

@@ -229,7 +229,7 @@ fn parse_number(f: &TextFile, line: usize, what: &str, s: &str) -> Result<f64> {
         })
 }
 
-fn first_data_line<'a>(f: &'a TextFile) -> Result<(usize, &'a str)> {
+fn first_data_line(f: &TextFile) -> Result<(usize, &str)> {
     f.data_lines()
         .next()
         .ok_or_else(|| Error::input(&f.path, None, "the file is empty (expected data rows)"))
@@ -397,11 +397,7 @@ fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<Str
     }
 }
 
-fn json_object<'a>(
-    f: &TextFile,
-    ln: usize,
-    line: &'a str,
-) -> Result<serde_json::Map<String, Value>> {
+fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<serde_json::Map<String, Value>> {
     match serde_json::from_str::<Value>(line) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(f.err(ln, "expected a JSON object on each line")),
@@ -450,18 +446,19 @@ fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
                 });
             }
         } else {
-            let ts =
-                match m.get("timestamp") {
-                    Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-                    Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
-                    Some(other) => return Err(f.err(
+            let ts = match m.get("timestamp") {
+                Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+                Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
+                Some(other) => {
+                    return Err(f.err(
                         ln,
                         format!(
                             "timestamp `{other}` is not a number (expected a numeric timestamp)"
                         ),
-                    )),
-                    None => return Err(f.err(ln, "missing field `timestamp`")),
-                };
+                    ))
+                }
+                None => return Err(f.err(ln, "missing field `timestamp`")),
+            };
             let rating = match m.get("rating") {
                 None | Some(Value::Null) => None,
                 Some(Value::Number(n)) => n.as_f64(),

@@ -26,9 +26,7 @@ pub fn hf_init(vs: &nn::VarStore, c: &T5Config) {
             continue;
         } else if name == "shared.weight" {
             1.0
-        } else if name == "lm_head.weight" {
-            d.powf(-0.5)
-        } else if name.ends_with("relative_attention_bias.weight") {
+        } else if name == "lm_head.weight" || name.ends_with("relative_attention_bias.weight") {
             d.powf(-0.5)
         } else if name.ends_with(".q.weight") {
             (d * c.d_kv as f64).powf(-0.5)

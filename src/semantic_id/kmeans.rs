@@ -89,7 +89,7 @@ fn faiss_kmeans(
     params.set_nredo(1);
     params.set_verbose(false);
     // Keep every point: no subsampling, whatever the catalogue size.
-    params.set_max_points_per_centroid(((n + k - 1) / k).max(1) as u32 + 1);
+    params.set_max_points_per_centroid(n.div_ceil(k).max(1) as u32 + 1);
     params.set_min_points_per_centroid(1);
     let mut clustering =
         Clustering::new_with_params(d as u32, k as u32, &params).map_err(faiss_err)?;

@@ -76,7 +76,7 @@ impl IndexParams {
         if self.max_iter == 0 {
             return Err(Error::Config("max_iter must be at least 1".into()));
         }
-        if !(self.tolerance >= 0.0) {
+        if self.tolerance.is_nan() || self.tolerance < 0.0 {
             return Err(Error::Config("tolerance must be ≥ 0".into()));
         }
         Ok(())
@@ -372,7 +372,7 @@ impl SemanticIds {
     /// its code tuple. Returns the new items' full IDs (also appended).
     pub fn add_items(&mut self, x: &[f32], backend: Backend) -> Result<Vec<Vec<u32>>> {
         let d = self.dim;
-        if x.len() % d != 0 {
+        if !x.len().is_multiple_of(d) {
             return Err(Error::Other(format!(
                 "new embeddings have {} values, not a multiple of the dimension {d}",
                 x.len()

@@ -344,7 +344,7 @@ impl TrainConfig {
         if self.optim.batch_size == 0 || self.optim.max_steps == 0 {
             return bad("optim.batch_size and optim.max_steps must be at least 1");
         }
-        if !(self.optim.lr > 0.0) {
+        if self.optim.lr.is_nan() || self.optim.lr <= 0.0 {
             return bad("optim.lr must be positive");
         }
         if self.eval.every == 0 || self.eval.beam == 0 || self.eval.batch_size == 0 {

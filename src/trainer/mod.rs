@@ -298,6 +298,9 @@ pub struct TrainOptions {
     pub stop_after: Option<usize>,
 }
 
+/// Builds a task's batch of examples (indices) on the CPU; shared with the prefetch thread.
+pub type BatchBuilder<'a> = Box<dyn Fn(&[u32]) -> Batch + Sync + 'a>;
+
 /// What is trained: examples, batches, loss and the validation score. The
 /// training loop, optimiser, checkpoints and resume are shared.
 pub trait Task {
@@ -306,7 +309,7 @@ pub trait Task {
     fn n_examples(&self) -> usize;
     /// What builds the batch of examples `idx` (indices into
     /// `0..n_examples()`) on the CPU; it runs on the prefetch thread.
-    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_>;
+    fn batcher(&self) -> BatchBuilder<'_>;
     fn loss(&self, model: &T5, b: &Batch) -> Tensor;
     /// Validation metrics of the current model.
     fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
@@ -374,7 +377,7 @@ impl Task for GenerateTask<'_> {
     fn n_examples(&self) -> usize {
         self.examples.len()
     }
-    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_> {
+    fn batcher(&self) -> BatchBuilder<'_> {
         let (t, examples) = (self.t, &self.examples);
         Box::new(move |idx: &[u32]| {
             let b: Vec<Example> = idx.iter().map(|&i| examples[i as usize]).collect();
@@ -699,8 +702,8 @@ impl Trainer {
                 let out_of_time = cfg.run.max_minutes > 0.0
                     && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
                 let last = state.step == cfg.optim.max_steps || out_of_time;
-                let validate_now = state.step % cfg.eval.every == 0 || last;
-                if state.step % cfg.run.log_every == 0 || validate_now {
+                let validate_now = state.step.is_multiple_of(cfg.eval.every) || last;
+                if state.step.is_multiple_of(cfg.run.log_every) || validate_now {
                     // The one read-back: the mean loss since the last log line.
                     let mean = loss_sum.double_value(&[]) / loss_n as f64;
                     if !mean.is_finite() {
@@ -710,7 +713,7 @@ impl Trainer {
                     progress.set_message(format!(
                         "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"
                     ));
-                    if state.step % cfg.run.log_every == 0 {
+                    if state.step.is_multiple_of(cfg.run.log_every) {
                         let gn = gnorm.map_or(0.0, |g| g.double_value(&[]));
                         let line = serde_json::json!({"step": state.step, "epoch": next.epoch, "loss": mean, "lr": lr, "grad_norm": gn, "examples_per_second": eps});
                         writeln!(log, "{line}").at(&metrics_path)?;

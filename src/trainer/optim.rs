@@ -70,7 +70,7 @@ impl AdamW {
         // Give every parameter a gradient (zeros) so it can be pointed at its view.
         let mut touch = Tensor::zeros([], (Kind::Float, device));
         for (_, p) in &named {
-            touch = touch + p.sum(Kind::Float) * 0.0;
+            touch += p.sum(Kind::Float) * 0.0;
         }
         if !named.is_empty() {
             touch.backward();

@@ -13,7 +13,7 @@ use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
 use crate::trainer::checkpoint::Loaded;
-use crate::trainer::{examples, sample_users, Batch, Example, Task, Trainer};
+use crate::trainer::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -188,7 +188,7 @@ impl Task for VerifyTask<'_> {
     fn n_examples(&self) -> usize {
         self.examples.len()
     }
-    fn batcher(&self) -> Box<dyn Fn(&[u32]) -> Batch + Sync + '_> {
+    fn batcher(&self) -> BatchBuilder<'_> {
         let (t, examples) = (self.t, &self.examples);
         Box::new(move |idx: &[u32]| {
             let p = t.cfg.data.prompt();
