@@ -62,11 +62,9 @@ impl RmsNorm {
 
 impl Module for RmsNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let var = x
-            .to_kind(Kind::Float)
-            .pow_tensor_scalar(2)
-            .mean_dim(-1, true, Kind::Float);
-        let y = x.to_kind(Kind::Float) * (var + self.eps).rsqrt();
+        let xf = x.to_kind(Kind::Float);
+        let var = xf.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+        let y = &xf * (var + self.eps).rsqrt();
         self.weight.to_kind(x.kind()) * y.to_kind(x.kind())
     }
 }
@@ -209,17 +207,12 @@ impl Attention {
     }
 
     /// Attention of `x` `[B, Tq, C]` over keys/values `[B, H, Tk, D]` with an
-    /// additive bias broadcastable to `[B, H, Tq, Tk]`. No 1/√d scaling (T5).
+    /// additive bias broadcastable to `[B, H, Tq, Tk]` in the states' precision
+    /// (see [`T5::compute_bias`]). No 1/√d scaling (T5).
     fn attend(&self, x: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, train: bool) -> Tensor {
         let (b, t, _) = x.size3().expect("[B, T, C]");
         let q = self.heads(self.q.forward(x));
         let p = if train { self.dropout } else { 0.0 };
-        // f32::MIN would round to -inf in bf16; keep masks finite there.
-        let bias = if q.kind() == Kind::Float {
-            bias.shallow_clone()
-        } else {
-            bias.clamp_min(-1e30).to_kind(q.kind())
-        };
         let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias), p, false, 1.0, false);
         self.o
             .forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
@@ -289,7 +282,7 @@ pub struct DecoderCache {
     /// Cross-attention keys/values, `[B, H, S, D]` per layer (one per user:
     /// beams of a user share them, see `beams_per_row`).
     cross_kv: Vec<(Tensor, Tensor)>,
-    /// Additive encoder padding mask `[B, 1, 1, S]`.
+    /// Additive encoder padding mask `[B, 1, 1, S]`, in the compute precision.
     enc_mask: Tensor,
     /// Decoder rows per encoder row (beam width); rows are user-major.
     pub beams_per_row: i64,
@@ -381,6 +374,17 @@ impl T5 {
         self.compute_kind = kind;
     }
 
+    /// An additive attention bias in the compute precision, made once per
+    /// pass and shared by every layer: f32::MIN would round to -inf in bf16,
+    /// so masks are kept finite there.
+    fn compute_bias(&self, bias: Tensor) -> Tensor {
+        if self.compute_kind == Kind::Float {
+            bias
+        } else {
+            bias.clamp_min(-1e30).to_kind(self.compute_kind)
+        }
+    }
+
     fn embed(&self, ids: &Tensor) -> Tensor {
         self.shared.forward(ids).to_kind(self.compute_kind)
     }
@@ -409,7 +413,8 @@ impl T5 {
         };
         let mut h = dropout(&x, p_drop, train);
         let pad = additive_mask(mask);
-        let bias = self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad;
+        let bias =
+            self.compute_bias(self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad);
         for blk in &self.encoder {
             let n = blk.attn_norm.forward(&h);
             let (k, v) = blk.attn.project_kv(&n);
@@ -427,9 +432,10 @@ impl T5 {
         let dev = dec_ids.device();
         let p_drop = self.config.dropout_rate;
         let causal = Tensor::ones([t, t], (Kind::Float, dev)).triu(1) * MASK;
-        let self_bias =
-            self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]);
-        let cross_bias = additive_mask(enc_mask);
+        let self_bias = self.compute_bias(
+            self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]),
+        );
+        let cross_bias = self.compute_bias(additive_mask(enc_mask));
         let mut h = dropout(&self.embed(dec_ids), p_drop, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
@@ -515,7 +521,7 @@ impl T5 {
                 .iter()
                 .map(|b| b.cross_attn.project_kv(enc))
                 .collect(),
-            enc_mask: additive_mask(enc_mask),
+            enc_mask: self.compute_bias(additive_mask(enc_mask)),
             beams_per_row: beams,
             step: 0,
         }
@@ -527,7 +533,8 @@ impl T5 {
         let dev = tokens.device();
         let t = cache.step;
         let w = cache.beams_per_row;
-        let self_bias = self.decoder[0].self_attn.position_bias(1, t + 1, t, dev);
+        let self_bias =
+            self.compute_bias(self.decoder[0].self_attn.position_bias(1, t + 1, t, dev));
         let mut h = self.embed(&tokens.view([n, 1]));
         for (li, blk) in self.decoder.iter().enumerate() {
             let x = blk.self_norm.forward(&h);
