@@ -217,6 +217,62 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
         r["metrics"]["ndcg@10"]["lo"].as_f64().unwrap() <= n
             && n <= r["metrics"]["ndcg@10"]["hi"].as_f64().unwrap()
     );
+    // Every baseline row carries its paired difference to the generator.
+    let knn = &report["results"][2];
+    assert_eq!(knn["paired"][0]["reference"], "genrec");
+    let d = knn["paired"][0]["difference"]["ndcg@10"]["mean"]
+        .as_f64()
+        .unwrap();
+    let want = knn["metrics"]["ndcg@10"]["mean"].as_f64().unwrap() - n;
+    assert!((d - want).abs() < 1e-12, "{d} vs {want}");
+    // --compare with the same model: every paired difference is exactly 0.
+    let out2 = t.path().join("eval2");
+    let earlier = out.join("results-test.json");
+    let stdout = ok(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--bootstrap",
+        "50",
+        "--no-baselines",
+        "--compare",
+        earlier.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        stdout.contains("Paired differences") && stdout.contains("earlier run"),
+        "{stdout}"
+    );
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out2.join("results-test.json")).unwrap()).unwrap();
+    let diff = &again["results"][0]["paired"][0]["difference"]["ndcg@10"];
+    assert_eq!(
+        (
+            diff["mean"].as_f64(),
+            diff["lo"].as_f64(),
+            diff["hi"].as_f64()
+        ),
+        (Some(0.0), Some(0.0), Some(0.0))
+    );
+    // Another split's results cannot be paired with these users.
+    let o = genrec(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--split",
+        "valid",
+        "--no-baselines",
+        "--compare",
+        earlier.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--compare") && e.contains("split"), "{e}");
     let random = data().join("index-random");
     let o = genrec(&[
         "evaluate",

@@ -36,6 +36,12 @@ pub struct Args {
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
+    /// An earlier run's results-<split>.json (from `evaluate`): adds the
+    /// generator's paired difference to that run's per-user lists (its
+    /// recs-<split>.jsonl), over the same users. Every other row gets its
+    /// paired difference to the generator anyway.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     /// With --rerank, the reranked lists get a row of their own, next to the
     /// generator's, with their own users/s.
     #[command(flatten)]
@@ -146,6 +152,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut results: Vec<MethodResult> = vec![eval::score_lists(
         "genrec", &targets, &lists, n_items, &pop, &protocol, secs,
     )];
+    if let Some(c) = &a.compare {
+        let earlier = earlier_lists(c, ds, held, a.split)?;
+        results[0].paired.push(eval::paired_difference(
+            &format!("earlier run ({})", c.display()),
+            &targets,
+            &lists,
+            &earlier,
+            &protocol,
+        ));
+    }
+    // Every other row's lists, for its paired difference to the generator.
+    let mut other_lists: Vec<Vec<Vec<u32>>> = Vec::new();
     if let Some(r) = &verifier {
         let name = format!("genrec + verifier (top {}, λ = {})", r.top, r.lambda);
         results.push(eval::score_lists(
@@ -157,6 +175,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &protocol,
             secs + verify_secs,
         ));
+        other_lists.push(reranked);
     }
 
     if !a.no_baselines {
@@ -171,6 +190,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &protocol,
             t.elapsed().as_secs_f64(),
         ));
+        other_lists.push(mp);
         let emb_path = genrec::embed::default_output(&ds_dir);
         match Embeddings::read(&emb_path) {
             Ok(emb) => {
@@ -187,9 +207,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     &protocol,
                     t.elapsed().as_secs_f64(),
                 ));
+                other_lists.push(knn);
             }
             Err(e) => eprintln!("text-kNN baseline skipped: {e:#}"),
         }
+    }
+    for (r, l) in results[1..].iter_mut().zip(&other_lists) {
+        r.paired.push(eval::paired_difference(
+            "genrec", &targets, l, &lists, &protocol,
+        ));
     }
 
     let table = eval::markdown_table(&results);
@@ -200,9 +226,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|| ck.dir.clone())
     });
     let split = serde_json::to_value(a.split)?;
+    let recs_name = format!("recs-{}.jsonl", split.as_str().unwrap_or("test"));
     let report = serde_json::json!({
         "checkpoint": ck.dir, "dataset": ds_dir, "split": split, "protocol": protocol,
-        "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256, "results": results,
+        "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256,
+        "dataset_content_sha256": ds.manifest.content_sha256, "lists": recs_name, "results": results,
     });
     let name = format!("results-{}", split.as_str().unwrap_or("test"));
     genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report)
@@ -225,14 +253,54 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         format!("{header}{table}").as_bytes(),
     )?;
     let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
-    genrec::util::fsx::write_atomic(
-        &out.join(format!("recs-{}.jsonl", split.as_str().unwrap_or("test"))),
-        recs_text.as_bytes(),
-    )?;
+    genrec::util::fsx::write_atomic(&out.join(&recs_name), recs_text.as_bytes())?;
     print!("{header}{table}");
     println!(
         "wrote {}",
         out.join(format!("{name}.{{json,md}}")).display()
     );
     Ok(())
+}
+
+/// The generator's per-user lists of an earlier `evaluate` run, from its
+/// results JSON (which names its lists file), checked to be the same split of
+/// the same dataset.
+fn earlier_lists(
+    results: &std::path::Path,
+    ds: &genrec::data::Dataset,
+    held: &[genrec::data::HeldOut],
+    split: Split,
+) -> anyhow::Result<Vec<Vec<u32>>> {
+    let text = std::fs::read_to_string(results)
+        .with_context(|| format!("--compare: cannot read {}", results.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--compare: {} is not an evaluate results JSON",
+            results.display()
+        )
+    })?;
+    let want = serde_json::to_value(split)?;
+    anyhow::ensure!(
+        v["split"] == want,
+        "--compare: {} evaluated the {} split, this run the {} split",
+        results.display(),
+        v["split"],
+        want
+    );
+    if let Some(h) = v["dataset_content_sha256"].as_str() {
+        anyhow::ensure!(
+            h == ds.manifest.content_sha256,
+            "--compare: {} was evaluated on another dataset (content hash differs)",
+            results.display()
+        );
+    }
+    let name = v["lists"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("recs-{}.jsonl", want.as_str().unwrap_or("test")));
+    let path = results
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(name);
+    Ok(eval::read_lists(&path, ds, held)?)
 }

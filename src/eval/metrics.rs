@@ -117,6 +117,18 @@ mod tests {
     }
 
     #[test]
+    fn bootstrap_of_two_users_by_hand() {
+        // Two users with values 0 and 1: a resample of two draws has mean 0
+        // (1/4), 0.5 (1/2) or 1 (1/4), so the 2.5 % and 97.5 % points of
+        // many resamples are 0 and 1.
+        assert_eq!(bootstrap_ci(&[0.0, 1.0], 4000, 5), (0.0, 1.0));
+        // Three users 0, 0, 1: P(mean = 0) = 8/27 > 2.5 %, P(mean = 1) = 1/27 > 2.5 %.
+        assert_eq!(bootstrap_ci(&[0.0, 0.0, 1.0], 4000, 5), (0.0, 1.0));
+        // Four users 0, 0, 0, 1: P(mean ≥ 0.75) = 13/256 > 2.5 % but P(mean = 1) = 1/256 < 2.5 %.
+        assert_eq!(bootstrap_ci(&[0.0, 0.0, 0.0, 1.0], 4000, 5), (0.0, 0.75));
+    }
+
+    #[test]
     fn bootstrap_brackets_the_mean_and_is_seeded() {
         let v: Vec<f64> = (0..500)
             .map(|i| if i % 10 == 0 { 1.0 } else { 0.0 })

@@ -1,7 +1,9 @@
 //! Leave-one-out evaluation over the full catalogue (one held-out item per
 //! user; Recall@K = hit rate, NDCG@K), with MRR, catalogue coverage and the
 //! popularity bias of the recommendations, each with a bootstrap 95 %
-//! interval; baselines (most-popular, text kNN) run in the same harness.
+//! interval; baselines (most-popular, text kNN) run in the same harness, and
+//! each method's difference to a reference (the generator, or an earlier
+//! run's lists) comes with a paired-bootstrap interval over the same users.
 pub mod metrics;
 
 use crate::data::{Dataset, HeldOut, Split};
@@ -28,6 +30,19 @@ pub struct MethodResult {
     pub popularity_bias_at_10: f64,
     pub seconds: f64,
     pub users_per_second: f64,
+    /// Differences to reference methods over the same users (this − reference).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paired: Vec<Paired>,
+}
+
+/// `method − reference` for each metric over the same users: the mean
+/// difference and its paired-bootstrap 95 % interval (users resampled
+/// together, so the variation both methods share cancels out; two separate
+/// intervals that overlap say little about a difference).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Paired {
+    pub reference: String,
+    pub difference: BTreeMap<String, Estimate>,
 }
 
 /// How held-out users are ranked.
@@ -53,6 +68,49 @@ impl Default for Protocol {
 
 pub const KS: [usize; 2] = [5, 10];
 
+/// 1-based rank of each user's target in their list (None: not in it).
+pub fn ranks(targets: &[u32], lists: &[Vec<u32>]) -> Vec<Option<usize>> {
+    targets
+        .iter()
+        .zip(lists)
+        .map(|(&t, l)| metrics::rank_of(t, l))
+        .collect()
+}
+
+/// Each metric's per-user values, with the bootstrap salt that keeps its
+/// resamples apart from the others'.
+fn per_user(ranks: &[Option<usize>]) -> Vec<(String, Vec<f64>, u64)> {
+    let mut out = Vec::new();
+    for (i, &k) in KS.iter().enumerate() {
+        out.push((
+            format!("recall@{k}"),
+            ranks.iter().map(|&r| metrics::recall_at(r, k)).collect(),
+            2 * i as u64,
+        ));
+        out.push((
+            format!("ndcg@{k}"),
+            ranks.iter().map(|&r| metrics::ndcg_at(r, k)).collect(),
+            2 * i as u64 + 1,
+        ));
+    }
+    out.push((
+        "mrr".into(),
+        ranks.iter().map(|&r| metrics::reciprocal_rank(r)).collect(),
+        99,
+    ));
+    out
+}
+
+fn estimate(values: &[f64], protocol: &Protocol, salt: u64) -> Estimate {
+    let (lo, hi) =
+        metrics::bootstrap_ci(values, protocol.bootstrap, protocol.seed.wrapping_add(salt));
+    Estimate {
+        mean: metrics::mean(values),
+        lo,
+        hi,
+    }
+}
+
 /// Scores ranked lists (best first) against targets.
 pub fn score_lists(
     method: &str,
@@ -63,45 +121,14 @@ pub fn score_lists(
     protocol: &Protocol,
     seconds: f64,
 ) -> MethodResult {
-    let ranks: Vec<Option<usize>> = targets
-        .iter()
-        .zip(lists)
-        .map(|(&t, l)| metrics::rank_of(t, l))
+    let metrics = per_user(&ranks(targets, lists))
+        .into_iter()
+        .map(|(name, vals, salt)| (name, estimate(&vals, protocol, salt)))
         .collect();
-    let mut m = BTreeMap::new();
-    let mut put = |name: String, vals: Vec<f64>, salt: u64| {
-        let (lo, hi) =
-            metrics::bootstrap_ci(&vals, protocol.bootstrap, protocol.seed.wrapping_add(salt));
-        m.insert(
-            name,
-            Estimate {
-                mean: metrics::mean(&vals),
-                lo,
-                hi,
-            },
-        );
-    };
-    for (i, &k) in KS.iter().enumerate() {
-        put(
-            format!("recall@{k}"),
-            ranks.iter().map(|&r| metrics::recall_at(r, k)).collect(),
-            2 * i as u64,
-        );
-        put(
-            format!("ndcg@{k}"),
-            ranks.iter().map(|&r| metrics::ndcg_at(r, k)).collect(),
-            2 * i as u64 + 1,
-        );
-    }
-    put(
-        "mrr".into(),
-        ranks.iter().map(|&r| metrics::reciprocal_rank(r)).collect(),
-        99,
-    );
     MethodResult {
         method: method.to_string(),
         users: targets.len(),
-        metrics: m,
+        metrics,
         coverage_at_10: metrics::coverage(lists, 10, n_items),
         popularity_bias_at_10: metrics::popularity_bias(lists, 10, popularity),
         seconds,
@@ -110,7 +137,94 @@ pub fn score_lists(
         } else {
             f64::INFINITY
         },
+        paired: Vec::new(),
     }
+}
+
+/// `lists − reference_lists` for every metric, paired over the same users
+/// (both in the order of `targets`).
+pub fn paired_difference(
+    reference: &str,
+    targets: &[u32],
+    lists: &[Vec<u32>],
+    reference_lists: &[Vec<u32>],
+    protocol: &Protocol,
+) -> Paired {
+    assert_eq!(
+        lists.len(),
+        reference_lists.len(),
+        "paired lists cover the same users"
+    );
+    let a = per_user(&ranks(targets, lists));
+    let b = per_user(&ranks(targets, reference_lists));
+    let difference = a
+        .into_iter()
+        .zip(b)
+        .map(|((name, x, salt), (_, y, _))| {
+            let d: Vec<f64> = x.iter().zip(&y).map(|(x, y)| x - y).collect();
+            (name, estimate(&d, protocol, salt))
+        })
+        .collect();
+    Paired {
+        reference: reference.to_string(),
+        difference,
+    }
+}
+
+/// An earlier evaluation's per-user top-10 lists (`recs-<split>.jsonl`, as
+/// `evaluate` writes it: one `{"user", "items": [original ids]}` per line), in
+/// the order of `held`; every held-out user must be there and every item in
+/// the dataset.
+pub fn read_lists(
+    path: &std::path::Path,
+    ds: &Dataset,
+    held: &[HeldOut],
+) -> crate::Result<Vec<Vec<u32>>> {
+    use std::collections::HashMap;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::Error::input(path, None, format!("cannot read: {e}")))?;
+    let item_of: HashMap<&str, u32> = ds
+        .items
+        .iter()
+        .map(|it| (it.original_id.as_str(), it.id))
+        .collect();
+    let mut by_user: HashMap<String, Vec<u32>> = HashMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |m: String| crate::Error::input(path, Some(i + 1), m);
+        #[derive(Deserialize)]
+        struct Row {
+            user: String,
+            items: Vec<String>,
+        }
+        let row: Row = serde_json::from_str(line)
+            .map_err(|e| bad(format!("expected {{\"user\", \"items\": [...]}}: {e}")))?;
+        let items = row
+            .items
+            .iter()
+            .map(|it| {
+                item_of
+                    .get(it.as_str())
+                    .copied()
+                    .ok_or_else(|| bad(format!("item {it} is not in this dataset")))
+            })
+            .collect::<crate::Result<Vec<u32>>>()?;
+        by_user.insert(row.user, items);
+    }
+    held.iter()
+        .map(|h| {
+            by_user.remove(&h.user).ok_or_else(|| {
+                crate::Error::input(
+                    path,
+                    None,
+                    format!("no list for user {} (another split or dataset?)", h.user),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Training interactions per item (the popularity used by baselines and the bias metric).
@@ -231,5 +345,65 @@ pub fn markdown_table(results: &[MethodResult]) -> String {
             r.coverage_at_10, r.popularity_bias_at_10, ups
         ));
     }
+    let paired: Vec<(&str, &Paired)> = results
+        .iter()
+        .flat_map(|r| r.paired.iter().map(move |p| (r.method.as_str(), p)))
+        .collect();
+    if !paired.is_empty() {
+        s.push_str("\nPaired differences over the same users (method − reference), bootstrap 95 % intervals:\n\n");
+        s.push_str("| method | reference | ΔRecall@10 | ΔNDCG@10 | ΔMRR |\n| --- | --- | ---: | ---: | ---: |\n");
+        for (m, p) in paired {
+            s.push_str(&format!("| {m} | {} |", p.reference));
+            for c in ["recall@10", "ndcg@10", "mrr"] {
+                let e = p.difference[c];
+                s.push_str(&format!(" {:+.4} [{:+.4}, {:+.4}] |", e.mean, e.lo, e.hi));
+            }
+            s.push('\n');
+        }
+    }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_difference_by_hand() {
+        let protocol = Protocol {
+            bootstrap: 4000,
+            seed: 5,
+            ..Protocol::default()
+        };
+        let targets = [1, 2, 3, 4];
+        // Both hit user 0 at rank 1; only `a` hits user 1 (rank 2); nobody hits users 2 and 3.
+        let a = vec![vec![1, 9], vec![9, 2], vec![9], vec![]];
+        let b = vec![vec![1, 9], vec![9, 8], vec![9], vec![]];
+        let p = paired_difference("b", &targets, &a, &b, &protocol);
+        let r = p.difference["recall@10"];
+        // Per-user differences 0, 1, 0, 0: mean 1/4; the bootstrap of four
+        // users (three 0, one 1) has its 2.5 % and 97.5 % points at 0 and 3/4.
+        assert_eq!((r.mean, r.lo, r.hi), (0.25, 0.0, 0.75));
+        let n = p.difference["ndcg@10"];
+        assert!((n.mean - 0.25 / 3f64.log2()).abs() < 1e-12);
+        assert_eq!(p.difference["mrr"].mean, 0.125);
+        let same = paired_difference("a", &targets, &a, &a, &protocol);
+        assert!(same
+            .difference
+            .values()
+            .all(|e| (e.mean, e.lo, e.hi) == (0.0, 0.0, 0.0)));
+    }
+
+    #[test]
+    fn the_table_shows_paired_rows() {
+        let protocol = Protocol::default();
+        let targets = [1, 2];
+        let a = vec![vec![1], vec![2]];
+        let b = vec![vec![1], vec![3]];
+        let mut r = score_lists("a", &targets, &a, 4, &[1.0; 4], &protocol, 1.0);
+        r.paired
+            .push(paired_difference("b", &targets, &a, &b, &protocol));
+        let t = markdown_table(&[r]);
+        assert!(t.contains("| a | b | +0.5000 [+0.0000, +1.0000] |"), "{t}");
+    }
 }
