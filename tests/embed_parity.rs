@@ -109,4 +109,15 @@ fn long_texts_are_truncated_at_256_not_128() {
     let ids = enc.tokenize(&[long.as_str(), "short"]).unwrap();
     assert_eq!(ids[0].len(), 256);
     assert_eq!(ids[1].len(), 3, "no padding: [CLS] short [SEP]");
+    // 254 words fit exactly; 255 are one too many.
+    let fits = "word ".repeat(254);
+    let over = "word ".repeat(255);
+    let (_, cut) = enc
+        .tokenize_counted(&[long.as_str(), "short", fits.as_str(), over.as_str()])
+        .unwrap();
+    assert_eq!(cut, 2, "the 400- and 255-word texts were truncated");
+    let e = enc
+        .encode_counted(&[long.as_str(), "short"], 2, &genrec::progress::Silent)
+        .unwrap();
+    assert_eq!((e.truncated, e.mean_tokens), (1, (256.0 + 3.0) / 2.0));
 }

@@ -26,9 +26,10 @@ fn split_with_tied_timestamps_and_short_users() {
     let p = prepare::build(&raw, &opts).unwrap();
     prepare::write(&raw, &opts, &p, &out).unwrap();
     let ds = Dataset::load(&out).unwrap();
-    // Item-file order among used items: b, a, c, d (e is never used).
+    // Item-file order: b, a, c, d, and e, which no sequence uses, stays in the catalogue.
     let ids: Vec<&str> = ds.items.iter().map(|i| i.original_id.as_str()).collect();
-    assert_eq!(ids, ["b", "a", "c", "d"]);
+    assert_eq!(ids, ["b", "a", "c", "d", "e"]);
+    assert_eq!(ds.manifest.stats.unused_items, 1);
     assert_eq!(
         ds.items[2],
         Item {
@@ -87,7 +88,7 @@ fn split_with_tied_timestamps_and_short_users() {
     let s = &ds.manifest.stats;
     assert_eq!(
         (s.users, s.items, s.interactions, s.dropped_short_users),
-        (2, 4, 8, 1)
+        (2, 5, 8, 1)
     );
     assert_eq!((s.sequence_length.min, s.sequence_length.max), (4, 4));
 }
@@ -387,7 +388,7 @@ fn p5_and_jsonl_formats() {
     )
     .unwrap();
     assert_eq!(seqs.sequences[0].items, vec![1, 0, 2]);
-    assert_eq!(seqs.items[0].text, "t1, t2 | A");
+    assert_eq!(seqs.items[0].text, "A | t1, t2", "the title first");
     let inter = run_case(
         Format::Jsonl,
         (
@@ -400,6 +401,101 @@ fn p5_and_jsonl_formats() {
     .unwrap();
     assert_eq!(inter.sequences[0].items, vec![0, 2, 1]);
     assert_eq!(inter.sequences[0].user, "7");
+}
+
+#[test]
+fn jsonl_item_text_keeps_the_file_order_with_the_title_first() {
+    let p = run_case(
+        Format::Jsonl,
+        ("s.jsonl", b"{\"user\": \"x\", \"items\": [\"a\", \"b\", \"a\"]}\n"),
+        (
+            "items.jsonl",
+            b"{\"item\": \"a\", \"zeta\": \"Z\", \"description\": \"a long text\", \"brand\": \"Br\", \"title\": \"T\"}\n{\"item\": \"b\", \"zeta\": \"Z2\", \"alpha\": \"A2\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    // Not alphabetical (alpha | brand | description | title | zeta): the
+    // file's order, with the title moved to the front.
+    assert_eq!(p.items[0].text, "T | Z | a long text | Br");
+    assert_eq!(p.items[1].text, "Z2 | A2");
+    assert!(
+        p.stats
+            .text
+            .contains("title, zeta, description, brand, alpha"),
+        "{}",
+        p.stats.text
+    );
+    // A `name` column leads when there is no title.
+    let n = run_case(
+        Format::Jsonl,
+        (
+            "s.jsonl",
+            b"{\"user\": \"x\", \"items\": [\"a\", \"a\", \"a\"]}\n",
+        ),
+        (
+            "items.jsonl",
+            b"{\"item\": \"a\", \"category\": \"C\", \"name\": \"N\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(n.items[0].text, "N | C");
+}
+
+#[test]
+fn catalogue_items_without_interactions_are_kept_unless_dropped() {
+    let items: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\nd\tD\n";
+    let inter: &[u8] =
+        b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n";
+    let kept = run_case(
+        Format::Recbole,
+        ("x.inter", inter),
+        ("x.item", items),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        kept.items.len(),
+        4,
+        "d has no interaction but stays in the catalogue"
+    );
+    assert_eq!(kept.items[3].original_id, "d");
+    assert_eq!(kept.stats.unused_items, 1);
+    assert!(kept
+        .stats
+        .to_string()
+        .contains("1 of them without interactions"));
+    let dropped = run_case(
+        Format::Recbole,
+        ("x.inter", inter),
+        ("x.item", items),
+        PrepareOptions {
+            drop_unused_items: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(dropped.items.len(), 3);
+    assert_eq!(dropped.stats.unused_items, 0);
+    // What k-core removes stays removed: c has one interaction, a and b two.
+    let inter2: &[u8] = b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\nv\ta\t1\nv\tb\t2\nv\ta\t3\n";
+    let k = run_case(
+        Format::Recbole,
+        ("x.inter", inter2),
+        ("x.item", items),
+        PrepareOptions {
+            k_core: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ids: Vec<&str> = k.items.iter().map(|i| i.original_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec!["a", "b", "d"],
+        "c removed by k-core, d kept as an unused item"
+    );
 }
 
 fn genrec() -> Command {

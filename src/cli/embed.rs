@@ -95,9 +95,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let enc = TextEncoder::load(&a.encoder, &a.tokenizer, device)?;
     let texts = ds.texts();
     let t0 = Instant::now();
-    let m = enc.encode(&texts, a.batch_size, &Bar::new())?;
+    let e = enc.encode_counted(&texts, a.batch_size, &Bar::new())?;
     let secs = t0.elapsed().as_secs_f64();
-    Embeddings::write(&out, &m, &src)?;
+    Embeddings::write(&out, &e.matrix, &src)?;
     println!(
         "embedded {} items on {} in {:.1} s ({:.1} items/s) → {}",
         texts.len(),
@@ -105,6 +105,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         secs,
         texts.len() as f64 / secs,
         out.display()
+    );
+    println!(
+        "texts: {:.1} tokens on average; {} of {} longer than {} tokens, of which the encoder read only the start{}",
+        e.mean_tokens,
+        e.truncated,
+        texts.len(),
+        embed::MAX_SEQ_LEN,
+        if e.truncated > 0 {
+            " (put what matters first: prepare's default text leads with the title)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -24,8 +24,9 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Item text template over the item file's columns, e.g.
     /// "{movie_title} ({release_year}) | {class}". Default: the non-empty
-    /// columns joined with " | ". An item whose template fields are all empty
-    /// gets the fallback field's value instead.
+    /// columns joined with " | " in the file's order, the item's name first
+    /// (a column `title`, else `name`, else `*_title`/`*_name`). An item whose
+    /// template fields are all empty gets the fallback field's value instead.
     #[arg(long)]
     pub text_template: Option<String>,
     /// Column used as text when an item's text is empty (default: `asin` when
@@ -45,6 +46,11 @@ pub struct Args {
     /// "item <id>", instead of failing.
     #[arg(long)]
     pub allow_missing_items: bool,
+    /// Drop catalogue items that no user sequence uses (after filtering). By
+    /// default every item of the item file stays: it gets a semantic ID and
+    /// can be recommended (cold start), though it has no training example.
+    #[arg(long)]
+    pub drop_unused_items: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -65,6 +71,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         k_core: a.k_core,
         max_history: a.max_history,
         allow_missing_items: a.allow_missing_items,
+        drop_unused_items: a.drop_unused_items,
     };
     eprintln!(
         "reading {} and {} ({:?})",

@@ -80,6 +80,12 @@ pub struct Stats {
     pub dropped_by_k_core: usize,
     /// Sequence items that were absent from the item file (kept with a fallback text).
     pub missing_items: usize,
+    /// Catalogue items no kept sequence uses (kept: they get semantic IDs and can be recommended).
+    #[serde(default)]
+    pub unused_items: usize,
+    /// What made the item texts (the template, or the joined fields in order).
+    #[serde(default)]
+    pub text: String,
 }
 
 impl std::fmt::Display for Stats {
@@ -87,6 +93,14 @@ impl std::fmt::Display for Stats {
         let s = &self.sequence_length;
         writeln!(f, "users          {}", self.users)?;
         writeln!(f, "items          {}", self.items)?;
+        if self.unused_items > 0 {
+            writeln!(
+                f,
+                "               {} of them without interactions (kept: they get semantic IDs; --drop-unused-items drops them)",
+                self.unused_items
+            )?;
+        }
+        writeln!(f, "item text      {}", self.text)?;
         writeln!(f, "interactions   {}", self.interactions)?;
         writeln!(
             f,

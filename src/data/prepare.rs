@@ -30,6 +30,10 @@ pub struct PrepareOptions {
     pub max_history: usize,
     /// Keep sequence items absent from the item file (text: `item <id>`).
     pub allow_missing_items: bool,
+    /// Drop catalogue items that no kept sequence uses (by default every item
+    /// of the item file stays: it gets a semantic ID and can be recommended).
+    #[serde(default)]
+    pub drop_unused_items: bool,
 }
 
 impl Default for PrepareOptions {
@@ -41,6 +45,7 @@ impl Default for PrepareOptions {
             k_core: None,
             max_history: 200,
             allow_missing_items: false,
+            drop_unused_items: false,
         }
     }
 }
@@ -92,6 +97,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         Some(t) => Some(TextTemplate::parse(t, &raw.item_fields)?),
         None => None,
     };
+    let text_fields = default_text_fields(&raw.item_fields);
     let fallback = opts
         .fallback_field
         .clone()
@@ -171,6 +177,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
 
     // k-core filtering, to a fixed point.
     let mut dropped_by_k_core = 0;
+    let mut removed_by_k_core: HashMap<&str, ()> = HashMap::new();
     if let Some(k) = opts.k_core {
         loop {
             let mut item_count: HashMap<&str, usize> = HashMap::new();
@@ -180,6 +187,11 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
                 }
             }
             let before: usize = groups.iter().map(|(_, g)| g.len()).sum();
+            for (it, c) in &item_count {
+                if *c < k {
+                    removed_by_k_core.insert(it, ());
+                }
+            }
             for (_, g) in &mut groups {
                 g.retain(|(_, it)| item_count[it] >= k);
             }
@@ -204,7 +216,9 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         ));
     }
 
-    // Catalogue: items used by the kept sequences, in item-file order, missing ones after.
+    // Catalogue: every item of the item file (with --drop-unused-items only
+    // those the kept sequences use; k-core's removals stay removed), in
+    // item-file order, then sequence items missing from the item file.
     let mut used: HashMap<&str, ()> = HashMap::new();
     for (_, g) in &groups {
         for (_, it) in g {
@@ -214,9 +228,17 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     let mut catalogue: Vec<(&str, Option<&RawItem>)> = raw
         .items
         .iter()
-        .filter(|it| used.contains_key(it.id.as_str()))
+        .filter(|it| {
+            let id = it.id.as_str();
+            used.contains_key(id)
+                || (!opts.drop_unused_items && !removed_by_k_core.contains_key(id))
+        })
         .map(|it| (it.id.as_str(), Some(it)))
         .collect();
+    let unused_items = catalogue
+        .iter()
+        .filter(|(id, _)| !used.contains_key(id))
+        .count();
     let n_missing = missing
         .iter()
         .filter(|(id, _)| used.contains_key(id))
@@ -240,7 +262,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             id: i as u32,
             original_id: id.to_string(),
             text: match row {
-                Some(row) => item_text(row, template.as_ref(), fallback.as_deref()),
+                Some(row) => item_text(row, template.as_ref(), &text_fields, fallback.as_deref()),
                 None => format!("item {id}"),
             },
         })
@@ -271,6 +293,14 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         dropped_by_rating,
         dropped_by_k_core,
         missing_items: n_missing,
+        unused_items,
+        text: match &opts.text_template {
+            Some(t) => format!("template {t}"),
+            None => format!(
+                "fields {} (non-empty ones joined with \" | \")",
+                text_fields.join(", ")
+            ),
+        },
     };
     Ok(Prepared {
         items,
@@ -279,14 +309,38 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     })
 }
 
-/// An item's text: the template (or the joined fields), else the fallback field, else its id.
-fn item_text(row: &RawItem, template: Option<&TextTemplate>, fallback: Option<&str>) -> String {
+/// The fields the default text joins, in order: the item file's order, with
+/// the item's name first — a field called `title` (else `name`, else one
+/// ending in `_title` or `_name`) — so that a long description after it can
+/// be cut by the encoder's truncation without losing what the item is.
+pub fn default_text_fields(fields: &[String]) -> Vec<String> {
+    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    let first = ["title", "name"]
+        .iter()
+        .find_map(|n| lower.iter().position(|f| f == n))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_name")));
+    let mut out = fields.to_vec();
+    if let Some(i) = first {
+        let f = out.remove(i);
+        out.insert(0, f);
+    }
+    out
+}
+
+/// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
+fn item_text(
+    row: &RawItem,
+    template: Option<&TextTemplate>,
+    fields: &[String],
+    fallback: Option<&str>,
+) -> String {
     let text = match template {
         Some(t) => t.render(|f| row.field(f).unwrap_or("")),
-        None => row
-            .fields
+        None => fields
             .iter()
-            .map(|(_, v)| v.trim())
+            .filter_map(|f| row.field(f))
+            .map(str::trim)
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(" | "),

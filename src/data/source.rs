@@ -397,11 +397,54 @@ fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<Str
     }
 }
 
-fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<serde_json::Map<String, Value>> {
-    match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(f.err(ln, "expected a JSON object on each line")),
-        Err(e) => Err(f.err(ln, format!("malformed JSON: {e}"))),
+fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<Ordered> {
+    serde_json::from_str::<Ordered>(line).map_err(|e| {
+        if e.is_data() {
+            f.err(ln, "expected a JSON object on each line")
+        } else {
+            f.err(ln, format!("malformed JSON: {e}"))
+        }
+    })
+}
+
+/// A JSON object's fields in the order the file has them (serde_json's own
+/// map sorts its keys, which put `brand` and `description` before `title` in
+/// every item text).
+struct Ordered(Vec<(String, Value)>);
+
+impl Ordered {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Ordered, A::Error> {
+                let mut v: Vec<(String, Value)> = Vec::new();
+                while let Some((k, x)) = m.next_entry::<String, Value>()? {
+                    // A repeated key keeps its first place and its last value, as serde_json does.
+                    match v.iter_mut().find(|(key, _)| *key == k) {
+                        Some(slot) => slot.1 = x,
+                        None => v.push((k, x)),
+                    }
+                }
+                Ok(Ordered(v))
+            }
+        }
+        d.deserialize_map(Fields)
     }
 }
 
@@ -503,7 +546,7 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
             })?;
         let id = json_id(&f, ln, key, m.get(*key))?;
         let mut row = Vec::new();
-        for (k, v) in &m {
+        for (k, v) in &m.0 {
             if k == key {
                 continue;
             }

@@ -28,6 +28,16 @@ pub struct TextEncoder {
     pub weights_sha256: String,
 }
 
+/// Embeddings and what the encoder saw of the texts.
+pub struct Encoded {
+    /// `[N, H]` f32 on the CPU, L2-normalised, in input order.
+    pub matrix: Tensor,
+    /// Texts longer than [`MAX_SEQ_LEN`] tokens: the encoder read only their start.
+    pub truncated: usize,
+    /// Mean tokens per text as encoded (after truncation, with [CLS]/[SEP]).
+    pub mean_tokens: f64,
+}
+
 /// Token ids of one text, as the encoder sees them (with [CLS]/[SEP], truncated).
 pub type TokenIds = Vec<u32>;
 
@@ -46,11 +56,23 @@ impl TextEncoder {
     }
 
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<TokenIds>> {
+        Ok(self.tokenize_counted(texts)?.0)
+    }
+
+    /// Token ids of each text and how many texts were cut at [`MAX_SEQ_LEN`].
+    pub fn tokenize_counted(&self, texts: &[&str]) -> Result<(Vec<TokenIds>, usize)> {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| Error::Other(format!("tokenizer: {e}")))?;
-        Ok(enc.iter().map(|e| e.get_ids().to_vec()).collect())
+        let truncated = enc
+            .iter()
+            .filter(|e| !e.get_overflowing().is_empty())
+            .count();
+        Ok((
+            enc.iter().map(|e| e.get_ids().to_vec()).collect(),
+            truncated,
+        ))
     }
 
     /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
@@ -62,7 +84,18 @@ impl TextEncoder {
         batch_size: usize,
         progress: &dyn Progress,
     ) -> Result<Tensor> {
-        let ids = self.tokenize(texts)?;
+        Ok(self.encode_counted(texts, batch_size, progress)?.matrix)
+    }
+
+    /// [`TextEncoder::encode`], with what the encoder had to cut.
+    pub fn encode_counted(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        progress: &dyn Progress,
+    ) -> Result<Encoded> {
+        let (ids, truncated) = self.tokenize_counted(texts)?;
+        let tokens: usize = ids.iter().map(Vec::len).sum();
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
         let h = self.bert.config.hidden_size;
@@ -77,7 +110,11 @@ impl TextEncoder {
             progress.inc(chunk.len() as u64);
         }
         progress.finish();
-        Ok(out)
+        Ok(Encoded {
+            matrix: out,
+            truncated,
+            mean_tokens: tokens as f64 / ids.len().max(1) as f64,
+        })
     }
 
     /// One padded batch → `[B, H]` normalised embeddings (on the model's device).
