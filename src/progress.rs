@@ -6,6 +6,8 @@ pub trait Progress: Sync {
     fn inc(&self, _n: u64) {}
     /// Free-form status shown beside the bar (loss, learning rate, …).
     fn set_message(&self, _message: String) {}
+    /// A line for the log: a validation result, a decision taken.
+    fn note(&self, _line: &str) {}
     fn finish(&self) {}
 }
 

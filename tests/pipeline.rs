@@ -894,3 +894,28 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         assert_eq!(got, ["i20", "i21"], "{r}");
     }
 }
+
+#[test]
+fn resume_with_nothing_to_resume_starts_afresh_and_logs_plain_lines() {
+    let t = tempfile::tempdir().unwrap();
+    // Stderr is a pipe here, as under nohup or a scheduler: plain lines, no bar.
+    let o = run_tiny(t.path(), &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("no checkpoint in") && err.contains("starting afresh"),
+        "{err}"
+    );
+    // One line per logging step (log_every = 5) with the loss, and one per validation.
+    for step in ["training 5/20", "training 10/20", "training 20/20"] {
+        assert!(err.contains(step), "no progress line `{step}` in:\n{err}");
+    }
+    assert!(err.contains("| loss ") && err.contains(" eta "), "{err}");
+    assert!(err.contains("step 10: validation ndcg@10"), "{err}");
+    assert!(err.contains("step 20: validation ndcg@10"), "{err}");
+    assert!(!err.contains('\r'), "no terminal redraws in a log");
+    // The same command again continues the finished run (nothing left to do).
+    let o = run_tiny(t.path(), &["--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
+}

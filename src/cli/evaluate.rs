@@ -5,7 +5,8 @@ use genrec::decode::Decoding;
 use genrec::embed::Embeddings;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::runtime::{self, DeviceChoice};
-use indicatif::ProgressBar;
+use super::progress::Bar;
+use genrec::progress::Progress;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -105,8 +106,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let n_gen = verifier.as_ref().map_or(10, |v| v.top);
     let mut reranked: Vec<Vec<u32>> = Vec::new();
     let mut verify_secs = 0.0;
-    let pb = ProgressBar::new(held.len() as u64)
-        .with_message(format!("evaluating on {}", runtime::describe(device)));
+    let pb = Bar::new();
+    pb.start(
+        held.len() as u64,
+        &format!("evaluating on {} (users)", runtime::describe(device)),
+    );
     let t0 = Instant::now();
     let mut lists = Vec::with_capacity(held.len());
     let mut recs = Vec::with_capacity(held.len());
@@ -147,7 +151,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         pb.inc(chunk.len() as u64);
     }
-    pb.finish_and_clear();
+    pb.finish();
     let secs = t0.elapsed().as_secs_f64() - verify_secs;
     let mut results: Vec<MethodResult> = vec![eval::score_lists(
         "genrec", &targets, &lists, n_items, &pop, &protocol, secs,

@@ -4,7 +4,8 @@ use genrec::embed::{Embeddings, TextEncoder};
 use genrec::runtime::{self, DeviceChoice};
 use genrec::semantic_id::store::{Index, IndexSummary};
 use genrec::semantic_id::{self, vocab::DEFAULT_USER_TOKENS, Backend, IndexParams, Scheme};
-use indicatif::ProgressBar;
+use super::progress::Bar;
+use genrec::progress::Progress;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -96,10 +97,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     params.check(n as usize)?;
     let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
-    let pb = ProgressBar::new(params.levels as u64).with_message(format!(
-        "{:?} k-means, {} × {}",
-        params.backend, params.levels, params.codebook_size
-    ));
+    let pb = Bar::new();
+    pb.start(
+        params.levels as u64,
+        &format!(
+            "{:?} k-means, {} × {} (levels)",
+            params.backend, params.levels, params.codebook_size
+        ),
+    );
     let t0 = Instant::now();
     let ids = semantic_id::build(
         &x,
@@ -107,10 +112,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         d as usize,
         &params,
         &emb.file_sha256,
-        &mut |l| pb.set_position(l as u64),
+        &mut |_| pb.inc(1),
     )?;
     let secs = t0.elapsed().as_secs_f64();
-    pb.finish_and_clear();
+    pb.finish();
     let health = ids.health(&x);
     let vocab = ids.vocab(a.user_tokens);
     let summary = IndexSummary {

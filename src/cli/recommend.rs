@@ -4,7 +4,8 @@ use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
 use genrec::runtime::{self, DeviceChoice};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use super::progress::Bar;
+use genrec::progress::Progress;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -178,13 +179,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let (shard_i, shard_n) = a.shard.unwrap_or((0, 1));
-    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-    pb.set_style(
-        ProgressStyle::with_template(
-            "recommending [{elapsed_precise}] {pos} users ({per_sec}) {msg}",
-        )
-        .expect("template"),
-    );
+    let pb = Bar::new();
+    pb.start(0, "recommending (users)");
     let mut unknown_items = 0usize;
     let mut users = 0usize;
     let mut latencies = Vec::new();
@@ -337,7 +333,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !batch.is_empty() && batch_no % shard_n == shard_i {
         process(&batch, &mut *out)?;
     }
-    pb.finish_and_clear();
+    pb.finish();
     let secs = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let pct = |q: f64| {

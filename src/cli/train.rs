@@ -20,7 +20,9 @@ pub struct Args {
     /// Override any setting: --set optim.lr=0.002 --set eval.every=200 (repeatable).
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub overrides: Vec<String>,
-    /// Continue the run from its latest checkpoint (bit-identical to an uninterrupted run on CPU).
+    /// Continue the run from its latest checkpoint (bit-identical to an
+    /// uninterrupted run on CPU); with no checkpoint yet, start it afresh, so a
+    /// scheduler can re-run the same command after a preemption.
     #[arg(long)]
     pub resume: bool,
     #[arg(long, value_enum)]
@@ -42,7 +44,7 @@ pub struct Args {
     #[arg(long)]
     pub threads: Option<usize>,
     /// With --resume: when the run was trained with another configuration or
-    /// other semantic IDs (or does not exist), move it aside to
+    /// other semantic IDs, move it aside to
     /// `<run>.replaced-<unix time>` and train afresh instead of failing.
     #[arg(long, requires = "resume")]
     pub restart_if_changed: bool,

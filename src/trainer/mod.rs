@@ -586,16 +586,18 @@ impl Trainer {
             evals_since_best: 0,
         };
         let metrics_path = self.run_dir.join("metrics.jsonl");
-        // The checkpoint to continue from, if any; with restart_if_changed a
-        // missing or unfit one means a fresh start (an unfit one moved aside).
+        // The checkpoint to continue from, if any: with nothing to resume
+        // (never started, or stopped before its first checkpoint) the run
+        // starts afresh, so that a scheduler can re-run the same command after
+        // a preemption; with restart_if_changed an unfit one is moved aside.
         let resume_from = match (opts.resume, checkpoint::latest(&self.run_dir)) {
             (false, _) => None,
-            (true, None) if opts.restart_if_changed => None,
             (true, None) => {
-                return Err(Error::Config(format!(
-                    "--resume: no checkpoint in {}",
+                progress.note(&format!(
+                    "--resume: no checkpoint in {} yet; starting afresh",
                     self.run_dir.display()
-                )))
+                ));
+                None
             }
             (true, Some(dir)) => match self.resume_problem(&dir, task)? {
                 None => Some(dir),
@@ -612,7 +614,10 @@ impl Trainer {
                             .to_string_lossy()
                     ));
                     std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
-                    eprintln!("{why}: moved it to {} and training afresh", aside.display());
+                    progress.note(&format!(
+                        "{why}: moved it to {} and training afresh",
+                        aside.display()
+                    ));
                     None
                 }
                 Some(why) => return Err(Error::Mismatch(format!("--resume: {why}"))),
@@ -743,6 +748,17 @@ impl Trainer {
                     }
                     writeln!(log, "{line}").at(&metrics_path)?;
                     log.flush().at(&metrics_path)?;
+                    progress.note(&format!(
+                        "step {}: validation {}{} (best {:.4} at step {})",
+                        state.step,
+                        v.iter()
+                            .map(|(k, x)| format!("{k} {x:.4}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if improved { ", new best" } else { "" },
+                        state.best_score,
+                        state.best_step
+                    ));
                     checkpoint::save(
                         &self.run_dir,
                         &model,
