@@ -40,4 +40,15 @@ if [ "$what" = kmeans ] || [ "$what" = all ]; then
   need_beauty
   $G bench kmeans --threads $THREADS --out $OUT --dataset $beauty
   $PY benches/sk_kmeans.py $OUT $beauty 3 256 20
+  # 200,000 × 64 synthetic catalogue: the in-process cases, scikit-learn at the
+  # same 20 iterations, and the whole default `genrec index` command, timed.
+  $G bench kmeans --threads $THREADS --out $OUT/synthetic --synthetic 200000x64
+  S=$OUT/synthetic/kmeans-synthetic
+  $PY benches/sk_kmeans.py $OUT/synthetic $S/embeddings.safetensors 3 256 20
+  rm -rf $S/prepared
+  $G prepare $S/interactions.jsonl --items $S/items.jsonl --out $S/prepared >/dev/null
+  $G embed -d $S/prepared --from $S/embeddings.safetensors >/dev/null
+  secs=$( { TIMEFORMAT=%R; time $G index -d $S/prepared --threads $THREADS > $OUT/synthetic/index.txt 2>&1; } 2>&1 )
+  tail -3 $OUT/synthetic/index.txt
+  echo "genrec index (default), 200000 x 64: $secs s wall" | tee $OUT/synthetic/index-wall.txt
 fi

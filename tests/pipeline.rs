@@ -853,43 +853,77 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     for u in 0..40 {
         for p in 0..5 {
             let item = (u * 3 + p * 7) % 20;
-            inter.push_str(&format!("{{\"user\": \"u{u}\", \"item\": \"i{item}\", \"timestamp\": {p}}}\n"));
+            inter.push_str(&format!(
+                "{{\"user\": \"u{u}\", \"item\": \"i{item}\", \"timestamp\": {p}}}\n"
+            ));
         }
     }
     let mut items = String::new();
     for i in 0..22 {
-        items.push_str(&format!("{{\"item\": \"i{i}\", \"title\": \"product number {i}\", \"brand\": \"brand {}\"}}\n", i % 3));
+        items.push_str(&format!(
+            "{{\"item\": \"i{i}\", \"title\": \"product number {i}\", \"brand\": \"brand {}\"}}\n",
+            i % 3
+        ));
     }
     std::fs::write(dir.join("inter.jsonl"), inter).unwrap();
     std::fs::write(dir.join("items.jsonl"), items).unwrap();
     let ds = dir.join("ds");
     let d = ds.to_str().unwrap();
-    let out = ok(&["prepare", dir.join("inter.jsonl").to_str().unwrap(), "--items", dir.join("items.jsonl").to_str().unwrap(), "--out", d]);
+    let out = ok(&[
+        "prepare",
+        dir.join("inter.jsonl").to_str().unwrap(),
+        "--items",
+        dir.join("items.jsonl").to_str().unwrap(),
+        "--out",
+        d,
+    ]);
     assert!(out.contains("2 of them without interactions"), "{out}");
     ok(&["embed", "-d", d, "--threads", "1"]);
     ok(&["index", "-d", d, "--codebook-size", "4"]);
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(ds.join("index/index.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ds.join("index/index.json")).unwrap()).unwrap();
     assert_eq!(summary["items"], 22, "the unused items have semantic IDs");
     let runs = dir.join("runs");
     let o = genrec(&[
-        "train", "-c", "train/tiny.toml",
-        "--set", &format!("data.dataset=\"{d}\""),
-        "--set", &format!("data.index=\"{d}/index\""),
-        "--set", &format!("run.checkpoints=\"{}\"", runs.display()),
-        "--max-steps", "5",
+        "train",
+        "-c",
+        "train/tiny.toml",
+        "--set",
+        &format!("data.dataset=\"{d}\""),
+        "--set",
+        &format!("data.index=\"{d}/index\""),
+        "--set",
+        &format!("run.checkpoints=\"{}\"", runs.display()),
+        "--max-steps",
+        "5",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::write(dir.join("allow.txt"), "i20\ni21\n").unwrap();
     let recs = dir.join("recs.jsonl");
     ok(&[
-        "recommend", "--checkpoint", runs.join("tiny").to_str().unwrap(), "--split", "test",
-        "--allow", dir.join("allow.txt").to_str().unwrap(), "--top-k", "2",
-        "--output", recs.to_str().unwrap(), "--threads", "1",
+        "recommend",
+        "--checkpoint",
+        runs.join("tiny").to_str().unwrap(),
+        "--split",
+        "test",
+        "--allow",
+        dir.join("allow.txt").to_str().unwrap(),
+        "--top-k",
+        "2",
+        "--output",
+        recs.to_str().unwrap(),
+        "--threads",
+        "1",
     ]);
     let rows = jsonl(&recs);
     assert_eq!(rows.len(), 40);
     for r in rows {
-        let mut got: Vec<&str> = r["items"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let mut got: Vec<&str> = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         got.sort_unstable();
         assert_eq!(got, ["i20", "i21"], "{r}");
     }

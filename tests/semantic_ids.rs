@@ -1,5 +1,5 @@
 //! Semantic IDs: determinism, uniqueness, trie behaviour, persistence, cold start.
-use genrec::semantic_id::{self, Backend, IndexParams, Scheme, SemanticIds, Trie};
+use genrec::semantic_id::{self, Backend, Collisions, IndexParams, Scheme, SemanticIds, Trie};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 
@@ -26,6 +26,8 @@ fn params(backend: Backend, seed: u64) -> IndexParams {
         seed,
         max_iter: 50,
         tolerance: 1e-4,
+        max_points_per_centroid: 0,
+        collisions: Collisions::Digit,
     }
 }
 
@@ -145,7 +147,7 @@ fn cold_start_reuses_centroids_and_takes_the_next_digit() {
         let before = ids.codes.clone();
         let centroids = ids.centroids.clone();
         // Item 17's own embedding gets item 17's codes, and a digit not used in that group.
-        let new = ids.add_items(&x[17 * d..18 * d], backend).unwrap();
+        let new = ids.add_items(&x[17 * d..18 * d]).unwrap();
         assert_eq!(&new[0][..3], &before[17][..3], "{backend:?}");
         let group_max = before
             .iter()
@@ -203,4 +205,79 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_default_index_gives_crowded_items_codes_of_their_own() {
+    let (n, d) = (600, 8);
+    // 100 exact duplicates pile up on the same codes.
+    let mut x = blobs(n - 100, d, 6, 11);
+    x.extend_from_within(..100 * d);
+    let defaults = IndexParams::for_catalogue(n);
+    assert_eq!(defaults.collisions, Collisions::Reassign);
+    let spread = build(&x, n, d, &defaults);
+    let digits = build(
+        &x,
+        n,
+        d,
+        &IndexParams {
+            collisions: Collisions::Digit,
+            ..defaults.clone()
+        },
+    );
+    let (hs, hd) = (spread.health(&x), digits.health(&x));
+    assert!(hd.collision_rate > 0.1, "the fixture must crowd: {hd:?}");
+    assert_eq!(hs.collision_rate, 0.0, "{hs:?}");
+    assert_eq!(hs.largest_collision_group, 1);
+    assert!(spread.codes.iter().all(|c| c[3] == 0), "no digit needed");
+    // The first two levels are untouched; only the last one moves, at a small cost.
+    assert!(spread
+        .codes
+        .iter()
+        .zip(&digits.codes)
+        .all(|(a, b)| a[..2] == b[..2]));
+    assert!(
+        hs.reconstruction_error < 1.25 * hd.reconstruction_error,
+        "{} vs {}",
+        hs.reconstruction_error,
+        hd.reconstruction_error
+    );
+    // Cold start follows the same rule: a copy of item 3 takes a free last-level code.
+    let mut added = spread.clone();
+    let new = added.add_items(&x[3 * d..4 * d]).unwrap();
+    assert_eq!(&new[0][..2], &spread.codes[3][..2]);
+    assert_ne!(new[0][2], spread.codes[3][2]);
+    assert_eq!(new[0][3], 0);
+}
+
+#[test]
+fn fitting_on_a_sample_assigns_every_item_and_is_seeded() {
+    let (n, d) = (3000, 6);
+    let x = blobs(n, d, 12, 13);
+    let p = IndexParams {
+        max_points_per_centroid: 20,
+        ..params(Backend::Faiss, 5)
+    };
+    // 3,000 items > 20 × 8: each level is fitted on 160 of them.
+    let a = build(&x, n, d, &p);
+    let b = build(&x, n, d, &p);
+    assert_eq!(a.codes, b.codes);
+    assert_eq!(a.n_items(), n);
+    let full = build(
+        &x,
+        n,
+        d,
+        &IndexParams {
+            max_points_per_centroid: 0,
+            ..p.clone()
+        },
+    );
+    let (ha, hf) = (a.health(&x), full.health(&x));
+    assert!(
+        ha.reconstruction_error < 1.3 * hf.reconstruction_error,
+        "{} vs {}",
+        ha.reconstruction_error,
+        hf.reconstruction_error
+    );
+    assert_ne!(a.centroids, full.centroids, "the sample changes the fit");
 }

@@ -9,7 +9,7 @@ use genrec::embed::{Embeddings, TextEncoder};
 use genrec::model::{hf, hf_init, T5Config, T5};
 use genrec::runtime::{self, DeviceChoice};
 use genrec::semantic_id::store::Index;
-use genrec::semantic_id::{self, Backend, IndexParams, Scheme};
+use genrec::semantic_id::{self, Backend, IndexParams};
 use genrec::trainer::prefetch::{self, Schedule};
 use genrec::trainer::{self, optim::AdamW};
 use serde_json::json;
@@ -81,6 +81,9 @@ pub enum What {
         batch_size: usize,
     },
     /// Residual k-means (L × K) on a dataset's embeddings with both backends.
+    /// With --synthetic NxD, a seeded Gaussian-mixture catalogue instead of the
+    /// dataset, written (embeddings, and a JSONL dataset that uses a few of its
+    /// items) for the scikit-learn peer and for timing `genrec index` on it.
     Kmeans {
         #[arg(long, default_value = "data/prepared/amazon-beauty")]
         dataset: PathBuf,
@@ -88,8 +91,15 @@ pub enum What {
         levels: usize,
         #[arg(long, default_value_t = 256)]
         codebook_size: usize,
+        /// Iterations of the same-iteration comparison (the peer runs these too).
         #[arg(long, default_value_t = 20)]
         max_iter: usize,
+        /// A synthetic catalogue of N items × D dimensions, e.g. 200000x64.
+        #[arg(long, value_parser = parse_shape)]
+        synthetic: Option<(usize, usize)>,
+        /// Also run linfa (full data) on the synthetic catalogue (slow).
+        #[arg(long)]
+        with_linfa: bool,
     },
 }
 
@@ -351,36 +361,152 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             levels,
             codebook_size,
             max_iter,
+            synthetic,
+            with_linfa,
         } => {
-            let emb = Embeddings::read(&genrec::embed::default_output(&dataset))?;
-            let (n, d) = emb.matrix.size2()?;
-            let x: Vec<f32> = Vec::try_from(&emb.matrix.to_kind(Kind::Float).flatten(0, -1))?;
+            let (x, n, d, source) = match synthetic {
+                Some((n, d)) => {
+                    let x = synthetic_catalogue(n, d, 42);
+                    let dir = a.out.join("kmeans-synthetic");
+                    write_synthetic_dataset(&dir, &x, n, d)?;
+                    (x, n, d, dir.display().to_string())
+                }
+                None => {
+                    let emb = Embeddings::read(&genrec::embed::default_output(&dataset))?;
+                    let (n, d) = emb.matrix.size2()?;
+                    let x: Vec<f32> =
+                        Vec::try_from(&emb.matrix.to_kind(Kind::Float).flatten(0, -1))?;
+                    (x, n as usize, d as usize, dataset.display().to_string())
+                }
+            };
+            let defaults = IndexParams::for_catalogue(n);
+            // The same-iteration comparison with the peer: every backend on
+            // all points, nearest codes (what scikit-learn's KMeans does).
+            let full = |backend: Backend, iters: usize| IndexParams {
+                levels,
+                codebook_size,
+                backend,
+                max_iter: iters,
+                tolerance: 1e-6,
+                max_points_per_centroid: 0,
+                collisions: semantic_id::Collisions::Digit,
+                ..defaults.clone()
+            };
+            let mut cases = vec![
+                (
+                    "default index (genrec index)",
+                    IndexParams {
+                        levels,
+                        codebook_size,
+                        ..defaults.clone()
+                    },
+                ),
+                (
+                    "default index, collision digits only",
+                    IndexParams {
+                        levels,
+                        codebook_size,
+                        collisions: semantic_id::Collisions::Digit,
+                        ..defaults.clone()
+                    },
+                ),
+                (
+                    "full-data fit, default iterations",
+                    full(defaults.backend, defaults.max_iter),
+                ),
+                ("faiss, all points", full(Backend::Faiss, max_iter)),
+            ];
+            if synthetic.is_none() || with_linfa {
+                cases.push(("linfa, all points", full(Backend::Linfa, max_iter)));
+            }
             let mut rows = Vec::new();
-            for backend in [Backend::Faiss, Backend::Linfa] {
-                let p = IndexParams {
-                    levels,
-                    codebook_size,
-                    backend,
-                    scheme: Scheme::RqKmeans,
-                    seed: 42,
-                    max_iter,
-                    tolerance: 1e-6,
-                };
+            for (name, p) in cases {
                 let t0 = Instant::now();
-                let ids = semantic_id::build(&x, n as usize, d as usize, &p, "", &mut |_| {})?;
+                let ids = semantic_id::build(&x, n, d, &p, "", &mut |_| {})?;
                 let secs = t0.elapsed().as_secs_f64();
                 let h = ids.health(&x);
-                let r = json!({"backend": p.backend, "seconds": secs, "health": h});
-                eprintln!("{r}");
+                let r = json!({"case": name, "params": p, "seconds": secs, "health": h});
+                eprintln!("{name}: {secs:.2} s, collision rate {:.4} (largest {}), reconstruction error {:.4}", h.collision_rate, h.largest_collision_group, h.reconstruction_error);
                 rows.push(r);
             }
             write_json(
                 &a.out,
                 "kmeans-genrec.json",
-                &json!({"n": n, "d": d, "levels": levels, "codebook_size": codebook_size, "max_iter": max_iter, "results": rows}),
+                &json!({"source": source, "n": n, "d": d, "levels": levels, "codebook_size": codebook_size, "max_iter": max_iter, "results": rows}),
             )?;
         }
     }
+    Ok(())
+}
+
+fn parse_shape(s: &str) -> Result<(usize, usize), String> {
+    let (n, d) = s.split_once('x').ok_or("expected NxD, e.g. 200000x64")?;
+    let p = |v: &str| v.trim().parse::<usize>().map_err(|e| format!("`{v}`: {e}"));
+    Ok((p(n)?, p(d)?))
+}
+
+/// `n` unit vectors in `d` dimensions around 2,000 seeded centres, with
+/// clusters of uneven size and spread (like text embeddings of a catalogue).
+fn synthetic_catalogue(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let normal = |rng: &mut rand_xoshiro::Xoshiro256PlusPlus| -> f32 {
+        // Box–Muller.
+        let (u, v): (f32, f32) = (rng.gen_range(1e-7..1.0), rng.gen_range(0.0..1.0));
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    };
+    let c = 2000.min(n.max(1));
+    let centres: Vec<f32> = (0..c * d).map(|_| normal(&mut rng)).collect();
+    let spread: Vec<f32> = (0..c).map(|_| rng.gen_range(0.1..0.6)).collect();
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        // Zipf-like cluster sizes: small cluster ids are picked more often.
+        let k = ((rng.gen_range(0.0f64..1.0).powi(2)) * c as f64) as usize % c;
+        let row: Vec<f32> = (0..d)
+            .map(|j| centres[k * d + j] + spread[k] * normal(&mut rng))
+            .collect();
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        x.extend(row.iter().map(|v| v / norm));
+    }
+    x
+}
+
+/// A JSONL dataset over the synthetic catalogue (every item in items.jsonl, a
+/// few hundred users of five interactions each) and its embeddings, so that
+/// `genrec prepare`, `genrec embed --from` and `genrec index` run on it.
+fn write_synthetic_dataset(
+    dir: &std::path::Path,
+    x: &[f32],
+    n: usize,
+    d: usize,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut items = std::io::BufWriter::new(std::fs::File::create(dir.join("items.jsonl"))?);
+    for i in 0..n {
+        writeln!(
+            items,
+            "{{\"item\": \"s{i}\", \"title\": \"synthetic item {i}\"}}"
+        )?;
+    }
+    items.flush()?;
+    let mut inter = std::io::BufWriter::new(std::fs::File::create(dir.join("interactions.jsonl"))?);
+    for u in 0..500 {
+        for p in 0..5 {
+            writeln!(
+                inter,
+                "{{\"user\": \"u{u}\", \"item\": \"s{}\", \"timestamp\": {p}}}",
+                (u * 7919 + p * 104_729) % n
+            )?;
+        }
+    }
+    inter.flush()?;
+    let m = tch::Tensor::from_slice(x).view([n as i64, d as i64]);
+    genrec::util::st::write(
+        &dir.join("embeddings.safetensors"),
+        &[("embeddings".to_string(), m)],
+        &Default::default(),
+    )?;
     Ok(())
 }
 

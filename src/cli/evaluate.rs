@@ -1,12 +1,12 @@
+use super::progress::Bar;
 use anyhow::Context;
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
 use genrec::embed::Embeddings;
 use genrec::eval::{self, MethodResult, Protocol};
-use genrec::runtime::{self, DeviceChoice};
-use super::progress::Bar;
 use genrec::progress::Progress;
+use genrec::runtime::{self, DeviceChoice};
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,11 +1,11 @@
+use super::progress::Bar;
 use anyhow::Context;
 use genrec::data::{Dataset, Item};
 use genrec::embed::{Embeddings, TextEncoder};
+use genrec::progress::Progress;
 use genrec::runtime::{self, DeviceChoice};
 use genrec::semantic_id::store::{Index, IndexSummary};
 use genrec::semantic_id::{self, vocab::DEFAULT_USER_TOKENS, Backend, IndexParams, Scheme};
-use super::progress::Bar;
-use genrec::progress::Progress;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -27,22 +27,34 @@ pub struct Args {
     /// Output directory (default: <dataset>/index, or <dataset>/index-random).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Code levels L (the ID has L codes + 1 collision digit).
-    #[arg(long, default_value_t = 3)]
-    pub levels: usize,
+    /// Code levels L (the ID has L codes + 1 collision digit). Default 3.
+    #[arg(long)]
+    pub levels: Option<usize>,
     /// Codes per level K. Default: 256 for catalogues of ≥ 8,192 items; smaller
     /// ones get the largest power of two ≤ N/32, at least 16 (ML-100K: 32).
     #[arg(long)]
     pub codebook_size: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Backend::Linfa)]
-    pub backend: Backend,
+    /// k-means implementation. Default faiss: at Beauty's size 150× faster
+    /// than linfa at the same iterations (benches/RESULTS.md).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
     #[arg(long, value_enum, default_value_t = Scheme::RqKmeans)]
     pub scheme: Scheme,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// k-means iterations per level (at most).
-    #[arg(long, default_value_t = 100)]
-    pub max_iter: usize,
+    /// Seed of k-means (default 42).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// k-means iterations per level (at most; default 100).
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Fit each level on a seeded sample of at most this many items per code,
+    /// then assign every item (default 256, Faiss's recipe; 0: fit on all items).
+    #[arg(long)]
+    pub max_points_per_centroid: Option<usize>,
+    /// Items with the same L codes: `reassign` (default) gives items sharing a
+    /// prefix distinct last-level codes by minimum-cost assignment; `digit`
+    /// keeps their nearest codes and tells them apart by the collision digit only (TIGER).
+    #[arg(long, value_enum)]
+    pub collisions: Option<semantic_id::Collisions>,
     /// Hashed user tokens in the vocabulary (TIGER: 2,000).
     #[arg(long, default_value_t = DEFAULT_USER_TOKENS)]
     pub user_tokens: u32,
@@ -84,16 +96,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.dataset.display()
     );
     let (n, d) = emb.matrix.size2()?;
+    let defaults = IndexParams::for_catalogue(n as usize);
     let params = IndexParams {
-        levels: a.levels,
-        codebook_size: a
-            .codebook_size
-            .unwrap_or_else(|| semantic_id::default_codebook_size(n as usize)),
-        backend: a.backend,
+        levels: a.levels.unwrap_or(defaults.levels),
+        codebook_size: a.codebook_size.unwrap_or(defaults.codebook_size),
+        backend: a.backend.unwrap_or(defaults.backend),
         scheme: a.scheme,
-        seed: a.seed,
-        max_iter: a.max_iter,
-        tolerance: 1e-4,
+        seed: a.seed.unwrap_or(defaults.seed),
+        max_iter: a.max_iter.unwrap_or(defaults.max_iter),
+        max_points_per_centroid: a
+            .max_points_per_centroid
+            .unwrap_or(defaults.max_points_per_centroid),
+        collisions: a.collisions.unwrap_or(defaults.collisions),
+        ..defaults
     };
     params.check(n as usize)?;
     let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
@@ -199,7 +214,7 @@ fn add_items(
     let texts: Vec<&str> = new_items.iter().map(|i| i.text.as_str()).collect();
     let m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
     let x: Vec<f32> = Vec::try_from(&m.flatten(0, -1))?;
-    let new_ids = index.ids.add_items(&x, a.backend)?;
+    let new_ids = index.ids.add_items(&x)?;
     let max_digit = new_ids.iter().map(|c| c[c.len() - 1]).max().unwrap_or(0);
     anyhow::ensure!(
         max_digit < index.vocab.digits,

@@ -61,14 +61,20 @@ impl Bar {
         let secs = self.pb.elapsed().as_secs_f64();
         let mut s = format!("{} {pos}", st.phase);
         if len > 0 {
-            s.push_str(&format!("/{len} ({:.1} %)", 100.0 * pos as f64 / len as f64));
+            s.push_str(&format!(
+                "/{len} ({:.1} %)",
+                100.0 * pos as f64 / len as f64
+            ));
         }
         if secs > 0.0 {
             s.push_str(&format!(" {:.1}/s", pos as f64 / secs));
         }
         s.push_str(&format!(" elapsed {}", hms(secs)));
         if len > 0 && pos > 0 && pos < len {
-            s.push_str(&format!(" eta {}", hms(secs * (len - pos) as f64 / pos as f64)));
+            s.push_str(&format!(
+                " eta {}",
+                hms(secs * (len - pos) as f64 / pos as f64)
+            ));
         }
         if !st.message.is_empty() {
             s.push_str(" | ");
@@ -95,7 +101,9 @@ impl Progress for Bar {
         let style = if total > 0 {
             ProgressStyle::with_template("{prefix:.bold} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta}) {msg}")
         } else {
-            ProgressStyle::with_template("{prefix:.bold} [{elapsed_precise}] {spinner} {pos} ({per_sec}) {msg}")
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{elapsed_precise}] {spinner} {pos} ({per_sec}) {msg}",
+            )
         };
         self.pb.set_style(style.expect("static template"));
         self.pb.set_prefix(message.to_string());

@@ -1,11 +1,11 @@
 use super::bench::peak_rss_mb;
+use super::progress::Bar;
 use anyhow::{bail, Context};
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
-use genrec::runtime::{self, DeviceChoice};
-use super::progress::Bar;
 use genrec::progress::Progress;
+use genrec::runtime::{self, DeviceChoice};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};

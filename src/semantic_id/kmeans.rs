@@ -1,6 +1,9 @@
 //! k-means backends behind one function: linfa-clustering (k-means++
 //! initialisation, pure Rust) and Faiss (its `Clustering`, BLAS-backed). Both
-//! are seeded; both return centroids and hard assignments.
+//! are seeded; both return centroids and hard assignments. Large inputs follow
+//! Faiss's recipe for either backend: centroids fitted on a seeded sample of
+//! at most `max_points_per_centroid` points per centroid, then every point
+//! assigned once.
 use crate::error::{Error, Result};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -20,32 +23,84 @@ pub struct Clusters {
     pub assignment: Vec<u32>,
 }
 
-/// Clusters `x` (`[n, d]` row-major) into `k` groups.
-pub fn kmeans(
-    backend: Backend,
-    x: &[f32],
-    n: usize,
-    d: usize,
-    k: usize,
-    max_iter: usize,
-    tolerance: f32,
-    seed: u64,
-) -> Result<Clusters> {
-    match backend {
-        Backend::Linfa => linfa_kmeans(x, n, d, k, max_iter, tolerance, seed),
-        Backend::Faiss => faiss_kmeans(x, n, d, k, max_iter, seed),
+/// One k-means fit: what [`kmeans`] needs beyond the data.
+#[derive(Debug, Clone, Copy)]
+pub struct KmeansSpec {
+    pub backend: Backend,
+    pub k: usize,
+    pub max_iter: usize,
+    pub tolerance: f32,
+    pub seed: u64,
+    /// Fit the centroids on a seeded sample of at most this many points per
+    /// centroid, then assign every point once (Faiss's own recipe; 0: fit on
+    /// every point).
+    pub max_points_per_centroid: usize,
+}
+
+/// Clusters `x` (`[n, d]` row-major) into `spec.k` groups.
+pub fn kmeans(x: &[f32], n: usize, d: usize, spec: &KmeansSpec) -> Result<Clusters> {
+    let limit = spec.max_points_per_centroid.saturating_mul(spec.k);
+    if spec.max_points_per_centroid == 0 || n <= limit {
+        return fit(x, n, d, spec);
+    }
+    let rows = sample_rows(n, limit, spec.seed);
+    let sample: Vec<f32> = rows
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let centroids = fit(&sample, rows.len(), d, spec)?.centroids;
+    let assignment = assign(x, &centroids, d)?;
+    Ok(Clusters {
+        centroids,
+        assignment,
+    })
+}
+
+fn fit(x: &[f32], n: usize, d: usize, spec: &KmeansSpec) -> Result<Clusters> {
+    match spec.backend {
+        Backend::Linfa => linfa_kmeans(x, n, d, spec),
+        Backend::Faiss => faiss_kmeans(x, n, d, spec),
     }
 }
 
-fn linfa_kmeans(
-    x: &[f32],
-    n: usize,
-    d: usize,
-    k: usize,
-    max_iter: usize,
-    tolerance: f32,
-    seed: u64,
-) -> Result<Clusters> {
+/// `m` distinct row indices out of `0..n`, seeded, in increasing order.
+fn sample_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_5a3b_1e00);
+    let mut idx: Vec<usize> = (0..n).collect();
+    for i in 0..m {
+        let j = rng.gen_range(i..n);
+        idx.swap(i, j);
+    }
+    idx.truncate(m);
+    idx.sort_unstable();
+    idx
+}
+
+/// Nearest centroid (squared L2) of every row, by a Faiss flat index (BLAS).
+pub fn assign(x: &[f32], centroids: &[f32], d: usize) -> Result<Vec<u32>> {
+    use faiss::Index;
+    let mut index = faiss::FlatIndex::new_l2(d as u32).map_err(faiss_err)?;
+    index.add(centroids).map_err(faiss_err)?;
+    let res = index.assign(x, 1).map_err(faiss_err)?;
+    res.labels
+        .iter()
+        .map(|l| {
+            l.get()
+                .map(|v| v as u32)
+                .ok_or_else(|| Error::Other("faiss returned no centroid".into()))
+        })
+        .collect()
+}
+
+fn linfa_kmeans(x: &[f32], n: usize, d: usize, spec: &KmeansSpec) -> Result<Clusters> {
+    let KmeansSpec {
+        k,
+        max_iter,
+        tolerance,
+        seed,
+        ..
+    } = *spec;
     use linfa::traits::{Fit, Predict};
     use linfa_clustering::{KMeans, KMeansInit};
     use rand::SeedableRng;
@@ -73,22 +128,15 @@ fn faiss_err(e: faiss::error::Error) -> Error {
     Error::Other(format!("faiss: {e}"))
 }
 
-fn faiss_kmeans(
-    x: &[f32],
-    n: usize,
-    d: usize,
-    k: usize,
-    max_iter: usize,
-    seed: u64,
-) -> Result<Clusters> {
+fn faiss_kmeans(x: &[f32], n: usize, d: usize, spec: &KmeansSpec) -> Result<Clusters> {
     use faiss::cluster::{Clustering, ClusteringParameters};
-    use faiss::Index;
+    let k = spec.k;
     let mut params = ClusteringParameters::new();
-    params.set_niter(max_iter as u32);
-    params.set_seed(seed as u32);
+    params.set_niter(spec.max_iter as u32);
+    params.set_seed(spec.seed as u32);
     params.set_nredo(1);
     params.set_verbose(false);
-    // Keep every point: no subsampling, whatever the catalogue size.
+    // Faiss would subsample on its own; `kmeans` has chosen the points already.
     params.set_max_points_per_centroid(n.div_ceil(k).max(1) as u32 + 1);
     params.set_min_points_per_centroid(1);
     let mut clustering =
@@ -96,36 +144,9 @@ fn faiss_kmeans(
     let mut index = faiss::FlatIndex::new_l2(d as u32).map_err(faiss_err)?;
     clustering.train(x, &mut index).map_err(faiss_err)?;
     let centroids: Vec<f32> = clustering.centroids().map_err(faiss_err)?.concat();
-    let mut assign_index = faiss::FlatIndex::new_l2(d as u32).map_err(faiss_err)?;
-    assign_index.add(&centroids).map_err(faiss_err)?;
-    let res = assign_index.assign(x, 1).map_err(faiss_err)?;
-    let assignment = res
-        .labels
-        .iter()
-        .map(|l| {
-            l.get()
-                .map(|v| v as u32)
-                .ok_or_else(|| Error::Other("faiss returned no centroid".into()))
-        })
-        .collect::<Result<_>>()?;
+    let assignment = assign(x, &centroids, d)?;
     Ok(Clusters {
         centroids,
         assignment,
     })
-}
-
-/// Exact nearest centroid for each row of `x` (`[n, d]`) among `c` (`[k, d]`).
-pub fn nearest(x: &[f32], c: &[f32], d: usize) -> Vec<u32> {
-    x.chunks(d)
-        .map(|row| {
-            let mut best = (f32::INFINITY, 0u32);
-            for (j, cen) in c.chunks(d).enumerate() {
-                let dist: f32 = row.iter().zip(cen).map(|(a, b)| (a - b) * (a - b)).sum();
-                if dist < best.0 {
-                    best = (dist, j as u32);
-                }
-            }
-            best.1
-        })
-        .collect()
 }

@@ -5,6 +5,7 @@
 //! of L + 1 tokens. `Scheme::Random` gives random codes of the same shape (the
 //! ablation TIGER reports).
 pub mod kmeans;
+pub mod reassign;
 pub mod store;
 pub mod trie;
 pub mod vocab;
@@ -30,6 +31,18 @@ pub enum Scheme {
     Random,
 }
 
+/// What happens to items that residual k-means gives the same L codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Collisions {
+    /// Each keeps its nearest codes; a collision digit 0, 1, 2, … tells them apart (TIGER)
+    #[default]
+    Digit,
+    /// Items sharing a prefix get distinct last-level codes by minimum-cost
+    /// assignment; the digit only where a prefix has more items than codes
+    Reassign,
+}
+
 /// Index parameters; [`IndexParams::check`] validates them against the data
 /// before any work starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,19 +54,42 @@ pub struct IndexParams {
     pub seed: u64,
     pub max_iter: usize,
     pub tolerance: f32,
+    /// k-means fits on at most this many points per centroid, then assigns
+    /// every item (0: fits on all items; indexes built before this existed).
+    #[serde(default)]
+    pub max_points_per_centroid: usize,
+    #[serde(default)]
+    pub collisions: Collisions,
 }
 
 impl IndexParams {
-    /// Defaults: 3 levels, K from [`default_codebook_size`], linfa, RQ-KMeans, seed 42.
+    /// Defaults: 3 levels, K from [`default_codebook_size`], Faiss k-means
+    /// (at most 256 points per centroid, as Faiss recommends), RQ-KMeans,
+    /// collisions reassigned, seed 42 (benches/RESULTS.md has the measurements
+    /// behind each choice).
     pub fn for_catalogue(n_items: usize) -> Self {
         Self {
             levels: 3,
             codebook_size: default_codebook_size(n_items),
-            backend: Backend::Linfa,
+            backend: Backend::Faiss,
             scheme: Scheme::RqKmeans,
             seed: 42,
             max_iter: 100,
             tolerance: 1e-4,
+            max_points_per_centroid: 256,
+            collisions: Collisions::Reassign,
+        }
+    }
+
+    /// The k-means fit of level `level`.
+    pub fn kmeans_spec(&self, level: usize) -> kmeans::KmeansSpec {
+        kmeans::KmeansSpec {
+            backend: self.backend,
+            k: self.codebook_size,
+            max_iter: self.max_iter,
+            tolerance: self.tolerance,
+            seed: self.seed.wrapping_add(level as u64),
+            max_points_per_centroid: self.max_points_per_centroid,
         }
     }
 
@@ -177,18 +213,18 @@ pub fn build(
     for level in 0..params.levels {
         let (c, assign) = match params.scheme {
             Scheme::RqKmeans => {
-                let seed = params.seed.wrapping_add(level as u64);
-                let cl = kmeans::kmeans(
-                    params.backend,
-                    &residual,
-                    n,
-                    d,
-                    k,
-                    params.max_iter,
-                    params.tolerance,
-                    seed,
-                )?;
-                (cl.centroids, cl.assignment)
+                let cl = kmeans::kmeans(&residual, n, d, &params.kmeans_spec(level))?;
+                let mut assign = cl.assignment;
+                if params.collisions == Collisions::Reassign
+                    && level + 1 == params.levels
+                    && level > 0
+                {
+                    let prefix: Vec<Vec<u32>> = (0..n)
+                        .map(|i| level_codes.iter().map(|c| c[i]).collect())
+                        .collect();
+                    reassign::spread(&prefix, &mut assign, &residual, &cl.centroids, k, d);
+                }
+                (cl.centroids, assign)
             }
             Scheme::Random => {
                 let assign: Vec<u32> = (0..n).map(|_| rng.gen_range(0..k as u32)).collect();
@@ -368,9 +404,11 @@ impl SemanticIds {
     }
 
     /// Cold start: codes for new embeddings by nearest centroid at each level
-    /// (no re-clustering); each new item gets the next free collision digit of
-    /// its code tuple. Returns the new items' full IDs (also appended).
-    pub fn add_items(&mut self, x: &[f32], backend: Backend) -> Result<Vec<Vec<u32>>> {
+    /// (no re-clustering). With [`Collisions::Reassign`], a new item whose
+    /// codes are taken moves to the nearest free last-level code of its
+    /// prefix; otherwise (or when the prefix is full) it gets the next free
+    /// collision digit. Returns the new items' full IDs (also appended).
+    pub fn add_items(&mut self, x: &[f32]) -> Result<Vec<Vec<u32>>> {
         let d = self.dim;
         if !x.len().is_multiple_of(d) {
             return Err(Error::Other(format!(
@@ -379,13 +417,15 @@ impl SemanticIds {
             )));
         }
         let n_new = x.len() / d;
+        let l = self.levels();
         let mut residual = x.to_vec();
+        let mut before_last = Vec::new();
         let mut level_codes = Vec::new();
-        for cen in &self.centroids {
-            let assign = match backend {
-                Backend::Faiss => faiss_nearest(&residual, cen, d)?,
-                Backend::Linfa => kmeans::nearest(&residual, cen, d),
-            };
+        for (level, cen) in self.centroids.iter().enumerate() {
+            if level + 1 == l {
+                before_last = residual.clone();
+            }
+            let assign = kmeans::assign(&residual, cen, d)?;
             for (i, &a) in assign.iter().enumerate() {
                 for (r, c) in residual[i * d..(i + 1) * d]
                     .iter_mut()
@@ -396,15 +436,38 @@ impl SemanticIds {
             }
             level_codes.push(assign);
         }
-        let l = self.levels();
         let mut next: HashMap<Vec<u32>, u32> = HashMap::new();
         for c in &self.codes {
             let e = next.entry(c[..l].to_vec()).or_insert(0);
             *e = (*e).max(c[l] + 1);
         }
+        let spread = self.params.collisions == Collisions::Reassign && l >= 2;
+        let last = &self.centroids[l - 1];
         let mut out = Vec::with_capacity(n_new);
         for i in 0..n_new {
             let mut id: Vec<u32> = level_codes.iter().map(|c| c[i]).collect();
+            if spread && next.contains_key(&id) {
+                let r = &before_last[i * d..(i + 1) * d];
+                let mut by_distance: Vec<(f32, u32)> = last
+                    .chunks(d)
+                    .enumerate()
+                    .map(|(j, c)| {
+                        (
+                            r.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum(),
+                            j as u32,
+                        )
+                    })
+                    .collect();
+                by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let free = by_distance.iter().map(|&(_, j)| j).find(|&j| {
+                    let mut t = id.clone();
+                    t[l - 1] = j;
+                    !next.contains_key(&t)
+                });
+                if let Some(j) = free {
+                    id[l - 1] = j;
+                }
+            }
             let digit = next.entry(id.clone()).or_insert(0);
             id.push(*digit);
             *digit += 1;
@@ -503,18 +566,6 @@ impl SemanticIds {
         debug_assert_eq!(ids.n_items(), n as usize);
         Ok(ids)
     }
-}
-
-fn faiss_nearest(x: &[f32], c: &[f32], d: usize) -> Result<Vec<u32>> {
-    use faiss::Index;
-    let e = |e: faiss::error::Error| Error::Other(format!("faiss: {e}"));
-    let mut idx = faiss::FlatIndex::new_l2(d as u32).map_err(e)?;
-    idx.add(c).map_err(e)?;
-    let r = idx.assign(x, 1).map_err(e)?;
-    Ok(r.labels
-        .iter()
-        .map(|l| l.get().unwrap_or(0) as u32)
-        .collect())
 }
 
 #[cfg(test)]
