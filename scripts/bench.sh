@@ -35,6 +35,9 @@ if [ "$what" = embed ] || [ "$what" = all ]; then
   need_beauty
   $G bench embed --threads $THREADS --out $OUT --dataset $beauty
   $PY benches/st_embed.py $OUT $beauty 64
+  # Long texts (title + description length, cut at 256 tokens).
+  $G bench embed --threads $THREADS --out $OUT --dataset $beauty --long 2000
+  $PY benches/st_embed.py $OUT $beauty 64 $OUT/embed-long-texts.json
 fi
 if [ "$what" = kmeans ] || [ "$what" = all ]; then
   need_beauty

@@ -79,6 +79,11 @@ pub enum What {
         dataset: PathBuf,
         #[arg(long, default_value_t = 64)]
         batch_size: usize,
+        /// Instead of the item texts, N long texts (title + description
+        /// length, ~300 tokens, cut at 256), each the concatenation of
+        /// consecutive item texts; written for the peer.
+        #[arg(long)]
+        long: Option<usize>,
     },
     /// Residual k-means (L × K) on a dataset's embeddings with both backends.
     /// With --synthetic NxD, a seeded Gaussian-mixture catalogue instead of the
@@ -272,14 +277,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.035);
             let pb = Bar::new();
             genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
-            // The clock covers what `genrec train` does per step: batches built
-            // on the prefetch thread, copies, forward, backward, clipping, AdamW.
+            // The clock covers what `genrec train` does per step: batches
+            // (on the prefetch thread on a GPU), copies, forward, backward,
+            // clipping, AdamW. --profile builds them inline, to time them.
             let mut losses = Vec::new();
             let mut phases = Phases::default();
             let mut t0 = Instant::now();
             std::thread::scope(|scope| -> anyhow::Result<()> {
-                let rx = (!profile)
-                    .then(|| prefetch::spawn(scope, schedule, 0..warmup + steps, &build, device));
+                let mut feed = (!profile)
+                    .then(|| prefetch::batches(scope, schedule, 0..warmup + steps, &build, device));
                 let mut inline = schedule.iter(0..warmup + steps);
                 for s in 0..warmup + steps {
                     if s == warmup {
@@ -288,8 +294,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                         phases = Phases::default();
                     }
                     let mut clock = Clock::new(device, profile);
-                    let host = match &rx {
-                        Some(rx) => rx.recv()?.batch,
+                    let host = match feed.as_mut() {
+                        Some(f) => f.next().expect("one batch per step").batch,
                         None => build(&inline.next().expect("one batch per step").1).pinned(device),
                     };
                     phases.build += clock.lap();
@@ -334,6 +340,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         What::Embed {
             dataset,
             batch_size,
+            long,
         } => {
             let ds = Dataset::load(&dataset)?;
             let enc = TextEncoder::load(
@@ -341,19 +348,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 &PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
                 device,
             )?;
-            let texts = ds.texts();
+            let owned: Vec<String> = match long {
+                Some(n) => long_texts(&ds.texts(), n),
+                None => Vec::new(),
+            };
+            let texts: Vec<&str> = match long {
+                Some(_) => owned.iter().map(String::as_str).collect(),
+                None => ds.texts(),
+            };
+            let name = if long.is_some() {
+                write_json(&a.out, "embed-long-texts.json", &json!({"texts": texts}))?;
+                "embed-genrec-long.json"
+            } else {
+                "embed-genrec.json"
+            };
             let _ = enc.encode(
                 &texts[..batch_size.min(texts.len())],
                 batch_size,
                 &genrec::progress::Silent,
             )?;
             let t0 = Instant::now();
-            let _ = enc.encode(&texts, batch_size, &Bar::new())?;
+            let e = enc.encode_counted(&texts, batch_size, &Bar::new())?;
             let secs = t0.elapsed().as_secs_f64();
             write_json(
                 &a.out,
-                "embed-genrec.json",
-                &json!({"device": runtime::describe(device), "items": texts.len(), "batch_size": batch_size, "seconds": secs, "items_per_second": texts.len() as f64 / secs}),
+                name,
+                &json!({"device": runtime::describe(device), "items": texts.len(), "batch_size": batch_size, "seconds": secs, "items_per_second": texts.len() as f64 / secs,
+                    "mean_tokens": e.mean_tokens, "truncated": e.truncated}),
             )?;
         }
         What::Kmeans {
@@ -437,6 +458,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `n` long texts: item text i followed by the next ones until about 1,500
+/// characters (a product title with a long description).
+fn long_texts(texts: &[&str], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut s = String::new();
+            let mut j = i;
+            while s.len() < 1500 && !texts.is_empty() {
+                if !s.is_empty() {
+                    s.push_str(". ");
+                }
+                s.push_str(texts[j % texts.len()]);
+                j += 1;
+            }
+            s
+        })
+        .collect()
 }
 
 fn parse_shape(s: &str) -> Result<(usize, usize), String> {

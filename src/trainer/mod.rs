@@ -668,7 +668,7 @@ impl Trainer {
             "training",
         );
         std::thread::scope(|scope| -> Result<()> {
-            let batches = prefetch::spawn(
+            let mut batches = prefetch::batches(
                 scope,
                 schedule,
                 first_step..cfg.optim.max_steps,
@@ -686,8 +686,8 @@ impl Trainer {
                     break;
                 }
                 let next = batches
-                    .recv()
-                    .map_err(|_| Error::Other("the batch builder thread stopped".into()))?;
+                    .next()
+                    .ok_or_else(|| Error::Other("the batch builder thread stopped".into()))?;
                 debug_assert_eq!(next.step, state.step);
                 // Dropout randomness depends on the step only: resuming replays it exactly.
                 tch::manual_seed(

@@ -40,7 +40,7 @@ impl Schedule {
     }
 
     /// Example indices of every step in `steps` (0-based), with their epoch.
-    pub fn iter(&self, steps: Range<usize>) -> impl Iterator<Item = (usize, Vec<u32>)> + '_ {
+    pub fn iter(self, steps: Range<usize>) -> impl Iterator<Item = (usize, Vec<u32>)> {
         let mut cached: Option<(usize, Vec<u32>)> = None;
         steps.map(move |step| {
             let spe = self.steps_per_epoch();
@@ -65,6 +65,35 @@ pub struct Prefetched {
     pub epoch: usize,
     pub examples: usize,
     pub batch: Batch,
+}
+
+/// The batches of `steps` in order: built on a background thread when the
+/// device is a GPU (the host work then overlaps the GPU's), inline on the CPU
+/// (there is nothing to overlap there: the cores that would build ahead are
+/// the ones training; measured on ML-100K, 702 vs 713 examples/s, the same).
+pub fn batches<'scope, 'env>(
+    scope: &'scope Scope<'scope, 'env>,
+    schedule: Schedule,
+    steps: Range<usize>,
+    build: &'env (dyn Fn(&[u32]) -> Batch + Sync),
+    device: Device,
+) -> Box<dyn Iterator<Item = Prefetched> + 'env> {
+    if device.is_cuda() {
+        Box::new(spawn(scope, schedule, steps, build, device).into_iter())
+    } else {
+        let first = steps.start;
+        Box::new(
+            schedule
+                .iter(steps)
+                .enumerate()
+                .map(move |(i, (epoch, idx))| Prefetched {
+                    step: first + i,
+                    epoch,
+                    examples: idx.len(),
+                    batch: build(&idx),
+                }),
+        )
+    }
 }
 
 /// Starts the builder thread for `steps`; the receiver yields their batches in
