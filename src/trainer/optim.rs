@@ -301,39 +301,33 @@ mod tests {
         }
     }
 
+    /// ‖all gradients‖₂, parameter by parameter.
+    fn global_norm(vs: &nn::VarStore) -> f64 {
+        vs.variables()
+            .values()
+            .map(|p| {
+                p.grad()
+                    .pow_tensor_scalar(2)
+                    .sum(Kind::Float)
+                    .double_value(&[])
+            })
+            .sum::<f64>()
+            .sqrt()
+    }
+
     #[test]
     fn clipping_bounds_the_global_norm_and_reports_it() {
         let vs = store(5);
         let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.0);
         opt.zero_grad();
         (loss_of(&vs, &Tensor::ones([4, 5], (Kind::Float, Device::Cpu))) * 100.0).backward();
-        let expected: f64 = vs
-            .variables()
-            .values()
-            .map(|p| {
-                p.grad()
-                    .pow_tensor_scalar(2)
-                    .sum(Kind::Float)
-                    .double_value(&[])
-            })
-            .sum::<f64>()
-            .sqrt();
+        let expected = global_norm(&vs);
         let norm = opt.clip_grad_norm(1.0).double_value(&[]);
         assert!(
             (norm - expected).abs() <= 1e-4 * expected,
             "{norm} vs {expected}"
         );
-        let after: f64 = vs
-            .variables()
-            .values()
-            .map(|p| {
-                p.grad()
-                    .pow_tensor_scalar(2)
-                    .sum(Kind::Float)
-                    .double_value(&[])
-            })
-            .sum::<f64>()
-            .sqrt();
+        let after = global_norm(&vs);
         assert!((after - 1.0).abs() < 1e-4, "clipped norm {after}");
         // Below the bound nothing changes.
         let before: Vec<f32> = Vec::try_from(&opt.grads).unwrap();

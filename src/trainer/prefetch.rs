@@ -81,19 +81,26 @@ pub fn batches<'scope, 'env>(
     if device.is_cuda() {
         Box::new(spawn(scope, schedule, steps, build, device).into_iter())
     } else {
-        let first = steps.start;
-        Box::new(
-            schedule
-                .iter(steps)
-                .enumerate()
-                .map(move |(i, (epoch, idx))| Prefetched {
-                    step: first + i,
-                    epoch,
-                    examples: idx.len(),
-                    batch: build(&idx),
-                }),
-        )
+        Box::new(built(schedule, steps, build))
     }
+}
+
+/// The batches of `steps`, built on the calling thread as they are asked for.
+fn built<'a>(
+    schedule: Schedule,
+    steps: Range<usize>,
+    build: &'a (dyn Fn(&[u32]) -> Batch + Sync),
+) -> impl Iterator<Item = Prefetched> + 'a {
+    let first = steps.start;
+    schedule
+        .iter(steps)
+        .enumerate()
+        .map(move |(i, (epoch, idx))| Prefetched {
+            step: first + i,
+            epoch,
+            examples: idx.len(),
+            batch: build(&idx),
+        })
 }
 
 /// Starts the builder thread for `steps`; the receiver yields their batches in
@@ -106,19 +113,10 @@ pub fn spawn<'scope, 'env>(
     device: Device,
 ) -> Receiver<Prefetched> {
     let (tx, rx) = sync_channel(DEPTH);
-    let first = steps.start;
     scope.spawn(move || {
-        for (i, (epoch, idx)) in schedule.iter(steps).enumerate() {
-            let batch = build(&idx).pinned(device);
-            if tx
-                .send(Prefetched {
-                    step: first + i,
-                    epoch,
-                    examples: idx.len(),
-                    batch,
-                })
-                .is_err()
-            {
+        for mut p in built(schedule, steps, build) {
+            p.batch = p.batch.pinned(device);
+            if tx.send(p).is_err() {
                 break;
             }
         }
