@@ -1,5 +1,6 @@
 use super::progress::Bar;
 use anyhow::Context;
+use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
@@ -34,6 +35,18 @@ pub struct Args {
     /// Bootstrap resamples for the 95 % intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
+    /// Baselines in the same table, each with its paired difference to the
+    /// generator: pop (most popular), knn (text-kNN of the last item),
+    /// knn-recent (text-kNN of a recency-weighted mean of the last five),
+    /// sasrec (SASRec as RecBole trains it; trained once on the dataset's
+    /// training split, chosen on validation, cached in <dataset>/baselines/).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "pop,knn,knn-recent,sasrec"
+    )]
+    pub baselines: Vec<Baseline>,
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
@@ -182,39 +195,78 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         other_lists.push(reranked);
     }
 
-    if !a.no_baselines {
+    let baselines: &[Baseline] = if a.no_baselines { &[] } else { &a.baselines };
+    let mut emb: Option<(Vec<f32>, usize)> = None;
+    for b in baselines {
         let t = Instant::now();
-        let mp = eval::most_popular(&pop, held, &seen, &protocol, 10);
-        results.push(eval::score_lists(
-            "most-popular",
-            &targets,
-            &mp,
-            n_items,
-            &pop,
-            &protocol,
-            t.elapsed().as_secs_f64(),
-        ));
-        other_lists.push(mp);
-        let emb_path = genrec::embed::default_output(&ds_dir);
-        match Embeddings::read(&emb_path) {
-            Ok(emb) => {
-                let (_, d) = emb.matrix.size2()?;
-                let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
+        let (name, l) = match b {
+            Baseline::Pop => (
+                "most-popular".to_string(),
+                eval::most_popular(&pop, held, &seen, &protocol, 10),
+            ),
+            Baseline::Knn | Baseline::KnnRecent => {
+                if emb.is_none() {
+                    match Embeddings::read(&genrec::embed::default_output(&ds_dir)) {
+                        Ok(e) => {
+                            let (_, d) = e.matrix.size2()?;
+                            emb = Some((Vec::try_from(&e.matrix.flatten(0, -1))?, d as usize));
+                        }
+                        Err(e) => {
+                            eprintln!("text-kNN baselines skipped: {e:#}");
+                            continue;
+                        }
+                    }
+                }
+                let (x, d) = emb.as_ref().expect("just read");
+                let q = if *b == Baseline::Knn {
+                    eval::TextQuery::LAST
+                } else {
+                    eval::TextQuery::RECENT
+                };
+                (
+                    q.name(),
+                    eval::text_knn(x, *d, held, &seen, &protocol, q, 10)?,
+                )
+            }
+            Baseline::Sasrec => {
+                let sr = SasRec::load_or_train(
+                    &ds_dir,
+                    ds,
+                    &SasRecParams::default(),
+                    device,
+                    &Bar::new(),
+                )?;
+                let banned = a.exclude_seen.then_some(seen.as_slice());
+                let name = format!(
+                    "SASRec (RecBole's recipe, epoch {} of {})",
+                    sr.meta.best_epoch, sr.meta.epochs
+                );
+                // Its training time is in its cache record; the row times the ranking.
                 let t = Instant::now();
-                let knn = eval::text_knn(&x, d as usize, held, &seen, &protocol, 10)?;
+                let l = sr.recommend(held, 10, banned);
                 results.push(eval::score_lists(
-                    "text-kNN (last item)",
+                    &name,
                     &targets,
-                    &knn,
+                    &l,
                     n_items,
                     &pop,
                     &protocol,
                     t.elapsed().as_secs_f64(),
                 ));
-                other_lists.push(knn);
+                other_lists.push(l);
+                continue;
             }
-            Err(e) => eprintln!("text-kNN baseline skipped: {e:#}"),
-        }
+        };
+        results.push(eval::score_lists(
+            &name,
+            &targets,
+            &l,
+            n_items,
+            &pop,
+            &protocol,
+            t.elapsed().as_secs_f64(),
+        ));
+        other_lists.push(l);
     }
     for (r, l) in results[1..].iter_mut().zip(&other_lists) {
         r.paired.push(eval::paired_difference(
@@ -307,4 +359,12 @@ fn earlier_lists(
         .unwrap_or(std::path::Path::new("."))
         .join(name);
     Ok(eval::read_lists(&path, ds, held)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    Pop,
+    Knn,
+    KnnRecent,
+    Sasrec,
 }

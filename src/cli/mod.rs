@@ -1,6 +1,7 @@
 //! The `genrec` command line: one subcommand per pipeline stage. Arguments are
 //! validated into library configs before any work starts; progress bars live
 //! here, never in the library.
+pub mod baseline;
 pub mod bench;
 pub mod common;
 pub mod embed;
@@ -38,6 +39,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Batch inference: top-K items per user, streamed, shardable.
     Recommend(recommend::Args),
+    /// Train (or load from its cache) the SASRec baseline and print its figures.
+    Baseline(baseline::Args),
     /// Speed benchmarks (decode, train, embed, kmeans); scripts/bench.sh runs the Python peers beside them.
     Bench(bench::Args),
 }
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Baseline(a) => baseline::run(a),
         Command::Recommend(a) => recommend::run(a),
     }
 }

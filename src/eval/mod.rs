@@ -281,14 +281,48 @@ pub fn most_popular(
         .collect()
 }
 
-/// Text-kNN baseline: items nearest (cosine) to the last history item's text
-/// embedding, via a Faiss inner-product index; the query item itself excluded.
+/// What a text-kNN query is made of: the text embeddings of the user's last
+/// `window` items, weighted `decay^age` (age 0 = the last item), summed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextQuery {
+    pub window: usize,
+    pub decay: f32,
+}
+
+impl TextQuery {
+    /// The last item alone.
+    pub const LAST: TextQuery = TextQuery {
+        window: 1,
+        decay: 1.0,
+    };
+    /// A recency-weighted mean of the last five.
+    pub const RECENT: TextQuery = TextQuery {
+        window: 5,
+        decay: 0.5,
+    };
+
+    pub fn name(&self) -> String {
+        if self.window == 1 {
+            "text-kNN (last item)".into()
+        } else {
+            format!(
+                "text-kNN (last {}, weights {}^age)",
+                self.window, self.decay
+            )
+        }
+    }
+}
+
+/// Text-kNN baseline: items nearest (inner product of L2-normalised
+/// embeddings: cosine) to the query made of the user's recent items, via a
+/// Faiss index; the query's own items are excluded.
 pub fn text_knn(
     emb: &[f32],
     dim: usize,
     held: &[HeldOut],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
+    query: TextQuery,
     k: usize,
 ) -> crate::Result<Vec<Vec<u32>>> {
     use faiss::Index;
@@ -300,12 +334,29 @@ pub fn text_knn(
     } else {
         0
     };
-    let want = (k + 1 + extra).min(emb.len() / dim);
+    let want = (k + query.window + extra).min(emb.len() / dim);
+    let window = |h: &HeldOut| -> Vec<u32> {
+        h.history
+            .iter()
+            .rev()
+            .take(query.window.max(1))
+            .copied()
+            .collect()
+    };
     let queries: Vec<f32> = held
         .iter()
         .flat_map(|h| {
-            let last = *h.history.last().unwrap_or(&0) as usize;
-            emb[last * dim..(last + 1) * dim].to_vec()
+            let mut q = vec![0f32; dim];
+            for (age, &it) in window(h).iter().enumerate() {
+                let w = query.decay.powi(age as i32);
+                for (a, &e) in q
+                    .iter_mut()
+                    .zip(&emb[it as usize * dim..(it as usize + 1) * dim])
+                {
+                    *a += w * e;
+                }
+            }
+            q
         })
         .collect();
     let res = index.search(&queries, want).map_err(err)?;
@@ -313,11 +364,11 @@ pub fn text_knn(
         .iter()
         .enumerate()
         .map(|(u, h)| {
-            let last = h.history.last().copied();
+            let own = window(h);
             res.labels[u * want..(u + 1) * want]
                 .iter()
                 .filter_map(|l| l.get().map(|v| v as u32))
-                .filter(|&i| Some(i) != last && (!protocol.exclude_seen || !seen[u].contains(&i)))
+                .filter(|i| !own.contains(i) && (!protocol.exclude_seen || !seen[u].contains(i)))
                 .take(k)
                 .collect()
         })

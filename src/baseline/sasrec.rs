@@ -1,0 +1,605 @@
+//! SASRec (Kang & McAuley 2018, "Self-Attentive Sequential Recommendation")
+//! as RecBole 1.2.1 trains it for its leaderboards, the transformer baseline
+//! users of sequential recommenders run: item + learned position embeddings,
+//! LayerNorm and dropout, 2 post-LN transformer layers (2 heads, hidden 64,
+//! GELU feed-forward 256, dropout 0.5 on states and attention), causal
+//! attention over the last 50 items, the state at the last position scored
+//! against every item embedding (tied), cross-entropy over the full catalogue,
+//! Adam at 1e-3. RecBole makes every prefix of each training sequence an
+//! example and runs the network over the whole prefix for the loss at its last
+//! position; with causal attention and positions counted from the window's
+//! start, the state at position t of a window is exactly that prefix's last
+//! state, so here one pass over a window of up to 50 items gives the losses of
+//! many prefixes at once (as the original SASRec trains). Windows overlap so
+//! that every target keeps at least `max_len − stride` items of context (or
+//! all it has): the same (context, target) pairs as RecBole's up to the
+//! context of the first `stride` items, for about a fifth of the computation. Epochs run until
+//! validation NDCG@10 has not improved for `patience` epochs; the best
+//! epoch's weights are kept.
+use crate::data::{Dataset, HeldOut};
+use crate::error::{Error, Result};
+use crate::eval::metrics;
+use crate::model::dropout::dropout;
+use crate::progress::Progress;
+use crate::util::hash::Hasher;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// RecBole's additive attention mask value.
+const MASKED: f64 = -10_000.0;
+
+/// SASRec's hyper-parameters (RecBole's defaults) and its training schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SasRecParams {
+    pub hidden: i64,
+    pub layers: usize,
+    pub heads: i64,
+    pub inner: i64,
+    pub dropout: f64,
+    pub attention_dropout: f64,
+    /// Most recent items read.
+    pub max_len: usize,
+    pub lr: f64,
+    /// Windows (of up to `max_len` + 1 items) per batch.
+    pub batch_size: usize,
+    /// Targets each window adds (windows slide by this many items).
+    pub stride: usize,
+    pub max_epochs: usize,
+    /// Epochs without a better validation NDCG@10 before stopping.
+    pub patience: usize,
+    pub seed: u64,
+}
+
+impl Default for SasRecParams {
+    fn default() -> Self {
+        Self {
+            hidden: 64,
+            layers: 2,
+            heads: 2,
+            inner: 256,
+            dropout: 0.5,
+            attention_dropout: 0.5,
+            max_len: 50,
+            lr: 1e-3,
+            batch_size: 32,
+            stride: 10,
+            max_epochs: 200,
+            patience: 10,
+            seed: 42,
+        }
+    }
+}
+
+impl SasRecParams {
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Config(format!("sasrec: {m}")));
+        if self.hidden <= 0 || self.heads <= 0 || self.hidden % self.heads != 0 {
+            return bad("hidden must be a positive multiple of heads");
+        }
+        if self.layers == 0
+            || self.inner <= 0
+            || self.max_len == 0
+            || self.batch_size == 0
+            || self.max_epochs == 0
+        {
+            return bad("layers, inner, max_len, batch_size and max_epochs must be at least 1");
+        }
+        if self.stride == 0 || self.stride > self.max_len {
+            return bad("stride must be in 1..=max_len");
+        }
+        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.attention_dropout) {
+            return bad("dropout rates must be in [0, 1)");
+        }
+        if self.lr.is_nan() || self.lr <= 0.0 {
+            return bad("lr must be positive");
+        }
+        Ok(())
+    }
+
+    /// The cache key: these parameters and the dataset's content.
+    fn key(&self, ds: &Dataset) -> String {
+        let mut h = Hasher::new();
+        h.field(
+            serde_json::to_string(self)
+                .expect("params serialise")
+                .as_bytes(),
+        );
+        h.field(ds.manifest.content_sha256.as_bytes());
+        h.finish()[..16].to_string()
+    }
+}
+
+struct Layer {
+    q: nn::Linear,
+    k: nn::Linear,
+    v: nn::Linear,
+    o: nn::Linear,
+    attn_norm: nn::LayerNorm,
+    ff1: nn::Linear,
+    ff2: nn::Linear,
+    ff_norm: nn::LayerNorm,
+}
+
+/// The network. Item ids are shifted by one: 0 is padding.
+pub struct SasRec {
+    p: SasRecParams,
+    items: nn::Embedding,
+    positions: nn::Embedding,
+    norm: nn::LayerNorm,
+    layers: Vec<Layer>,
+}
+
+impl SasRec {
+    pub fn new(root: &nn::Path, n_items: usize, p: &SasRecParams) -> Self {
+        let init = nn::Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let lin = |path: nn::Path, i: i64, o: i64| {
+            nn::linear(
+                path,
+                i,
+                o,
+                nn::LinearConfig {
+                    ws_init: init,
+                    bs_init: Some(nn::Init::Const(0.0)),
+                    bias: true,
+                },
+            )
+        };
+        let ln = |path: nn::Path| {
+            nn::layer_norm(
+                path,
+                vec![p.hidden],
+                nn::LayerNormConfig {
+                    eps: 1e-12,
+                    ..Default::default()
+                },
+            )
+        };
+        let emb = nn::EmbeddingConfig {
+            ws_init: init,
+            ..Default::default()
+        };
+        let layers = (0..p.layers)
+            .map(|i| {
+                let l = root / "layers" / i;
+                Layer {
+                    q: lin(&l / "q", p.hidden, p.hidden),
+                    k: lin(&l / "k", p.hidden, p.hidden),
+                    v: lin(&l / "v", p.hidden, p.hidden),
+                    o: lin(&l / "o", p.hidden, p.hidden),
+                    attn_norm: ln(&l / "attn_norm"),
+                    ff1: lin(&l / "ff1", p.hidden, p.inner),
+                    ff2: lin(&l / "ff2", p.inner, p.hidden),
+                    ff_norm: ln(&l / "ff_norm"),
+                }
+            })
+            .collect();
+        Self {
+            p: p.clone(),
+            items: nn::embedding(root / "items", n_items as i64 + 1, p.hidden, emb),
+            positions: nn::embedding(root / "positions", p.max_len as i64, p.hidden, emb),
+            norm: ln(root / "norm"),
+            layers,
+        }
+    }
+
+    /// Sequence states at each one's last item: `seq` `[B, L]` (shifted ids,
+    /// right-padded with 0), `lens` `[B]` → `[B, H]`.
+    pub fn forward_t(&self, seq: &Tensor, lens: &Tensor, train: bool) -> Tensor {
+        let h = self.states(seq, train);
+        let b = h.size()[0];
+        let idx = (lens - 1)
+            .view([b, 1, 1])
+            .expand([b, 1, self.p.hidden], false);
+        h.gather(1, &idx, false).squeeze_dim(1)
+    }
+
+    /// The state after each position: `seq` `[B, L]` → `[B, L, H]`.
+    pub fn states(&self, seq: &Tensor, train: bool) -> Tensor {
+        let (b, l) = seq.size2().expect("[B, L]");
+        let dev = seq.device();
+        let pos = Tensor::arange(l, (Kind::Int64, dev));
+        let mut h = self
+            .norm
+            .forward(&(self.items.forward(seq) + self.positions.forward(&pos)));
+        h = dropout(&h, self.p.dropout, train);
+        // Causal and padding mask, additive: [B, 1, L, L].
+        let keep = seq.gt(0).unsqueeze(1).unsqueeze(1).to_kind(Kind::Float);
+        let causal = Tensor::ones([l, l], (Kind::Float, dev))
+            .tril(0)
+            .view([1, 1, l, l]);
+        let mask = (1.0 - keep * causal) * MASKED;
+        let (nh, dh) = (self.p.heads, self.p.hidden / self.p.heads);
+        let split = |x: Tensor| x.view([b, l, nh, dh]).transpose(1, 2);
+        for layer in &self.layers {
+            let (q, k, v) = (
+                split(layer.q.forward(&h)),
+                split(layer.k.forward(&h)),
+                split(layer.v.forward(&h)),
+            );
+            let scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt() + &mask;
+            let probs = dropout(
+                &scores.softmax(-1, Kind::Float),
+                self.p.attention_dropout,
+                train,
+            );
+            let ctx = probs
+                .matmul(&v)
+                .transpose(1, 2)
+                .contiguous()
+                .view([b, l, self.p.hidden]);
+            let out = dropout(&layer.o.forward(&ctx), self.p.dropout, train);
+            h = layer.attn_norm.forward(&(out + &h));
+            let ff = layer.ff2.forward(&layer.ff1.forward(&h).gelu("none"));
+            h = layer
+                .ff_norm
+                .forward(&(dropout(&ff, self.p.dropout, train) + &h));
+        }
+        h
+    }
+
+    /// Scores of every item (shifted ids; column 0, padding, is −∞) `[B, N + 1]`.
+    pub fn scores(&self, state: &Tensor) -> Tensor {
+        let s = state.matmul(&self.items.ws.tr());
+        let _ = s.narrow(1, 0, 1).fill_(f64::NEG_INFINITY);
+        s
+    }
+}
+
+/// A batch of histories: the last `max_len` items of each, shifted by one and right-padded.
+fn batch_of(histories: &[&[u32]], max_len: usize, device: Device) -> (Tensor, Tensor) {
+    let l = histories
+        .iter()
+        .map(|h| h.len().min(max_len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut ids = vec![0i64; histories.len() * l];
+    let mut lens = Vec::with_capacity(histories.len());
+    for (r, h) in histories.iter().enumerate() {
+        let tail = &h[h.len().saturating_sub(max_len)..];
+        for (c, &it) in tail.iter().enumerate() {
+            ids[r * l + c] = i64::from(it) + 1;
+        }
+        lens.push(tail.len().max(1) as i64);
+    }
+    (
+        Tensor::from_slice(&ids)
+            .view([histories.len() as i64, l as i64])
+            .to(device),
+        Tensor::from_slice(&lens).to(device),
+    )
+}
+
+/// A trained SASRec, loaded from or saved to its cache directory.
+pub struct Trained {
+    pub model: SasRec,
+    _vs: nn::VarStore,
+    pub meta: Meta,
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub params: SasRecParams,
+    pub dataset_content_sha256: String,
+    pub best_epoch: usize,
+    pub epochs: usize,
+    pub valid_ndcg_at_10: f64,
+    pub train_seconds: f64,
+    /// Validation NDCG@10 after each epoch.
+    pub history: Vec<f64>,
+}
+
+/// Where the SASRec for these parameters on this dataset is cached.
+pub fn cache_dir(dataset_dir: &Path, ds: &Dataset, p: &SasRecParams) -> PathBuf {
+    dataset_dir
+        .join("baselines")
+        .join(format!("sasrec-{}", p.key(ds)))
+}
+
+impl Trained {
+    /// The cached model when there is one for these parameters and this
+    /// dataset, else trains one (and caches it).
+    pub fn load_or_train(
+        dataset_dir: &Path,
+        ds: &Dataset,
+        p: &SasRecParams,
+        device: Device,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        p.check()?;
+        let dir = cache_dir(dataset_dir, ds, p);
+        if dir.join("meta.json").exists() {
+            let meta: Meta = serde_json::from_slice(
+                &std::fs::read(dir.join("meta.json"))
+                    .map_err(|e| Error::input(dir.join("meta.json"), None, e.to_string()))?,
+            )
+            .map_err(|e| {
+                Error::input(
+                    dir.join("meta.json"),
+                    None,
+                    format!("not a SASRec cache record: {e}"),
+                )
+            })?;
+            if meta.params == *p && meta.dataset_content_sha256 == ds.manifest.content_sha256 {
+                let mut vs = nn::VarStore::new(device);
+                let model = SasRec::new(&vs.root(), ds.items.len(), p);
+                vs.load(dir.join("model.safetensors")).map_err(|e| {
+                    Error::input(dir.join("model.safetensors"), None, e.to_string())
+                })?;
+                return Ok(Self {
+                    model,
+                    _vs: vs,
+                    meta,
+                    dir,
+                });
+            }
+        }
+        let t = train(ds, p, device, progress)?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::input(&dir, None, e.to_string()))?;
+        t._vs
+            .save(dir.join("model.safetensors"))
+            .map_err(|e| Error::input(dir.join("model.safetensors"), None, e.to_string()))?;
+        crate::util::fsx::write_json(&dir.join("meta.json"), &t.meta)?;
+        Ok(Self { dir, ..t })
+    }
+
+    /// Top-`k` items (internal ids) for each held-out user; `banned(u, item)`
+    /// removes items from user `u`'s ranking.
+    pub fn recommend(
+        &self,
+        held: &[HeldOut],
+        k: usize,
+        banned: Option<&[HashSet<u32>]>,
+    ) -> Vec<Vec<u32>> {
+        top_k(&self.model, held, k, banned, self.model.items.ws.device())
+    }
+}
+
+fn top_k(
+    model: &SasRec,
+    held: &[HeldOut],
+    k: usize,
+    banned: Option<&[HashSet<u32>]>,
+    device: Device,
+) -> Vec<Vec<u32>> {
+    let _g = tch::no_grad_guard();
+    let mut out = Vec::with_capacity(held.len());
+    for (ci, chunk) in held.chunks(512).enumerate() {
+        let hs: Vec<&[u32]> = chunk.iter().map(|h| h.history.as_slice()).collect();
+        let (seq, lens) = batch_of(&hs, model.p.max_len, device);
+        let mut s = model.scores(&model.forward_t(&seq, &lens, false));
+        if let Some(b) = banned {
+            let (mut rows, mut cols) = (Vec::new(), Vec::new());
+            for (r, set) in b[ci * 512..ci * 512 + chunk.len()].iter().enumerate() {
+                for &it in set {
+                    rows.push(r as i64);
+                    cols.push(i64::from(it) + 1);
+                }
+            }
+            let idx = [
+                Some(Tensor::from_slice(&rows).to(device)),
+                Some(Tensor::from_slice(&cols).to(device)),
+            ];
+            let _ = s.index_put_(&idx, &Tensor::from(f32::NEG_INFINITY).to(device), false);
+        }
+        let top = s.topk(k as i64, 1, true, true).1.to_device(Device::Cpu);
+        let top: Vec<Vec<i64>> = Vec::try_from(&top).expect("i64 indices");
+        out.extend(
+            top.into_iter()
+                .map(|row| row.into_iter().map(|i| (i - 1) as u32).collect()),
+        );
+    }
+    out
+}
+
+/// Mean NDCG@10 of the model on held-out users (seen items rankable).
+fn ndcg_at_10(model: &SasRec, held: &[HeldOut], device: Device) -> f64 {
+    let lists = top_k(model, held, 10, None, device);
+    let v: Vec<f64> = held
+        .iter()
+        .zip(&lists)
+        .map(|(h, l)| metrics::ndcg_at(metrics::rank_of(h.target, l), 10))
+        .collect();
+    metrics::mean(&v)
+}
+
+/// Trains SASRec on the dataset's training sequences, validating after each epoch.
+pub fn train(
+    ds: &Dataset,
+    p: &SasRecParams,
+    device: Device,
+    progress: &dyn Progress,
+) -> Result<Trained> {
+    p.check()?;
+    let t0 = std::time::Instant::now();
+    tch::manual_seed(p.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let model = SasRec::new(&vs.root(), ds.items.len(), p);
+    let mut opt = nn::Adam::default()
+        .build(&vs, p.lr)
+        .map_err(|e| Error::Other(format!("sasrec: {e}")))?;
+    // Windows items[start..=hi] of up to max_len + 1 items whose targets
+    // lo..=hi (absolute positions) carry the loss; each window takes the next
+    // `stride` targets back from the sequence's end, the first window all the
+    // rest: (user, start, hi, lo).
+    let examples: Vec<(u32, u32, u32, u32)> = ds
+        .train
+        .iter()
+        .enumerate()
+        .flat_map(|(u, t)| {
+            let mut v = Vec::new();
+            let mut hi = t.items.len() as i64 - 1;
+            while hi >= 1 {
+                let start = (hi - p.max_len as i64).max(0);
+                let lo = if start == 0 {
+                    1
+                } else {
+                    hi - p.stride as i64 + 1
+                };
+                v.push((u as u32, start as u32, hi as u32, lo as u32));
+                if start == 0 {
+                    break;
+                }
+                hi -= p.stride as i64;
+            }
+            v
+        })
+        .collect();
+    if examples.is_empty() {
+        return Err(Error::Config(
+            "sasrec: no training sequence has two items".into(),
+        ));
+    }
+    let steps_per_epoch = examples.len().div_ceil(p.batch_size);
+    let mut best = (f64::NEG_INFINITY, 0usize, Vec::<(String, Tensor)>::new());
+    let mut history = Vec::new();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(p.seed);
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    progress.start(
+        (p.max_epochs * steps_per_epoch) as u64,
+        "training SASRec (steps)",
+    );
+    for epoch in 1..=p.max_epochs {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks(p.batch_size) {
+            let windows: Vec<(&[u32], usize)> = chunk
+                .iter()
+                .map(|&i| {
+                    let (u, start, hi, lo) = examples[i];
+                    let items = &ds.train[u as usize].items[start as usize..=hi as usize];
+                    // Targets before `lo` belong to another window.
+                    (items, (lo - start - 1) as usize)
+                })
+                .collect();
+            let inputs: Vec<&[u32]> = windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
+            let (seq, _) = batch_of(&inputs, p.max_len, device);
+            let l = seq.size()[1] as usize;
+            let mut targets = vec![-100i64; windows.len() * l];
+            for (r, (w, skip)) in windows.iter().enumerate() {
+                for (c, &it) in w[1..].iter().enumerate().skip(*skip) {
+                    targets[r * l + c] = i64::from(it) + 1;
+                }
+            }
+            let logits = model.states(&seq, true).matmul(&model.items.ws.tr());
+            let v = logits.size()[2];
+            let loss = logits
+                .view([-1, v])
+                .cross_entropy_for_logits(&Tensor::from_slice(&targets).to(device));
+            opt.backward_step(&loss);
+            progress.inc(1);
+        }
+        let nd = ndcg_at_10(&model, &ds.valid, device);
+        history.push(nd);
+        progress.note(&format!(
+            "SASRec epoch {epoch}: validation ndcg@10 {nd:.4}{}",
+            if nd > best.0 { ", new best" } else { "" }
+        ));
+        if nd > best.0 {
+            let _g = tch::no_grad_guard();
+            best = (
+                nd,
+                epoch,
+                vs.variables()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.detach().copy()))
+                    .collect(),
+            );
+        } else if epoch - best.1 >= p.patience {
+            break;
+        }
+    }
+    progress.finish();
+    {
+        let _g = tch::no_grad_guard();
+        let saved: BTreeMap<String, Tensor> = best.2.into_iter().collect();
+        for (name, mut v) in vs.variables() {
+            v.copy_(&saved[&name]);
+        }
+    }
+    vs.freeze();
+    let epochs = history.len();
+    let meta = Meta {
+        params: p.clone(),
+        dataset_content_sha256: ds.manifest.content_sha256.clone(),
+        best_epoch: best.1,
+        epochs,
+        valid_ndcg_at_10: best.0,
+        train_seconds: t0.elapsed().as_secs_f64(),
+        history,
+    };
+    Ok(Trained {
+        model,
+        _vs: vs,
+        meta,
+        dir: PathBuf::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_pass_gives_every_prefix_its_own_last_state() {
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let p = SasRecParams {
+            max_len: 16,
+            ..Default::default()
+        };
+        let m = SasRec::new(&vs.root(), 30, &p);
+        let _g = tch::no_grad_guard();
+        let items: Vec<u32> = vec![4, 9, 1, 17, 17, 2, 29, 0, 5, 11, 3, 8];
+        let (seq, _) = batch_of(&[&items], p.max_len, Device::Cpu);
+        let all = m.states(&seq, false);
+        for t in 1..=items.len() {
+            let (pre, lens) = batch_of(&[&items[..t]], p.max_len, Device::Cpu);
+            let last = m.forward_t(&pre, &lens, false);
+            let diff = (all.get(0).get(t as i64 - 1) - last.get(0))
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(diff < 1e-5, "prefix {t}: {diff}");
+        }
+        // A batch pads on the right; the padding changes nothing before it.
+        let (two, lens) = batch_of(&[&items[..5], &items], p.max_len, Device::Cpu);
+        let both = m.forward_t(&two, &lens, false);
+        let (one, l1) = batch_of(&[&items[..5]], p.max_len, Device::Cpu);
+        let alone = m.forward_t(&one, &l1, false);
+        assert!((both.get(0) - alone.get(0)).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        for p in [
+            SasRecParams {
+                hidden: 63,
+                ..Default::default()
+            },
+            SasRecParams {
+                stride: 0,
+                ..Default::default()
+            },
+            SasRecParams {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            SasRecParams {
+                lr: 0.0,
+                ..Default::default()
+            },
+        ] {
+            assert!(p.check().is_err(), "{p:?}");
+        }
+        assert!(SasRecParams::default().check().is_ok());
+    }
+}
