@@ -197,6 +197,8 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
         "test",
         "--bootstrap",
         "50",
+        "--baselines",
+        "pop,knn,knn-recent",
         "--out",
         out.to_str().unwrap(),
         "--threads",
@@ -205,7 +207,8 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
     assert!(
         stdout.contains("| genrec |")
             && stdout.contains("| most-popular |")
-            && stdout.contains("text-kNN"),
+            && stdout.contains("| text-kNN (last item) |")
+            && stdout.contains("| text-kNN (last 5, weights 0.5^age) |"),
         "{stdout}"
     );
     let report: serde_json::Value =
@@ -952,4 +955,21 @@ fn resume_with_nothing_to_resume_starts_afresh_and_logs_plain_lines() {
     let o = run_tiny(t.path(), &["--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
+}
+
+#[test]
+fn sasrec_trains_once_and_is_cached() {
+    let d = data().to_str().unwrap().to_string();
+    let _ = std::fs::remove_dir_all(data().join("baselines"));
+    let first = ok(&["baseline", "-d", &d, "--max-epochs", "1", "--threads", "2"]);
+    assert!(first.contains("best validation NDCG@10") && first.contains("test  Recall@10"), "{first}");
+    let cached: Vec<_> = std::fs::read_dir(data().join("baselines")).unwrap().collect();
+    assert_eq!(cached.len(), 1);
+    // The second call loads the cached model: the same figures, and the same
+    // recorded training time (a retrained model would have its own).
+    let second = ok(&["baseline", "-d", &d, "--max-epochs", "1", "--threads", "2"]);
+    assert_eq!(first, second);
+    // Another schedule is another cache entry.
+    ok(&["baseline", "-d", &d, "--max-epochs", "1", "--batch-size", "64", "--threads", "2"]);
+    assert_eq!(std::fs::read_dir(data().join("baselines")).unwrap().count(), 2);
 }

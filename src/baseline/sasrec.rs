@@ -66,7 +66,9 @@ impl Default for SasRecParams {
             attention_dropout: 0.5,
             max_len: 50,
             lr: 1e-3,
-            batch_size: 32,
+            // Chosen on ML-100K validation: 200 windows (best NDCG@10 0.0661 at
+            // epoch 42) over 32 (0.0648 at epoch 6).
+            batch_size: 200,
             stride: 10,
             max_epochs: 200,
             patience: 10,
