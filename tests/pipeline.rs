@@ -962,14 +962,32 @@ fn sasrec_trains_once_and_is_cached() {
     let d = data().to_str().unwrap().to_string();
     let _ = std::fs::remove_dir_all(data().join("baselines"));
     let first = ok(&["baseline", "-d", &d, "--max-epochs", "1", "--threads", "2"]);
-    assert!(first.contains("best validation NDCG@10") && first.contains("test  Recall@10"), "{first}");
-    let cached: Vec<_> = std::fs::read_dir(data().join("baselines")).unwrap().collect();
+    assert!(
+        first.contains("best validation NDCG@10") && first.contains("test  Recall@10"),
+        "{first}"
+    );
+    let cached: Vec<_> = std::fs::read_dir(data().join("baselines"))
+        .unwrap()
+        .collect();
     assert_eq!(cached.len(), 1);
     // The second call loads the cached model: the same figures, and the same
     // recorded training time (a retrained model would have its own).
     let second = ok(&["baseline", "-d", &d, "--max-epochs", "1", "--threads", "2"]);
     assert_eq!(first, second);
     // Another schedule is another cache entry.
-    ok(&["baseline", "-d", &d, "--max-epochs", "1", "--batch-size", "64", "--threads", "2"]);
-    assert_eq!(std::fs::read_dir(data().join("baselines")).unwrap().count(), 2);
+    ok(&[
+        "baseline",
+        "-d",
+        &d,
+        "--max-epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(
+        std::fs::read_dir(data().join("baselines")).unwrap().count(),
+        2
+    );
 }

@@ -266,6 +266,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &protocol,
             t.elapsed().as_secs_f64(),
         ));
+        if *b == Baseline::Knn {
+            // The fixed fusion of the two signals, for reference.
+            let f = eval::rrf(&lists, &l, 60.0, 10);
+            other_lists.push(l);
+            results.push(eval::score_lists(
+                "RRF(genrec, text-kNN last item), k = 60",
+                &targets,
+                &f,
+                n_items,
+                &pop,
+                &protocol,
+                secs,
+            ));
+            other_lists.push(f);
+            continue;
+        }
         other_lists.push(l);
     }
     for (r, l) in results[1..].iter_mut().zip(&other_lists) {

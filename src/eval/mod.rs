@@ -375,6 +375,30 @@ pub fn text_knn(
         .collect())
 }
 
+/// Reciprocal-rank fusion (Cormack et al. 2009) of two ranked lists per
+/// user: each item scores Σ 1 / (k + rank) over the lists it is in (rank from
+/// 1; k = 60 in the paper); ties keep the first list's order. A fixed fusion,
+/// with nothing learned: the reference a learned use of both signals must beat.
+pub fn rrf(a: &[Vec<u32>], b: &[Vec<u32>], k: f64, top: usize) -> Vec<Vec<u32>> {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let mut score: Vec<(u32, f64, usize)> = Vec::new();
+            for (list_no, l) in [x, y].into_iter().enumerate() {
+                for (r, &it) in l.iter().enumerate() {
+                    let add = 1.0 / (k + (r + 1) as f64);
+                    match score.iter_mut().find(|(i, _, _)| *i == it) {
+                        Some(e) => e.1 += add,
+                        None => score.push((it, add, list_no * 1000 + r)),
+                    }
+                }
+            }
+            score.sort_by(|p, q| q.1.total_cmp(&p.1).then(p.2.cmp(&q.2)));
+            score.into_iter().take(top).map(|(i, _, _)| i).collect()
+        })
+        .collect()
+}
+
 /// A Markdown table of results (metric means with their 95 % intervals).
 pub fn markdown_table(results: &[MethodResult]) -> String {
     let cols = ["recall@5", "ndcg@5", "recall@10", "ndcg@10", "mrr"];
@@ -443,6 +467,18 @@ mod tests {
             .difference
             .values()
             .all(|e| (e.mean, e.lo, e.hi) == (0.0, 0.0, 0.0)));
+    }
+
+    #[test]
+    fn reciprocal_rank_fusion_by_hand() {
+        // a: 1 2 3, b: 3 4 → 1: 1/61, 2: 1/62, 3: 1/63 + 1/61, 4: 1/62.
+        let f = rrf(&[vec![1, 2, 3]], &[vec![3, 4]], 60.0, 3);
+        assert_eq!(
+            f,
+            vec![vec![3, 1, 2]],
+            "3 is in both; 2 and 4 tie, the first list's goes first"
+        );
+        assert_eq!(rrf(&[vec![]], &[vec![5]], 60.0, 3), vec![vec![5]]);
     }
 
     #[test]
