@@ -1,7 +1,7 @@
 //! Beam search against scripted scores (no model) and, as a property, with
 //! random small T5 models over random tries.
 use genrec::decode::t5_step::T5Step;
-use genrec::decode::{beam_search, beam_search_with, StepModel};
+use genrec::decode::{beam_search, beam_search_with, Constraints, Search, StepModel};
 use genrec::model::{hf_init, T5Config, T5};
 use genrec::semantic_id::Trie;
 use proptest::prelude::*;
@@ -116,7 +116,18 @@ fn wide_beams_equal_exhaustive_ranking() {
             prefixes: vec![vec![]; batch * width],
             f: |p: &[u32]| hashed_logits(p, V, salt),
         };
-        let out = beam_search(&mut m, batch, width, &trie, 0, EOS, 0.0, 6);
+        let out = beam_search(
+            &mut m,
+            &trie,
+            &Search {
+                batch,
+                width,
+                start: 0,
+                eos: EOS,
+                length_penalty: 0.0,
+                top_k: 6,
+            },
+        );
         let want = exhaustive(&ids, salt);
         for hits in &out {
             assert_eq!(hits.len(), 6);
@@ -162,17 +173,22 @@ fn a_prior_is_added_to_the_logits_before_the_softmax() {
             prefixes: vec![vec![]; batch * width],
             f: |p: &[u32]| hashed_logits(p, V, salt),
         };
-        let out = beam_search_with(
-            &mut m,
+        let search = Search {
             batch,
             width,
+            start: 0,
+            eos: EOS,
+            length_penalty: 0.0,
+            top_k: 6,
+        };
+        let out = beam_search_with(
+            &mut m,
             &trie,
-            0,
-            EOS,
-            0.0,
-            6,
-            None,
-            Some(&prior),
+            &search,
+            Constraints {
+                banned: None,
+                prior: Some(&prior),
+            },
         );
         for (u, hits) in out.iter().enumerate() {
             // Exhaustive: the prior on each allowed token's logit, then log-softmax.
@@ -211,7 +227,18 @@ fn fewer_valid_items_than_beams() {
         prefixes: vec![vec![]; 7],
         f: |p: &[u32]| hashed_logits(p, V, 3),
     };
-    let out = beam_search(&mut m, 1, 7, &trie, 0, EOS, 0.0, 10);
+    let out = beam_search(
+        &mut m,
+        &trie,
+        &Search {
+            batch: 1,
+            width: 7,
+            start: 0,
+            eos: EOS,
+            length_penalty: 0.0,
+            top_k: 10,
+        },
+    );
     let mut items: Vec<u32> = out[0].iter().map(|h| h.item).collect();
     items.sort();
     assert_eq!(items, vec![0, 1]);
@@ -244,7 +271,7 @@ proptest! {
         let inputs = Tensor::randint_low(2, 20, [batch as i64, 6], (Kind::Int64, Device::Cpu));
         let mask = inputs.ones_like();
         let mut step = T5Step::new(&model, &inputs, &mask, width);
-        let out = beam_search(&mut step, batch, width, &trie, 0, EOS, 0.0, width);
+        let out = beam_search(&mut step, &trie, &Search { batch, width, start: 0, eos: EOS, length_penalty: 0.0, top_k: width });
         for (b, hits) in out.iter().enumerate() {
             prop_assert!(!hits.is_empty());
             prop_assert!(hits.len() <= width.min(ids.len()));

@@ -2,7 +2,7 @@
 //! _gated): position buckets, encoder/decoder states, logits, KV-cached greedy
 //! decoding, teacher-forced item scores and trie-constrained beam search.
 use genrec::decode::t5_step::T5Step;
-use genrec::decode::{beam_search, greedy};
+use genrec::decode::{beam_search, greedy, Search};
 use genrec::model::hf;
 use genrec::model::t5::bucket_matrix;
 use genrec::semantic_id::Trie;
@@ -168,7 +168,18 @@ fn check_fixture(name: &str) {
         ),
     ] {
         let mut step = T5Step::new(&model, &ids, &mask, beams);
-        let out = beam_search(&mut step, 3, beams, &trie, 0, 1, lp, beams);
+        let out = beam_search(
+            &mut step,
+            &trie,
+            &Search {
+                batch: 3,
+                width: beams,
+                start: 0,
+                eos: 1,
+                length_penalty: lp,
+                top_k: beams,
+            },
+        );
         let want_idx = i64s(&g(idx_key));
         let want_scores = f32s(&g(score_key));
         let want_seqs = i64s(&g(seq_key));
@@ -292,6 +303,17 @@ fn bf16_compute_keeps_f32_weights_and_stays_close() {
             .map(|(i, s)| (i as u32, s.as_slice())),
     )
     .unwrap();
-    let out = beam_search(&mut step, 3, 2, &trie, 0, 1, 0.0, 2);
+    let out = beam_search(
+        &mut step,
+        &trie,
+        &Search {
+            batch: 3,
+            width: 2,
+            start: 0,
+            eos: 1,
+            length_penalty: 0.0,
+            top_k: 2,
+        },
+    );
     assert!(out.iter().all(|h| h.len() == 2));
 }

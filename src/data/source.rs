@@ -534,7 +534,7 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
         let m = json_object(&f, ln, line)?;
         let key = ITEM_ID_COLUMNS
             .iter()
-            .find(|k| m.contains_key(**k))
+            .find(|k| m.contains_key(k))
             .ok_or_else(|| {
                 f.err(
                     ln,
@@ -544,7 +544,7 @@ fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
                     ),
                 )
             })?;
-        let id = json_id(&f, ln, key, m.get(*key))?;
+        let id = json_id(&f, ln, key, m.get(key))?;
         let mut row = Vec::new();
         for (k, v) in &m.0 {
             if k == key {

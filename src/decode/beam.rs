@@ -34,48 +34,51 @@ pub type Banned<'a> = &'a (dyn Fn(usize, u32) -> bool + Sync);
 /// how the history-match bias reaches the search.
 pub type Prior<'a> = &'a (dyn Fn(usize, Node) -> Option<f32> + Sync);
 
+/// What a search looks for: `batch` users × `width` beams from the decoder
+/// start token `start`, IDs closed by `eos`, the best `top_k` per user, scores
+/// divided by `(length)^length_penalty`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Search {
+    pub batch: usize,
+    pub width: usize,
+    pub start: u32,
+    pub eos: u32,
+    pub length_penalty: f64,
+    pub top_k: usize,
+}
+
+/// What may shape a search beyond the trie: items a user must not get, and a
+/// prior added to the logits.
+#[derive(Clone, Copy, Default)]
+pub struct Constraints<'a> {
+    pub banned: Option<Banned<'a>>,
+    pub prior: Option<Prior<'a>>,
+}
+
 /// Runs the search. `model` must hold `batch × width` rows, user-major
-/// (row = user·width + beam), and start from the decoder start token `start`.
-pub fn beam_search(
-    model: &mut dyn StepModel,
-    batch: usize,
-    width: usize,
-    trie: &Trie,
-    start: u32,
-    eos: u32,
-    length_penalty: f64,
-    top_k: usize,
-) -> BeamOutput {
-    beam_search_with(
-        model,
-        batch,
-        width,
-        trie,
-        start,
-        eos,
-        length_penalty,
-        top_k,
-        None,
-        None,
-    )
+/// (row = user·width + beam), and start from the decoder start token.
+pub fn beam_search(model: &mut dyn StepModel, trie: &Trie, search: &Search) -> BeamOutput {
+    beam_search_with(model, trie, search, Constraints::default())
 }
 
 /// [`beam_search`] where the last step cannot complete an item `banned` names
 /// for that user (the search fills its beams with other items instead), and
 /// with a [`Prior`] added to the logits of each step.
-#[allow(clippy::too_many_arguments)]
 pub fn beam_search_with(
     model: &mut dyn StepModel,
-    batch: usize,
-    width: usize,
     trie: &Trie,
-    start: u32,
-    eos: u32,
-    length_penalty: f64,
-    top_k: usize,
-    banned: Option<Banned>,
-    prior: Option<Prior>,
+    search: &Search,
+    constraints: Constraints,
 ) -> BeamOutput {
+    let Search {
+        batch,
+        width,
+        start,
+        eos,
+        length_penalty,
+        top_k,
+    } = *search;
+    let Constraints { banned, prior } = constraints;
     let dev = model.device();
     let n = batch * width;
     let mut node: Vec<Node> = vec![trie.root(); n];

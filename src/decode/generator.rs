@@ -2,7 +2,7 @@
 //! pass, constrained beam search. Shared by training-time validation,
 //! `evaluate` and `recommend`, so all three rank items identically.
 use super::t5_step::T5Step;
-use super::{beam_search_with, Banned, Decoding, Hit};
+use super::{beam_search_with, Banned, Constraints, Decoding, Hit, Search};
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::trie::Node;
@@ -68,18 +68,15 @@ impl Generator<'_> {
         } else {
             None
         };
-        beam_search_with(
-            &mut step,
-            queries.len(),
+        let search = Search {
+            batch: queries.len(),
             width,
-            self.trie,
-            vocab::PAD,
-            vocab::EOS,
-            self.decoding.length_penalty(),
+            start: vocab::PAD,
+            eos: vocab::EOS,
+            length_penalty: self.decoding.length_penalty(),
             top_k,
-            banned,
-            prior,
-        )
+        };
+        beam_search_with(&mut step, self.trie, &search, Constraints { banned, prior })
     }
 
     /// For each query, the history-match bias of every trie node its last

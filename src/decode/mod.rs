@@ -6,7 +6,9 @@ pub mod beam;
 pub mod generator;
 pub mod t5_step;
 
-pub use beam::{beam_search, beam_search_with, greedy, Banned, BeamOutput, Hit, Prior};
+pub use beam::{
+    beam_search, beam_search_with, greedy, Banned, BeamOutput, Constraints, Hit, Prior, Search,
+};
 
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
