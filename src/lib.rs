@@ -3,6 +3,7 @@
 //! Stages (each a module): [`data`] (prepare), `embed`, `semantic_id`, `model`,
 //! `decode`, `trainer`, `eval`.
 pub mod baseline;
+pub mod batch;
 pub mod data;
 pub mod error;
 pub mod util;

@@ -746,7 +746,11 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
     // the last code level; the digit level never matches and stays at 0.
     let at = |k: usize| w[k * 2] + w[k * 2 + 1] * 2f32.ln();
     assert!(at(levels - 2) < -0.1, "weights {w:?}");
-    assert_eq!((w[(levels - 1) * 2], w[(levels - 1) * 2 + 1]), (0.0, 0.0), "weights {w:?}");
+    assert_eq!(
+        (w[(levels - 1) * 2], w[(levels - 1) * 2 + 1]),
+        (0.0, 0.0),
+        "weights {w:?}"
+    );
     // The beam search scores an item exactly as teacher forcing does.
     let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
     let toks = index.ids.item_tokens(&ck.vocab);
@@ -779,16 +783,8 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
             .iter()
             .map(|x| (h.user.as_str(), h.history.as_slice(), x.item))
             .collect();
-        let b = genrec::trainer::batch_of(&ck.vocab, &toks, &cases, &p, tch::Device::Cpu);
-        let logits = b.matches.as_ref().unwrap().apply(
-            &ck.model,
-            ck.model.forward_t(&b.ids, &b.mask, &b.dec, false),
-        );
-        let lp = logits
-            .log_softmax(-1, tch::Kind::Float)
-            .gather(2, &b.labels.unsqueeze(-1), false)
-            .squeeze_dim(-1)
-            .sum_dim_intlist(1, false, tch::Kind::Float);
+        let b = genrec::batch::batch_of(&ck.vocab, &toks, &cases, &p, tch::Device::Cpu);
+        let lp = genrec::batch::target_logprobs(&ck.model, &b);
         let lp: Vec<f32> = Vec::try_from(lp).unwrap();
         for (x, l) in hits.iter().zip(lp) {
             assert!(

@@ -50,6 +50,12 @@ pub struct Args {
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
+    /// Adds a row that unites each user's generator beams (top 20) with the
+    /// items nearest to their recent items' text (top 20) and ranks them by
+    /// `log p_generator + λ · cosine(text)`, λ chosen on the validation split
+    /// (decoded for that too).
+    #[arg(long)]
+    pub text_fusion: bool,
     /// An earlier run's results-<split>.json (from `evaluate`): adds the
     /// generator's paired difference to that run's per-user lists (its
     /// recs-<split>.jsonl), over the same users. Every other row gets its
@@ -73,6 +79,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.beam >= 10,
         "--beam must be at least 10 (metrics go to @10)"
+    );
+    anyhow::ensure!(
+        !(a.text_fusion && a.exclude_seen),
+        "--text-fusion ranks seen items like the generator does; it does not combine with --exclude-seen"
     );
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
@@ -116,7 +126,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.beam
         );
     }
-    let n_gen = verifier.as_ref().map_or(10, |v| v.top);
+    let n_gen = verifier
+        .as_ref()
+        .map_or(10, |v| v.top)
+        .max(if a.text_fusion {
+            FUSION_BEAMS.min(a.beam)
+        } else {
+            0
+        });
+    // With --text-fusion, every user's beams (the fusion's candidates).
+    let mut beams: Vec<Vec<genrec::decode::Hit>> = Vec::new();
     let mut reranked: Vec<Vec<u32>> = Vec::new();
     let mut verify_secs = 0.0;
     let pb = Bar::new();
@@ -154,6 +173,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             verify_secs += tv.elapsed().as_secs_f64();
         }
         for (h, mut hs) in chunk.iter().zip(all_hits) {
+            if a.text_fusion {
+                beams.push(hs.clone());
+            }
             hs.truncate(10);
             lists.push(hs.iter().map(|x| x.item).collect::<Vec<u32>>());
             recs.push(serde_json::json!({
@@ -284,6 +306,48 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         other_lists.push(l);
     }
+    if a.text_fusion {
+        let e = Embeddings::read(&genrec::embed::default_output(&ds_dir))
+            .context("--text-fusion needs the dataset's embeddings (genrec embed)")?;
+        let (_, d) = e.matrix.size2()?;
+        let x: Vec<f32> = Vec::try_from(&e.matrix.flatten(0, -1))?;
+        let t = Instant::now();
+        // λ on the validation users: their beams, text neighbours and scores.
+        let valid = ds.held_out(Split::Valid);
+        let valid_seen = eval::seen_before(ds, Split::Valid);
+        let valid_beams = generate_all(&gen, valid, FUSION_BEAMS.min(a.beam), a.batch_size);
+        let vc = fusion_candidates(
+            &gen,
+            valid,
+            &valid_beams,
+            &x,
+            d as usize,
+            &valid_seen,
+            &protocol,
+        )?;
+        let vt: Vec<u32> = valid.iter().map(|h| h.target).collect();
+        let (lambda, sweep) = eval::choose_lambda(&vc, &vt, &FUSION_LAMBDAS);
+        eprintln!(
+            "text fusion, validation NDCG@10 by λ: {}",
+            sweep
+                .iter()
+                .map(|(l, n)| format!("{l}: {n:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let c = fusion_candidates(&gen, held, &beams, &x, d as usize, &seen, &protocol)?;
+        let l = eval::fuse(&c, lambda, 10);
+        results.push(eval::score_lists(
+            &format!("genrec + text (λ = {lambda}, chosen on validation)"),
+            &targets,
+            &l,
+            n_items,
+            &pop,
+            &protocol,
+            secs + t.elapsed().as_secs_f64(),
+        ));
+        other_lists.push(l);
+    }
     for (r, l) in results[1..].iter_mut().zip(&other_lists) {
         r.paired.push(eval::paired_difference(
             "genrec", &targets, l, &lists, &protocol,
@@ -383,4 +447,84 @@ pub enum Baseline {
     Knn,
     KnnRecent,
     Sasrec,
+}
+
+/// Beams the text fusion takes from the generator, and text neighbours it adds.
+const FUSION_BEAMS: usize = 20;
+const FUSION_NEIGHBOURS: usize = 20;
+/// The λ values tried on validation (0: the generator alone).
+const FUSION_LAMBDAS: [f32; 9] = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0];
+
+/// The top `n` items of every held-out user, in batches.
+fn generate_all(
+    gen: &Generator,
+    held: &[genrec::data::HeldOut],
+    n: usize,
+    batch: usize,
+) -> Vec<Vec<genrec::decode::Hit>> {
+    held.chunks(batch.max(1))
+        .flat_map(|chunk| {
+            let qs: Vec<Query> = chunk
+                .iter()
+                .map(|h| Query {
+                    user: &h.user,
+                    history: &h.history,
+                })
+                .collect();
+            gen.generate(&qs, n)
+        })
+        .collect()
+}
+
+/// Each user's beams united with their text neighbours (recency-weighted
+/// query), every candidate with its generator log-probability (the beam's, or
+/// teacher-forced for a neighbour the beams missed) and its text cosine.
+fn fusion_candidates(
+    gen: &Generator,
+    held: &[genrec::data::HeldOut],
+    beams: &[Vec<genrec::decode::Hit>],
+    emb: &[f32],
+    dim: usize,
+    seen: &[std::collections::HashSet<u32>],
+    protocol: &Protocol,
+) -> anyhow::Result<Vec<Vec<eval::Candidate>>> {
+    let q = eval::TextQuery::RECENT;
+    let knn = eval::text_knn(emb, dim, held, seen, protocol, q, FUSION_NEIGHBOURS)?;
+    let missing: Vec<Vec<u32>> = beams
+        .iter()
+        .zip(&knn)
+        .map(|(b, k)| {
+            k.iter()
+                .copied()
+                .filter(|i| !b.iter().any(|h| h.item == *i))
+                .collect()
+        })
+        .collect();
+    let queries: Vec<Query> = held
+        .iter()
+        .map(|h| Query {
+            user: &h.user,
+            history: &h.history,
+        })
+        .collect();
+    let scores = gen.score(&queries, &missing);
+    Ok(held
+        .iter()
+        .zip(beams)
+        .zip(missing.iter().zip(&scores))
+        .map(|((h, b), (m, s))| {
+            let items: Vec<(u32, f32)> = b
+                .iter()
+                .map(|x| (x.item, x.score))
+                .chain(m.iter().copied().zip(s.iter().copied()))
+                .collect();
+            let ids: Vec<u32> = items.iter().map(|x| x.0).collect();
+            let cos = eval::cosines(emb, dim, &q.vector(emb, dim, &h.history), &ids);
+            items
+                .iter()
+                .zip(cos)
+                .map(|(&(item, logp), cos)| eval::Candidate { item, logp, cos })
+                .collect()
+        })
+        .collect())
 }

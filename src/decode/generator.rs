@@ -3,6 +3,7 @@
 //! `evaluate` and `recommend`, so all three rank items identically.
 use super::t5_step::T5Step;
 use super::{beam_search_with, Banned, Constraints, Decoding, Hit, Search};
+use crate::batch;
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::trie::Node;
@@ -77,6 +78,35 @@ impl Generator<'_> {
             top_k,
         };
         beam_search_with(&mut step, self.trie, &search, Constraints { banned, prior })
+    }
+
+    /// `log p(ID + eos)` of the given items for each query, by teacher forcing
+    /// with the history-match bias: the score the beam search gives an item
+    /// it finds, for items it may not have found (`items[q]` for query `q`).
+    pub fn score(&self, queries: &[Query], items: &[Vec<u32>]) -> Vec<Vec<f32>> {
+        let _g = tch::no_grad_guard();
+        let cases: Vec<(&str, &[u32], u32)> = queries
+            .iter()
+            .zip(items)
+            .flat_map(|(q, its)| its.iter().map(move |&i| (q.user, q.history, i)))
+            .collect();
+        let mut flat = Vec::with_capacity(cases.len());
+        for chunk in cases.chunks(256) {
+            let b = batch::batch_of(
+                self.vocab,
+                self.item_tokens,
+                chunk,
+                &self.prompt,
+                self.model.device(),
+            );
+            let lp = batch::target_logprobs(self.model, &b).to_device(tch::Device::Cpu);
+            flat.extend(Vec::<f32>::try_from(&lp).expect("f32 scores"));
+        }
+        let mut it = flat.into_iter();
+        items
+            .iter()
+            .map(|its| it.by_ref().take(its.len()).collect())
+            .collect()
     }
 
     /// For each query, the history-match bias of every trie node its last

@@ -54,76 +54,7 @@ pub fn examples(ds: &Dataset) -> Vec<Example> {
 
 pub use prefetch::epoch_order;
 
-/// The model's inputs for a batch of examples: encoder ids/mask `[B, S]`,
-/// decoder input `[B, L+2]`, labels `[B, L+2]`.
-pub struct Batch {
-    pub ids: Tensor,
-    pub mask: Tensor,
-    pub dec: Tensor,
-    pub labels: Tensor,
-    /// History-match features, when the prompt has a match window.
-    pub matches: Option<Matches>,
-}
-
-impl Batch {
-    fn map(self, f: impl Fn(&Tensor) -> Tensor) -> Batch {
-        let matches = self.matches.map(|m| Matches {
-            rows: f(&m.rows),
-            level: f(&m.level),
-            token: f(&m.token),
-            log_count: f(&m.log_count),
-        });
-        Batch {
-            ids: f(&self.ids),
-            mask: f(&self.mask),
-            dec: f(&self.dec),
-            labels: f(&self.labels),
-            matches,
-        }
-    }
-
-    /// Page-locks a host batch bound for a CUDA device, so that its copy can
-    /// run without blocking (unchanged for the CPU).
-    pub fn pinned(self, device: Device) -> Batch {
-        if device.is_cuda() {
-            self.map(|t| t.pin_memory(device))
-        } else {
-            self
-        }
-    }
-
-    /// The batch on `device`; from page-locked memory the copies are queued
-    /// behind the GPU's work instead of waiting for it.
-    pub fn to_device(self, device: Device) -> Batch {
-        if device == Device::Cpu {
-            return self;
-        }
-        self.map(|t| t.to_device_(device, t.kind(), true, false))
-    }
-}
-
-/// History-match features of a batch (see [`prompt::history_matches`]): one
-/// entry per (example, decoder position = ID level, token) with a count.
-pub struct Matches {
-    pub rows: Tensor,
-    pub level: Tensor,
-    pub token: Tensor,
-    pub log_count: Tensor,
-}
-
-impl Matches {
-    /// Adds the model's history-match bias to teacher-forced logits `[B, T, V]`.
-    pub fn apply(&self, model: &T5, logits: Tensor) -> Tensor {
-        match model.history_match_values(&self.level, &self.log_count) {
-            Some(v) if self.rows.numel() > 0 => logits.index_put(
-                &[Some(&self.rows), Some(&self.level), Some(&self.token)],
-                &v.to_kind(logits.kind()),
-                true,
-            ),
-            _ => logits,
-        }
-    }
-}
+pub use crate::batch::{batch_of, Batch, Matches};
 
 pub fn make_batch(
     ds: &Dataset,
@@ -145,60 +76,6 @@ pub fn make_batch(
         })
         .collect();
     batch_of(vocab, item_tokens, &cases, prompt_cfg, device)
-}
-
-/// The batch for `(user, history, target item)` cases.
-pub fn batch_of(
-    vocab: &Vocab,
-    item_tokens: &[Vec<u32>],
-    cases: &[(&str, &[u32], u32)],
-    prompt_cfg: &prompt::PromptConfig,
-    device: Device,
-) -> Batch {
-    let mut inputs = Vec::with_capacity(cases.len());
-    let mut decs = Vec::with_capacity(cases.len());
-    let mut labels = Vec::with_capacity(cases.len());
-    let (mut rows, mut level, mut token, mut log_count) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (r, &(user, history, target)) in cases.iter().enumerate() {
-        inputs.push(prompt::generate_input(
-            vocab,
-            item_tokens,
-            prompt_cfg,
-            user,
-            history,
-        ));
-        let (d, l) = prompt::target(item_tokens, target);
-        for (k, tok, c) in prompt::history_matches(
-            item_tokens,
-            prompt_cfg,
-            history,
-            &item_tokens[target as usize],
-        ) {
-            rows.push(r as i64);
-            level.push(k as i64);
-            token.push(i64::from(tok));
-            log_count.push((c as f32).ln_1p());
-        }
-        decs.push(d);
-        labels.push(l);
-    }
-    let (ids, mask) = prompt::pad_encoder(&inputs, prompt_cfg, vocab, device);
-    let (dec, _) = prompt::pad(&decs, device);
-    let (labels, _) = prompt::pad(&labels, device);
-    let matches = (prompt_cfg.match_history > 0).then(|| Matches {
-        rows: Tensor::from_slice(&rows).to(device),
-        level: Tensor::from_slice(&level).to(device),
-        token: Tensor::from_slice(&token).to(device),
-        log_count: Tensor::from_slice(&log_count).to(device),
-    });
-    Batch {
-        ids,
-        mask,
-        dec,
-        labels,
-        matches,
-    }
 }
 
 /// Copies every variable of `src` that `dst` has too (a model with a
