@@ -22,8 +22,8 @@ step "train the generator (train/ml100k.toml)"
 $G train -c train/ml100k.toml --resume --restart-if-changed
 step "train the verifier (train/ml100k-verifier.toml)"
 $G train -c train/ml100k-verifier.toml --resume --restart-if-changed
-step "evaluate on the test split (leave-one-out, full catalogue)"
-$G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier
+step "evaluate on the test split (leave-one-out, full catalogue; SASRec is trained once and cached)"
+$G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier --text-fusion
 step "evaluate, seen items excluded (RecBole's protocol for general models)"
 $G evaluate --checkpoint checkpoints/ml100k --split test --exclude-seen --out checkpoints/ml100k/exclude-seen
 step "recommend (batch inference) for the test users"
