@@ -196,13 +196,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             };
             let mut results = Vec::new();
             for &bs in &batch_sizes {
-                let qs: Vec<Query> = held
-                    .iter()
-                    .map(|h| Query {
-                        user: &h.user,
-                        history: &h.history,
-                    })
-                    .collect();
+                let qs: Vec<Query> = held.iter().map(Query::from).collect();
                 let _ = gen.generate(&qs[..bs.min(qs.len())], top_k); // warm-up
                 let mut lat = Vec::new();
                 let t0 = Instant::now();

@@ -19,6 +19,15 @@ pub struct Query<'q> {
     pub history: &'q [u32],
 }
 
+impl<'q> From<&'q crate::data::HeldOut> for Query<'q> {
+    fn from(h: &'q crate::data::HeldOut) -> Self {
+        Query {
+            user: &h.user,
+            history: &h.history,
+        }
+    }
+}
+
 pub struct Generator<'a> {
     pub model: &'a T5,
     pub vocab: &'a Vocab,

@@ -116,13 +116,7 @@ pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMa
     let mut r10 = Vec::with_capacity(held.len());
     let mut n10 = Vec::with_capacity(held.len());
     for chunk in held.chunks(batch_size.max(1)) {
-        let qs: Vec<Query> = chunk
-            .iter()
-            .map(|h| Query {
-                user: &h.user,
-                history: &h.history,
-            })
-            .collect();
+        let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
         let hits = gen.generate(&qs, 10);
         for (h, hs) in chunk.iter().zip(hits) {
             let items: Vec<u32> = hs.iter().map(|x| x.item).collect();

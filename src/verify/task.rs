@@ -150,13 +150,7 @@ impl<'a> VerifyTask<'a> {
         }
         progress.finish();
         let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
-        let qs: Vec<Query> = held
-            .iter()
-            .map(|h| Query {
-                user: &h.user,
-                history: &h.history,
-            })
-            .collect();
+        let qs: Vec<Query> = held.iter().map(Query::from).collect();
         let tops = generator_top(&gen, &qs, vc.candidates, t.cfg.eval.batch_size);
         let valid = held
             .iter()
@@ -289,13 +283,7 @@ pub fn lambda_sweep(
     lambdas: &[f64],
     batch: usize,
 ) -> Vec<(f64, f64)> {
-    let qs: Vec<Query> = held
-        .iter()
-        .map(|h| Query {
-            user: &h.user,
-            history: &h.history,
-        })
-        .collect();
+    let qs: Vec<Query> = held.iter().map(Query::from).collect();
     let tops = generator_top(gen, &qs, top, batch);
     let pairs: Vec<Pair> = held
         .iter()
