@@ -586,8 +586,20 @@ impl Trainer {
                         return Err(Error::Other(format!("loss became {mean} within the {loss_n} steps up to step {}; lower optim.lr or check the data", state.step)));
                     }
                     let eps = examples_done as f64 / started.elapsed().as_secs_f64();
+                    // A time-boxed run ends before max_steps: say when.
+                    let time_box = if cfg.run.max_minutes > 0.0 {
+                        let left =
+                            (cfg.run.max_minutes * 60.0 - started.elapsed().as_secs_f64()).max(0.0);
+                        format!(
+                            " | time box ends in {}:{:02}",
+                            (left / 60.0) as u64,
+                            left as u64 % 60
+                        )
+                    } else {
+                        String::new()
+                    };
                     progress.set_message(format!(
-                        "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}"
+                        "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}{time_box}"
                     ));
                     if state.step.is_multiple_of(cfg.run.log_every) {
                         let gn = gnorm.map_or(0.0, |g| g.double_value(&[]));
