@@ -987,3 +987,36 @@ fn sasrec_trains_once_and_is_cached() {
         2
     );
 }
+
+#[test]
+fn train_without_a_config_file_picks_one_from_the_dataset() {
+    let t = tempfile::tempdir().unwrap();
+    let d = data().to_str().unwrap().to_string();
+    let o = genrec(&[
+        "train",
+        "-d",
+        &d,
+        "--set",
+        &format!("run.checkpoints=\"{}\"", t.path().display()),
+        "--max-steps",
+        "5",
+        "--eval-every",
+        "5",
+        "--threads",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("no --config") && err.contains("d_model 64"),
+        "{err}"
+    );
+    let toml = std::fs::read_to_string(t.path().join("ml-100k/train.toml")).unwrap();
+    assert!(
+        toml.contains("d_model = 64") && toml.contains("match_history = 50"),
+        "{toml}"
+    );
+    // Neither a config nor a dataset: a clear error.
+    let o = genrec(&["train"]);
+    assert!(!o.status.success());
+}

@@ -14,9 +14,15 @@ use std::path::PathBuf;
 /// `best` and `latest` pointers, metrics.jsonl and metrics.svg.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Training configuration (TOML), e.g. train/ml100k.toml.
+    /// Training configuration (TOML), e.g. train/ml100k.toml. Without one,
+    /// `--dataset` picks the configuration from the dataset's size and the
+    /// device (README: "train without a config file").
+    #[arg(long, short, required_unless_present = "dataset")]
+    pub config: Option<PathBuf>,
+    /// Prepared dataset to train on (overrides the config's `data.dataset`;
+    /// without --config, the configuration comes from its statistics).
     #[arg(long, short)]
-    pub config: PathBuf,
+    pub dataset: Option<PathBuf>,
     /// Override any setting: --set optim.lr=0.002 --set eval.every=200 (repeatable).
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -81,7 +87,49 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))),
     );
-    let cfg = TrainConfig::load(&a.config, &o)?;
+    if let (Some(_), Some(d)) = (&a.config, &a.dataset) {
+        // The dataset's own index, unless --set says otherwise (applied after).
+        o.insert(
+            0,
+            format!(
+                "data.index={}",
+                toml::Value::String(d.join("index").display().to_string())
+            ),
+        );
+        o.insert(
+            0,
+            format!(
+                "data.dataset={}",
+                toml::Value::String(d.display().to_string())
+            ),
+        );
+    }
+    let cfg = match (&a.config, &a.dataset) {
+        (Some(c), _) => TrainConfig::load(c, &o)?,
+        (None, Some(d)) => {
+            let ds = genrec::data::Dataset::load(d)?;
+            let device = runtime::device(a.device.unwrap_or_default())?;
+            let auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
+            let cfg = auto.with_overrides(&o)?;
+            eprintln!(
+                "no --config: for {} users and {} interactions on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml)",
+                ds.manifest.stats.users,
+                ds.manifest.stats.interactions,
+                runtime::describe(device),
+                cfg.model.d_model,
+                cfg.model.num_layers,
+                cfg.model.num_decoder_layers,
+                cfg.optim.batch_size,
+                cfg.optim.lr,
+                cfg.eval.every,
+                cfg.eval.max_users,
+                cfg.eval.patience,
+                cfg.run.checkpoints.join(&cfg.run.name).display()
+            );
+            cfg
+        }
+        (None, None) => anyhow::bail!("give --config <file.toml> or --dataset <prepared dataset>"),
+    };
     runtime::set_threads((cfg.run.threads > 0).then_some(cfg.run.threads));
     let device = runtime::device(cfg.run.device)?;
     let trainer = Trainer::new(cfg, device)?;
