@@ -560,11 +560,22 @@ mod tests {
             vec![vec![2, 1, 3]],
             "-1.5 + 0.9 > -1.0"
         );
-        assert_eq!(fuse(&cands, 10.0, 2), vec![vec![3, 2]]);
-        // Target 2: NDCG@10 is 1/log2(3) at λ = 0 and 1 at λ = 1 and 10; the smaller λ wins the tie.
-        let (l, sweep) = choose_lambda(&cands, &[2], &[0.0, 1.0, 10.0]);
+        assert_eq!(
+            fuse(&cands, 10.0, 2),
+            vec![vec![2, 3]],
+            "-1.5 + 9 > -4 + 10 > -1 + 0"
+        );
+        assert_eq!(
+            fuse(&cands, 30.0, 2),
+            vec![vec![3, 2]],
+            "-4 + 30 > -1.5 + 27"
+        );
+        // Target 2: NDCG@10 is 1/log2(3) at λ = 0, 1 at λ = 1 and 10, and
+        // 1/log2(3) again at λ = 30; the smaller λ wins the tie.
+        let (l, sweep) = choose_lambda(&cands, &[2], &[0.0, 1.0, 10.0, 30.0]);
         assert_eq!(l, 1.0);
         assert!((sweep[0].1 - 1.0 / 3f64.log2()).abs() < 1e-12 && sweep[2].1 == 1.0);
+        assert!((sweep[3].1 - 1.0 / 3f64.log2()).abs() < 1e-12);
         let q = TextQuery::RECENT.vector(&[1.0, 0.0, 0.0, 1.0, 0.6, 0.8], 2, &[0, 1]);
         assert_eq!(q, vec![0.5, 1.0], "last item weight 1, the one before 0.5");
         let cs = cosines(&[1.0, 0.0, 0.0, 1.0, 0.6, 0.8], 2, &q, &[0, 1, 2]);
