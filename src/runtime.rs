@@ -75,3 +75,13 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }
+
+/// Serialises the unit tests that seed or draw from libtorch's global
+/// generator: the test harness runs them on parallel threads, and a draw
+/// between another test's `manual_seed` and its own would make a seeded
+/// result differ.
+#[cfg(test)]
+pub(crate) fn global_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

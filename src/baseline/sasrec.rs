@@ -552,6 +552,7 @@ mod tests {
 
     #[test]
     fn a_window_pass_gives_every_prefix_its_own_last_state() {
+        let _rng = crate::runtime::global_rng_lock();
         tch::manual_seed(3);
         let vs = nn::VarStore::new(Device::Cpu);
         let p = SasRecParams {

@@ -57,6 +57,7 @@ mod tests {
     use super::*;
     #[test]
     fn keeps_expected_fraction_and_scales() {
+        let _rng = crate::runtime::global_rng_lock();
         tch::manual_seed(1);
         let x = Tensor::ones([1000, 100], (Kind::Float, Device::Cpu));
         let y = dropout(&x, 0.1, true);

@@ -274,6 +274,7 @@ mod tests {
 
     #[test]
     fn flat_update_equals_per_parameter_update() {
+        let _rng = crate::runtime::global_rng_lock();
         let (vs_a, vs_b) = (store(3), store(3));
         let mut opt = AdamW::new(&vs_a, 0.9, 0.999, 1e-8, 0.1);
         let mut ps: Vec<(String, Tensor)> = vs_b.variables().into_iter().collect();
@@ -317,6 +318,7 @@ mod tests {
 
     #[test]
     fn clipping_bounds_the_global_norm_and_reports_it() {
+        let _rng = crate::runtime::global_rng_lock();
         let vs = store(5);
         let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.0);
         opt.zero_grad();
