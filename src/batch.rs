@@ -13,6 +13,9 @@ use tch::{Device, Kind, Tensor};
 pub struct Batch {
     pub ids: Tensor,
     pub mask: Tensor,
+    /// The history item at each encoder position, when the prompt names them
+    /// (see [`prompt::pad_encoder_items`]).
+    pub items: Option<Tensor>,
     pub dec: Tensor,
     pub labels: Tensor,
     /// History-match features, when the prompt has a match window.
@@ -30,6 +33,7 @@ impl Batch {
         Batch {
             ids: f(&self.ids),
             mask: f(&self.mask),
+            items: self.items.as_ref().map(&f),
             dec: f(&self.dec),
             labels: f(&self.labels),
             matches,
@@ -116,6 +120,13 @@ pub fn batch_of(
         labels.push(l);
     }
     let (ids, mask) = prompt::pad_encoder(&inputs, prompt_cfg, vocab, device);
+    let items = prompt::pad_encoder_items(
+        vocab,
+        item_tokens,
+        prompt_cfg,
+        cases.iter().map(|c| c.1),
+        device,
+    );
     let (dec, _) = prompt::pad(&decs, device);
     let (labels, _) = prompt::pad(&labels, device);
     let matches = (prompt_cfg.match_history > 0).then(|| Matches {
@@ -127,6 +138,7 @@ pub fn batch_of(
     Batch {
         ids,
         mask,
+        items,
         dec,
         labels,
         matches,
@@ -138,7 +150,7 @@ pub fn batch_of(
 /// gives an item it finds (tested), so items it did not find can be scored
 /// on the same scale.
 pub fn target_logprobs(model: &T5, b: &Batch) -> Tensor {
-    let mut logits = model.forward_t(&b.ids, &b.mask, &b.dec, false);
+    let mut logits = model.forward_t(&b.ids, &b.mask, b.items.as_ref(), &b.dec, false);
     if let Some(m) = &b.matches {
         logits = m.apply(model, logits);
     }

@@ -39,6 +39,9 @@ pub struct PromptConfig {
     /// History items the history-match bias looks at (0: none; see
     /// `T5::history_match_values`).
     pub match_history: usize,
+    /// Whether encoder positions name their history item (see
+    /// [`encoder_items`]), for a model that adds the item's text embedding.
+    pub item_text: bool,
 }
 
 impl PromptConfig {
@@ -107,6 +110,59 @@ fn encoder_input(
     }
     special(&mut v, vocab::EOS);
     v
+}
+
+/// The history item at each encoder position of the prompt
+/// [`generate_input`] (or [`verify_input`]) builds for `history`, `none` at
+/// the task, user and end positions: one entry per token, or per item when
+/// summed.
+pub fn encoder_items(
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    history: &[u32],
+    none: i64,
+) -> Vec<i64> {
+    let h = &history[history.len().saturating_sub(p.max_history)..];
+    let w = p.width(vocab);
+    let mut v = vec![none; 1 + usize::from(p.user_token)];
+    for &i in h {
+        v.extend(std::iter::repeat_n(
+            i64::from(i),
+            item_tokens[i as usize].len() / w,
+        ));
+    }
+    v.push(none);
+    v
+}
+
+/// The padded `[B, S]` item of every encoder position for these histories
+/// (see [`encoder_items`]; padding and non-item positions hold the number
+/// of items), or None when the prompt does not name items.
+pub fn pad_encoder_items<'h>(
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    histories: impl ExactSizeIterator<Item = &'h [u32]>,
+    device: Device,
+) -> Option<Tensor> {
+    if !p.item_text {
+        return None;
+    }
+    let none = item_tokens.len() as i64;
+    let rows: Vec<Vec<i64>> = histories
+        .map(|h| encoder_items(vocab, item_tokens, p, h, none))
+        .collect();
+    let s = rows.iter().map(Vec::len).max().unwrap_or(1);
+    let mut flat = vec![none; rows.len() * s];
+    for (r, row) in rows.iter().enumerate() {
+        flat[r * s..r * s + row.len()].copy_from_slice(row);
+    }
+    Some(
+        Tensor::from_slice(&flat)
+            .view([rows.len() as i64, s as i64])
+            .to(device),
+    )
 }
 
 /// Pads encoder inputs built with `p`: ids `[B, S]` (or `[B, S, width]` for
@@ -218,6 +274,7 @@ mod tests {
             user_token: true,
             item_input: ItemInput::Tokens,
             match_history: 0,
+            item_text: false,
         };
         let tok = generate_input(&v, &items, &p, "u1", &[0, 1, 2]);
         assert_eq!(tok.len(), 2 + 2 * 3 + 1);
@@ -249,6 +306,7 @@ mod tests {
             user_token: false,
             item_input: ItemInput::Tokens,
             match_history: 4,
+            item_text: false,
         };
         let target = v.id_tokens(&[0, 1, 2]);
         // Item 1 falls outside the window of 4.
@@ -286,6 +344,7 @@ mod tests {
             user_token: false,
             item_input: ItemInput::Summed,
             match_history: 0,
+            item_text: false,
         };
         let a = generate_input(&v, &items, &p, "u", &[0]);
         let b = generate_input(&v, &items, &p, "u", &[0, 1, 2]);
@@ -307,5 +366,60 @@ mod tests {
         );
         assert_eq!(ids.size(), [1, 5]);
         assert_eq!(mask.size(), [1, 5]);
+    }
+
+    #[test]
+    fn encoder_items_line_up_with_encoder_positions() {
+        let (v, items) = setup();
+        for (item_input, user_token) in [
+            (ItemInput::Tokens, true),
+            (ItemInput::Tokens, false),
+            (ItemInput::Summed, true),
+            (ItemInput::Summed, false),
+        ] {
+            let p = PromptConfig {
+                max_history: 2,
+                user_token,
+                item_input,
+                match_history: 0,
+                item_text: true,
+            };
+            let hs: [&[u32]; 2] = [&[2], &[0, 1, 2]];
+            let inputs: Vec<Vec<u32>> = hs
+                .iter()
+                .map(|h| generate_input(&v, &items, &p, "u", h))
+                .collect();
+            let (_, mask) = pad_encoder(&inputs, &p, &v, Device::Cpu);
+            let it = pad_encoder_items(&v, &items, &p, hs.into_iter(), Device::Cpu).unwrap();
+            assert_eq!(it.size(), mask.size());
+            let it = Vec::<i64>::try_from(it.view([-1])).unwrap();
+            let per_item = if item_input == ItemInput::Tokens {
+                3
+            } else {
+                1
+            };
+            let lead = 1 + usize::from(user_token);
+            let s = lead + 2 * per_item + 1;
+            // Row 1 keeps the last two items (1 and 2), each on its positions.
+            let mut want = vec![3i64; lead];
+            want.extend(std::iter::repeat_n(1, per_item));
+            want.extend(std::iter::repeat_n(2, per_item));
+            want.push(3);
+            assert_eq!(&it[s..], want.as_slice(), "{item_input:?} {user_token}");
+            let mut first = vec![3i64; lead];
+            first.extend(std::iter::repeat_n(2, per_item));
+            first.resize(s, 3);
+            assert_eq!(&it[..s], first.as_slice());
+        }
+        let off = PromptConfig {
+            max_history: 2,
+            user_token: false,
+            item_input: ItemInput::Tokens,
+            match_history: 0,
+            item_text: false,
+        };
+        assert!(
+            pad_encoder_items(&v, &items, &off, [&[0u32][..]].into_iter(), Device::Cpu).is_none()
+        );
     }
 }

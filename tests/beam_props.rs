@@ -270,7 +270,7 @@ proptest! {
         let _g = tch::no_grad_guard();
         let inputs = Tensor::randint_low(2, 20, [batch as i64, 6], (Kind::Int64, Device::Cpu));
         let mask = inputs.ones_like();
-        let mut step = T5Step::new(&model, &inputs, &mask, width);
+        let mut step = T5Step::new(&model, &inputs, &mask, None, width);
         let out = beam_search(&mut step, &trie, &Search { batch, width, start: 0, eos: EOS, length_penalty: 0.0, top_k: width });
         for (b, hits) in out.iter().enumerate() {
             prop_assert!(!hits.is_empty());
@@ -287,7 +287,7 @@ proptest! {
                 let dec: Vec<i64> = std::iter::once(0).chain(id.iter().map(|&t| t as i64)).collect();
                 let tgt: Vec<i64> = id.iter().map(|&t| t as i64).chain(std::iter::once(EOS as i64)).collect();
                 let lp = model
-                    .forward_t(&inputs.narrow(0, b as i64, 1), &mask.narrow(0, b as i64, 1), &Tensor::from_slice(&dec).unsqueeze(0), false)
+                    .forward_t(&inputs.narrow(0, b as i64, 1), &mask.narrow(0, b as i64, 1), None, &Tensor::from_slice(&dec).unsqueeze(0), false)
                     .log_softmax(-1, Kind::Float)
                     .gather(2, &Tensor::from_slice(&tgt).view([1, 4, 1]), false)
                     .sum(Kind::Float)

@@ -1020,3 +1020,65 @@ fn train_without_a_config_file_picks_one_from_the_dataset() {
     let o = genrec(&["train"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn item_text_is_learned_and_must_be_the_index_s_embeddings() {
+    let t = tempfile::tempdir().unwrap();
+    let o = run_tiny(
+        t.path(),
+        &["--max-steps", "30", "--set", "data.item_text=true"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = t.path().join("tiny");
+    let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
+    assert!(ck.meta.train.data.item_text);
+    assert_eq!(ck.model.config.genrec_text_dim, Some(384));
+    // The projection starts at zero; training moved it.
+    let w = &ck.vs.variables()["genrec_text_proj"];
+    assert!(w.abs().sum(tch::Kind::Float).double_value(&[]) > 0.0);
+    let out = t.path().join("eval");
+    let eval = |dataset: &Path| {
+        genrec(&[
+            "evaluate",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--dataset",
+            dataset.to_str().unwrap(),
+            "--index",
+            data().join("index").to_str().unwrap(),
+            "--no-baselines",
+            "--bootstrap",
+            "10",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = eval(data());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("| genrec | 943 |"));
+    // Other embeddings beside the same dataset: refused, naming the file.
+    let copy = t.path().join("ds");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in [
+        "dataset.json",
+        "items.jsonl",
+        "sequences.jsonl",
+        "train.jsonl",
+        "valid.jsonl",
+        "test.jsonl",
+    ] {
+        std::fs::copy(data().join(f), copy.join(f)).unwrap();
+    }
+    let e = genrec::embed::Embeddings::read(&data().join("embeddings.safetensors")).unwrap();
+    let other = genrec::embed::default_output(&copy);
+    genrec::embed::Embeddings::write(&other, &(&e.matrix * 0.5), &e.source).unwrap();
+    let o = eval(&copy);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("embeddings.safetensors") && err.contains("other embeddings"),
+        "{err}"
+    );
+}

@@ -77,7 +77,7 @@ fn check_fixture(name: &str) {
 
     // Teacher-forced forward.
     let (ids, mask, dec) = (g("input_ids"), g("attention_mask"), g("decoder_input_ids"));
-    let enc = model.encode(&ids, &mask, false);
+    let enc = model.encode(&ids, &mask, None, false);
     let de = diff(&enc, &g("encoder_last_hidden_state"));
     assert!(de < 1e-4, "{name}: encoder states differ by {de}");
     let h = model.decode(&dec, &enc, &mask, false);
@@ -88,7 +88,7 @@ fn check_fixture(name: &str) {
     assert!(dl < 1e-4, "{name}: logits differ by {dl}");
 
     // Greedy with the KV cache: 5 tokens, identical; step logits within 1e-4.
-    let mut step = T5Step::new(&model, &ids, &mask, 1);
+    let mut step = T5Step::new(&model, &ids, &mask, None, 1);
     let (toks, step_logits) = greedy(&mut step, 3, 0, 1, 0, 5, None);
     let want = i64s(&g("greedy_sequences").narrow(1, 1, 5));
     let got: Vec<i64> = toks.iter().flatten().map(|&t| t as i64).collect();
@@ -119,7 +119,7 @@ fn check_fixture(name: &str) {
             1,
         );
         let lp = model
-            .forward_t(&r_ids, &r_mask, &dec_in, false)
+            .forward_t(&r_ids, &r_mask, None, &dec_in, false)
             .log_softmax(-1, Kind::Float);
         let s = lp
             .gather(2, &targets.unsqueeze(-1), false)
@@ -167,7 +167,7 @@ fn check_fixture(name: &str) {
             "beam3_item_index",
         ),
     ] {
-        let mut step = T5Step::new(&model, &ids, &mask, beams);
+        let mut step = T5Step::new(&model, &ids, &mask, None, beams);
         let out = beam_search(
             &mut step,
             &trie,
@@ -241,8 +241,8 @@ fn save_then_load_round_trips_exactly() {
     let _g = tch::no_grad_guard();
     assert_eq!(
         diff(
-            &model.forward_t(&ids, &mask, &dec, false),
-            &back.forward_t(&ids, &mask, &dec, false)
+            &model.forward_t(&ids, &mask, None, &dec, false),
+            &back.forward_t(&ids, &mask, None, &dec, false)
         ),
         0.0
     );
@@ -277,6 +277,7 @@ fn bf16_compute_keeps_f32_weights_and_stays_close() {
     let logits = model.forward_t(
         &g("input_ids"),
         &g("attention_mask"),
+        None,
         &g("decoder_input_ids"),
         true,
     );
@@ -294,7 +295,7 @@ fn bf16_compute_keeps_f32_weights_and_stays_close() {
     }
     // Decoding with the cache in bf16 works too.
     let _ng = tch::no_grad_guard();
-    let mut step = T5Step::new(&model, &g("input_ids"), &g("attention_mask"), 2);
+    let mut step = T5Step::new(&model, &g("input_ids"), &g("attention_mask"), None, 2);
     let items: Vec<Vec<u32>> = vec![vec![8, 19, 38], vec![11, 19, 35]];
     let trie = Trie::build(
         items

@@ -3,6 +3,7 @@
 //! verifier's rerank options.
 use anyhow::Context;
 use genrec::data::Dataset;
+use genrec::decode::generator::attach_item_text;
 use genrec::decode::Hit;
 use genrec::semantic_id::store::Index;
 use genrec::trainer::checkpoint::{self, Loaded};
@@ -49,7 +50,7 @@ pub struct Inference {
 /// Loads checkpoint, dataset and index; refuses an index whose semantic IDs
 /// differ from those the checkpoint was trained on.
 pub fn load(a: &ModelArgs, device: Device) -> anyhow::Result<Inference> {
-    let ck = checkpoint::load_task(&a.checkpoint, "generate", device)?;
+    let mut ck = checkpoint::load_task(&a.checkpoint, "generate", device)?;
     let ds_dir = a
         .dataset
         .clone()
@@ -78,6 +79,7 @@ pub fn load(a: &ModelArgs, device: Device) -> anyhow::Result<Inference> {
         index.vocab == ck.vocab,
         "the index's vocabulary differs from the checkpoint's"
     );
+    attach_item_text(&mut ck.model, &ck.meta.train.data.prompt(), &ds_dir, &index)?;
     let item_tokens = index.ids.item_tokens(&index.vocab);
     Ok(Inference {
         ck,
@@ -105,7 +107,13 @@ impl RerankArgs {
         let Some(p) = &self.rerank else {
             return Ok(None);
         };
-        let v = checkpoint::load_task(p, "verify", device)?;
+        let mut v = checkpoint::load_task(p, "verify", device)?;
+        attach_item_text(
+            &mut v.model,
+            &v.meta.train.data.prompt(),
+            &inf.ds_dir,
+            &inf.index,
+        )?;
         inf.ds
             .check_history(v.meta.train.data.prompt().history_len())?;
         anyhow::ensure!(

@@ -4,12 +4,30 @@
 use super::t5_step::T5Step;
 use super::{beam_search_with, Banned, Constraints, Decoding, Hit, Search};
 use crate::batch;
+use crate::error::{Error, Result};
 use crate::model::T5;
 use crate::prompt;
+use crate::semantic_id::store::Index;
 use crate::semantic_id::trie::Node;
 use crate::semantic_id::trie::Trie;
 use crate::semantic_id::vocab::{self, Vocab};
 use std::collections::HashMap;
+use std::path::Path;
+
+/// Gives `model` the item text it reads, when its checkpoint's prompt names
+/// items (`data.item_text`): the embeddings the index was built from.
+pub fn attach_item_text(
+    model: &mut T5,
+    prompt: &prompt::PromptConfig,
+    dataset_dir: &Path,
+    index: &Index,
+) -> Result<()> {
+    if !prompt.item_text {
+        return Ok(());
+    }
+    let table = crate::embed::item_text_table(dataset_dir, &index.summary.embeddings_sha256)?;
+    model.set_item_text(&table).map_err(Error::Mismatch)
+}
 
 /// One user's request: original user id (for the hashed user token) and
 /// history (internal item ids, oldest first).
@@ -69,8 +87,15 @@ impl Generator<'_> {
             .collect();
         let (ids, mask) =
             prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
+        let items = prompt::pad_encoder_items(
+            self.vocab,
+            self.item_tokens,
+            &self.prompt,
+            queries.iter().map(|q| q.history),
+            self.model.device(),
+        );
         let width = self.decoding.width();
-        let mut step = T5Step::new(self.model, &ids, &mask, width);
+        let mut step = T5Step::new(self.model, &ids, &mask, items.as_ref(), width);
         let biases = self.history_match(queries);
         let lookup = |u: usize, node: Node| biases.as_ref().and_then(|b| b[u].get(&node).copied());
         let prior: Option<super::Prior> = if biases.is_some() {

@@ -9,9 +9,16 @@ pub struct T5Step<'a> {
 }
 
 impl<'a> T5Step<'a> {
-    /// Encodes `ids`/`mask` (`[B, S]`) once and prepares `beams` decoder rows per user.
-    pub fn new(model: &'a T5, ids: &Tensor, mask: &Tensor, beams: usize) -> Self {
-        let enc = model.encode(ids, mask, false);
+    /// Encodes `ids`/`mask` (`[B, S]`, with the positions' `items` for a
+    /// model that reads item text) once and prepares `beams` decoder rows per user.
+    pub fn new(
+        model: &'a T5,
+        ids: &Tensor,
+        mask: &Tensor,
+        items: Option<&Tensor>,
+        beams: usize,
+    ) -> Self {
+        let enc = model.encode(ids, mask, items, false);
         let cache = model.start_decoding(&enc, mask, beams as i64);
         Self { model, cache }
     }

@@ -297,6 +297,27 @@ pub fn read_external(path: &Path, n_items: usize) -> Result<Tensor> {
     Ok(m)
 }
 
+/// The item text embeddings a generator that reads item text uses: the
+/// dataset's `embeddings.safetensors` `[N, D]`, which must be the file the
+/// index was built from (`index_embeddings_sha256`), so that a model reads
+/// the text its semantic IDs came from.
+pub fn item_text_table(dataset_dir: &Path, index_embeddings_sha256: &str) -> Result<Tensor> {
+    let path = default_output(dataset_dir);
+    let e = Embeddings::read(&path)?;
+    if e.file_sha256 != index_embeddings_sha256 {
+        return Err(Error::input(
+            &path,
+            None,
+            format!(
+                "the generator reads item text from this file, but the index was built from other embeddings ({}…, this file {}…); rebuild the index from it (`genrec index`) or train without data.item_text",
+                &index_embeddings_sha256[..12.min(index_embeddings_sha256.len())],
+                &e.file_sha256[..12]
+            ),
+        ));
+    }
+    Ok(e.matrix)
+}
+
 pub fn default_output(dataset_dir: &Path) -> PathBuf {
     dataset_dir.join("embeddings.safetensors")
 }

@@ -57,6 +57,13 @@ pub struct T5Config {
     /// (see `T5::history_match_values`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genrec_history_match_levels: Option<i64>,
+    /// genrec extension (transformers ignores it, and the extra weight): the
+    /// width of the item text embeddings whose learned projection
+    /// (`genrec_text_proj`, `[d_model, dim]`) the encoder adds to every
+    /// position of a history item, when the model reads item text
+    /// (see `T5::set_item_text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genrec_text_dim: Option<i64>,
 }
 
 fn d_buckets() -> i64 {
@@ -104,6 +111,7 @@ impl T5Config {
             eos_token_id: 1,
             decoder_start_token_id: 0,
             genrec_history_match_levels: None,
+            genrec_text_dim: None,
         }
     }
 

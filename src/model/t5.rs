@@ -312,6 +312,12 @@ pub struct T5 {
     lm_head: Option<Lin>,
     /// History-match weights `[levels, 2]` (see [`T5::history_match_values`]).
     history_match: Option<Tensor>,
+    /// Item text projection `[d_model, dim]` (zeros at the start: the model
+    /// learns how much of the text to use).
+    text_proj: Option<Tensor>,
+    /// Item text embeddings `[N + 1, dim]` (row N: zeros, for positions that
+    /// are no item), set by [`T5::set_item_text`]; not a weight.
+    item_text: Option<Tensor>,
     /// dtype of the hidden states (f32, or bf16 for mixed precision on CUDA).
     compute_kind: Kind,
 }
@@ -365,6 +371,10 @@ impl T5 {
             history_match: c
                 .genrec_history_match_levels
                 .map(|l| p.zeros("genrec_history_match", &[l, 2])),
+            text_proj: c
+                .genrec_text_dim
+                .map(|dim| p.zeros("genrec_text_proj", &[c.d_model, dim])),
+            item_text: None,
             compute_kind: Kind::Float,
         }
     }
@@ -393,10 +403,44 @@ impl T5 {
         self.shared.ws.device()
     }
 
+    /// Gives a model that reads item text (`genrec_text_dim`) the items'
+    /// text embeddings `[N, dim]` (row = internal item id); encoder
+    /// positions then name their item (see [`T5::encode`]).
+    pub fn set_item_text(&mut self, embeddings: &Tensor) -> Result<(), String> {
+        let Some(dim) = self.config.genrec_text_dim else {
+            return Err("this model does not read item text".into());
+        };
+        let size = embeddings.size();
+        if size.len() != 2 || size[1] != dim {
+            return Err(format!(
+                "item text embeddings have shape {size:?}; the model reads [N, {dim}]"
+            ));
+        }
+        let _g = tch::no_grad_guard();
+        let zero = Tensor::zeros([1, dim], (Kind::Float, Device::Cpu));
+        let table = Tensor::cat(&[embeddings.to_kind(Kind::Float).to(Device::Cpu), zero], 0);
+        self.item_text = Some(table.to(self.device()));
+        Ok(())
+    }
+
+    /// Items the item text table knows (0 when the model reads no text).
+    pub fn text_items(&self) -> i64 {
+        self.item_text.as_ref().map_or(0, |t| t.size()[0] - 1)
+    }
+
     /// Encoder: ids `[B, S]`, mask `[B, S]` (1 = position) → states `[B, S, C]`.
     /// Ids `[B, S, G]` give each position the sum of its G tokens' embeddings,
-    /// `pad_token_id` adding nothing (genrec's summed item input).
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+    /// `pad_token_id` adding nothing (genrec's summed item input). `items`
+    /// `[B, S]` names the history item at each position (any id outside
+    /// `0..N`: none); a model that reads item text adds the projection of
+    /// that item's text embedding there, and reads none without `items`.
+    pub fn encode(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        items: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         let s = ids.size()[1];
         let p_drop = self.config.dropout_rate;
         let x = if ids.dim() == 3 {
@@ -411,6 +455,10 @@ impl T5 {
         } else {
             self.embed(ids)
         };
+        let x = match (items, &self.text_proj) {
+            (Some(items), Some(w)) => x + self.item_text_input(items, w),
+            _ => x,
+        };
         let mut h = dropout(&x, p_drop, train);
         let pad = additive_mask(mask);
         let bias =
@@ -422,6 +470,23 @@ impl T5 {
             h = blk.ff.forward_t(&h, train);
         }
         dropout(&self.encoder_norm.forward(&h), p_drop, train)
+    }
+
+    /// `W · text(item)` for every position of `items` `[B, S]`: `[B, S, C]`,
+    /// zero where the position is no item.
+    fn item_text_input(&self, items: &Tensor, w: &Tensor) -> Tensor {
+        let table = self
+            .item_text
+            .as_ref()
+            .expect("a model that reads item text needs T5::set_item_text before encoding items");
+        let none = table.size()[0] - 1;
+        let outside = items.lt(0).logical_or(&items.ge(none));
+        let rows = items.masked_fill(&outside, none);
+        let text = table.index_select(0, &rows.flatten(0, -1));
+        let s = items.size();
+        text.matmul(&w.tr())
+            .view([s[0], s[1], -1])
+            .to_kind(self.compute_kind)
     }
 
     /// Teacher-forced decoder: `dec_ids` `[B, T]` (starting with the decoder
@@ -506,8 +571,15 @@ impl T5 {
     }
 
     /// Full teacher-forced forward: logits `[B, T, V]`.
-    pub fn forward_t(&self, ids: &Tensor, mask: &Tensor, dec_ids: &Tensor, train: bool) -> Tensor {
-        let enc = self.encode(ids, mask, train);
+    pub fn forward_t(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        items: Option<&Tensor>,
+        dec_ids: &Tensor,
+        train: bool,
+    ) -> Tensor {
+        let enc = self.encode(ids, mask, items, train);
         self.lm_logits(&self.decode(dec_ids, &enc, mask, train))
     }
 

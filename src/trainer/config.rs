@@ -124,6 +124,10 @@ pub struct DataConfig {
     /// (0: no such bias, as in TIGER). Can exceed `max_history`: the bias
     /// costs a lookup, not encoder positions.
     pub match_history: usize,
+    /// The generator reads the items' text: the embeddings the index was
+    /// built from (`<dataset>/embeddings.safetensors`), through a learned
+    /// projection added to every encoder position of a history item.
+    pub item_text: bool,
 }
 
 impl Default for DataConfig {
@@ -135,6 +139,7 @@ impl Default for DataConfig {
             user_token: true,
             item_input: Default::default(),
             match_history: 0,
+            item_text: false,
         }
     }
 }
@@ -146,6 +151,7 @@ impl DataConfig {
             user_token: self.user_token,
             item_input: self.item_input,
             match_history: self.match_history,
+            item_text: self.item_text,
         }
     }
 

@@ -100,7 +100,7 @@ pub fn copy_shared(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<()> {
 
 /// Mean token cross-entropy of a batch (full-vocabulary softmax), as the model trains.
 pub fn batch_loss(model: &T5, b: &Batch, train: bool) -> Tensor {
-    let mut logits = model.forward_t(&b.ids, &b.mask, &b.dec, train);
+    let mut logits = model.forward_t(&b.ids, &b.mask, b.items.as_ref(), &b.dec, train);
     if let Some(m) = &b.matches {
         logits = m.apply(model, logits);
     }
@@ -316,7 +316,7 @@ pub struct Trainer {
 impl Trainer {
     /// A generator checkpoint trained on this trainer's semantic IDs.
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
-        let g = checkpoint::load_task(path, "generate", self.device)?;
+        let mut g = checkpoint::load_task(path, "generate", self.device)?;
         if g.meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
             return Err(Error::Mismatch(format!(
                 "the generator {} was trained on other semantic IDs than {}",
@@ -324,6 +324,12 @@ impl Trainer {
                 self.index.dir.display()
             )));
         }
+        crate::decode::generator::attach_item_text(
+            &mut g.model,
+            &g.meta.train.data.prompt(),
+            &self.cfg.data.dataset,
+            &self.index,
+        )?;
         Ok(g)
     }
 
@@ -436,9 +442,20 @@ impl Trainer {
         let cfg = &self.cfg;
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
-        let t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
+        let mut t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
+        let text = match cfg.data.item_text {
+            true => Some(crate::embed::item_text_table(
+                &cfg.data.dataset,
+                &self.index.summary.embeddings_sha256,
+            )?),
+            false => None,
+        };
+        t5cfg.genrec_text_dim = text.as_ref().map(|t| t.size()[1]);
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
+        if let Some(t) = &text {
+            model.set_item_text(t).map_err(Error::Mismatch)?;
+        }
         task.init(&mut vs)?;
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);

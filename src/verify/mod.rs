@@ -79,7 +79,14 @@ impl Verifier<'_> {
                 })
                 .collect();
             let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, dev);
-            let enc = self.model.encode(&ids, &mask, false);
+            let items = prompt::pad_encoder_items(
+                self.vocab,
+                self.item_tokens,
+                &self.prompt,
+                groups.iter().map(|&(s, _)| chunk[s].history),
+                dev,
+            );
+            let enc = self.model.encode(&ids, &mask, items.as_ref(), false);
             let counts =
                 Tensor::from_slice(&groups.iter().map(|g| g.1 as i64).collect::<Vec<_>>()).to(dev);
             let enc = enc.repeat_interleave_self_tensor(&counts, 0, None);

@@ -203,10 +203,22 @@ impl Task for VerifyTask<'_> {
                 labels.push(if e.yes { 0i64 } else { 1 });
             }
             let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, Device::Cpu);
+            let items = prompt::pad_encoder_items(
+                &t.vocab,
+                &t.item_tokens,
+                &p,
+                idx.iter().map(|&i| {
+                    let e = examples[i as usize];
+                    let s = &t.ds.train[e.at.user as usize];
+                    &s.items[..e.at.pos as usize]
+                }),
+                Device::Cpu,
+            );
             let (dec, _) = prompt::pad(&decs, Device::Cpu);
             Batch {
                 ids,
                 mask,
+                items,
                 dec,
                 labels: Tensor::from_slice(&labels),
                 matches: None,
@@ -214,7 +226,7 @@ impl Task for VerifyTask<'_> {
         })
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
-        let logits = model.forward_t(&b.ids, &b.mask, &b.dec, true);
+        let logits = model.forward_t(&b.ids, &b.mask, b.items.as_ref(), &b.dec, true);
         yes_no_logits(&logits).cross_entropy_for_logits(&b.labels)
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
