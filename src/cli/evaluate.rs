@@ -118,6 +118,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             length_penalty: 0.0,
         },
     };
+    // An earlier run to compare with is read (and checked) before decoding.
+    let earlier = match &a.compare {
+        Some(c) => Some((c, earlier_lists(c, ds, held, a.split)?)),
+        None => None,
+    };
     let verifier = a.rerank.load(&inf, device, 20)?;
     if let Some(r) = &verifier {
         anyhow::ensure!(
@@ -185,13 +190,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut results: Vec<MethodResult> = vec![eval::score_lists(
         "genrec", &targets, &lists, n_items, &pop, &protocol, secs,
     )];
-    if let Some(c) = &a.compare {
-        let earlier = earlier_lists(c, ds, held, a.split)?;
+    if let Some((c, earlier)) = &earlier {
         results[0].paired.push(eval::paired_difference(
             &format!("earlier run ({})", c.display()),
             &targets,
             &lists,
-            &earlier,
+            earlier,
             &protocol,
         ));
     }
@@ -429,7 +433,11 @@ pub enum Baseline {
 const FUSION_BEAMS: usize = 20;
 const FUSION_NEIGHBOURS: usize = 20;
 /// The λ values tried on validation (0: the generator alone).
-const FUSION_LAMBDAS: [f32; 9] = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0];
+/// Up to 80: on Beauty, where the text carries most of the signal,
+/// validation still rose at 20.
+const FUSION_LAMBDAS: [f32; 12] = [
+    0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0,
+];
 
 /// The top `n` items of every held-out user, in batches.
 fn generate_all(

@@ -309,7 +309,7 @@ pub fn item_text_table(dataset_dir: &Path, index_embeddings_sha256: &str) -> Res
             &path,
             None,
             format!(
-                "the generator reads item text from this file, but the index was built from other embeddings ({}…, this file {}…); rebuild the index from it (`genrec index`) or train without data.item_text",
+                "the generator reads item text from this file, but the index was built from other embeddings ({}…, this file {}…); rebuild the index from it (`genrec index`), or train with `--set data.item_text=false` (an index built from --embeddings elsewhere)",
                 &index_embeddings_sha256[..12.min(index_embeddings_sha256.len())],
                 &e.file_sha256[..12]
             ),

@@ -395,6 +395,7 @@ impl TrainConfig {
                 dataset: dataset.to_path_buf(),
                 user_token: false,
                 match_history: 50,
+                item_text: true,
                 ..DataConfig::default()
             },
             model,
@@ -550,8 +551,13 @@ mod tests {
             ("ml-100k", 64, 256, 300)
         );
         assert_eq!(
-            (c.data.user_token, c.data.match_history, c.optim.max_steps),
-            (false, 50, 38_000)
+            (
+                c.data.user_token,
+                c.data.match_history,
+                c.data.item_text,
+                c.optim.max_steps
+            ),
+            (false, 50, true, 38_000)
         );
         c.check().unwrap();
         // A large catalogue on a GPU: TIGER's model, batch 1024, validation every 2,000 (the cap).
