@@ -95,7 +95,7 @@ fn item_text_enters_only_where_items_are_named() {
     assert_eq!(w.grad().abs().sum(Kind::Float).double_value(&[]), 0.0);
     {
         let _g = tch::no_grad_guard();
-        let _ = w.copy_(&Tensor::randn([32, 6], (Kind::Float, Device::Cpu)));
+        w.copy_(&Tensor::randn([32, 6], (Kind::Float, Device::Cpu)));
     }
     let with = enc(Some(&named));
     assert!(!enc(None).allclose(&with, 1e-3, 1e-3, false));
