@@ -443,19 +443,16 @@ impl Trainer {
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
         let mut t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
-        let text = match cfg.data.item_text {
-            true => Some(crate::embed::item_text_table(
-                &cfg.data.dataset,
-                &self.index.summary.embeddings_sha256,
-            )?),
-            false => None,
-        };
-        t5cfg.genrec_text_dim = text.as_ref().map(|t| t.size()[1]);
+        // The index records the width of the embeddings it was built from.
+        t5cfg.genrec_text_dim = cfg.data.item_text.then_some(self.index.summary.dim as i64);
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
-        if let Some(t) = &text {
-            model.set_item_text(t).map_err(Error::Mismatch)?;
-        }
+        crate::decode::generator::attach_item_text(
+            &mut model,
+            &cfg.data.prompt(),
+            &cfg.data.dataset,
+            &self.index,
+        )?;
         task.init(&mut vs)?;
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);
