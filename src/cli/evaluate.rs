@@ -216,7 +216,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
 
     let baselines: &[Baseline] = if a.no_baselines { &[] } else { &a.baselines };
+    // The dataset's text embeddings, read once for the kNN rows and the fusion.
     let mut emb: Option<(Vec<f32>, usize)> = None;
+    let read_emb = |emb: &mut Option<(Vec<f32>, usize)>| -> anyhow::Result<()> {
+        if emb.is_none() {
+            let e = Embeddings::read(&genrec::embed::default_output(&ds_dir))?;
+            let (_, d) = e.matrix.size2()?;
+            *emb = Some((Vec::try_from(&e.matrix.flatten(0, -1))?, d as usize));
+        }
+        Ok(())
+    };
     for b in baselines {
         // Each row times its own ranking (SASRec's training time is in its cache record).
         let (name, l, row_secs) = match b {
@@ -226,17 +235,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Knn | Baseline::KnnRecent => {
-                if emb.is_none() {
-                    match Embeddings::read(&genrec::embed::default_output(&ds_dir)) {
-                        Ok(e) => {
-                            let (_, d) = e.matrix.size2()?;
-                            emb = Some((Vec::try_from(&e.matrix.flatten(0, -1))?, d as usize));
-                        }
-                        Err(e) => {
-                            eprintln!("text-kNN baselines skipped: {e:#}");
-                            continue;
-                        }
-                    }
+                if let Err(e) = read_emb(&mut emb) {
+                    eprintln!("text-kNN baselines skipped: {e:#}");
+                    continue;
                 }
                 let (x, d) = emb.as_ref().expect("just read");
                 let q = if *b == Baseline::Knn {
@@ -287,24 +288,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     if a.text_fusion {
-        let e = Embeddings::read(&genrec::embed::default_output(&ds_dir))
+        read_emb(&mut emb)
             .context("--text-fusion needs the dataset's embeddings (genrec embed)")?;
-        let (_, d) = e.matrix.size2()?;
-        let x: Vec<f32> = Vec::try_from(&e.matrix.flatten(0, -1))?;
+        let (x, d) = emb.as_ref().expect("just read");
+        let (x, d) = (x.as_slice(), *d);
         let t = Instant::now();
         // λ on the validation users: their beams, text neighbours and scores.
         let valid = ds.held_out(Split::Valid);
         let valid_seen = eval::seen_before(ds, Split::Valid);
         let valid_beams = generate_all(&gen, valid, FUSION_BEAMS.min(a.beam), a.batch_size);
-        let vc = fusion_candidates(
-            &gen,
-            valid,
-            &valid_beams,
-            &x,
-            d as usize,
-            &valid_seen,
-            &protocol,
-        )?;
+        let vc = fusion_candidates(&gen, valid, &valid_beams, x, d, &valid_seen, &protocol)?;
         let vt: Vec<u32> = valid.iter().map(|h| h.target).collect();
         let (lambda, sweep) = eval::choose_lambda(&vc, &vt, &FUSION_LAMBDAS);
         eprintln!(
@@ -315,7 +308,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let c = fusion_candidates(&gen, held, &beams, &x, d as usize, &seen, &protocol)?;
+        let c = fusion_candidates(&gen, held, &beams, x, d, &seen, &protocol)?;
         let l = eval::fuse(&c, lambda, 10);
         results.push(eval::score_lists(
             &format!("genrec + text (λ = {lambda}, chosen on validation)"),
