@@ -5,7 +5,7 @@
 //! host and moved to the device in one place.
 use crate::model::T5;
 use crate::prompt;
-use crate::semantic_id::vocab::Vocab;
+use crate::semantic_id::vocab::{self, Vocab};
 use tch::{Device, Kind, Tensor};
 
 /// The model's inputs for a batch of examples: encoder ids/mask `[B, S]`,
@@ -91,19 +91,11 @@ pub fn batch_of(
     prompt_cfg: &prompt::PromptConfig,
     device: Device,
 ) -> Batch {
-    let mut inputs = Vec::with_capacity(cases.len());
     let mut decs = Vec::with_capacity(cases.len());
     let mut labels = Vec::with_capacity(cases.len());
     let (mut rows, mut level, mut token, mut log_count) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (r, &(user, history, target)) in cases.iter().enumerate() {
-        inputs.push(prompt::generate_input(
-            vocab,
-            item_tokens,
-            prompt_cfg,
-            user,
-            history,
-        ));
+    for (r, &(_, history, target)) in cases.iter().enumerate() {
         let (d, l) = prompt::target(item_tokens, target);
         for (k, tok, c) in prompt::history_matches(
             item_tokens,
@@ -119,12 +111,13 @@ pub fn batch_of(
         decs.push(d);
         labels.push(l);
     }
-    let (ids, mask) = prompt::pad_encoder(&inputs, prompt_cfg, vocab, device);
-    let items = prompt::pad_encoder_items(
+    let enc_cases: Vec<(&str, &[u32])> = cases.iter().map(|c| (c.0, c.1)).collect();
+    let prompt::EncoderBatch { ids, mask, items } = prompt::encoder_batch(
+        vocab::TASK_GENERATE,
         vocab,
         item_tokens,
         prompt_cfg,
-        cases.iter().map(|c| c.1),
+        &enc_cases,
         device,
     );
     let (dec, _) = prompt::pad(&decs, device);

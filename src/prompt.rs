@@ -70,18 +70,6 @@ pub fn generate_input(
     encoder_input(vocab::TASK_GENERATE, vocab, item_tokens, p, user, history)
 }
 
-/// Encoder input for the yes/no verifier (the candidate goes to the decoder,
-/// see [`decoder_input`]).
-pub fn verify_input(
-    vocab: &Vocab,
-    item_tokens: &[Vec<u32>],
-    p: &PromptConfig,
-    user: &str,
-    history: &[u32],
-) -> Vec<u32> {
-    encoder_input(vocab::TASK_VERIFY, vocab, item_tokens, p, user, history)
-}
-
 /// `<task> [<user>] [IDs of the last max_history items] <eos>`, flat; with
 /// summed items every position is `width` tokens (a special token is padded
 /// with `<pad>`, which adds nothing).
@@ -113,7 +101,7 @@ fn encoder_input(
 }
 
 /// The history item at each encoder position of the prompt
-/// [`generate_input`] (or [`verify_input`]) builds for `history`, `none` at
+/// [`encoder_batch`] builds for `history` (under either task), `none` at
 /// the task, user and end positions: one entry per token, or per item when
 /// summed.
 pub fn encoder_items(
@@ -163,6 +151,36 @@ pub fn pad_encoder_items<'h>(
             .view([rows.len() as i64, s as i64])
             .to(device),
     )
+}
+
+/// The padded encoder input of a batch: ids and mask (see [`pad_encoder`])
+/// and, when the prompt names items, the item at each position (see
+/// [`pad_encoder_items`]).
+pub struct EncoderBatch {
+    pub ids: Tensor,
+    pub mask: Tensor,
+    pub items: Option<Tensor>,
+}
+
+/// The encoder input for `(user, history)` cases under the task token
+/// `task` (`vocab::TASK_GENERATE`, or `vocab::TASK_VERIFY` for the yes/no
+/// verifier, whose candidate goes to the decoder, see [`decoder_input`]):
+/// what every caller of the encoder feeds it, built in one place.
+pub fn encoder_batch(
+    task: u32,
+    vocab: &Vocab,
+    item_tokens: &[Vec<u32>],
+    p: &PromptConfig,
+    cases: &[(&str, &[u32])],
+    device: Device,
+) -> EncoderBatch {
+    let inputs: Vec<Vec<u32>> = cases
+        .iter()
+        .map(|&(user, history)| encoder_input(task, vocab, item_tokens, p, user, history))
+        .collect();
+    let (ids, mask) = pad_encoder(&inputs, p, vocab, device);
+    let items = pad_encoder_items(vocab, item_tokens, p, cases.iter().map(|c| c.1), device);
+    EncoderBatch { ids, mask, items }
 }
 
 /// Pads encoder inputs built with `p`: ids `[B, S]` (or `[B, S, width]` for

@@ -73,29 +73,17 @@ impl Generator<'_> {
             return Vec::new();
         }
         let _g = tch::no_grad_guard();
-        let inputs: Vec<Vec<u32>> = queries
-            .iter()
-            .map(|q| {
-                prompt::generate_input(
-                    self.vocab,
-                    self.item_tokens,
-                    &self.prompt,
-                    q.user,
-                    q.history,
-                )
-            })
-            .collect();
-        let (ids, mask) =
-            prompt::pad_encoder(&inputs, &self.prompt, self.vocab, self.model.device());
-        let items = prompt::pad_encoder_items(
+        let cases: Vec<(&str, &[u32])> = queries.iter().map(|q| (q.user, q.history)).collect();
+        let enc = prompt::encoder_batch(
+            vocab::TASK_GENERATE,
             self.vocab,
             self.item_tokens,
             &self.prompt,
-            queries.iter().map(|q| q.history),
+            &cases,
             self.model.device(),
         );
         let width = self.decoding.width();
-        let mut step = T5Step::new(self.model, &ids, &mask, items.as_ref(), width);
+        let mut step = T5Step::new(self.model, &enc.ids, &enc.mask, enc.items.as_ref(), width);
         let biases = self.history_match(queries);
         let lookup = |u: usize, node: Node| biases.as_ref().and_then(|b| b[u].get(&node).copied());
         let prior: Option<super::Prior> = if biases.is_some() {

@@ -66,24 +66,16 @@ impl Verifier<'_> {
                     _ => groups.push((i, 1)),
                 }
             }
-            let inputs: Vec<Vec<u32>> = groups
+            let cases: Vec<(&str, &[u32])> = groups
                 .iter()
-                .map(|&(s, _)| {
-                    prompt::verify_input(
-                        self.vocab,
-                        self.item_tokens,
-                        &self.prompt,
-                        chunk[s].user,
-                        chunk[s].history,
-                    )
-                })
+                .map(|&(s, _)| (chunk[s].user, chunk[s].history))
                 .collect();
-            let (ids, mask) = prompt::pad_encoder(&inputs, &self.prompt, self.vocab, dev);
-            let items = prompt::pad_encoder_items(
+            let prompt::EncoderBatch { ids, mask, items } = prompt::encoder_batch(
+                vocab::TASK_VERIFY,
                 self.vocab,
                 self.item_tokens,
                 &self.prompt,
-                groups.iter().map(|&(s, _)| chunk[s].history),
+                &cases,
                 dev,
             );
             let enc = self.model.encode(&ids, &mask, items.as_ref(), false);

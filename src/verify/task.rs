@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
+use crate::semantic_id::vocab;
 use crate::trainer::checkpoint::Loaded;
 use crate::trainer::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
 use rand::seq::SliceRandom;
@@ -186,32 +187,22 @@ impl Task for VerifyTask<'_> {
         let (t, examples) = (self.t, &self.examples);
         Box::new(move |idx: &[u32]| {
             let p = t.cfg.data.prompt();
-            let mut inputs = Vec::with_capacity(idx.len());
+            let mut cases: Vec<(&str, &[u32])> = Vec::with_capacity(idx.len());
             let mut decs = Vec::with_capacity(idx.len());
             let mut labels = Vec::with_capacity(idx.len());
             for &i in idx {
                 let e = examples[i as usize];
                 let s = &t.ds.train[e.at.user as usize];
-                inputs.push(prompt::verify_input(
-                    &t.vocab,
-                    &t.item_tokens,
-                    &p,
-                    &s.user,
-                    &s.items[..e.at.pos as usize],
-                ));
+                cases.push((&s.user, &s.items[..e.at.pos as usize]));
                 decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
                 labels.push(if e.yes { 0i64 } else { 1 });
             }
-            let (ids, mask) = prompt::pad_encoder(&inputs, &p, &t.vocab, Device::Cpu);
-            let items = prompt::pad_encoder_items(
+            let prompt::EncoderBatch { ids, mask, items } = prompt::encoder_batch(
+                vocab::TASK_VERIFY,
                 &t.vocab,
                 &t.item_tokens,
                 &p,
-                idx.iter().map(|&i| {
-                    let e = examples[i as usize];
-                    let s = &t.ds.train[e.at.user as usize];
-                    &s.items[..e.at.pos as usize]
-                }),
+                &cases,
                 Device::Cpu,
             );
             let (dec, _) = prompt::pad(&decs, Device::Cpu);
