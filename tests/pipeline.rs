@@ -343,6 +343,7 @@ fn recommend_matches_evaluate_on_the_test_split() {
         recs.to_str().unwrap(),
         "--threads",
         "1",
+        "--no-text-fusion",
     ]);
     let from_eval = jsonl(&eval_out.join("recs-test.jsonl"));
     let from_rec = jsonl(&recs);
@@ -1079,6 +1080,99 @@ fn item_text_is_learned_and_must_be_the_index_s_embeddings() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("embeddings.safetensors") && err.contains("other embeddings"),
+        "{err}"
+    );
+}
+
+#[test]
+fn training_chooses_a_text_fusion_on_validation_and_recommend_applies_it() {
+    use genrec::eval::{FusionChoice, RankFusion};
+    let ck = tiny_checkpoint();
+    let best = genrec::trainer::checkpoint::load(ck, tch::Device::Cpu).unwrap();
+    let c = FusionChoice::from_extra(&best.meta.extra).expect("training stored a choice");
+    assert_eq!(c.valid_users, 943);
+    assert_eq!(c.sweep.len(), RankFusion::grid().len());
+    assert_eq!(
+        c.sweep[0].0.weight, 1.0,
+        "the generator alone is tried first"
+    );
+    // Used only when validation says so, paired: lower end above zero.
+    assert_eq!(c.uses_text(), c.valid_gain.lo > 0.0);
+
+    // A copy whose stored choice is the text neighbours alone (weight 0):
+    // recommend then lists each user's nearest items to their last item.
+    let t = tempfile::tempdir().unwrap();
+    let run = t.path().join("tiny");
+    std::fs::create_dir_all(&run).unwrap();
+    let dir = run.join("step-0000020");
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(&best.dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    std::fs::write(run.join("best"), "step-0000020").unwrap();
+    let meta_path = dir.join("genrec.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["extra"][FusionChoice::KEY]["fusion"] = serde_json::json!({"weight": 0.0, "k": 60.0});
+    std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
+    let recs = t.path().join("recs.jsonl");
+    let rec = |extra: &[&str]| {
+        let mut a = vec![
+            "recommend",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--split",
+            "test",
+            "--output",
+            recs.to_str().unwrap(),
+            "--threads",
+            "1",
+        ];
+        a.extend_from_slice(extra);
+        genrec(&a)
+    };
+    let o = rec(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ds = genrec::data::Dataset::load(data()).unwrap();
+    let held = ds.held_out(genrec::data::Split::Test);
+    let e = genrec::embed::Embeddings::read(&data().join("embeddings.safetensors")).unwrap();
+    let (_, d) = e.matrix.size2().unwrap();
+    let x = Vec::<f32>::try_from(&e.matrix.flatten(0, -1)).unwrap();
+    let seen = vec![std::collections::HashSet::new(); held.len()];
+    let knn = genrec::eval::text_knn(
+        &x,
+        d as usize,
+        held,
+        &seen,
+        &genrec::eval::Protocol::default(),
+        genrec::eval::TextQuery::LAST,
+        genrec::eval::FUSION_DEPTH,
+    )
+    .unwrap();
+    let got = jsonl(&recs);
+    assert_eq!(got.len(), held.len());
+    for (r, k) in got.iter().zip(&knn) {
+        let want: Vec<&str> = k[..10]
+            .iter()
+            .map(|&i| ds.items[i as usize].original_id.as_str())
+            .collect();
+        assert_eq!(r["items"], serde_json::json!(want));
+    }
+    // --no-text-fusion: the generator's own lists (scores are log-probabilities).
+    let o = rec(&["--no-text-fusion"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let own = jsonl(&recs);
+    assert!(own.iter().zip(&got).any(|(a, b)| a["items"] != b["items"]));
+    assert!(own[0]["scores"][0].as_f64().unwrap() <= 0.0);
+    // The stored choice names its embeddings: others are refused.
+    meta["extra"][FusionChoice::KEY]["embeddings_sha256"] = serde_json::json!("0".repeat(64));
+    std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
+    let o = rec(&[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("embeddings.safetensors") && err.contains("--no-text-fusion"),
         "{err}"
     );
 }

@@ -50,10 +50,13 @@ pub struct Args {
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
-    /// Adds a row that unites each user's generator beams (top 20) with the
-    /// items nearest to their recent items' text (top 20) and ranks them by
-    /// `log p_generator + λ · cosine(text)`, λ chosen on the validation split
-    /// (decoded for that too).
+    /// Adds two rows that use the items' text beside the generator, each
+    /// chosen on the validation split (decoded for that too): each user's
+    /// generator beams (top 20) united with the items nearest to their recent
+    /// items' text (top 20), ranked by `log p_generator + λ · cosine(text)`;
+    /// and a weighted reciprocal-rank fusion of the beams with the last
+    /// item's text neighbours (weight and k chosen; weight 1 is the
+    /// generator alone).
     #[arg(long)]
     pub text_fusion: bool,
     /// An earlier run's results-<split>.json (from `evaluate`): adds the
@@ -131,14 +134,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.beam
         );
     }
-    let n_gen = verifier
-        .as_ref()
-        .map_or(10, |v| v.top)
-        .max(if a.text_fusion {
-            FUSION_BEAMS.min(a.beam)
-        } else {
-            0
-        });
+    // The text fusion `recommend` applies by default (chosen at training).
+    let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
+    let keep_beams = a.text_fusion || stored.is_some();
+    let n_gen = verifier.as_ref().map_or(10, |v| v.top).max(if keep_beams {
+        FUSION_BEAMS.min(a.beam)
+    } else {
+        0
+    });
     // With --text-fusion, every user's beams (the fusion's candidates).
     let mut beams: Vec<Vec<genrec::decode::Hit>> = Vec::new();
     let mut reranked: Vec<Vec<u32>> = Vec::new();
@@ -172,7 +175,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             verify_secs += tv.elapsed().as_secs_f64();
         }
         for (h, mut hs) in chunk.iter().zip(all_hits) {
-            if a.text_fusion {
+            if keep_beams {
                 beams.push(hs.clone());
             }
             hs.truncate(10);
@@ -217,12 +220,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     let baselines: &[Baseline] = if a.no_baselines { &[] } else { &a.baselines };
     // The dataset's text embeddings, read once for the kNN rows and the fusion.
-    let mut emb: Option<(Vec<f32>, usize)> = None;
-    let read_emb = |emb: &mut Option<(Vec<f32>, usize)>| -> anyhow::Result<()> {
+    // (matrix, width, file hash)
+    let mut emb: Option<(Vec<f32>, usize, String)> = None;
+    let read_emb = |emb: &mut Option<(Vec<f32>, usize, String)>| -> anyhow::Result<()> {
         if emb.is_none() {
             let e = Embeddings::read(&genrec::embed::default_output(&ds_dir))?;
             let (_, d) = e.matrix.size2()?;
-            *emb = Some((Vec::try_from(&e.matrix.flatten(0, -1))?, d as usize));
+            let x = Vec::try_from(&e.matrix.flatten(0, -1))?;
+            *emb = Some((x, d as usize, e.file_sha256));
         }
         Ok(())
     };
@@ -239,7 +244,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     eprintln!("text-kNN baselines skipped: {e:#}");
                     continue;
                 }
-                let (x, d) = emb.as_ref().expect("just read");
+                let (x, d, _) = emb.as_ref().expect("just read");
                 let q = if *b == Baseline::Knn {
                     eval::TextQuery::LAST
                 } else {
@@ -271,7 +276,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ));
         if *b == Baseline::Knn {
             // The fixed fusion of the two signals, for reference.
-            let f = eval::rrf(&lists, &l, 60.0, 10);
+            let f = eval::RankFusion::RRF.fuse(&lists, &l, 10);
             other_lists.push(l);
             results.push(eval::score_lists(
                 "RRF(genrec, text-kNN last item), k = 60",
@@ -287,10 +292,38 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             other_lists.push(l);
         }
     }
+    if let Some(c) = &stored {
+        read_emb(&mut emb).context(
+            "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
+        )?;
+        let (x, d, sha) = emb.as_ref().expect("just read");
+        anyhow::ensure!(
+            *sha == c.embeddings_sha256,
+            "the checkpoint's text fusion was chosen with other embeddings than {}",
+            genrec::embed::default_output(&ds_dir).display()
+        );
+        let t = Instant::now();
+        let last = eval::TextQuery::LAST;
+        let tk = eval::text_knn(x, *d, held, &seen, &protocol, last, c.depth)?;
+        let l = c.fusion.fuse(&hit_items(&beams), &tk, 10);
+        results.push(eval::score_lists(
+            &format!(
+                "genrec ⊕ text-kNN (recommend's default; w = {}, k = {}, chosen at training on validation)",
+                c.fusion.weight, c.fusion.k
+            ),
+            &targets,
+            &l,
+            n_items,
+            &pop,
+            &protocol,
+            secs + t.elapsed().as_secs_f64(),
+        ));
+        other_lists.push(l);
+    }
     if a.text_fusion {
         read_emb(&mut emb)
             .context("--text-fusion needs the dataset's embeddings (genrec embed)")?;
-        let (x, d) = emb.as_ref().expect("just read");
+        let (x, d, _) = emb.as_ref().expect("just read");
         let (x, d) = (x.as_slice(), *d);
         let t = Instant::now();
         // λ on the validation users: their beams, text neighbours and scores.
@@ -320,6 +353,42 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             secs + t.elapsed().as_secs_f64(),
         ));
         other_lists.push(l);
+
+        // Rank fusion of the beams with the last item's text neighbours, its
+        // weight and k chosen on the same validation users (when training
+        // chose none: an older checkpoint, or one where text did not help).
+        if stored.is_none() {
+            let t = Instant::now();
+            let last = eval::TextQuery::LAST;
+            let vk = eval::text_knn(x, d, valid, &valid_seen, &protocol, last, FUSION_NEIGHBOURS)?;
+            let vg = hit_items(&valid_beams);
+            let (rf, sweep) = eval::choose_on_validation(&eval::RankFusion::grid(), &vt, |g| {
+                g.fuse(&vg, &vk, 10)
+            });
+            eprintln!(
+                "rank fusion, validation NDCG@10 by (w, k): {}",
+                sweep
+                    .iter()
+                    .map(|(g, n)| format!("({}, {}): {n:.4}", g.weight, g.k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let tk = eval::text_knn(x, d, held, &seen, &protocol, last, FUSION_NEIGHBOURS)?;
+            let l = rf.fuse(&hit_items(&beams), &tk, 10);
+            results.push(eval::score_lists(
+                &format!(
+                    "genrec ⊕ text-kNN (w = {}, k = {}, chosen on validation)",
+                    rf.weight, rf.k
+                ),
+                &targets,
+                &l,
+                n_items,
+                &pop,
+                &protocol,
+                secs + t.elapsed().as_secs_f64(),
+            ));
+            other_lists.push(l);
+        }
     }
     for (r, l) in results[1..].iter_mut().zip(&other_lists) {
         r.paired.push(eval::paired_difference(
@@ -492,4 +561,11 @@ fn fusion_candidates(
                 .collect()
         })
         .collect())
+}
+
+/// The items of every user's hits, in order.
+fn hit_items(b: &[Vec<genrec::decode::Hit>]) -> Vec<Vec<u32>> {
+    b.iter()
+        .map(|h| h.iter().map(|x| x.item).collect())
+        .collect()
 }

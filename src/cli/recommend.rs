@@ -55,6 +55,12 @@ pub struct Args {
     pub shard: Option<(usize, usize)>,
     #[command(flatten)]
     pub rerank: super::common::RerankArgs,
+    /// The generator's lists alone. By default, when training found on
+    /// validation that the items' text helps, each user's beams are fused
+    /// with the items nearest in text to their last item (the weight and k
+    /// stored with the checkpoint; `scores` are then the fused scores).
+    #[arg(long)]
+    pub no_text_fusion: bool,
     /// Fail on an unknown item id instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -103,7 +109,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let device = runtime::device(a.device)?;
     let inf = super::common::load(&a.model, device)?;
     let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20))?;
-    let n_gen = verifier.as_ref().map_or(a.top_k, |v| v.top);
+    let mut text = match &verifier {
+        Some(_) => None,
+        None if a.no_text_fusion => None,
+        None => text_fusion(&inf)?,
+    };
+    let n_gen = verifier
+        .as_ref()
+        .map_or(a.top_k, |v| v.top)
+        .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
     let beam = a.beam.unwrap_or((2 * a.top_k).max(20)).max(n_gen);
     anyhow::ensure!(
@@ -140,25 +154,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Ok(ids.iter().map(|i| internal[i.as_str()]).collect())
     };
     // Allow/deny lists shape the trie itself: banned items cost nothing per step.
-    let trie = match (&a.allow, &a.deny) {
-        (Some(p), _) => {
-            let allow = lookup_list(p)?;
-            anyhow::ensure!(
-                !allow.is_empty(),
-                "{}: the allow-list is empty",
-                p.display()
-            );
-            index
-                .ids
-                .trie(&index.vocab, Some(&|i| allow.contains(&i)))?
-        }
-        (None, Some(p)) => {
-            let deny = lookup_list(p)?;
-            index
-                .ids
-                .trie(&index.vocab, Some(&|i| !deny.contains(&i)))?
-        }
-        _ => index.trie()?,
+    let allow = a.allow.as_deref().map(lookup_list).transpose()?;
+    let deny = a.deny.as_deref().map(lookup_list).transpose()?;
+    if let (Some(allow), Some(p)) = (&allow, &a.allow) {
+        anyhow::ensure!(
+            !allow.is_empty(),
+            "{}: the allow-list is empty",
+            p.display()
+        );
+    }
+    let allowed = |i: u32| {
+        allow.as_ref().is_none_or(|s| s.contains(&i))
+            && deny.as_ref().is_none_or(|s| !s.contains(&i))
+    };
+    let trie = if allow.is_some() || deny.is_some() {
+        index.ids.trie(&index.vocab, Some(&allowed))?
+    } else {
+        index.trie()?
     };
     let gen = Generator {
         model: &ck.model,
@@ -215,9 +227,41 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .map(|r| (r.user.as_str(), r.history.as_slice()))
                 .collect();
             hits = v.apply(item_tokens, &users, &hits);
-            for hs in hits.iter_mut() {
-                hs.truncate(a.top_k);
-            }
+        }
+        if let Some((c, nn)) = &mut text {
+            let histories: Vec<&[u32]> = batch.iter().map(|r| r.history.as_slice()).collect();
+            let extra = histories.iter().map(|h| h.len()).max().unwrap_or(0);
+            let knn = nn.search(
+                &histories,
+                genrec::eval::TextQuery::LAST,
+                c.depth,
+                if a.exclude_seen || allow.is_some() || deny.is_some() {
+                    extra + 4 * c.depth
+                } else {
+                    0
+                },
+                |u, i| allowed(i) && !(a.exclude_seen && seen[u].contains(&i)),
+            )?;
+            let beams: Vec<Vec<u32>> = hits
+                .iter()
+                .map(|hs| hs.iter().map(|h| h.item).collect())
+                .collect();
+            hits = c
+                .fusion
+                .fuse_scored(&beams, &knn, a.top_k)
+                .into_iter()
+                .map(|l| {
+                    l.into_iter()
+                        .map(|(item, score)| genrec::decode::Hit {
+                            item,
+                            score: score as f32,
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        for hs in hits.iter_mut() {
+            hs.truncate(a.top_k);
         }
         for (r, hs) in batch.iter().zip(hits) {
             let line = serde_json::json!({
@@ -352,4 +396,38 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         peak_rss_mb()
     );
     Ok(())
+}
+
+/// The text fusion stored with the checkpoint (when training found that the
+/// items' text helps) and the catalogue's text neighbours for it.
+fn text_fusion(
+    inf: &super::common::Inference,
+) -> anyhow::Result<Option<(genrec::eval::FusionChoice, genrec::eval::TextNeighbours)>> {
+    let Some(c) = genrec::eval::FusionChoice::from_extra(&inf.ck.meta.extra) else {
+        return Ok(None);
+    };
+    if !c.uses_text() {
+        return Ok(None);
+    }
+    let path = genrec::embed::default_output(&inf.ds_dir);
+    let e = genrec::embed::Embeddings::read(&path).with_context(|| {
+        format!(
+            "the checkpoint fuses its beams with text neighbours from {}; without it, pass --no-text-fusion",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        e.file_sha256 == c.embeddings_sha256,
+        "{}: not the embeddings the checkpoint's text fusion was chosen with ({}…, this file {}…); pass --no-text-fusion, or retrain",
+        path.display(),
+        &c.embeddings_sha256[..12.min(c.embeddings_sha256.len())],
+        &e.file_sha256[..12]
+    );
+    let (_, dim) = e.matrix.size2()?;
+    let emb = Vec::<f32>::try_from(&e.matrix.to_kind(tch::Kind::Float).flatten(0, -1))?;
+    eprintln!("{}", c.describe());
+    Ok(Some((
+        c,
+        genrec::eval::TextNeighbours::new(emb, dim as usize)?,
+    )))
 }

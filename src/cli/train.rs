@@ -147,7 +147,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         stop_after: a.stop_after,
     };
     let s = match trainer.cfg.run.task {
-        TaskKind::Generate => trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?,
+        TaskKind::Generate => {
+            let s = trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?;
+            if a.stop_after.is_none() {
+                choose_text_fusion(&trainer, device)?;
+            }
+            s
+        }
         TaskKind::Verify => {
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
             let task = genrec::verify::task::VerifyTask::new(&trainer, &generator, &Bar::new())?;
@@ -227,5 +233,50 @@ fn choose_lambda(
         "chose λ = {lambda} (stored in {})",
         best.dir.join("genrec.json").display()
     );
+    Ok(())
+}
+
+/// Chooses, on all validation users, how the best generator's beams are fused
+/// with the last item's text neighbours (weight 1: not at all) and stores
+/// the choice with that checkpoint, for `recommend` and `evaluate`. A dataset
+/// without its embeddings file keeps the generator's lists as they are.
+fn choose_text_fusion(trainer: &Trainer, device: tch::Device) -> anyhow::Result<()> {
+    use genrec::eval::{FusionChoice, TextNeighbours, FUSION_DEPTH};
+    let g = trainer.load_generator(&trainer.run_dir)?;
+    let sha = &trainer.index.summary.embeddings_sha256;
+    if let Some(c) = FusionChoice::from_extra(&g.meta.extra) {
+        if &c.embeddings_sha256 == sha && c.valid_users == trainer.ds.valid.len() {
+            eprintln!("{} (chosen before)", c.describe());
+            return Ok(());
+        }
+    }
+    let table = match genrec::embed::item_text_table(&trainer.cfg.data.dataset, sha) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("no text fusion; the generator's lists stand alone: {e}");
+            return Ok(());
+        }
+    };
+    let (_, dim) = table.size2()?;
+    let emb = Vec::<f32>::try_from(&table.to_kind(tch::Kind::Float).flatten(0, -1))?;
+    let mut nn = TextNeighbours::new(emb, dim as usize)?;
+    let gen =
+        genrec::verify::task::generator_of(trainer, &g, trainer.cfg.eval.beam.max(FUSION_DEPTH));
+    eprintln!(
+        "choosing the text fusion on the {} validation users ({})",
+        trainer.ds.valid.len(),
+        runtime::describe(device)
+    );
+    let choice = FusionChoice::choose(
+        &gen,
+        &trainer.ds.valid,
+        &mut nn,
+        sha,
+        trainer.cfg.eval.batch_size,
+    )?;
+    eprintln!("{}", choice.describe());
+    let mut meta = g.meta.clone();
+    meta.extra[FusionChoice::KEY] = serde_json::to_value(&choice)?;
+    genrec::trainer::checkpoint::save_meta(&g.dir, &meta)?;
     Ok(())
 }

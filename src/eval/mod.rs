@@ -5,6 +5,12 @@
 //! each method's difference to a reference (the generator, or an earlier
 //! run's lists) comes with a paired-bootstrap interval over the same users.
 pub mod metrics;
+pub mod text;
+
+pub use text::{
+    cosines, fuse, text_knn, Candidate, FusionChoice, RankFusion, TextNeighbours, TextQuery,
+    FUSION_DEPTH,
+};
 
 use crate::data::{Dataset, HeldOut, Split};
 use serde::{Deserialize, Serialize};
@@ -281,146 +287,6 @@ pub fn most_popular(
         .collect()
 }
 
-/// What a text-kNN query is made of: the text embeddings of the user's last
-/// `window` items, weighted `decay^age` (age 0 = the last item), summed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TextQuery {
-    pub window: usize,
-    pub decay: f32,
-}
-
-impl TextQuery {
-    /// The last item alone.
-    pub const LAST: TextQuery = TextQuery {
-        window: 1,
-        decay: 1.0,
-    };
-    /// A recency-weighted mean of the last five.
-    pub const RECENT: TextQuery = TextQuery {
-        window: 5,
-        decay: 0.5,
-    };
-
-    /// The query of a history (oldest first): `Σ decay^age · e(item)` over
-    /// its last `window` items (not normalised).
-    pub fn vector(&self, emb: &[f32], dim: usize, history: &[u32]) -> Vec<f32> {
-        let mut q = vec![0f32; dim];
-        for (age, &it) in history.iter().rev().take(self.window.max(1)).enumerate() {
-            let w = self.decay.powi(age as i32);
-            for (a, &e) in q
-                .iter_mut()
-                .zip(&emb[it as usize * dim..(it as usize + 1) * dim])
-            {
-                *a += w * e;
-            }
-        }
-        q
-    }
-
-    pub fn name(&self) -> String {
-        if self.window == 1 {
-            "text-kNN (last item)".into()
-        } else {
-            format!(
-                "text-kNN (last {}, weights {}^age)",
-                self.window, self.decay
-            )
-        }
-    }
-}
-
-/// Text-kNN baseline: items nearest (inner product of L2-normalised
-/// embeddings: cosine) to the query made of the user's recent items, via a
-/// Faiss index; the query's own items are excluded.
-pub fn text_knn(
-    emb: &[f32],
-    dim: usize,
-    held: &[HeldOut],
-    seen: &[HashSet<u32>],
-    protocol: &Protocol,
-    query: TextQuery,
-    k: usize,
-) -> crate::Result<Vec<Vec<u32>>> {
-    use faiss::Index;
-    let err = |e: faiss::error::Error| crate::Error::Other(format!("faiss: {e}"));
-    let mut index = faiss::FlatIndex::new_ip(dim as u32).map_err(err)?;
-    index.add(emb).map_err(err)?;
-    let extra = if protocol.exclude_seen {
-        seen.iter().map(HashSet::len).max().unwrap_or(0)
-    } else {
-        0
-    };
-    let want = (k + query.window + extra).min(emb.len() / dim);
-    let window = |h: &HeldOut| -> Vec<u32> {
-        h.history
-            .iter()
-            .rev()
-            .take(query.window.max(1))
-            .copied()
-            .collect()
-    };
-    let queries: Vec<f32> = held
-        .iter()
-        .flat_map(|h| query.vector(emb, dim, &h.history))
-        .collect();
-    let res = index.search(&queries, want).map_err(err)?;
-    Ok(held
-        .iter()
-        .enumerate()
-        .map(|(u, h)| {
-            let own = window(h);
-            res.labels[u * want..(u + 1) * want]
-                .iter()
-                .filter_map(|l| l.get().map(|v| v as u32))
-                .filter(|i| !own.contains(i) && (!protocol.exclude_seen || !seen[u].contains(i)))
-                .take(k)
-                .collect()
-        })
-        .collect())
-}
-
-/// One candidate of a user's generator + text list: the generator's
-/// `log p(ID + eos)` of the item and the cosine between the item's text
-/// embedding and the user's text query.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Candidate {
-    pub item: u32,
-    pub logp: f32,
-    pub cos: f32,
-}
-
-/// Cosine between a query vector and each item's (L2-normalised) embedding.
-pub fn cosines(emb: &[f32], dim: usize, query: &[f32], items: &[u32]) -> Vec<f32> {
-    let norm = query.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-    items
-        .iter()
-        .map(|&i| {
-            emb[i as usize * dim..(i as usize + 1) * dim]
-                .iter()
-                .zip(query)
-                .map(|(a, b)| a * b)
-                .sum::<f32>()
-                / norm
-        })
-        .collect()
-}
-
-/// Each user's candidates ranked by `logp + λ · cos`, best `k` (ties: item order given).
-pub fn fuse(cands: &[Vec<Candidate>], lambda: f32, k: usize) -> Vec<Vec<u32>> {
-    cands
-        .iter()
-        .map(|c| {
-            let mut v: Vec<(f32, usize)> = c
-                .iter()
-                .enumerate()
-                .map(|(i, x)| (x.logp + lambda * x.cos, i))
-                .collect();
-            v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            v.into_iter().take(k).map(|(_, i)| c[i].item).collect()
-        })
-        .collect()
-}
-
 /// The λ of `grid` whose fused lists have the best mean NDCG@10 against
 /// `targets` (the validation split's; ties go to the smaller λ), with the
 /// NDCG@10 of every λ tried.
@@ -429,51 +295,33 @@ pub fn choose_lambda(
     targets: &[u32],
     grid: &[f32],
 ) -> (f32, Vec<(f32, f64)>) {
-    let sweep: Vec<(f32, f64)> = grid
+    choose_on_validation(grid, targets, |&l| fuse(cands, l, 10))
+}
+
+/// The setting of `grid` whose lists have the best mean NDCG@10 against
+/// `targets` (a validation split's), ties going to the earlier one, with the
+/// NDCG@10 of every setting tried: one rule for every choice made on validation.
+pub fn choose_on_validation<T: Copy>(
+    grid: &[T],
+    targets: &[u32],
+    lists_of: impl Fn(&T) -> Vec<Vec<u32>>,
+) -> (T, Vec<(T, f64)>) {
+    assert!(!grid.is_empty(), "nothing to choose from");
+    let sweep: Vec<(T, f64)> = grid
         .iter()
-        .map(|&l| {
-            let lists = fuse(cands, l, 10);
-            let v: Vec<f64> = ranks(targets, &lists)
+        .map(|g| {
+            let v: Vec<f64> = ranks(targets, &lists_of(g))
                 .into_iter()
                 .map(|r| metrics::ndcg_at(r, 10))
                 .collect();
-            (l, metrics::mean(&v))
+            (*g, metrics::mean(&v))
         })
         .collect();
     let best = sweep
         .iter()
-        .fold((grid[0], f64::NEG_INFINITY), |b, &(l, n)| {
-            if n > b.1 {
-                (l, n)
-            } else {
-                b
-            }
-        });
+        .skip(1)
+        .fold(sweep[0], |b, &(g, n)| if n > b.1 { (g, n) } else { b });
     (best.0, sweep)
-}
-
-/// Reciprocal-rank fusion (Cormack et al. 2009) of two ranked lists per
-/// user: each item scores Σ 1 / (k + rank) over the lists it is in (rank from
-/// 1; k = 60 in the paper); ties keep the first list's order. A fixed fusion,
-/// with nothing learned: the reference a learned use of both signals must beat.
-pub fn rrf(a: &[Vec<u32>], b: &[Vec<u32>], k: f64, top: usize) -> Vec<Vec<u32>> {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let mut score: Vec<(u32, f64, usize)> = Vec::new();
-            for (list_no, l) in [x, y].into_iter().enumerate() {
-                for (r, &it) in l.iter().enumerate() {
-                    let add = 1.0 / (k + (r + 1) as f64);
-                    match score.iter_mut().find(|(i, _, _)| *i == it) {
-                        Some(e) => e.1 += add,
-                        None => score.push((it, add, list_no * 1000 + r)),
-                    }
-                }
-            }
-            score.sort_by(|p, q| q.1.total_cmp(&p.1).then(p.2.cmp(&q.2)));
-            score.into_iter().take(top).map(|(i, _, _)| i).collect()
-        })
-        .collect()
 }
 
 /// A Markdown table of results (metric means with their 95 % intervals).
@@ -584,14 +432,46 @@ mod tests {
 
     #[test]
     fn reciprocal_rank_fusion_by_hand() {
-        // a: 1 2 3, b: 3 4 → 1: 1/61, 2: 1/62, 3: 1/63 + 1/61, 4: 1/62.
-        let f = rrf(&[vec![1, 2, 3]], &[vec![3, 4]], 60.0, 3);
+        // a: 1 2 3, b: 3 4 → 1: 1/61, 2: 1/62, 3: 1/63 + 1/61, 4: 1/62 (× ½).
+        let rrf = RankFusion::RRF;
+        let f = rrf.fuse(&[vec![1, 2, 3]], &[vec![3, 4]], 3);
         assert_eq!(
             f,
             vec![vec![3, 1, 2]],
             "3 is in both; 2 and 4 tie, the first list's goes first"
         );
-        assert_eq!(rrf(&[vec![]], &[vec![5]], 60.0, 3), vec![vec![5]]);
+        assert_eq!(rrf.fuse(&[vec![]], &[vec![5]], 3), vec![vec![5]]);
+        let (a, b) = (vec![vec![1, 2, 3]], vec![vec![4, 5, 3]]);
+        let only = |weight| RankFusion { weight, k: 2.0 }.fuse(&a, &b, 3);
+        assert_eq!(only(1.0), a, "w = 1: list a");
+        assert_eq!(only(0.0), b, "w = 0: list b");
+        // w = ¾, k = 2: 1: .75/3 = .25, 2: .75/4 = .1875, 4: .25/3 ≈ .083,
+        // 3: .75/5 + .25/5 = .2 → 1 3 2.
+        assert_eq!(
+            RankFusion {
+                weight: 0.75,
+                k: 2.0
+            }
+            .fuse(&a, &b, 3),
+            vec![vec![1, 3, 2]]
+        );
+        // Validation picks the setting that puts each target first; the
+        // generator alone (first in the grid) wins a tie.
+        let grid = [
+            RankFusion {
+                weight: 1.0,
+                k: 2.0,
+            },
+            RankFusion {
+                weight: 0.0,
+                k: 2.0,
+            },
+        ];
+        let (best, sweep) = choose_on_validation(&grid, &[4], |g| g.fuse(&a, &b, 10));
+        assert_eq!(best.weight, 0.0);
+        assert_eq!(sweep[1].1, 1.0);
+        let (best, _) = choose_on_validation(&grid, &[3], |g| g.fuse(&a, &b, 10));
+        assert_eq!(best.weight, 1.0, "target third in both lists: a tie");
     }
 
     #[test]
