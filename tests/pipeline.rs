@@ -1075,13 +1075,17 @@ fn item_text_is_learned_and_must_be_the_index_s_embeddings() {
     let e = genrec::embed::Embeddings::read(&data().join("embeddings.safetensors")).unwrap();
     let other = genrec::embed::default_output(&copy);
     genrec::embed::Embeddings::write(&other, &(&e.matrix * 0.5), &e.source).unwrap();
-    let o = eval(&copy);
+    fails_naming(
+        &eval(&copy),
+        &["embeddings.safetensors", "other embeddings"],
+    );
+}
+
+/// The command failed, and its error says each of `words`.
+fn fails_naming(o: &Output, words: &[&str]) {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("embeddings.safetensors") && err.contains("other embeddings"),
-        "{err}"
-    );
+    assert!(words.iter().all(|w| err.contains(w)), "{err}");
 }
 
 #[test]
@@ -1168,11 +1172,74 @@ fn training_chooses_a_text_fusion_on_validation_and_recommend_applies_it() {
     // The stored choice names its embeddings: others are refused.
     meta["extra"][FusionChoice::KEY]["embeddings_sha256"] = serde_json::json!("0".repeat(64));
     std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
-    let o = rec(&[]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("embeddings.safetensors") && err.contains("--no-text-fusion"),
-        "{err}"
+    fails_naming(&rec(&[]), &["embeddings.safetensors", "--no-text-fusion"]);
+}
+
+#[test]
+fn collaborative_vectors_join_the_index_and_the_generator_still_reads_text() {
+    use genrec::semantic_id::store::Index;
+    let t = tempfile::tempdir().unwrap();
+    let d = data().to_str().unwrap();
+    let build = |out: &Path| {
+        ok(&[
+            "index",
+            "-d",
+            d,
+            "--collab-weight",
+            "1",
+            "--collab-dim",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    build(&a);
+    build(&b);
+    let ia = Index::load(&a).unwrap();
+    assert_eq!((ia.summary.dim, ia.summary.text_dim()), (384 + 16, 384));
+    assert_eq!(ia.summary.params.collab_weight, 1.0);
+    assert_eq!(
+        ia.summary.codes_sha256,
+        Index::load(&b).unwrap().summary.codes_sha256,
+        "same seed, same IDs"
     );
+    assert_ne!(
+        ia.summary.codes_sha256,
+        Index::load(&data().join("index"))
+            .unwrap()
+            .summary
+            .codes_sha256,
+        "the collaborative vectors moved items"
+    );
+    // The generator reads the text embeddings (384 wide), not the clustered vectors.
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--max-steps",
+            "10",
+            "--set",
+            "data.item_text=true",
+            "--set",
+            &format!("data.index=\"{}\"", a.display()),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Cold start: a new item has no interactions, so no collaborative part.
+    let add = t.path().join("new.jsonl");
+    std::fs::write(
+        &add,
+        "{\"item\": \"new-1\", \"text\": \"A new film (1999) | Drama\"}\n",
+    )
+    .unwrap();
+    ok(&[
+        "index",
+        "-d",
+        d,
+        "--out",
+        a.to_str().unwrap(),
+        "--add",
+        add.to_str().unwrap(),
+    ]);
+    assert_eq!(Index::load(&a).unwrap().summary.added_items, 1);
 }

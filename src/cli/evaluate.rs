@@ -108,6 +108,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let seen = eval::seen_before(ds, a.split);
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let trie = index.trie()?;
+    // One row of the table: its lists scored against the targets.
+    let score = |name: &str, lists: &[Vec<u32>], secs: f64| {
+        eval::score_lists(name, &targets, lists, n_items, &pop, &protocol, secs)
+    };
 
     // The generator.
     let gen = Generator {
@@ -190,9 +194,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     pb.finish();
     let secs = t0.elapsed().as_secs_f64() - verify_secs;
-    let mut results: Vec<MethodResult> = vec![eval::score_lists(
-        "genrec", &targets, &lists, n_items, &pop, &protocol, secs,
-    )];
+    let mut results: Vec<MethodResult> = vec![score("genrec", &lists, secs)];
     if let Some((c, earlier)) = &earlier {
         results[0].paired.push(eval::paired_difference(
             &format!("earlier run ({})", c.display()),
@@ -206,15 +208,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut other_lists: Vec<Vec<Vec<u32>>> = Vec::new();
     if let Some(r) = &verifier {
         let name = format!("genrec + verifier (top {}, λ = {})", r.top, r.lambda);
-        results.push(eval::score_lists(
-            &name,
-            &targets,
-            &reranked,
-            n_items,
-            &pop,
-            &protocol,
-            secs + verify_secs,
-        ));
+        results.push(score(&name, &reranked, secs + verify_secs));
         other_lists.push(reranked);
     }
 
@@ -271,20 +265,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 (name, l, t.elapsed().as_secs_f64())
             }
         };
-        results.push(eval::score_lists(
-            &name, &targets, &l, n_items, &pop, &protocol, row_secs,
-        ));
+        results.push(score(&name, &l, row_secs));
         if *b == Baseline::Knn {
             // The fixed fusion of the two signals, for reference.
             let f = eval::RankFusion::RRF.fuse(&lists, &l, 10);
             other_lists.push(l);
-            results.push(eval::score_lists(
+            results.push(score(
                 "RRF(genrec, text-kNN last item), k = 60",
-                &targets,
                 &f,
-                n_items,
-                &pop,
-                &protocol,
                 secs + row_secs,
             ));
             other_lists.push(f);
@@ -306,18 +294,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let last = eval::TextQuery::LAST;
         let tk = eval::text_knn(x, *d, held, &seen, &protocol, last, c.depth)?;
         let l = c.fusion.fuse(&hit_items(&beams), &tk, 10);
-        results.push(eval::score_lists(
-            &format!(
+        results.push(score(&format!(
                 "genrec ⊕ text-kNN (recommend's default; w = {}, k = {}, chosen at training on validation)",
                 c.fusion.weight, c.fusion.k
-            ),
-            &targets,
-            &l,
-            n_items,
-            &pop,
-            &protocol,
-            secs + t.elapsed().as_secs_f64(),
-        ));
+            ), &l, secs + t.elapsed().as_secs_f64()));
         other_lists.push(l);
     }
     if a.text_fusion {
@@ -343,13 +323,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         let c = fusion_candidates(&gen, held, &beams, x, d, &seen, &protocol)?;
         let l = eval::fuse(&c, lambda, 10);
-        results.push(eval::score_lists(
+        results.push(score(
             &format!("genrec + text (λ = {lambda}, chosen on validation)"),
-            &targets,
             &l,
-            n_items,
-            &pop,
-            &protocol,
             secs + t.elapsed().as_secs_f64(),
         ));
         other_lists.push(l);
@@ -375,16 +351,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             );
             let tk = eval::text_knn(x, d, held, &seen, &protocol, last, FUSION_NEIGHBOURS)?;
             let l = rf.fuse(&hit_items(&beams), &tk, 10);
-            results.push(eval::score_lists(
+            results.push(score(
                 &format!(
                     "genrec ⊕ text-kNN (w = {}, k = {}, chosen on validation)",
                     rf.weight, rf.k
                 ),
-                &targets,
                 &l,
-                n_items,
-                &pop,
-                &protocol,
                 secs + t.elapsed().as_secs_f64(),
             ));
             other_lists.push(l);

@@ -55,6 +55,15 @@ pub struct Args {
     /// keeps their nearest codes and tells them apart by the collision digit only (TIGER).
     #[arg(long, value_enum)]
     pub collisions: Option<semantic_id::Collisions>,
+    /// Append collaborative item vectors (PPMI of co-occurrence in the
+    /// training sequences, randomized SVD), times this weight, to the text
+    /// embeddings before clustering, so items bought together share ID
+    /// prefixes (0: text alone, the default).
+    #[arg(long)]
+    pub collab_weight: Option<f32>,
+    /// Width of the collaborative vectors (default 64).
+    #[arg(long)]
+    pub collab_dim: Option<usize>,
     /// Hashed user tokens in the vocabulary (TIGER: 2,000).
     #[arg(long, default_value_t = DEFAULT_USER_TOKENS)]
     pub user_tokens: u32,
@@ -108,10 +117,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .max_points_per_centroid
             .unwrap_or(defaults.max_points_per_centroid),
         collisions: a.collisions.unwrap_or(defaults.collisions),
+        collab_weight: a.collab_weight.unwrap_or(defaults.collab_weight),
+        collab_dim: a.collab_dim.unwrap_or(defaults.collab_dim),
         ..defaults
     };
     params.check(n as usize)?;
-    let x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
+    let mut x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
+    let mut d = d;
+    if params.collab_weight > 0.0 {
+        use genrec::semantic_id::collab;
+        let t = Instant::now();
+        let seqs: Vec<&[u32]> = ds.train.iter().map(|s| s.items.as_slice()).collect();
+        let cp = collab::CollabParams {
+            dim: params.collab_dim,
+            seed: params.seed,
+            ..collab::CollabParams::default()
+        };
+        let c = collab::item_vectors(n as usize, &seqs, &cp);
+        x = collab::mix(&x, d as usize, &c, cp.dim, params.collab_weight);
+        d += cp.dim as i64;
+        eprintln!(
+            "collaborative vectors: {} wide, weight {}, from {} training sequences ({:.1} s)",
+            cp.dim,
+            params.collab_weight,
+            seqs.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let pb = Bar::new();
     pb.start(
         params.levels as u64,
@@ -213,7 +245,19 @@ fn add_items(
     );
     let texts: Vec<&str> = new_items.iter().map(|i| i.text.as_str()).collect();
     let m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
-    let x: Vec<f32> = Vec::try_from(&m.flatten(0, -1))?;
+    let mut x: Vec<f32> = Vec::try_from(&m.flatten(0, -1))?;
+    let p = &index.summary.params;
+    if p.collab_weight > 0.0 {
+        // New items have no interactions: their collaborative part is zero.
+        let d = x.len() / new_items.len().max(1);
+        x = genrec::semantic_id::collab::mix(
+            &x,
+            d,
+            &vec![0.0; new_items.len() * p.collab_dim],
+            p.collab_dim,
+            0.0,
+        );
+    }
     let new_ids = index.ids.add_items(&x)?;
     let max_digit = new_ids.iter().map(|c| c[c.len() - 1]).max().unwrap_or(0);
     anyhow::ensure!(

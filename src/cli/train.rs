@@ -54,6 +54,11 @@ pub struct Args {
     /// `<run>.replaced-<unix time>` and train afresh instead of failing.
     #[arg(long, requires = "resume")]
     pub restart_if_changed: bool,
+    /// Do not train: (re)choose the text fusion of the run's best generator
+    /// checkpoint on validation and store it there (for runs trained before
+    /// genrec chose one, or after the dataset's embeddings changed).
+    #[arg(long, conflicts_with_all = ["resume", "stop_after"])]
+    pub choose_text_fusion: bool,
     /// Stop after this many steps of this invocation (simulates an interruption).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -141,6 +146,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         trainer.item_tokens.len(),
         trainer.vocab.size()
     );
+    if a.choose_text_fusion {
+        anyhow::ensure!(
+            trainer.cfg.run.task == TaskKind::Generate,
+            "--choose-text-fusion is for generator runs"
+        );
+        return choose_text_fusion(&trainer, device, true);
+    }
     let opts = TrainOptions {
         resume: a.resume,
         restart_if_changed: a.restart_if_changed,
@@ -150,7 +162,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         TaskKind::Generate => {
             let s = trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?;
             if a.stop_after.is_none() {
-                choose_text_fusion(&trainer, device)?;
+                choose_text_fusion(&trainer, device, false)?;
             }
             s
         }
@@ -236,16 +248,22 @@ fn choose_lambda(
     Ok(())
 }
 
-/// Chooses, on all validation users, how the best generator's beams are fused
+/// Validation users the text fusion is chosen on, at most (a seeded sample
+/// beyond that: enough to see a gain of a few thousandths, and a bounded wait on the CPU).
+const FUSION_MAX_USERS: usize = 20_000;
+
+/// Chooses, on the validation users, how the best generator's beams are fused
 /// with the last item's text neighbours (weight 1: not at all) and stores
 /// the choice with that checkpoint, for `recommend` and `evaluate`. A dataset
 /// without its embeddings file keeps the generator's lists as they are.
-fn choose_text_fusion(trainer: &Trainer, device: tch::Device) -> anyhow::Result<()> {
+fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> anyhow::Result<()> {
     use genrec::eval::{FusionChoice, TextNeighbours, FUSION_DEPTH};
     let g = trainer.load_generator(&trainer.run_dir)?;
     let sha = &trainer.index.summary.embeddings_sha256;
+    let held =
+        genrec::trainer::sample_users(&trainer.ds.valid, FUSION_MAX_USERS, trainer.cfg.run.seed);
     if let Some(c) = FusionChoice::from_extra(&g.meta.extra) {
-        if &c.embeddings_sha256 == sha && c.valid_users == trainer.ds.valid.len() {
+        if !again && &c.embeddings_sha256 == sha && c.valid_users == held.len() {
             eprintln!("{} (chosen before)", c.describe());
             return Ok(());
         }
@@ -263,16 +281,17 @@ fn choose_text_fusion(trainer: &Trainer, device: tch::Device) -> anyhow::Result<
     let gen =
         genrec::verify::task::generator_of(trainer, &g, trainer.cfg.eval.beam.max(FUSION_DEPTH));
     eprintln!(
-        "choosing the text fusion on the {} validation users ({})",
-        trainer.ds.valid.len(),
+        "the text fusion: the generator's {FUSION_DEPTH} beams against the last item's {FUSION_DEPTH} text neighbours, on {} validation users ({})",
+        held.len(),
         runtime::describe(device)
     );
     let choice = FusionChoice::choose(
         &gen,
-        &trainer.ds.valid,
+        &held,
         &mut nn,
         sha,
         trainer.cfg.eval.batch_size,
+        &Bar::new(),
     )?;
     eprintln!("{}", choice.describe());
     let mut meta = g.meta.clone();

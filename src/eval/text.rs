@@ -302,8 +302,21 @@ impl FusionChoice {
         nn: &mut TextNeighbours,
         embeddings_sha256: &str,
         batch: usize,
+        progress: &dyn crate::progress::Progress,
     ) -> crate::Result<FusionChoice> {
-        let beams = top_items(gen, held, FUSION_DEPTH, batch);
+        progress.start(
+            held.len() as u64,
+            "choosing the text fusion (validation users)",
+        );
+        let beams: Vec<Vec<u32>> = held
+            .chunks(batch.max(1))
+            .flat_map(|chunk| {
+                let b = top_items(gen, chunk, FUSION_DEPTH, chunk.len());
+                progress.inc(chunk.len() as u64);
+                b
+            })
+            .collect();
+        progress.finish();
         let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
         let knn = nn.search(&histories, TextQuery::LAST, FUSION_DEPTH, 0, |_, _| true)?;
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();

@@ -4,6 +4,7 @@
 //! digit 0, 1, 2, … (TIGER, Rajput et al. 2023), so every item has a unique ID
 //! of L + 1 tokens. `Scheme::Random` gives random codes of the same shape (the
 //! ablation TIGER reports).
+pub mod collab;
 pub mod kmeans;
 pub mod reassign;
 pub mod store;
@@ -60,6 +61,13 @@ pub struct IndexParams {
     pub max_points_per_centroid: usize,
     #[serde(default)]
     pub collisions: Collisions,
+    /// Weight of the collaborative vectors appended to the text embeddings
+    /// before clustering ([`collab`]); 0: text alone.
+    #[serde(default)]
+    pub collab_weight: f32,
+    /// Width of the collaborative vectors (when `collab_weight` > 0).
+    #[serde(default)]
+    pub collab_dim: usize,
 }
 
 impl IndexParams {
@@ -78,6 +86,8 @@ impl IndexParams {
             tolerance: 1e-4,
             max_points_per_centroid: 256,
             collisions: Collisions::Reassign,
+            collab_weight: 0.0,
+            collab_dim: 64,
         }
     }
 
@@ -114,6 +124,12 @@ impl IndexParams {
         }
         if self.tolerance.is_nan() || self.tolerance < 0.0 {
             return Err(Error::Config("tolerance must be ≥ 0".into()));
+        }
+        if !self.collab_weight.is_finite() || self.collab_weight < 0.0 {
+            return Err(Error::Config("collab weight must be a number ≥ 0".into()));
+        }
+        if self.collab_weight > 0.0 && self.collab_dim == 0 {
+            return Err(Error::Config("collab dim must be at least 1".into()));
         }
         Ok(())
     }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct IndexSummary {
     pub params: IndexParams,
     pub health: Health,
+    /// Width of the clustered vectors (the text embeddings', plus the
+    /// collaborative vectors' when `params.collab_weight` > 0).
     pub dim: usize,
     pub items: usize,
     pub added_items: usize,
@@ -21,6 +23,17 @@ pub struct IndexSummary {
     /// The hash a checkpoint records and evaluation checks.
     pub codes_sha256: String,
     pub build_seconds: f64,
+}
+
+impl IndexSummary {
+    /// Width of the text embeddings the index was built from.
+    pub fn text_dim(&self) -> usize {
+        if self.params.collab_weight > 0.0 {
+            self.dim - self.params.collab_dim
+        } else {
+            self.dim
+        }
+    }
 }
 
 /// A loaded index directory: IDs, vocabulary and the full item list

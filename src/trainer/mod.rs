@@ -444,7 +444,10 @@ impl Trainer {
         let mut vs = nn::VarStore::new(self.device);
         let mut t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
         // The index records the width of the embeddings it was built from.
-        t5cfg.genrec_text_dim = cfg.data.item_text.then_some(self.index.summary.dim as i64);
+        t5cfg.genrec_text_dim = cfg
+            .data
+            .item_text
+            .then_some(self.index.summary.text_dim() as i64);
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
         crate::decode::generator::attach_item_text(
