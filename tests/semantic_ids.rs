@@ -28,6 +28,8 @@ fn params(backend: Backend, seed: u64) -> IndexParams {
         tolerance: 1e-4,
         max_points_per_centroid: 0,
         collisions: Collisions::Digit,
+        collab_weight: 0.0,
+        collab_dim: 0,
     }
 }
 
