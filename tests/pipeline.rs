@@ -1204,12 +1204,20 @@ fn collaborative_vectors_join_the_index_and_the_generator_still_reads_text() {
         Index::load(&b).unwrap().summary.codes_sha256,
         "same seed, same IDs"
     );
+    let text_only = t.path().join("text");
+    ok(&[
+        "index",
+        "-d",
+        d,
+        "--collab-weight",
+        "0",
+        "--out",
+        text_only.to_str().unwrap(),
+    ]);
+    let it = Index::load(&text_only).unwrap();
+    assert_eq!(it.summary.dim, 384);
     assert_ne!(
-        ia.summary.codes_sha256,
-        Index::load(&data().join("index"))
-            .unwrap()
-            .summary
-            .codes_sha256,
+        ia.summary.codes_sha256, it.summary.codes_sha256,
         "the collaborative vectors moved items"
     );
     // The generator reads the text embeddings (384 wide), not the clustered vectors.

@@ -58,7 +58,7 @@ pub struct Args {
     /// Append collaborative item vectors (PPMI of co-occurrence in the
     /// training sequences, randomized SVD), times this weight, to the text
     /// embeddings before clustering, so items bought together share ID
-    /// prefixes (0: text alone, the default).
+    /// prefixes (default 1; 0: text alone).
     #[arg(long)]
     pub collab_weight: Option<f32>,
     /// Width of the collaborative vectors (default 64).
@@ -122,23 +122,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ..defaults
     };
     params.check(n as usize)?;
-    let mut x: Vec<f32> = Vec::try_from(&emb.matrix.flatten(0, -1))?;
-    let mut d = d;
+    let t = Instant::now();
+    let seqs: Vec<&[u32]> = ds.train.iter().map(|s| s.items.as_slice()).collect();
+    let (x, d) = genrec::semantic_id::collab::index_vectors(
+        Vec::try_from(&emb.matrix.flatten(0, -1))?,
+        d as usize,
+        &seqs,
+        &params,
+    );
     if params.collab_weight > 0.0 {
-        use genrec::semantic_id::collab;
-        let t = Instant::now();
-        let seqs: Vec<&[u32]> = ds.train.iter().map(|s| s.items.as_slice()).collect();
-        let cp = collab::CollabParams {
-            dim: params.collab_dim,
-            seed: params.seed,
-            ..collab::CollabParams::default()
-        };
-        let c = collab::item_vectors(n as usize, &seqs, &cp);
-        x = collab::mix(&x, d as usize, &c, cp.dim, params.collab_weight);
-        d += cp.dim as i64;
         eprintln!(
             "collaborative vectors: {} wide, weight {}, from {} training sequences ({:.1} s)",
-            cp.dim,
+            params.collab_dim,
             params.collab_weight,
             seqs.len(),
             t.elapsed().as_secs_f64()
@@ -153,14 +148,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ),
     );
     let t0 = Instant::now();
-    let ids = semantic_id::build(
-        &x,
-        n as usize,
-        d as usize,
-        &params,
-        &emb.file_sha256,
-        &mut |_| pb.inc(1),
-    )?;
+    let ids = semantic_id::build(&x, n as usize, d, &params, &emb.file_sha256, &mut |_| {
+        pb.inc(1)
+    })?;
     let secs = t0.elapsed().as_secs_f64();
     pb.finish();
     let health = ids.health(&x);
@@ -168,7 +158,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let summary = IndexSummary {
         params: params.clone(),
         health: health.clone(),
-        dim: d as usize,
+        dim: d,
         items: n as usize,
         added_items: 0,
         embeddings_sha256: emb.file_sha256.clone(),

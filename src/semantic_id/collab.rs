@@ -144,6 +144,27 @@ pub fn item_vectors(n_items: usize, sequences: &[&[u32]], p: &CollabParams) -> V
     out
 }
 
+/// The vectors an index with `params` clusters: the text embeddings
+/// (`[n × d]`), followed, when `params.collab_weight` > 0, by the weighted
+/// collaborative vectors of the training `sequences`; with their width.
+pub fn index_vectors(
+    text: Vec<f32>,
+    d: usize,
+    sequences: &[&[u32]],
+    params: &super::IndexParams,
+) -> (Vec<f32>, usize) {
+    if params.collab_weight <= 0.0 {
+        return (text, d);
+    }
+    let cp = CollabParams {
+        dim: params.collab_dim,
+        seed: params.seed,
+        ..CollabParams::default()
+    };
+    let c = item_vectors(text.len() / d, sequences, &cp);
+    (mix(&text, d, &c, cp.dim, params.collab_weight), d + cp.dim)
+}
+
 /// `[text ; weight · collab]` per item (row-major), the vectors the index clusters.
 pub fn mix(text: &[f32], d: usize, collab: &[f32], r: usize, weight: f32) -> Vec<f32> {
     let n = text.len() / d;
