@@ -87,8 +87,8 @@ impl IndexParams {
             tolerance: 1e-4,
             max_points_per_centroid: 256,
             collisions: Collisions::Reassign,
-            // ML-100K validation NDCG@10 0.0797 → 0.0926, Beauty (CPU recipe,
-            // step 1,000) 0.0216 → 0.0307 (benches/RESULTS.md).
+            // Validation NDCG@10, paired: ML-100K 0.0797 → 0.0926, Beauty (CPU
+            // recipe) 0.0280 → 0.0356 (benches/RESULTS.md).
             collab_weight: 1.0,
             collab_dim: 64,
         }
