@@ -107,6 +107,10 @@ impl TextNeighbours {
             .iter()
             .enumerate()
             .map(|(u, h)| {
+                if h.is_empty() {
+                    // No items, no query: every item would tie at zero.
+                    return Vec::new();
+                }
                 let own: Vec<u32> = h.iter().rev().take(query.window.max(1)).copied().collect();
                 res.labels[u * want..(u + 1) * want]
                     .iter()
@@ -374,4 +378,23 @@ pub fn top_items(gen: &Generator, held: &[HeldOut], n: usize, batch: usize) -> V
         })
         .map(|hs| hs.into_iter().map(|h| h.item).collect())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbours_leave_out_the_query_and_an_empty_history_gets_none() {
+        // Items 0 and 1 point one way, 2 the other.
+        let emb = vec![1.0, 0.0, 0.8, 0.6, 0.0, 1.0];
+        let mut nn = TextNeighbours::new(emb, 2).unwrap();
+        let h: Vec<&[u32]> = vec![&[], &[0], &[0, 2]];
+        let got = nn.search(&h, TextQuery::LAST, 2, 0, |_, _| true).unwrap();
+        assert_eq!(got[0], Vec::<u32>::new());
+        assert_eq!(got[1], vec![1, 2]);
+        assert_eq!(got[2], vec![1, 0], "the last item (2) is the query");
+        let kept = nn.search(&h, TextQuery::LAST, 2, 0, |_, i| i != 1).unwrap();
+        assert_eq!(kept[1], vec![2]);
+    }
 }
