@@ -307,6 +307,23 @@ fn tiny_checkpoint() -> &'static PathBuf {
     })
 }
 
+/// `genrec recommend` for the test split's users into `out` (one thread), plus `extra`.
+fn recommend_test_split(checkpoint: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut a = vec![
+        "recommend",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--split",
+        "test",
+        "--output",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ];
+    a.extend_from_slice(extra);
+    genrec(&a)
+}
+
 fn jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -333,18 +350,8 @@ fn recommend_matches_evaluate_on_the_test_split() {
         "1",
     ]);
     let recs = t.path().join("recs.jsonl");
-    ok(&[
-        "recommend",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--split",
-        "test",
-        "--output",
-        recs.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--no-text-fusion",
-    ]);
+    let o = recommend_test_split(ck, &recs, &["--no-text-fusion"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let from_eval = jsonl(&eval_out.join("recs-test.jsonl"));
     let from_rec = jsonl(&recs);
     assert_eq!(from_eval.len(), 943);
@@ -1122,32 +1129,15 @@ fn training_chooses_a_text_fusion_on_validation_and_recommend_applies_it() {
     meta["extra"][FusionChoice::KEY]["fusion"] = serde_json::json!({"weight": 0.0, "k": 60.0});
     std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
     let recs = t.path().join("recs.jsonl");
-    let rec = |extra: &[&str]| {
-        let mut a = vec![
-            "recommend",
-            "--checkpoint",
-            run.to_str().unwrap(),
-            "--split",
-            "test",
-            "--output",
-            recs.to_str().unwrap(),
-            "--threads",
-            "1",
-        ];
-        a.extend_from_slice(extra);
-        genrec(&a)
-    };
+    let rec = |extra: &[&str]| recommend_test_split(&run, &recs, extra);
     let o = rec(&[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ds = genrec::data::Dataset::load(data()).unwrap();
     let held = ds.held_out(genrec::data::Split::Test);
-    let e = genrec::embed::Embeddings::read(&data().join("embeddings.safetensors")).unwrap();
-    let (_, d) = e.matrix.size2().unwrap();
-    let x = Vec::<f32>::try_from(&e.matrix.flatten(0, -1)).unwrap();
+    let mut nn = genrec::eval::TextNeighbours::read(data()).unwrap();
     let seen = vec![std::collections::HashSet::new(); held.len()];
     let knn = genrec::eval::text_knn(
-        &x,
-        d as usize,
+        &mut nn,
         held,
         &seen,
         &genrec::eval::Protocol::default(),

@@ -4,7 +4,6 @@ use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
-use genrec::embed::Embeddings;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::progress::Progress;
 use genrec::runtime::{self, DeviceChoice};
@@ -213,15 +212,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
 
     let baselines: &[Baseline] = if a.no_baselines { &[] } else { &a.baselines };
-    // The dataset's text embeddings, read once for the kNN rows and the fusion.
-    // (matrix, width, file hash)
-    let mut emb: Option<(Vec<f32>, usize, String)> = None;
-    let read_emb = |emb: &mut Option<(Vec<f32>, usize, String)>| -> anyhow::Result<()> {
-        if emb.is_none() {
-            let e = Embeddings::read(&genrec::embed::default_output(&ds_dir))?;
-            let (_, d) = e.matrix.size2()?;
-            let x = Vec::try_from(&e.matrix.flatten(0, -1))?;
-            *emb = Some((x, d as usize, e.file_sha256));
+    // The dataset's text embeddings in one Faiss index, read once for the
+    // kNN rows and the fusions.
+    let mut text: Option<eval::TextNeighbours> = None;
+    let read_text = |text: &mut Option<eval::TextNeighbours>| -> anyhow::Result<()> {
+        if text.is_none() {
+            *text = Some(eval::TextNeighbours::read(&ds_dir)?);
         }
         Ok(())
     };
@@ -234,18 +230,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Knn | Baseline::KnnRecent => {
-                if let Err(e) = read_emb(&mut emb) {
+                if let Err(e) = read_text(&mut text) {
                     eprintln!("text-kNN baselines skipped: {e:#}");
                     continue;
                 }
-                let (x, d, _) = emb.as_ref().expect("just read");
+                let nn = text.as_mut().expect("just read");
                 let q = if *b == Baseline::Knn {
                     eval::TextQuery::LAST
                 } else {
                     eval::TextQuery::RECENT
                 };
                 let t = Instant::now();
-                let l = eval::text_knn(x, *d, held, &seen, &protocol, q, 10)?;
+                let l = eval::text_knn(nn, held, &seen, &protocol, q, 10)?;
                 (q.name(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Sasrec => {
@@ -281,36 +277,45 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     if let Some(c) = &stored {
-        read_emb(&mut emb).context(
+        read_text(&mut text).context(
             "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
         )?;
-        let (x, d, sha) = emb.as_ref().expect("just read");
+        let nn = text.as_mut().expect("just read");
         anyhow::ensure!(
-            *sha == c.embeddings_sha256,
+            nn.sha256() == c.embeddings_sha256,
             "the checkpoint's text fusion was chosen with other embeddings than {}",
             genrec::embed::default_output(&ds_dir).display()
         );
         let t = Instant::now();
         let last = eval::TextQuery::LAST;
-        let tk = eval::text_knn(x, *d, held, &seen, &protocol, last, c.depth)?;
+        let tk = eval::text_knn(nn, held, &seen, &protocol, last, c.depth)?;
         let l = c.fusion.fuse(&hit_items(&beams), &tk, 10);
-        results.push(score(&format!(
+        results.push(score(
+            &format!(
                 "genrec ⊕ text-kNN (recommend's default; w = {}, k = {}, chosen at training on validation)",
                 c.fusion.weight, c.fusion.k
-            ), &l, secs + t.elapsed().as_secs_f64()));
+            ),
+            &l,
+            secs + t.elapsed().as_secs_f64(),
+        ));
         other_lists.push(l);
     }
     if a.text_fusion {
-        read_emb(&mut emb)
+        read_text(&mut text)
             .context("--text-fusion needs the dataset's embeddings (genrec embed)")?;
-        let (x, d, _) = emb.as_ref().expect("just read");
-        let (x, d) = (x.as_slice(), *d);
+        let nn = text.as_mut().expect("just read");
         let t = Instant::now();
         // λ on the validation users: their beams, text neighbours and scores.
         let valid = ds.held_out(Split::Valid);
         let valid_seen = eval::seen_before(ds, Split::Valid);
-        let valid_beams = generate_all(&gen, valid, FUSION_BEAMS.min(a.beam), a.batch_size);
-        let vc = fusion_candidates(&gen, valid, &valid_beams, x, d, &valid_seen, &protocol)?;
+        let vq: Vec<Query> = valid.iter().map(Query::from).collect();
+        let valid_beams = gen.generate_batched(
+            &vq,
+            FUSION_BEAMS.min(a.beam),
+            a.batch_size,
+            &genrec::progress::Silent,
+        );
+        let vc = fusion_candidates(&gen, valid, &valid_beams, nn, &valid_seen, &protocol)?;
         let vt: Vec<u32> = valid.iter().map(|h| h.target).collect();
         let (lambda, sweep) = eval::choose_lambda(&vc, &vt, &FUSION_LAMBDAS);
         eprintln!(
@@ -321,7 +326,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let c = fusion_candidates(&gen, held, &beams, x, d, &seen, &protocol)?;
+        let c = fusion_candidates(&gen, held, &beams, nn, &seen, &protocol)?;
         let l = eval::fuse(&c, lambda, 10);
         results.push(score(
             &format!("genrec + text (λ = {lambda}, chosen on validation)"),
@@ -330,26 +335,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ));
         other_lists.push(l);
 
-        // Rank fusion of the beams with the last item's text neighbours, its
-        // weight and k chosen on the same validation users (when training
-        // chose none: an older checkpoint, or one where text did not help).
+        // The rank fusion training would choose (when it chose none: an
+        // older checkpoint), by the same rule on the same validation users.
         if stored.is_none() {
             let t = Instant::now();
+            let choice = eval::FusionChoice::choose(&hit_items(&valid_beams), valid, nn)?;
+            eprintln!("{}", choice.describe());
             let last = eval::TextQuery::LAST;
-            let vk = eval::text_knn(x, d, valid, &valid_seen, &protocol, last, FUSION_NEIGHBOURS)?;
-            let vg = hit_items(&valid_beams);
-            let (rf, sweep) = eval::choose_on_validation(&eval::RankFusion::grid(), &vt, |g| {
-                g.fuse(&vg, &vk, 10)
-            });
-            eprintln!(
-                "rank fusion, validation NDCG@10 by (w, k): {}",
-                sweep
-                    .iter()
-                    .map(|(g, n)| format!("({}, {}): {n:.4}", g.weight, g.k))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let tk = eval::text_knn(x, d, held, &seen, &protocol, last, FUSION_NEIGHBOURS)?;
+            let tk = eval::text_knn(nn, held, &seen, &protocol, last, choice.depth)?;
+            let rf = choice.fusion;
             let l = rf.fuse(&hit_items(&beams), &tk, 10);
             results.push(score(
                 &format!(
@@ -473,21 +467,6 @@ const FUSION_LAMBDAS: [f32; 12] = [
     0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0,
 ];
 
-/// The top `n` items of every held-out user, in batches.
-fn generate_all(
-    gen: &Generator,
-    held: &[genrec::data::HeldOut],
-    n: usize,
-    batch: usize,
-) -> Vec<Vec<genrec::decode::Hit>> {
-    held.chunks(batch.max(1))
-        .flat_map(|chunk| {
-            let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
-            gen.generate(&qs, n)
-        })
-        .collect()
-}
-
 /// Each user's beams united with their text neighbours (recency-weighted
 /// query), every candidate with its generator log-probability (the beam's, or
 /// teacher-forced for a neighbour the beams missed) and its text cosine.
@@ -495,13 +474,13 @@ fn fusion_candidates(
     gen: &Generator,
     held: &[genrec::data::HeldOut],
     beams: &[Vec<genrec::decode::Hit>],
-    emb: &[f32],
-    dim: usize,
+    nn: &mut eval::TextNeighbours,
     seen: &[std::collections::HashSet<u32>],
     protocol: &Protocol,
 ) -> anyhow::Result<Vec<Vec<eval::Candidate>>> {
     let q = eval::TextQuery::RECENT;
-    let knn = eval::text_knn(emb, dim, held, seen, protocol, q, FUSION_NEIGHBOURS)?;
+    let knn = eval::text_knn(nn, held, seen, protocol, q, FUSION_NEIGHBOURS)?;
+    let (emb, dim) = nn.embeddings();
     let missing: Vec<Vec<u32>> = beams
         .iter()
         .zip(&knn)

@@ -235,19 +235,12 @@ fn add_items(
     );
     let texts: Vec<&str> = new_items.iter().map(|i| i.text.as_str()).collect();
     let m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
-    let mut x: Vec<f32> = Vec::try_from(&m.flatten(0, -1))?;
-    let p = &index.summary.params;
-    if p.collab_weight > 0.0 {
-        // New items have no interactions: their collaborative part is zero.
-        let d = x.len() / new_items.len().max(1);
-        x = genrec::semantic_id::collab::mix(
-            &x,
-            d,
-            &vec![0.0; new_items.len() * p.collab_dim],
-            p.collab_dim,
-            0.0,
-        );
-    }
+    // New items have no interactions: their collaborative part is zero.
+    let x = genrec::semantic_id::collab::without_interactions(
+        Vec::try_from(&m.flatten(0, -1))?,
+        index.summary.text_dim(),
+        &index.summary.params,
+    );
     let new_ids = index.ids.add_items(&x)?;
     let max_digit = new_ids.iter().map(|c| c[c.len() - 1]).max().unwrap_or(0);
     anyhow::ensure!(

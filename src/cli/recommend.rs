@@ -410,24 +410,19 @@ fn text_fusion(
         return Ok(None);
     }
     let path = genrec::embed::default_output(&inf.ds_dir);
-    let e = genrec::embed::Embeddings::read(&path).with_context(|| {
+    let nn = genrec::eval::TextNeighbours::read(&inf.ds_dir).with_context(|| {
         format!(
             "the checkpoint fuses its beams with text neighbours from {}; without it, pass --no-text-fusion",
             path.display()
         )
     })?;
     anyhow::ensure!(
-        e.file_sha256 == c.embeddings_sha256,
+        nn.sha256() == c.embeddings_sha256,
         "{}: not the embeddings the checkpoint's text fusion was chosen with ({}…, this file {}…); pass --no-text-fusion, or retrain",
         path.display(),
         &c.embeddings_sha256[..12.min(c.embeddings_sha256.len())],
-        &e.file_sha256[..12]
+        &nn.sha256()[..12]
     );
-    let (_, dim) = e.matrix.size2()?;
-    let emb = Vec::<f32>::try_from(&e.matrix.to_kind(tch::Kind::Float).flatten(0, -1))?;
     eprintln!("{}", c.describe());
-    Ok(Some((
-        c,
-        genrec::eval::TextNeighbours::new(emb, dim as usize)?,
-    )))
+    Ok(Some((c, nn)))
 }

@@ -258,6 +258,7 @@ const FUSION_MAX_USERS: usize = 20_000;
 /// without its embeddings file keeps the generator's lists as they are.
 fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> anyhow::Result<()> {
     use genrec::eval::{FusionChoice, TextNeighbours, FUSION_DEPTH};
+    use genrec::progress::Progress;
     let g = trainer.load_generator(&trainer.run_dir)?;
     let sha = &trainer.index.summary.embeddings_sha256;
     let held =
@@ -268,16 +269,17 @@ fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> an
             return Ok(());
         }
     }
-    let table = match genrec::embed::item_text_table(&trainer.cfg.data.dataset, sha) {
-        Ok(t) => t,
+    let mut nn = match TextNeighbours::read(&trainer.cfg.data.dataset) {
+        Ok(nn) if nn.sha256() == sha.as_str() => nn,
+        Ok(_) => {
+            eprintln!("no text fusion: the dataset's embeddings are not the ones the index was built from; the generator's lists stand alone");
+            return Ok(());
+        }
         Err(e) => {
             eprintln!("no text fusion; the generator's lists stand alone: {e}");
             return Ok(());
         }
     };
-    let (_, dim) = table.size2()?;
-    let emb = Vec::<f32>::try_from(&table.to_kind(tch::Kind::Float).flatten(0, -1))?;
-    let mut nn = TextNeighbours::new(emb, dim as usize)?;
     let gen =
         genrec::verify::task::generator_of(trainer, &g, trainer.cfg.eval.beam.max(FUSION_DEPTH));
     eprintln!(
@@ -285,14 +287,16 @@ fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> an
         held.len(),
         runtime::describe(device)
     );
-    let choice = FusionChoice::choose(
-        &gen,
-        &held,
-        &mut nn,
-        sha,
-        trainer.cfg.eval.batch_size,
-        &Bar::new(),
-    )?;
+    let queries: Vec<genrec::decode::generator::Query> = held.iter().map(Into::into).collect();
+    let pb = Bar::new();
+    pb.start(held.len() as u64, "decoding the validation users");
+    let beams: Vec<Vec<u32>> = gen
+        .generate_batched(&queries, FUSION_DEPTH, trainer.cfg.eval.batch_size, &pb)
+        .into_iter()
+        .map(|hs| hs.into_iter().map(|h| h.item).collect())
+        .collect();
+    pb.finish();
+    let choice = FusionChoice::choose(&beams, &held, &mut nn)?;
     eprintln!("{}", choice.describe());
     let mut meta = g.meta.clone();
     meta.extra[FusionChoice::KEY] = serde_json::to_value(&choice)?;

@@ -62,6 +62,25 @@ impl Generator<'_> {
         self.generate_banned(queries, top_k, None)
     }
 
+    /// [`generate`](Self::generate) over many queries, `batch` at a time,
+    /// reporting each batch to `progress`.
+    pub fn generate_batched(
+        &self,
+        queries: &[Query],
+        top_k: usize,
+        batch: usize,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<Vec<Hit>> {
+        queries
+            .chunks(batch.max(1))
+            .flat_map(|c| {
+                let hits = self.generate(c, top_k);
+                progress.inc(c.len() as u64);
+                hits
+            })
+            .collect()
+    }
+
     /// [`generate`](Self::generate) that never returns items `banned(query index, item)`.
     pub fn generate_banned(
         &self,

@@ -6,7 +6,6 @@
 //! 2009) of the beams with the text neighbours, its weight chosen on validation.
 use super::Protocol;
 use crate::data::HeldOut;
-use crate::decode::generator::{Generator, Query};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -59,11 +58,14 @@ impl TextQuery {
 }
 
 /// The catalogue's text embeddings (L2-normalised) in a Faiss index, for
-/// nearest-neighbour queries by inner product (cosine).
+/// nearest-neighbour queries by inner product (cosine); built once per
+/// command and shared by every kNN row and fusion.
 pub struct TextNeighbours {
     index: faiss::FlatIndex,
     emb: Vec<f32>,
     dim: usize,
+    /// Hash of the embeddings file they were read from (empty: built in memory).
+    sha256: String,
 }
 
 fn faiss_err(e: faiss::error::Error) -> crate::Error {
@@ -76,11 +78,33 @@ impl TextNeighbours {
         use faiss::Index;
         let mut index = faiss::FlatIndex::new_ip(dim as u32).map_err(faiss_err)?;
         index.add(&emb).map_err(faiss_err)?;
-        Ok(Self { index, emb, dim })
+        Ok(Self {
+            index,
+            emb,
+            dim,
+            sha256: String::new(),
+        })
     }
 
+    /// The dataset's own embeddings (`genrec embed`'s output).
+    pub fn read(dataset_dir: &std::path::Path) -> crate::Result<Self> {
+        let e = crate::embed::Embeddings::read(&crate::embed::default_output(dataset_dir))?;
+        let size = e.matrix.size();
+        let emb = Vec::<f32>::try_from(&e.matrix.to_kind(tch::Kind::Float).flatten(0, -1))
+            .map_err(|err| crate::Error::Other(format!("embeddings: {err}")))?;
+        let mut nn = Self::new(emb, size[1] as usize)?;
+        nn.sha256 = e.file_sha256;
+        Ok(nn)
+    }
+
+    /// `[N, dim]` row-major and `dim`.
     pub fn embeddings(&self) -> (&[f32], usize) {
         (&self.emb, self.dim)
+    }
+
+    /// Hash of the embeddings file (see [`read`](Self::read)).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// Each history's `k` items nearest to its `query` vector, best first,
@@ -128,15 +152,13 @@ impl TextNeighbours {
 /// Faiss index; the query's own items are excluded (and, under the
 /// exclude-seen protocol, everything the user has seen).
 pub fn text_knn(
-    emb: &[f32],
-    dim: usize,
+    nn: &mut TextNeighbours,
     held: &[HeldOut],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
     query: TextQuery,
     k: usize,
 ) -> crate::Result<Vec<Vec<u32>>> {
-    let mut nn = TextNeighbours::new(emb.to_vec(), dim)?;
     let extra = if protocol.exclude_seen {
         seen.iter().map(HashSet::len).max().unwrap_or(0)
     } else {
@@ -297,41 +319,27 @@ impl FusionChoice {
         serde_json::from_value(extra.get(Self::KEY)?.clone()).ok()
     }
 
-    /// Chooses on `held` (a validation split): the generator's top
-    /// `FUSION_DEPTH` beams against the last item's `FUSION_DEPTH` text
-    /// neighbours, every setting of [`RankFusion::grid`], best mean NDCG@10.
+    /// Chooses on `held` (a validation split), given each user's top
+    /// `FUSION_DEPTH` items from the generator (`beams`), against the last
+    /// item's `FUSION_DEPTH` text neighbours: every setting of
+    /// [`RankFusion::grid`], best mean NDCG@10, kept only when its paired
+    /// gain over the generator alone has a lower end above zero.
     pub fn choose(
-        gen: &Generator,
+        beams: &[Vec<u32>],
         held: &[HeldOut],
         nn: &mut TextNeighbours,
-        embeddings_sha256: &str,
-        batch: usize,
-        progress: &dyn crate::progress::Progress,
     ) -> crate::Result<FusionChoice> {
-        progress.start(
-            held.len() as u64,
-            "choosing the text fusion (validation users)",
-        );
-        let beams: Vec<Vec<u32>> = held
-            .chunks(batch.max(1))
-            .flat_map(|chunk| {
-                let b = top_items(gen, chunk, FUSION_DEPTH, chunk.len());
-                progress.inc(chunk.len() as u64);
-                b
-            })
-            .collect();
-        progress.finish();
         let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
         let knn = nn.search(&histories, TextQuery::LAST, FUSION_DEPTH, 0, |_, _| true)?;
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
         let grid = RankFusion::grid();
         let (best, sweep) =
-            super::choose_on_validation(&grid, &targets, |g| g.fuse(&beams, &knn, 10));
+            super::choose_on_validation(&grid, &targets, |g| g.fuse(beams, &knn, 10));
         let gain = super::paired_difference(
             "generator",
             &targets,
-            &best.fuse(&beams, &knn, 10),
-            &grid[0].fuse(&beams, &knn, 10),
+            &best.fuse(beams, &knn, 10),
+            &grid[0].fuse(beams, &knn, 10),
             &Protocol::default(),
         )
         .difference["ndcg@10"];
@@ -339,7 +347,7 @@ impl FusionChoice {
             fusion: if gain.lo > 0.0 { best } else { grid[0] },
             valid_gain: gain,
             depth: FUSION_DEPTH,
-            embeddings_sha256: embeddings_sha256.to_owned(),
+            embeddings_sha256: nn.sha256().to_owned(),
             valid_users: held.len(),
             sweep,
         })
@@ -367,17 +375,6 @@ impl FusionChoice {
             }
         )
     }
-}
-
-/// Each user's top `n` items from the generator, in batches.
-pub fn top_items(gen: &Generator, held: &[HeldOut], n: usize, batch: usize) -> Vec<Vec<u32>> {
-    held.chunks(batch.max(1))
-        .flat_map(|chunk| {
-            let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
-            gen.generate(&qs, n)
-        })
-        .map(|hs| hs.into_iter().map(|h| h.item).collect())
-        .collect()
 }
 
 #[cfg(test)]

@@ -165,6 +165,21 @@ pub fn index_vectors(
     (mix(&text, d, &c, cp.dim, params.collab_weight), d + cp.dim)
 }
 
+/// [`index_vectors`] for items with no interactions (cold start): the text
+/// embeddings followed by a zero collaborative part, when the index has one.
+pub fn without_interactions(text: Vec<f32>, d: usize, params: &super::IndexParams) -> Vec<f32> {
+    if params.collab_weight <= 0.0 {
+        return text;
+    }
+    text.chunks(d)
+        .flat_map(|row| {
+            row.iter()
+                .copied()
+                .chain(std::iter::repeat_n(0.0, params.collab_dim))
+        })
+        .collect()
+}
+
 /// `[text ; weight · collab]` per item (row-major), the vectors the index clusters.
 pub fn mix(text: &[f32], d: usize, collab: &[f32], r: usize, weight: f32) -> Vec<f32> {
     let n = text.len() / d;

@@ -7,7 +7,7 @@
 use super::{auc, rerank, yes_no_logits, Pair, Verifier};
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
-use crate::decode::{Decoding, Hit};
+use crate::decode::Decoding;
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::T5;
@@ -41,14 +41,6 @@ pub struct VerifyTask<'a> {
     /// The generator: hard negatives come from it, and its weights are the
     /// starting point when `verify.init_from_generator`.
     generator: &'a Loaded,
-}
-
-/// Generator top-`n` items for many (user, history) queries, batched.
-fn generator_top(gen: &Generator, queries: &[Query], n: usize, batch: usize) -> Vec<Vec<Hit>> {
-    queries
-        .chunks(batch.max(1))
-        .flat_map(|c| gen.generate(c, n))
-        .collect()
 }
 
 fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
@@ -152,7 +144,12 @@ impl<'a> VerifyTask<'a> {
         progress.finish();
         let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
         let qs: Vec<Query> = held.iter().map(Query::from).collect();
-        let tops = generator_top(&gen, &qs, vc.candidates, t.cfg.eval.batch_size);
+        let tops = gen.generate_batched(
+            &qs,
+            vc.candidates,
+            t.cfg.eval.batch_size,
+            &crate::progress::Silent,
+        );
         let valid = held
             .iter()
             .zip(tops)
@@ -287,7 +284,7 @@ pub fn lambda_sweep(
     batch: usize,
 ) -> Vec<(f64, f64)> {
     let qs: Vec<Query> = held.iter().map(Query::from).collect();
-    let tops = generator_top(gen, &qs, top, batch);
+    let tops = gen.generate_batched(&qs, top, batch, &crate::progress::Silent);
     let pairs: Vec<Pair> = held
         .iter()
         .zip(&tops)
