@@ -21,6 +21,7 @@ D=${D:-.gpu/amazon-beauty}
 G=${G:-.gpu/genrec}
 NAME=${NAME:-fast-text}
 EXTRA=${EXTRA:-}
+BASELINES=${BASELINES:-pop,knn,knn-recent,sasrec}
 W=/tmp/gpu-work
 rm -rf "$W" /tmp/gpu-ck && mkdir -p "$OUT" "$W"
 pack() { tar -czf "$OUT/results.tgz" -C "$W" . ; }
@@ -42,16 +43,32 @@ tr '\r' '\n' < "$W/train.log" | grep -v '^\s*$' | tail -4
 cp /tmp/gpu-ck/$NAME/metrics.jsonl /tmp/gpu-ck/$NAME/train.toml "$W/" 2>/dev/null
 pack
 
-# 2. Test split: generator, text fusion (λ on validation), baselines, paired differences.
+# 2. Test split: generator, the text fusion chosen at training, λ fusion,
+# baselines (SASRec from its cache when one is there), paired differences.
 $G evaluate --checkpoint /tmp/gpu-ck/$NAME --device "$DEVICE" --batch-size 512 --text-fusion \
-  --baselines pop,knn,knn-recent --out "$W/eval" > "$W/eval.log" 2>&1
+  --baselines "$BASELINES" --out "$W/eval" > "$W/eval.log" 2>&1
 echo "evaluate rc $? after $(( $(date +%s) - T0 )) s"
-tail -20 "$W/eval.log"
+tail -24 "$W/eval.log"
+rm -f "$W"/eval/recs-*.jsonl
 pack
+# The best checkpoint comes back in parts of 15 MB (the limit on returned files).
+B=/tmp/gpu-ck/$NAME/$(cat /tmp/gpu-ck/$NAME/best)
+tar -cf - --exclude=./optimizer.safetensors -C "$B" . \
+  | gzip -1 | split -b 15M - "$OUT/ck.tgz.part-"
 
-# 3. SASRec (RecBole's recipe) in the time that is left; its cache comes back too.
+# 3. The validation split in full, when there is time.
+if [ "$(left)" -gt 90 ]; then
+  timeout $(( $(left) - 20 )) $G evaluate --checkpoint /tmp/gpu-ck/$NAME --device "$DEVICE" \
+    --batch-size 512 --split valid --out "$W/valid" > "$W/valid.log" 2>&1
+  echo "valid rc $? after $(( $(date +%s) - T0 )) s"
+  tail -12 "$W/valid.log"
+  rm -f "$W"/valid/recs-*.jsonl
+  pack
+fi
+
+# 4. SASRec (RecBole's recipe) in the time that is left, unless cached; its cache comes back too.
 S=$(( $(left) - 15 ))
-if [ "$S" -gt 30 ]; then
+if [ "$S" -gt 30 ] && ! ls "$D"/baselines/*/model.safetensors > /dev/null 2>&1; then
   timeout "$S" $G baseline -d "$D" --device "$DEVICE" > "$W/sasrec.log" 2>&1
   echo "sasrec rc $? after $(( $(date +%s) - T0 )) s (limit $S s)"
   tr '\r' '\n' < "$W/sasrec.log" | grep -v '^\s*$' | tail -6

@@ -41,10 +41,13 @@ impl Batch {
     }
 
     /// Page-locks a host batch bound for a CUDA device, so that its copy can
-    /// run without blocking (unchanged for the CPU).
+    /// run without blocking (unchanged for the CPU). It calls `_pin_memory`:
+    /// tch binds `pin_memory` only with the device argument, which libtorch
+    /// 2.11 deprecates with a warning on every call (twice per tensor, tens
+    /// of thousands of lines in a short GPU run).
     pub fn pinned(self, device: Device) -> Batch {
         if device.is_cuda() {
-            self.map(|t| t.pin_memory(device))
+            self.map(|t| t.internal_pin_memory(device))
         } else {
             self
         }
