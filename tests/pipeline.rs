@@ -1160,6 +1160,48 @@ fn training_chooses_a_text_fusion_on_validation_and_recommend_applies_it() {
     let own = jsonl(&recs);
     assert!(own.iter().zip(&got).any(|(a, b)| a["items"] != b["items"]));
     assert!(own[0]["scores"][0].as_f64().unwrap() <= 0.0);
+    // evaluate pairs recommend's default with the rivals too: against text-kNN
+    // of the last item (the same lists here) every difference is exactly 0.
+    let out = t.path().join("eval");
+    ok(&[
+        "evaluate",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--baselines",
+        "pop,knn",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results-test.json")).unwrap())
+            .unwrap();
+    let rows = report["results"].as_array().unwrap();
+    let default_row = rows
+        .iter()
+        .find(|r| {
+            r["method"]
+                .as_str()
+                .unwrap()
+                .contains("recommend's default")
+        })
+        .expect("a row for the stored fusion");
+    let refs: Vec<&str> = default_row["paired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        ["genrec", "text-kNN (last item)"],
+        "most-popular is no rival"
+    );
+    let vs_knn = &default_row["paired"][1]["difference"];
+    for (metric, e) in vs_knn.as_object().unwrap() {
+        for end in ["mean", "lo", "hi"] {
+            assert_eq!(e[end].as_f64(), Some(0.0), "{metric} {end}");
+        }
+    }
     // The stored choice names its embeddings: others are refused.
     meta["extra"][FusionChoice::KEY]["embeddings_sha256"] = serde_json::json!("0".repeat(64));
     std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();

@@ -39,6 +39,8 @@ pub struct Args {
     /// knn-recent (text-kNN of a recency-weighted mean of the last five),
     /// sasrec (SASRec as RecBole trains it; trained once on the dataset's
     /// training split, chosen on validation, cached in <dataset>/baselines/).
+    /// When the checkpoint stores a text fusion, recommend's default row also
+    /// gets its paired difference to text-kNN and SASRec.
     #[arg(
         long,
         value_enum,
@@ -205,6 +207,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     // Every other row's lists, for its paired difference to the generator.
     let mut other_lists: Vec<Vec<Vec<u32>>> = Vec::new();
+    // The rows a user would otherwise pick (text-kNN, SASRec): the row of
+    // recommend's default gets its paired difference to each of them too.
+    let mut rivals: Vec<(String, usize)> = Vec::new();
     if let Some(r) = &verifier {
         let name = format!("genrec + verifier (top {}, λ = {})", r.top, r.lambda);
         results.push(score(&name, &reranked, secs + verify_secs));
@@ -262,6 +267,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
         };
         results.push(score(&name, &l, row_secs));
+        if matches!(b, Baseline::Knn | Baseline::Sasrec) {
+            rivals.push((name.clone(), other_lists.len()));
+        }
         if *b == Baseline::Knn {
             // The fixed fusion of the two signals, for reference.
             let f = eval::RankFusion::RRF.fuse(&lists, &l, 10);
@@ -298,6 +306,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &l,
             secs + t.elapsed().as_secs_f64(),
         ));
+        let row = results.len() - 1;
+        for (name, i) in &rivals {
+            let p = eval::paired_difference(name, &targets, &l, &other_lists[*i], &protocol);
+            results[row].paired.push(p);
+        }
         other_lists.push(l);
     }
     if a.text_fusion {
@@ -357,9 +370,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     for (r, l) in results[1..].iter_mut().zip(&other_lists) {
-        r.paired.push(eval::paired_difference(
-            "genrec", &targets, l, &lists, &protocol,
-        ));
+        r.paired.insert(
+            0,
+            eval::paired_difference("genrec", &targets, l, &lists, &protocol),
+        );
     }
 
     let table = eval::markdown_table(&results);
