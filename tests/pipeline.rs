@@ -98,10 +98,10 @@ fn training_loss_falls_and_artifacts_are_written() {
     assert!(std::fs::read_to_string(run.join("metrics.svg"))
         .unwrap()
         .contains("<polyline"));
-    let latest = genrec::trainer::checkpoint::latest(&run).unwrap();
+    let latest = genrec::artifact::checkpoint::latest(&run).unwrap();
     assert!(latest.ends_with("step-0000030"));
     // The run directory resolves to its best checkpoint.
-    let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
+    let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
     let best = std::fs::read_to_string(run.join("best")).unwrap();
     assert!(ck.dir.ends_with(best.trim()));
     // The checkpoint is a Hugging Face T5 directory.
@@ -171,7 +171,7 @@ fn a_kill_at_any_moment_leaves_a_loadable_checkpoint() {
     std::thread::sleep(std::time::Duration::from_millis(30));
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
-    let ck = genrec::trainer::checkpoint::load(&t.path().join("tiny"), tch::Device::Cpu)
+    let ck = genrec::artifact::checkpoint::load(&t.path().join("tiny"), tch::Device::Cpu)
         .expect("a complete checkpoint survives the kill");
     assert!(ck.meta.step >= 5);
     let o = run_tiny(
@@ -289,8 +289,7 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
-        e.contains("was trained on semantic IDs")
-            && e.contains("evaluate with the index it was trained on"),
+        e.contains("was trained on semantic IDs") && e.contains("use the index it was trained on"),
         "{e}"
     );
 }
@@ -559,12 +558,12 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
         String::from_utf8_lossy(&o.stdout)
     );
     let ver = t.path().join("tiny-verifier");
-    let ck = genrec::trainer::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
-    assert_eq!(ck.meta.task, "verify");
+    let ck = genrec::artifact::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
+    assert_eq!(ck.meta.task, genrec::config::TaskKind::Verify);
     assert!(ck.meta.valid.contains_key("auc_hard") && ck.meta.valid.contains_key("auc_random"));
     assert!(ck.meta.extra["lambda"].is_number());
     // It records which generator it was built from (and --resume checks it).
-    let gen_ck = genrec::trainer::checkpoint::load(gen_run, tch::Device::Cpu).unwrap();
+    let gen_ck = genrec::artifact::checkpoint::load(gen_run, tch::Device::Cpu).unwrap();
     assert_eq!(
         ck.meta.built_from_sha256.as_deref(),
         Some(
@@ -672,7 +671,7 @@ fn summed_item_input_trains_and_needs_long_enough_histories() {
         losses.last().unwrap() < &(losses[0] * 0.8),
         "loss must fall: {losses:?}"
     );
-    let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
+    let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
     assert_eq!(
         ck.meta.train.data.item_input,
         genrec::prompt::ItemInput::Summed
@@ -742,7 +741,7 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
-    let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
+    let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
     let w = ck
         .model
         .history_match_weights()
@@ -1039,7 +1038,7 @@ fn item_text_is_learned_and_must_be_the_index_s_embeddings() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
-    let ck = genrec::trainer::checkpoint::load(&run, tch::Device::Cpu).unwrap();
+    let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
     assert!(ck.meta.train.data.item_text);
     assert_eq!(ck.model.config.genrec_text_dim, Some(384));
     // The projection starts at zero; training moved it.
@@ -1100,7 +1099,7 @@ fn fails_naming(o: &Output, words: &[&str]) {
 fn training_chooses_a_text_fusion_on_validation_and_recommend_applies_it() {
     use genrec::eval::{FusionChoice, RankFusion};
     let ck = tiny_checkpoint();
-    let best = genrec::trainer::checkpoint::load(ck, tch::Device::Cpu).unwrap();
+    let best = genrec::artifact::checkpoint::load(ck, tch::Device::Cpu).unwrap();
     let c = FusionChoice::from_extra(&best.meta.extra).expect("training stored a choice");
     assert_eq!(c.valid_users, 943);
     assert_eq!(c.sweep.len(), RankFusion::grid().len());

@@ -144,7 +144,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let trie = index.trie()?;
             let (model, vs, prompt_cfg) = match &checkpoint {
                 Some(c) => {
-                    let ck = genrec::trainer::checkpoint::load(c, device)?;
+                    let ck = genrec::artifact::checkpoint::load(c, device)?;
                     (ck.model, ck.vs, ck.meta.train.data.prompt())
                 }
                 None => {
@@ -154,11 +154,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     cfg.dropout_rate = 0.0;
                     let m = T5::new(vs.root(), &cfg);
                     hf_init(&vs, &cfg);
-                    (
-                        m,
-                        vs,
-                        genrec::trainer::config::DataConfig::default().prompt(),
-                    )
+                    (m, vs, genrec::config::DataConfig::default().prompt())
                 }
             };
             // The peer loads these weights (saved by genrec) and these inputs.
@@ -231,8 +227,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let vocab = index.vocab.clone();
             let item_tokens = index.ids.item_tokens(&vocab);
             let mcfg = match &config {
-                Some(c) => genrec::trainer::config::TrainConfig::load(c, &[])?.model,
-                None => genrec::trainer::config::ModelConfig::default(),
+                Some(c) => genrec::config::TrainConfig::load(c, &[])?.model,
+                None => genrec::config::ModelConfig::default(),
             };
             let cfg = mcfg.t5(i64::from(vocab.size()));
             runtime::seed(0);
@@ -243,7 +239,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             if bf16 && device.is_cuda() {
                 model.set_compute_kind(Kind::BFloat16);
             }
-            let prompt_cfg = genrec::trainer::config::DataConfig::default().prompt();
+            let prompt_cfg = genrec::config::DataConfig::default().prompt();
             let exs = trainer::examples(&ds);
             let schedule = Schedule {
                 n_examples: exs.len(),

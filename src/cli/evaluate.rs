@@ -90,7 +90,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
-    let inf = super::common::load(&a.model, device)?;
+    let inf = a.model.load(device)?;
     let (ck, ds, index, item_tokens, ds_dir) = (
         &inf.ck,
         &inf.ds,

@@ -107,7 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
-    let inf = super::common::load(&a.model, device)?;
+    let inf = a.model.load(device)?;
     let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20))?;
     let mut text = match &verifier {
         Some(_) => None,
@@ -401,7 +401,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// The text fusion stored with the checkpoint (when training found that the
 /// items' text helps) and the catalogue's text neighbours for it.
 fn text_fusion(
-    inf: &super::common::Inference,
+    inf: &genrec::infer::Recommender,
 ) -> anyhow::Result<Option<(genrec::eval::FusionChoice, genrec::eval::TextNeighbours)>> {
     let Some(c) = genrec::eval::FusionChoice::from_extra(&inf.ck.meta.extra) else {
         return Ok(None);

@@ -1,6 +1,6 @@
 use super::progress::Bar;
+use genrec::config::{TaskKind, TrainConfig};
 use genrec::runtime::{self, DeviceChoice};
-use genrec::trainer::config::{TaskKind, TrainConfig};
 use genrec::trainer::{GenerateTask, TrainOptions, Trainer};
 use std::path::PathBuf;
 
@@ -168,7 +168,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         TaskKind::Verify => {
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
-            let task = genrec::verify::task::VerifyTask::new(&trainer, &generator, &Bar::new())?;
+            let task =
+                genrec::trainer::verify_task::VerifyTask::new(&trainer, &generator, &Bar::new())?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s
@@ -197,12 +198,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// it (with the sweep) in that checkpoint's genrec.json.
 fn choose_lambda(
     trainer: &Trainer,
-    generator: &genrec::trainer::checkpoint::Loaded,
+    generator: &genrec::artifact::checkpoint::Loaded,
     device: tch::Device,
 ) -> anyhow::Result<()> {
-    let best = genrec::trainer::checkpoint::load(&trainer.run_dir, device)?;
+    let best = genrec::artifact::checkpoint::load(&trainer.run_dir, device)?;
     let vc = &trainer.cfg.verify;
-    let gen = genrec::verify::task::generator_of(
+    let gen = genrec::trainer::verify_task::generator_of(
         trainer,
         generator,
         vc.rerank_top.max(generator.meta.train.eval.beam),
@@ -218,7 +219,7 @@ fn choose_lambda(
         trainer.cfg.eval.max_users,
         trainer.cfg.run.seed,
     );
-    let sweep = genrec::verify::task::lambda_sweep(
+    let sweep = genrec::trainer::verify_task::lambda_sweep(
         &gen,
         &ver,
         &held,
@@ -226,7 +227,7 @@ fn choose_lambda(
         &vc.lambdas,
         trainer.cfg.eval.batch_size,
     );
-    let lambda = genrec::verify::task::choose_lambda(&sweep);
+    let lambda = genrec::trainer::verify_task::choose_lambda(&sweep);
     for (l, nd) in &sweep {
         eprintln!(
             "λ = {l:<5} validation NDCG@10 after reranking the top {}: {nd:.4}",
@@ -234,13 +235,22 @@ fn choose_lambda(
         );
     }
     let mut meta = best.meta.clone();
-    meta.extra = serde_json::json!({
-        "lambda": lambda,
-        "rerank_top": vc.rerank_top,
-        "generator": generator.dir,
-        "lambda_sweep": sweep.iter().map(|(l, n)| serde_json::json!({"lambda": l, "valid_ndcg@10": n})).collect::<Vec<_>>(),
-    });
-    genrec::trainer::checkpoint::save_meta(&best.dir, &meta)?;
+    meta.extra = genrec::artifact::checkpoint::VerifierChoice {
+        lambda,
+        rerank_top: vc.rerank_top,
+        generator: generator.dir.clone(),
+        lambda_sweep: sweep
+            .iter()
+            .map(
+                |&(lambda, valid_ndcg_at_10)| genrec::artifact::checkpoint::LambdaPoint {
+                    lambda,
+                    valid_ndcg_at_10,
+                },
+            )
+            .collect(),
+    }
+    .to_extra();
+    genrec::artifact::checkpoint::save_meta(&best.dir, &meta)?;
     println!(
         "chose λ = {lambda} (stored in {})",
         best.dir.join("genrec.json").display()
@@ -280,8 +290,11 @@ fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> an
             return Ok(());
         }
     };
-    let gen =
-        genrec::verify::task::generator_of(trainer, &g, trainer.cfg.eval.beam.max(FUSION_DEPTH));
+    let gen = genrec::trainer::verify_task::generator_of(
+        trainer,
+        &g,
+        trainer.cfg.eval.beam.max(FUSION_DEPTH),
+    );
     eprintln!(
         "the text fusion: the generator's {FUSION_DEPTH} beams against the last item's {FUSION_DEPTH} text neighbours, on {} validation users ({})",
         held.len(),
@@ -300,6 +313,6 @@ fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> an
     eprintln!("{}", choice.describe());
     let mut meta = g.meta.clone();
     meta.extra[FusionChoice::KEY] = serde_json::to_value(&choice)?;
-    genrec::trainer::checkpoint::save_meta(&g.dir, &meta)?;
+    genrec::artifact::checkpoint::save_meta(&g.dir, &meta)?;
     Ok(())
 }

@@ -3,12 +3,13 @@
 //! `max_history` items), AdamW with warm-up then decay, gradient clipping,
 //! dropout; validation Recall/NDCG@10 with constrained beam search every N
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
-pub mod checkpoint;
-pub mod config;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
+pub mod verify_task;
 
+use crate::artifact::checkpoint::{self, GenrecMeta};
+use crate::config::{TaskKind, TrainConfig};
 use crate::data::{Dataset, HeldOut};
 use crate::decode::generator::{Generator, Query};
 use crate::decode::Decoding;
@@ -19,12 +20,11 @@ use crate::progress::Progress;
 use crate::prompt;
 use crate::semantic_id::store::Index;
 use crate::semantic_id::{Trie, Vocab};
-use checkpoint::{GenrecMeta, TrainerState};
-use config::TrainConfig;
+use crate::util::fsx::write_json;
 use optim::AdamW;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -175,8 +175,8 @@ pub type BatchBuilder<'a> = Box<dyn Fn(&[u32]) -> Batch + Sync + 'a>;
 /// What is trained: examples, batches, loss and the validation score. The
 /// training loop, optimiser, checkpoints and resume are shared.
 pub trait Task {
-    /// "generate" or "verify" (recorded in genrec.json).
-    fn name(&self) -> &'static str;
+    /// What this task trains (recorded in genrec.json).
+    fn kind(&self) -> TaskKind;
     fn n_examples(&self) -> usize;
     /// What builds the batch of examples `idx` (indices into
     /// `0..n_examples()`) on the CPU; it runs on the prefetch thread.
@@ -242,8 +242,8 @@ impl<'a> GenerateTask<'a> {
 }
 
 impl Task for GenerateTask<'_> {
-    fn name(&self) -> &'static str {
-        "generate"
+    fn kind(&self) -> TaskKind {
+        TaskKind::Generate
     }
     fn n_examples(&self) -> usize {
         self.examples.len()
@@ -316,7 +316,7 @@ pub struct Trainer {
 impl Trainer {
     /// A generator checkpoint trained on this trainer's semantic IDs.
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
-        let mut g = checkpoint::load_task(path, "generate", self.device)?;
+        let mut g = checkpoint::load_task(path, TaskKind::Generate, self.device)?;
         if g.meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
             return Err(Error::Mismatch(format!(
                 "the generator {} was trained on other semantic IDs than {}",
@@ -364,7 +364,7 @@ impl Trainer {
     fn meta(&self, task: &dyn Task, step: usize, valid: BTreeMap<String, f64>) -> GenrecMeta {
         GenrecMeta {
             format_version: checkpoint::FORMAT_VERSION,
-            task: task.name().into(),
+            task: task.kind(),
             built_from_sha256: task.built_from(),
             train: self.cfg.clone(),
             semantic_ids_sha256: self.index.summary.codes_sha256.clone(),
@@ -404,12 +404,12 @@ impl Trainer {
     fn resume_problem(&self, dir: &Path, task: &dyn Task) -> Result<Option<String>> {
         let cfg = &self.cfg;
         let meta = checkpoint::load_meta(dir)?;
-        Ok(if meta.task != task.name() {
+        Ok(if meta.task != task.kind() {
             Some(format!(
                 "{} is a `{}` checkpoint, not `{}`",
                 dir.display(),
-                meta.task,
-                task.name()
+                meta.task.name(),
+                task.kind().name()
             ))
         } else if meta.train.model != cfg.model
             || meta.train.optim != cfg.optim
@@ -515,7 +515,7 @@ impl Trainer {
             let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
             crate::util::st::load_into(&vs, &mut f, &dir.join("model.safetensors"), &[])?;
             opt.load(&dir.join("optimizer.safetensors"))?;
-            state = checkpoint::load_state(&dir)?;
+            state = checkpoint::read_json(&dir.join("trainer.json"))?;
             truncate_metrics(&metrics_path, state.step)?;
             let early_stopped =
                 cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
@@ -659,16 +659,17 @@ impl Trainer {
                         state.best_score,
                         state.best_step
                     ));
-                    checkpoint::save(
-                        &self.run_dir,
-                        &model,
-                        &vs,
-                        &self.vocab,
-                        &self.meta(task, state.step, v),
-                        Some(&opt),
-                        &state,
-                        improved,
-                    )?;
+                    let meta = self.meta(task, state.step, v);
+                    let parts = checkpoint::Parts {
+                        model: &model,
+                        vs: &vs,
+                        vocab: &self.vocab,
+                        meta: &meta,
+                    };
+                    checkpoint::save(&self.run_dir, state.step, &parts, improved, &|dir| {
+                        opt.save(&dir.join("optimizer.safetensors"))?;
+                        write_json(&dir.join("trainer.json"), &state)
+                    })?;
                     write_plot(&self.run_dir)?;
                     if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                         stopped_early = true;
@@ -685,6 +686,15 @@ impl Trainer {
         let eps = examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9);
         Ok(self.summary(&vs, &state, task, eps, stopped_early))
     }
+}
+
+/// Trainer state for `--resume` (`trainer.json` in each checkpoint).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainerState {
+    pub step: usize,
+    pub best_score: f64,
+    pub best_step: usize,
+    pub evals_since_best: usize,
 }
 
 /// One optimisation step on `loss`: gradients, clipping to `grad_clip` (0:

@@ -13,7 +13,6 @@
 //! `log p_gen + λ · log P(yes)` (filter-then-rerank: the generator prunes, the
 //! verifier judges the hard candidates). A separate checkpoint, so the
 //! generator is untouched and λ = 0 reproduces it exactly.
-pub mod task;
 
 use crate::decode::Hit;
 use crate::model::T5;

@@ -14,8 +14,11 @@
 //! A checkpoint directory is written under a temporary name and renamed when
 //! complete; the `latest`/`best` pointers are replaced atomically afterwards.
 //! A kill at any moment therefore leaves the pointers naming complete
-//! checkpoints.
-use super::config::TrainConfig;
+//! checkpoints. This module is the format and its inference side (load,
+//! resolve, the model card); what only training writes into a checkpoint
+//! (optimizer moments, trainer state) the trainer adds through
+//! [`save`]'s `training_files`.
+use crate::config::{TaskKind, TrainConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::model::{hf, T5};
 use crate::semantic_id::Vocab;
@@ -30,8 +33,8 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenrecMeta {
     pub format_version: u32,
-    /// "generate" or "verify".
-    pub task: String,
+    /// What the model was trained for (`"generate"` or `"verify"` in the file).
+    pub task: TaskKind,
     pub train: TrainConfig,
     /// Hash of the semantic IDs (`index.json`'s codes_sha256) the model was trained on.
     pub semantic_ids_sha256: String,
@@ -48,43 +51,70 @@ pub struct GenrecMeta {
     pub built_from_sha256: Option<String>,
 }
 
-/// Trainer state for `--resume` (`trainer.json`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TrainerState {
-    pub step: usize,
-    pub best_score: f64,
-    pub best_step: usize,
-    pub evals_since_best: usize,
+/// What verifier training chose on validation, stored in its best
+/// checkpoint's card (`extra`): the weight λ of `log P(yes)` and how many of
+/// the generator's candidates it reranks, with the sweep behind the choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifierChoice {
+    pub lambda: f64,
+    pub rerank_top: usize,
+    /// The generator checkpoint the sweep reranked.
+    pub generator: PathBuf,
+    /// Validation NDCG@10 after reranking, for each λ tried.
+    pub lambda_sweep: Vec<LambdaPoint>,
+}
+
+/// One point of a verifier's λ sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LambdaPoint {
+    pub lambda: f64,
+    #[serde(rename = "valid_ndcg@10")]
+    pub valid_ndcg_at_10: f64,
+}
+
+impl VerifierChoice {
+    /// The choice stored in a card's `extra`, if any.
+    pub fn from_extra(extra: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(extra.clone()).ok()
+    }
+
+    pub fn to_extra(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the choice serialises")
+    }
 }
 
 pub fn step_dir_name(step: usize) -> String {
     format!("step-{step:07}")
 }
 
+/// What every checkpoint holds: the model, its token layout and its card.
+pub struct Parts<'a> {
+    pub model: &'a T5,
+    pub vs: &'a nn::VarStore,
+    pub vocab: &'a Vocab,
+    pub meta: &'a GenrecMeta,
+}
+
 /// Writes a complete checkpoint for `step` and points `latest` (and `best`, if
 /// `is_best`) at it; prunes checkpoints neither pointer names.
-#[allow(clippy::too_many_arguments)]
+/// `training_files` writes what training adds (optimizer moments, trainer
+/// state) into the staging directory it is given, before the checkpoint is
+/// committed.
 pub fn save(
     run_dir: &Path,
-    model: &T5,
-    vs: &nn::VarStore,
-    vocab: &Vocab,
-    meta: &GenrecMeta,
-    optimizer: Option<&super::optim::AdamW>,
-    state: &TrainerState,
+    step: usize,
+    parts: &Parts,
     is_best: bool,
+    training_files: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
-    let name = step_dir_name(state.step);
+    let name = step_dir_name(step);
     let dest = run_dir.join(&name);
     let staged = StagedDir::new(&dest)?;
     let tmp = staged.path("");
-    hf::save_dir(model, vs, &tmp)?;
-    vocab.save(&staged.path("vocab.json"))?;
-    write_json(&staged.path("genrec.json"), meta)?;
-    if let Some(o) = optimizer {
-        o.save(&staged.path("optimizer.safetensors"))?;
-    }
-    write_json(&staged.path("trainer.json"), state)?;
+    hf::save_dir(parts.model, parts.vs, &tmp)?;
+    parts.vocab.save(&staged.path("vocab.json"))?;
+    write_json(&staged.path("genrec.json"), parts.meta)?;
+    training_files(&tmp)?;
     staged.commit()?;
     write_atomic(&run_dir.join("latest"), format!("{name}\n").as_bytes())?;
     if is_best {
@@ -94,7 +124,7 @@ pub fn save(
     Ok(dest)
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_slice(&std::fs::read(path).at(path)?)
         .map_err(|e| Error::input(path, None, format!("malformed: {e}")))
 }
@@ -150,14 +180,15 @@ pub struct Loaded {
     pub weights_sha256: String,
 }
 
-/// [`load`], refusing a checkpoint trained for another task ("generate" or "verify").
-pub fn load_task(path: &Path, task: &str, device: Device) -> Result<Loaded> {
+/// [`load`], refusing a checkpoint trained for another task.
+pub fn load_task(path: &Path, task: TaskKind, device: Device) -> Result<Loaded> {
     let ck = load(path, device)?;
     if ck.meta.task != task {
         return Err(Error::Config(format!(
-            "{} is a `{}` checkpoint; a `{task}` one is needed here",
+            "{} is a `{}` checkpoint; a `{}` one is needed here",
             ck.dir.display(),
-            ck.meta.task
+            ck.meta.task.name(),
+            task.name()
         )));
     }
     Ok(ck)
@@ -191,10 +222,6 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
         meta,
         weights_sha256,
     })
-}
-
-pub fn load_state(dir: &Path) -> Result<TrainerState> {
-    read_json(&dir.join("trainer.json"))
 }
 
 pub fn load_meta(dir: &Path) -> Result<GenrecMeta> {

@@ -4,7 +4,8 @@
 //! ratio. Validation reports AUC for hard and random negatives separately.
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
-use super::{auc, rerank, yes_no_logits, Pair, Verifier};
+use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
+use crate::artifact::checkpoint::Loaded;
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::decode::Decoding;
@@ -13,8 +14,7 @@ use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::vocab;
-use crate::trainer::checkpoint::Loaded;
-use crate::trainer::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
+use crate::verify::{auc, rerank, yes_no_logits, Pair, Verifier};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -174,8 +174,8 @@ impl<'a> VerifyTask<'a> {
 }
 
 impl Task for VerifyTask<'_> {
-    fn name(&self) -> &'static str {
-        "verify"
+    fn kind(&self) -> crate::config::TaskKind {
+        crate::config::TaskKind::Verify
     }
     fn n_examples(&self) -> usize {
         self.examples.len()
@@ -263,7 +263,7 @@ impl Task for VerifyTask<'_> {
     }
     fn init(&self, vs: &mut tch::nn::VarStore) -> Result<()> {
         if self.t.cfg.verify.init_from_generator {
-            crate::trainer::copy_shared(vs, &self.generator.vs)?;
+            super::copy_shared(vs, &self.generator.vs)?;
         }
         Ok(())
     }

@@ -106,6 +106,16 @@ pub enum TaskKind {
     Verify,
 }
 
+impl TaskKind {
+    /// The name in genrec.json and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::Generate => "generate",
+            TaskKind::Verify => "verify",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {

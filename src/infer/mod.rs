@@ -1,0 +1,178 @@
+//! Inference: a trained generator with the dataset and index it answers
+//! for (`Recommender`), and a verifier that reranks its candidates
+//! (`Reranker`, TALLRec-style: `log p_gen + λ · log P(yes)`). Loading checks
+//! that the pieces belong together — the index's semantic IDs are the ones
+//! the model was trained on (cold-start additions allowed), the vocabularies
+//! agree, the dataset's histories are long enough for the model's prompt —
+//! so `evaluate`, `recommend` and the benchmarks share one set of checks.
+//! Built on `artifact`, `data`, `semantic_id`, `decode` and `verify`; it
+//! needs nothing from training.
+use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
+use crate::config::TaskKind;
+use crate::data::Dataset;
+use crate::decode::generator::attach_item_text;
+use crate::decode::Hit;
+use crate::error::{Error, Result};
+use crate::semantic_id::store::Index;
+use crate::verify::{rerank, Pair, Verifier};
+use std::path::PathBuf;
+use tch::Device;
+
+/// A generator checkpoint loaded with its dataset and index.
+pub struct Recommender {
+    pub ck: Loaded,
+    pub ds_dir: PathBuf,
+    pub ds: Dataset,
+    pub index: Index,
+    /// Each item's semantic-ID tokens.
+    pub item_tokens: Vec<Vec<u32>>,
+}
+
+/// Where a [`Recommender`] comes from: a checkpoint (or run directory), and
+/// the dataset and index when not those it was trained on.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub checkpoint: PathBuf,
+    pub dataset: Option<PathBuf>,
+    pub index: Option<PathBuf>,
+}
+
+impl Recommender {
+    /// Loads checkpoint, dataset and index; refuses an index whose semantic
+    /// IDs differ from those the checkpoint was trained on.
+    pub fn load(src: &Source, device: Device) -> Result<Self> {
+        let mut ck = checkpoint::load_task(&src.checkpoint, TaskKind::Generate, device)?;
+        let prompt = ck.meta.train.data.prompt();
+        let ds_dir = src
+            .dataset
+            .clone()
+            .unwrap_or_else(|| ck.meta.train.data.dataset.clone());
+        let ds = Dataset::load(&ds_dir)?;
+        ds.check_history(prompt.history_len())?;
+        let index_dir = src
+            .index
+            .clone()
+            .unwrap_or_else(|| ck.meta.train.data.index_dir());
+        let index = Index::load(&index_dir)?;
+        index.check_dataset(&ds)?;
+        let trained_on = &ck.meta.semantic_ids_sha256;
+        let same_codes = &index.summary.codes_sha256 == trained_on;
+        // Cold-start additions change the codes hash but keep the trained items' IDs.
+        let extended = index.summary.added_items > 0
+            && &index.ids.codes_sha256_of(ds.items.len()) == trained_on;
+        if !(same_codes || extended) {
+            return Err(Error::Mismatch(format!(
+                "checkpoint {} was trained on semantic IDs {} but index {} has {}; use the index it was trained on",
+                ck.dir.display(),
+                &trained_on[..12.min(trained_on.len())],
+                index.dir.display(),
+                &index.summary.codes_sha256[..12]
+            )));
+        }
+        if index.vocab != ck.vocab {
+            return Err(Error::Mismatch(format!(
+                "the vocabulary of index {} differs from checkpoint {}'s",
+                index.dir.display(),
+                ck.dir.display()
+            )));
+        }
+        attach_item_text(&mut ck.model, &prompt, &ds_dir, &index)?;
+        let item_tokens = index.ids.item_tokens(&index.vocab);
+        Ok(Recommender {
+            ck,
+            ds_dir,
+            ds,
+            index,
+            item_tokens,
+        })
+    }
+}
+
+/// A loaded verifier with its λ and the number of candidates it reranks.
+pub struct Reranker {
+    pub ck: Loaded,
+    pub lambda: f64,
+    pub top: usize,
+}
+
+/// Which verifier reranks, and how (each `None`: what training chose).
+#[derive(Debug, Clone, Default)]
+pub struct RerankSpec {
+    pub verifier: PathBuf,
+    pub lambda: Option<f64>,
+    pub top: Option<usize>,
+}
+
+impl Reranker {
+    /// Loads the verifier of `spec` for `rec`'s generator: same semantic IDs,
+    /// its item text attached, λ and depth from `spec` or from what training
+    /// chose on validation (`default_top` when neither says).
+    pub fn load(
+        spec: &RerankSpec,
+        rec: &Recommender,
+        device: Device,
+        default_top: usize,
+    ) -> Result<Self> {
+        let mut v = checkpoint::load_task(&spec.verifier, TaskKind::Verify, device)?;
+        let prompt = v.meta.train.data.prompt();
+        attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
+        rec.ds.check_history(prompt.history_len())?;
+        if v.meta.semantic_ids_sha256 != rec.ck.meta.semantic_ids_sha256 {
+            return Err(Error::Mismatch(format!(
+                "verifier {} was trained on other semantic IDs than the generator",
+                v.dir.display()
+            )));
+        }
+        let chosen = VerifierChoice::from_extra(&v.meta.extra);
+        let lambda = spec
+            .lambda
+            .or(chosen.as_ref().map(|c| c.lambda))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "verifier {} has no stored λ; pass --lambda",
+                    v.dir.display()
+                ))
+            })?;
+        let top = spec
+            .top
+            .or(chosen.map(|c| c.rerank_top))
+            .unwrap_or(default_top);
+        Ok(Reranker { ck: v, lambda, top })
+    }
+
+    /// Reranks each user's candidates; all (user, candidate) pairs of the
+    /// batch go through the verifier together.
+    pub fn apply(
+        &self,
+        item_tokens: &[Vec<u32>],
+        users: &[(&str, &[u32])],
+        hits: &[Vec<Hit>],
+    ) -> Vec<Vec<Hit>> {
+        let ver = Verifier {
+            model: &self.ck.model,
+            vocab: &self.ck.vocab,
+            item_tokens,
+            prompt: self.ck.meta.train.data.prompt(),
+        };
+        let pairs: Vec<Pair> = users
+            .iter()
+            .zip(hits)
+            .flat_map(|(&(user, history), hs)| {
+                hs.iter().map(move |x| Pair {
+                    user,
+                    history,
+                    candidate: x.item,
+                })
+            })
+            .collect();
+        let yes = ver.log_p_yes(&pairs, 1024);
+        let mut at = 0;
+        hits.iter()
+            .map(|hs| {
+                let r = rerank(hs, &yes[at..at + hs.len()], self.lambda);
+                at += hs.len();
+                r
+            })
+            .collect()
+    }
+}
