@@ -65,3 +65,84 @@ fn only_the_trainer_and_the_cli_depend_on_training_code() {
         offences.join("\n")
     );
 }
+
+/// The parameter count of each `fn` in `text` (receivers included), by name.
+fn parameter_counts(text: &str) -> Vec<(String, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = text[at..].find("fn ") {
+        let start = at + i + 3;
+        at = start;
+        if start > 3 && (b[start - 4].is_ascii_alphanumeric() || b[start - 4] == b'_') {
+            continue; // part of a longer word
+        }
+        let name: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        // Skip generics to the opening parenthesis.
+        let Some(open) = text[start..].find('(') else {
+            break;
+        };
+        let (mut depth, mut params, mut any) = (1i32, 0usize, false);
+        let mut j = start + open + 1;
+        while j < b.len() && depth > 0 {
+            match b[j] {
+                b'(' | b'[' | b'<' => depth += 1,
+                b'>' if b[j - 1] == b'-' => {}
+                b')' | b']' | b'>' => depth -= 1,
+                b',' if depth == 1 => {
+                    params += 1;
+                    any = false;
+                    j += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            if depth > 0 && !b[j].is_ascii_whitespace() {
+                any = true;
+            }
+            j += 1;
+        }
+        out.push((name, params + usize::from(any)));
+        at = j;
+    }
+    out
+}
+
+#[test]
+fn the_parameter_count_reads_signatures() {
+    let src = "pub fn a(x: u32, y: HashMap<u32, (u8, u8)>) {}\n\
+               fn b(&self, f: &dyn Fn(&Path) -> Result<()>, g: u8,) -> u8 { 0 }\n\
+               fn c() {}\nfn d<T: Into<u8>>(t: T) {}";
+    let got = parameter_counts(src);
+    let want = [("a", 2), ("b", 3), ("c", 0), ("d", 1)];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for ((n, k), (wn, wk)) in got.iter().zip(want) {
+        assert_eq!((n.as_str(), *k), (wn, wk));
+    }
+}
+
+#[test]
+fn no_function_takes_more_than_six_parameters() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut long = Vec::new();
+    for f in &files {
+        for (name, n) in parameter_counts(&std::fs::read_to_string(f).unwrap()) {
+            if n > 6 {
+                long.push(format!("{}: fn {name} takes {n}", f.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "use a parameter type:\n{}",
+        long.join("\n")
+    );
+}

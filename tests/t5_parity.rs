@@ -2,9 +2,9 @@
 //! _gated): position buckets, encoder/decoder states, logits, KV-cached greedy
 //! decoding, teacher-forced item scores and trie-constrained beam search.
 use genrec::decode::t5_step::T5Step;
-use genrec::decode::{beam_search, greedy, Search};
+use genrec::decode::{beam_search, greedy, Greedy, Search};
 use genrec::model::hf;
-use genrec::model::t5::bucket_matrix;
+use genrec::model::t5::Buckets;
 use genrec::semantic_id::Trie;
 use genrec::util::st::StFile;
 use std::path::{Path, PathBuf};
@@ -46,29 +46,23 @@ fn check_fixture(name: &str) {
     let _ng = tch::no_grad_guard();
 
     // Relative position buckets.
-    let eb = bucket_matrix(
-        24,
-        24,
-        0,
-        true,
-        c.relative_attention_num_buckets,
-        c.relative_attention_max_distance,
-        Device::Cpu,
-    );
+    let eb = Buckets {
+        bidirectional: true,
+        num_buckets: c.relative_attention_num_buckets,
+        max_distance: c.relative_attention_max_distance,
+    }
+    .matrix(24, 24, 0, Device::Cpu);
     assert_eq!(
         i64s(&eb),
         i64s(&g("encoder_position_bucket")),
         "{name}: encoder buckets"
     );
-    let db = bucket_matrix(
-        22,
-        22,
-        0,
-        false,
-        c.relative_attention_num_buckets,
-        c.relative_attention_max_distance,
-        Device::Cpu,
-    );
+    let db = Buckets {
+        bidirectional: false,
+        num_buckets: c.relative_attention_num_buckets,
+        max_distance: c.relative_attention_max_distance,
+    }
+    .matrix(22, 22, 0, Device::Cpu);
     assert_eq!(
         i64s(&db),
         i64s(&g("decoder_position_bucket")),
@@ -89,7 +83,17 @@ fn check_fixture(name: &str) {
 
     // Greedy with the KV cache: 5 tokens, identical; step logits within 1e-4.
     let mut step = T5Step::new(&model, &ids, &mask, None, 1);
-    let (toks, step_logits) = greedy(&mut step, 3, 0, 1, 0, 5, None);
+    let (toks, step_logits) = greedy(
+        &mut step,
+        &Greedy {
+            rows: 3,
+            start: 0,
+            eos: 1,
+            pad: 0,
+            steps: 5,
+        },
+        None,
+    );
     let want = i64s(&g("greedy_sequences").narrow(1, 1, 5));
     let got: Vec<i64> = toks.iter().flatten().map(|&t| t as i64).collect();
     assert_eq!(got, want, "{name}: greedy tokens");

@@ -71,15 +71,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let held = ds.held_out(split);
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
         let lists = t.recommend(held, 10, None);
-        let r = eval::score_lists(
-            "SASRec",
-            &targets,
-            &lists,
-            ds.items.len(),
-            &pop,
-            &protocol,
-            0.0,
-        );
+        let r = eval::score_lists("SASRec", &targets, &lists, &pop, &protocol, 0.0);
         let (rc, nd) = (r.metrics["recall@10"], r.metrics["ndcg@10"]);
         println!(
             "{:5} Recall@10 {:.4} [{:.4}, {:.4}]  NDCG@10 {:.4} [{:.4}, {:.4}]",

@@ -111,7 +111,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let trie = index.trie()?;
     // One row of the table: its lists scored against the targets.
     let score = |name: &str, lists: &[Vec<u32>], secs: f64| {
-        eval::score_lists(name, &targets, lists, n_items, &pop, &protocol, secs)
+        eval::score_lists(name, &targets, lists, &pop, &protocol, secs)
     };
 
     // The generator.

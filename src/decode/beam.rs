@@ -214,18 +214,31 @@ pub fn beam_search_with(
         .collect()
 }
 
-/// Greedy decoding for `steps` tokens (unconstrained, or constrained by
-/// `trie` when given); rows stop at `eos` and are padded with `pad` after it.
+/// A greedy decode: `rows` sequences from `start`, `steps` tokens each; a row
+/// stops at `eos` and is padded with `pad` after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Greedy {
+    pub rows: usize,
+    pub start: u32,
+    pub eos: u32,
+    pub pad: u32,
+    pub steps: usize,
+}
+
+/// Greedy decoding (unconstrained, or constrained by `trie` when given).
 /// Returns the tokens `[rows][steps]` and the raw logits of each step.
 pub fn greedy(
     model: &mut dyn StepModel,
-    rows: usize,
-    start: u32,
-    eos: u32,
-    pad: u32,
-    steps: usize,
+    spec: &Greedy,
     trie: Option<&Trie>,
 ) -> (Vec<Vec<u32>>, Vec<Tensor>) {
+    let Greedy {
+        rows,
+        start,
+        eos,
+        pad,
+        steps,
+    } = *spec;
     let dev = model.device();
     let mut tokens = vec![i64::from(start); rows];
     let mut out = vec![Vec::with_capacity(steps); rows];

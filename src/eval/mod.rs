@@ -117,12 +117,12 @@ fn estimate(values: &[f64], protocol: &Protocol, salt: u64) -> Estimate {
     }
 }
 
-/// Scores ranked lists (best first) against targets.
+/// Scores ranked lists (best first) against targets; `popularity` has one
+/// entry per catalogue item (its length is the catalogue's size).
 pub fn score_lists(
     method: &str,
     targets: &[u32],
     lists: &[Vec<u32>],
-    n_items: usize,
     popularity: &[f64],
     protocol: &Protocol,
     seconds: f64,
@@ -135,7 +135,7 @@ pub fn score_lists(
         method: method.to_string(),
         users: targets.len(),
         metrics,
-        coverage_at_10: metrics::coverage(lists, 10, n_items),
+        coverage_at_10: metrics::coverage(lists, 10, popularity.len()),
         popularity_bias_at_10: metrics::popularity_bias(lists, 10, popularity),
         seconds,
         users_per_second: if seconds > 0.0 {
@@ -480,7 +480,7 @@ mod tests {
         let targets = [1, 2];
         let a = vec![vec![1], vec![2]];
         let b = vec![vec![1], vec![3]];
-        let mut r = score_lists("a", &targets, &a, 4, &[1.0; 4], &protocol, 1.0);
+        let mut r = score_lists("a", &targets, &a, &[1.0; 4], &protocol, 1.0);
         r.paired
             .push(paired_difference("b", &targets, &a, &b, &protocol));
         let t = markdown_table(&[r]);

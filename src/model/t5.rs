@@ -97,28 +97,31 @@ pub fn relative_position_bucket(
     buckets + large.min(nb - 1)
 }
 
-/// Bucket ids `[q_len, k_len]` for query positions `q_offset..q_offset+q_len`.
-pub fn bucket_matrix(
-    q_len: i64,
-    k_len: i64,
-    q_offset: i64,
-    bidirectional: bool,
-    num_buckets: i64,
-    max_distance: i64,
-    device: Device,
-) -> Tensor {
-    let mut v = Vec::with_capacity((q_len * k_len) as usize);
-    for q in 0..q_len {
-        for k in 0..k_len {
-            v.push(relative_position_bucket(
-                k - (q + q_offset),
-                bidirectional,
-                num_buckets,
-                max_distance,
-            ));
+/// T5's relative-position bucketing: direction-aware or not, how many
+/// buckets, and the distance beyond which all share the last one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Buckets {
+    pub bidirectional: bool,
+    pub num_buckets: i64,
+    pub max_distance: i64,
+}
+
+impl Buckets {
+    /// Bucket ids `[q_len, k_len]` for query positions `q_offset..q_offset+q_len`.
+    pub fn matrix(&self, q_len: i64, k_len: i64, q_offset: i64, device: Device) -> Tensor {
+        let mut v = Vec::with_capacity((q_len * k_len) as usize);
+        for q in 0..q_len {
+            for k in 0..k_len {
+                v.push(relative_position_bucket(
+                    k - (q + q_offset),
+                    self.bidirectional,
+                    self.num_buckets,
+                    self.max_distance,
+                ));
+            }
         }
+        Tensor::from_slice(&v).view([q_len, k_len]).to(device)
     }
-    Tensor::from_slice(&v).view([q_len, k_len]).to(device)
 }
 
 #[derive(Debug)]
@@ -180,15 +183,12 @@ impl Attention {
             cache.clear();
         }
         let b = cache.entry((q_len, k_len, q_offset)).or_insert_with(|| {
-            bucket_matrix(
-                q_len,
-                k_len,
-                q_offset,
-                self.bidirectional,
-                self.num_buckets,
-                self.max_distance,
-                device,
-            )
+            let buckets = Buckets {
+                bidirectional: self.bidirectional,
+                num_buckets: self.num_buckets,
+                max_distance: self.max_distance,
+            };
+            buckets.matrix(q_len, k_len, q_offset, device)
         });
         if b.device() != device {
             *b = b.to_device(device);
