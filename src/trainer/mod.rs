@@ -3,27 +3,29 @@
 //! `max_history` items), AdamW with warm-up then decay, gradient clipping,
 //! dropout; validation Recall/NDCG@10 with constrained beam search every N
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
+pub mod examples;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
+pub mod task;
+pub mod validation;
 pub mod verify_task;
+
+pub use examples::{examples, make_batch, Example};
+pub use plot::write_plot;
+pub use task::{batch_loss, copy_shared, BatchBuilder, GenerateTask, Task};
+pub use validation::{sample_users, validate};
 
 use crate::artifact::checkpoint::{self, GenrecMeta};
 use crate::config::{TaskKind, TrainConfig};
-use crate::data::{Dataset, HeldOut};
-use crate::decode::generator::{Generator, Query};
-use crate::decode::Decoding;
+use crate::data::Dataset;
 use crate::error::{Error, IoContext, Result};
-use crate::eval::metrics;
-use crate::model::{hf_init, T5Config, T5};
+use crate::model::{hf_init, T5};
 use crate::progress::Progress;
-use crate::prompt;
 use crate::semantic_id::store::Index;
 use crate::semantic_id::{Trie, Vocab};
 use crate::util::fsx::write_json;
 use optim::AdamW;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,117 +33,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 
-/// One training example: user index into `train` and the position of the target.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Example {
-    pub user: u32,
-    pub pos: u32,
-}
-
-/// Every prefix of every training sequence: target `items[pos]`, history before it (pos ≥ 1).
-pub fn examples(ds: &Dataset) -> Vec<Example> {
-    ds.train
-        .iter()
-        .enumerate()
-        .flat_map(|(u, t)| {
-            (1..t.items.len()).map(move |p| Example {
-                user: u as u32,
-                pos: p as u32,
-            })
-        })
-        .collect()
-}
-
 pub use prefetch::epoch_order;
 
 pub use crate::batch::{batch_of, Batch, Matches};
-
-pub fn make_batch(
-    ds: &Dataset,
-    vocab: &Vocab,
-    item_tokens: &[Vec<u32>],
-    batch: &[Example],
-    prompt_cfg: &prompt::PromptConfig,
-    device: Device,
-) -> Batch {
-    let cases: Vec<(&str, &[u32], u32)> = batch
-        .iter()
-        .map(|e| {
-            let t = &ds.train[e.user as usize];
-            (
-                t.user.as_str(),
-                &t.items[..e.pos as usize],
-                t.items[e.pos as usize],
-            )
-        })
-        .collect();
-    batch_of(vocab, item_tokens, &cases, prompt_cfg, device)
-}
-
-/// Copies every variable of `src` that `dst` has too (a model with a
-/// history-match bias can start from one without).
-pub fn copy_shared(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<()> {
-    let from = src.variables();
-    let _g = tch::no_grad_guard();
-    for (name, mut v) in dst.variables() {
-        if let Some(s) = from.get(&name) {
-            if s.size() != v.size() {
-                return Err(Error::Mismatch(format!(
-                    "`{name}`: shape {:?}, expected {:?}",
-                    s.size(),
-                    v.size()
-                )));
-            }
-            v.copy_(s);
-        }
-    }
-    Ok(())
-}
-
-/// Mean token cross-entropy of a batch (full-vocabulary softmax), as the model trains.
-pub fn batch_loss(model: &T5, b: &Batch, train: bool) -> Tensor {
-    let mut logits = model.forward_t(&b.ids, &b.mask, b.items.as_ref(), &b.dec, train);
-    if let Some(m) = &b.matches {
-        logits = m.apply(model, logits);
-    }
-    let v = logits.size()[2];
-    logits
-        .to_kind(Kind::Float)
-        .view([-1, v])
-        .cross_entropy_for_logits(&b.labels.view([-1]))
-}
-
-/// Validation (or test) Recall@10 / NDCG@10 of a generator over held-out users.
-pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMap<String, f64> {
-    let mut r10 = Vec::with_capacity(held.len());
-    let mut n10 = Vec::with_capacity(held.len());
-    for chunk in held.chunks(batch_size.max(1)) {
-        let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
-        let hits = gen.generate(&qs, 10);
-        for (h, hs) in chunk.iter().zip(hits) {
-            let items: Vec<u32> = hs.iter().map(|x| x.item).collect();
-            let r = metrics::rank_of(h.target, &items);
-            r10.push(metrics::recall_at(r, 10));
-            n10.push(metrics::ndcg_at(r, 10));
-        }
-    }
-    BTreeMap::from([
-        ("recall@10".to_string(), metrics::mean(&r10)),
-        ("ndcg@10".to_string(), metrics::mean(&n10)),
-    ])
-}
-
-/// A fixed, seeded sample of at most `max` held-out users (all when 0).
-pub fn sample_users(held: &[HeldOut], max: usize, seed: u64) -> Vec<HeldOut> {
-    if max == 0 || max >= held.len() {
-        return held.to_vec();
-    }
-    let mut idx: Vec<usize> = (0..held.len()).collect();
-    idx.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
-    let mut keep: Vec<usize> = idx[..max].to_vec();
-    keep.sort_unstable();
-    keep.into_iter().map(|i| held[i].clone()).collect()
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainSummary {
@@ -167,139 +61,6 @@ pub struct TrainOptions {
     pub restart_if_changed: bool,
     /// Stop (as if killed) after this many steps in this process, for tests.
     pub stop_after: Option<usize>,
-}
-
-/// Builds a task's batch of examples (indices) on the CPU; shared with the prefetch thread.
-pub type BatchBuilder<'a> = Box<dyn Fn(&[u32]) -> Batch + Sync + 'a>;
-
-/// What is trained: examples, batches, loss and the validation score. The
-/// training loop, optimiser, checkpoints and resume are shared.
-pub trait Task {
-    /// What this task trains (recorded in genrec.json).
-    fn kind(&self) -> TaskKind;
-    fn n_examples(&self) -> usize;
-    /// What builds the batch of examples `idx` (indices into
-    /// `0..n_examples()`) on the CPU; it runs on the prefetch thread.
-    fn batcher(&self) -> BatchBuilder<'_>;
-    fn loss(&self, model: &T5, b: &Batch) -> Tensor;
-    /// Validation metrics of the current model.
-    fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
-    /// The metric early stopping and `best` follow (higher is better).
-    fn score_key(&self) -> &'static str;
-    /// Initial weights, after the default initialisation (e.g. from another model).
-    fn init(&self, _vs: &mut nn::VarStore) -> Result<()> {
-        Ok(())
-    }
-    /// SHA-256 of the model this one is built from, if any (recorded in
-    /// every checkpoint and checked on `--resume`).
-    fn built_from(&self) -> Option<String> {
-        None
-    }
-    /// The model this task trains, from the `[model]` section's.
-    fn model_config(&self, c: T5Config) -> T5Config {
-        c
-    }
-}
-
-/// Next-item generation (the generator).
-pub struct GenerateTask<'a> {
-    t: &'a Trainer,
-    examples: Vec<Example>,
-    valid: Vec<HeldOut>,
-    /// `run.init_from`, loaded.
-    init: Option<checkpoint::Loaded>,
-}
-
-impl<'a> GenerateTask<'a> {
-    pub fn new(t: &'a Trainer) -> Result<Self> {
-        let examples = examples(&t.ds);
-        if examples.is_empty() {
-            return Err(Error::Config(
-                "no training examples (every training sequence is shorter than 2)".into(),
-            ));
-        }
-        let valid = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
-        let init = match &t.cfg.run.init_from {
-            Some(p) => {
-                let g = t.load_generator(p)?;
-                if !t.cfg.model.same_shape(&g.model.config) {
-                    return Err(Error::Config(format!(
-                        "run.init_from: {} has other model sizes than [model]",
-                        g.dir.display()
-                    )));
-                }
-                Some(g)
-            }
-            None => None,
-        };
-        Ok(Self {
-            t,
-            examples,
-            valid,
-            init,
-        })
-    }
-}
-
-impl Task for GenerateTask<'_> {
-    fn kind(&self) -> TaskKind {
-        TaskKind::Generate
-    }
-    fn n_examples(&self) -> usize {
-        self.examples.len()
-    }
-    fn batcher(&self) -> BatchBuilder<'_> {
-        let (t, examples) = (self.t, &self.examples);
-        Box::new(move |idx: &[u32]| {
-            let b: Vec<Example> = idx.iter().map(|&i| examples[i as usize]).collect();
-            make_batch(
-                &t.ds,
-                &t.vocab,
-                &t.item_tokens,
-                &b,
-                &t.cfg.data.prompt(),
-                Device::Cpu,
-            )
-        })
-    }
-    fn loss(&self, model: &T5, b: &Batch) -> Tensor {
-        batch_loss(model, b, true)
-    }
-    fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
-        let t = self.t;
-        let gen = Generator {
-            model,
-            vocab: &t.vocab,
-            item_tokens: &t.item_tokens,
-            trie: &t.trie,
-            prompt: t.cfg.data.prompt(),
-            decoding: Decoding::Beam {
-                width: t.cfg.eval.beam,
-                length_penalty: 0.0,
-            },
-        };
-        validate(&gen, &self.valid, t.cfg.eval.batch_size)
-    }
-    fn score_key(&self) -> &'static str {
-        "ndcg@10"
-    }
-    fn init(&self, vs: &mut nn::VarStore) -> Result<()> {
-        match &self.init {
-            Some(g) => copy_shared(vs, &g.vs),
-            None => Ok(()),
-        }
-    }
-    fn built_from(&self) -> Option<String> {
-        self.init.as_ref().map(|g| g.weights_sha256.clone())
-    }
-    /// With a match window, the generator has history-match weights.
-    fn model_config(&self, c: T5Config) -> T5Config {
-        let levels = (self.t.cfg.data.match_history > 0).then_some(self.t.vocab.id_len() as i64);
-        T5Config {
-            genrec_history_match_levels: levels,
-            ..c
-        }
-    }
 }
 
 pub struct Trainer {
@@ -724,35 +485,4 @@ fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
         .map(|l| format!("{l}\n"))
         .collect();
     crate::util::fsx::write_atomic(path, kept.as_bytes())
-}
-
-/// metrics.svg from metrics.jsonl: training loss, validation Recall/NDCG@10.
-pub fn write_plot(run_dir: &Path) -> Result<()> {
-    let path = run_dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).at(&path)?;
-    let (mut loss, mut ndcg, mut recall) = (Vec::new(), Vec::new(), Vec::new());
-    for v in text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    {
-        let s = v["step"].as_f64().unwrap_or(0.0);
-        if let Some(l) = v["loss"].as_f64() {
-            loss.push((s, l));
-        }
-        if let Some(n) = v["valid_ndcg@10"].as_f64() {
-            ndcg.push((s, n));
-            recall.push((s, v["valid_recall@10"].as_f64().unwrap_or(0.0)));
-        }
-    }
-    let svg = plot::svg(&[
-        plot::Panel {
-            title: "training loss",
-            series: vec![("loss", loss)],
-        },
-        plot::Panel {
-            title: "validation",
-            series: vec![("NDCG@10", ndcg), ("Recall@10", recall)],
-        },
-    ]);
-    crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
 }

@@ -1,5 +1,7 @@
 //! A dependency-free SVG plot of training loss and validation metrics.
+use crate::error::{IoContext, Result};
 use std::fmt::Write;
+use std::path::Path;
 
 /// One panel: a title and named series of (x, y) points.
 pub struct Panel<'a> {
@@ -98,4 +100,35 @@ pub fn svg(panels: &[Panel]) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// metrics.svg from metrics.jsonl: training loss, validation Recall/NDCG@10.
+pub fn write_plot(run_dir: &Path) -> Result<()> {
+    let path = run_dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).at(&path)?;
+    let (mut loss, mut ndcg, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let s = v["step"].as_f64().unwrap_or(0.0);
+        if let Some(l) = v["loss"].as_f64() {
+            loss.push((s, l));
+        }
+        if let Some(n) = v["valid_ndcg@10"].as_f64() {
+            ndcg.push((s, n));
+            recall.push((s, v["valid_recall@10"].as_f64().unwrap_or(0.0)));
+        }
+    }
+    let svg = svg(&[
+        Panel {
+            title: "training loss",
+            series: vec![("loss", loss)],
+        },
+        Panel {
+            title: "validation",
+            series: vec![("NDCG@10", ndcg), ("Recall@10", recall)],
+        },
+    ]);
+    crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
 }

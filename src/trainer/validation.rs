@@ -1,0 +1,40 @@
+//! Validation during training: Recall@10 / NDCG@10 of the generator's
+//! constrained beam search over a fixed, seeded sample of held-out users.
+use crate::data::HeldOut;
+use crate::decode::generator::{Generator, Query};
+use crate::eval::metrics;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+
+/// Validation (or test) Recall@10 / NDCG@10 of a generator over held-out users.
+pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMap<String, f64> {
+    let mut r10 = Vec::with_capacity(held.len());
+    let mut n10 = Vec::with_capacity(held.len());
+    for chunk in held.chunks(batch_size.max(1)) {
+        let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
+        let hits = gen.generate(&qs, 10);
+        for (h, hs) in chunk.iter().zip(hits) {
+            let items: Vec<u32> = hs.iter().map(|x| x.item).collect();
+            let r = metrics::rank_of(h.target, &items);
+            r10.push(metrics::recall_at(r, 10));
+            n10.push(metrics::ndcg_at(r, 10));
+        }
+    }
+    BTreeMap::from([
+        ("recall@10".to_string(), metrics::mean(&r10)),
+        ("ndcg@10".to_string(), metrics::mean(&n10)),
+    ])
+}
+
+/// A fixed, seeded sample of at most `max` held-out users (all when 0).
+pub fn sample_users(held: &[HeldOut], max: usize, seed: u64) -> Vec<HeldOut> {
+    if max == 0 || max >= held.len() {
+        return held.to_vec();
+    }
+    let mut idx: Vec<usize> = (0..held.len()).collect();
+    idx.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
+    let mut keep: Vec<usize> = idx[..max].to_vec();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| held[i].clone()).collect()
+}
