@@ -1,4 +1,4 @@
-"""Hugging Face peer of `genrec bench decode`: the same weights (saved by genrec),
+"""Hugging Face peer of `genrec-bench decode`: the same weights (saved by genrec),
 the same inputs and the same 1,682-item trie, `generate(num_beams, num_return_sequences,
 prefix_allowed_tokens_fn)`. Prints JSON like genrec's."""
 import json, sys, time, os

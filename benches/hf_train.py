@@ -1,4 +1,4 @@
-"""Hugging Face peer of `genrec bench train`: a plain PyTorch training loop of
+"""Hugging Face peer of `genrec-bench train`: a plain PyTorch training loop of
 T5ForConditionalGeneration with the same config, the same batches, AdamW and
 gradient clipping. Prints examples/s (and, on CUDA, peak GPU memory) as JSON.
 

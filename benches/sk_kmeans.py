@@ -1,4 +1,4 @@
-"""scikit-learn peer of `genrec bench kmeans`: residual k-means (L levels of K) on
+"""scikit-learn peer of `genrec-bench kmeans`: residual k-means (L levels of K) on
 the same embeddings with sklearn.cluster.KMeans (k-means++, n_init=1, same iterations).
 Usage: sk_kmeans.py OUT DATASET_DIR_OR_EMBEDDINGS_FILE [LEVELS K ITERS [NAME]]"""
 import json, sys, time, os

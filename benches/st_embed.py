@@ -1,7 +1,7 @@
-"""sentence-transformers peer of `genrec bench embed`: all-MiniLM-L6-v2 from the
+"""sentence-transformers peer of `genrec-bench embed`: all-MiniLM-L6-v2 from the
 same files (checkpoints/ + tokenizer/), max length 256, batch 64, the same texts.
 Usage: st_embed.py OUT DATASET [BATCH [TEXTS_JSON]] (TEXTS_JSON: the long texts
-`genrec bench embed --long N` wrote; results then go to embed-st-long.json)."""
+`genrec-bench embed --long N` wrote; results then go to embed-st-long.json)."""
 import json, sys, time, os, shutil, tempfile
 import torch
 from sentence_transformers import SentenceTransformer, models

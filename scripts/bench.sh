@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh --bench
 cargo build --release
 G=./target/release/genrec
+B=./target/release/genrec-bench
 PY=.venv/bin/python
 OUT=target/bench
 export THREADS=${THREADS:-2} OMP_NUM_THREADS=${THREADS:-2} PYTHONUNBUFFERED=1
@@ -23,29 +24,29 @@ need_beauty() {
 what=${1:-all}
 if [ "$what" = decode ] || [ "$what" = all ]; then
   need_ml
-  $G bench decode --threads $THREADS --out $OUT --batch-sizes 1,64
+  $B decode --threads $THREADS --out $OUT --batch-sizes 1,64
   $PY benches/hf_generate.py $OUT 1,64
 fi
 if [ "$what" = train ] || [ "$what" = all ]; then
   need_ml
-  $G bench train --threads $THREADS --out $OUT
+  $B train --threads $THREADS --out $OUT
   $PY benches/hf_train.py $OUT
 fi
 if [ "$what" = embed ] || [ "$what" = all ]; then
   need_beauty
-  $G bench embed --threads $THREADS --out $OUT --dataset $beauty
+  $B embed --threads $THREADS --out $OUT --dataset $beauty
   $PY benches/st_embed.py $OUT $beauty 64
   # Long texts (title + description length, cut at 256 tokens).
-  $G bench embed --threads $THREADS --out $OUT --dataset $beauty --long 2000
+  $B embed --threads $THREADS --out $OUT --dataset $beauty --long 2000
   $PY benches/st_embed.py $OUT $beauty 64 $OUT/embed-long-texts.json
 fi
 if [ "$what" = kmeans ] || [ "$what" = all ]; then
   need_beauty
-  $G bench kmeans --threads $THREADS --out $OUT --dataset $beauty
+  $B kmeans --threads $THREADS --out $OUT --dataset $beauty
   $PY benches/sk_kmeans.py $OUT $beauty 3 256 20
   # 200,000 × 64 synthetic catalogue: the in-process cases, scikit-learn at the
   # same 20 iterations, and the whole default `genrec index` command, timed.
-  $G bench kmeans --threads $THREADS --out $OUT/synthetic --synthetic 200000x64
+  $B kmeans --threads $THREADS --out $OUT/synthetic --synthetic 200000x64
   S=$OUT/synthetic/kmeans-synthetic
   $PY benches/sk_kmeans.py $OUT/synthetic $S/embeddings.safetensors 3 256 20
   rm -rf $S/prepared

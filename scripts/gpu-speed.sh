@@ -2,14 +2,14 @@
 # One GPU session's checks for the training speed issue, for a machine with
 # PyTorch 2.11 (CUDA) and no Rust toolchain. Prepare here (x86-64 Linux):
 #   git stash; cargo build --release; cp target/release/genrec .gpu/genrec-before; git stash pop
-#   cargo build --release && cp target/release/genrec .gpu/
+#   cargo build --release && cp target/release/genrec target/release/genrec-bench .gpu/
 #   genrec prepare ../shared/data/amazon-beauty --out data/prepared/amazon-beauty
 #   genrec embed -d data/prepared/amazon-beauty && genrec index -d data/prepared/amazon-beauty --backend faiss
 #   cp -r data/prepared/amazon-beauty .gpu/ && mkdir -p .gpu/lib && cp "$(g++ -print-file-name=libstdc++.so.6)" .gpu/lib/
 # then run it there from the repository root (carry .gpu). Results go to
 # $OUT/results.tgz (rewritten after each part, so a cut-off run still returns what it did):
 #   speed.jsonl   `genrec train`'s own examples/s (steps 100→300) before/after, batch 256 and 1024
-#   bench-*.json  `genrec bench train` (free-running and --profile) and the HF peer, same GPU, same batches
+#   bench-*.json  `genrec-bench train` (free-running and --profile) and the HF peer, same GPU, same batches
 #   recipe-*      time-boxed Beauty runs side by side on the GPU (validation picks), test tables
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-out}
@@ -47,8 +47,8 @@ done
 # 2. The training benchmark beside the HF peer (same batches, same GPU, bf16).
 for bs in 256 1024; do
   o=/tmp/bench-$bs
-  peak .gpu/genrec bench train --device cuda --bf16 --dataset $D --config train/beauty.toml --batch-size $bs --steps 60 --warmup 10 --out $o 2>/dev/null | tail -2
-  .gpu/genrec bench train --device cuda --bf16 --profile --dataset $D --config train/beauty.toml --batch-size $bs --steps 30 --warmup 5 --out $o/p 2>/dev/null | tail -1
+  peak .gpu/genrec-bench train --device cuda --bf16 --dataset $D --config train/beauty.toml --batch-size $bs --steps 60 --warmup 10 --out $o 2>/dev/null | tail -2
+  .gpu/genrec-bench train --device cuda --bf16 --profile --dataset $D --config train/beauty.toml --batch-size $bs --steps 30 --warmup 5 --out $o/p 2>/dev/null | tail -1
   DEVICE=cuda THREADS=4 peak python3 benches/hf_train.py $o 2>&1 | tail -2
   cp $o/train-genrec.json "$W/bench-genrec-$bs.json"; cp $o/p/train-genrec-profile.json "$W/bench-profile-$bs.json"; cp $o/train-hf.json "$W/bench-hf-$bs.json"
 done 2>&1 | tee "$W/bench.txt"

@@ -5,7 +5,6 @@ use super::progress::Bar;
 use genrec::baseline::sasrec::{SasRecParams, Trained};
 use genrec::data::{Dataset, Split};
 use genrec::eval::{self, Protocol};
-use genrec::runtime::{self, DeviceChoice};
 use std::path::PathBuf;
 
 /// Trains SASRec (RecBole's recipe: 2 layers, 2 heads, hidden 64, dropout 0.5,
@@ -36,16 +35,12 @@ pub struct Args {
     /// Seed of initialisation, dropout and batch order (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    pub device: DeviceChoice,
-    /// CPU threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: super::common::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    runtime::set_threads(a.threads);
-    let device = runtime::device(a.device)?;
+    let device = a.runtime.start()?;
     let ds = Dataset::load(&a.dataset)?;
     let d = SasRecParams::default();
     let p = SasRecParams {

@@ -1,9 +1,28 @@
-//! What `evaluate` and `recommend` share: the options naming a generator
+//! What the commands share: device and threads; the options naming a generator
 //! checkpoint with its dataset and index, and the verifier's rerank options;
 //! loading and its checks are the library's (`genrec::infer`).
 use genrec::infer::{Recommender, RerankSpec, Reranker, Source};
+use genrec::runtime::{self, DeviceChoice};
 use std::path::PathBuf;
 use tch::Device;
+
+/// Where the work runs: the options every model-running command shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// CPU threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl RuntimeArgs {
+    /// Sets the CPU threads and returns the device to run on.
+    pub fn start(&self) -> anyhow::Result<Device> {
+        runtime::set_threads(self.threads);
+        Ok(runtime::device(self.device)?)
+    }
+}
 
 /// Where the model and its data come from.
 #[derive(clap::Args, Debug, Clone)]

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, short)]
     pub dataset: PathBuf,
     /// Encoder directory with config.json and model.safetensors.
-    #[arg(long, default_value = "checkpoints/encoders/all-MiniLM-L6-v2")]
+    #[arg(long, default_value = genrec::embed::DEFAULT_ENCODER_DIR)]
     pub encoder: PathBuf,
     /// The encoder's tokenizer.json.
     #[arg(long, default_value = "tokenizer/all-MiniLM-L6-v2/tokenizer.json")]

@@ -6,7 +6,7 @@ use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::progress::Progress;
-use genrec::runtime::{self, DeviceChoice};
+use genrec::runtime;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -73,10 +73,8 @@ pub struct Args {
     /// Output directory for results.json and results.md (default: the checkpoint's run directory).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    pub device: DeviceChoice,
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: super::common::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -88,8 +86,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         !(a.text_fusion && a.exclude_seen),
         "--text-fusion ranks seen items like the generator does; it does not combine with --exclude-seen"
     );
-    runtime::set_threads(a.threads);
-    let device = runtime::device(a.device)?;
+    let device = a.runtime.start()?;
     let inf = a.model.load(device)?;
     let (ck, ds, index, item_tokens, ds_dir) = (
         &inf.ck,

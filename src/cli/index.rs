@@ -71,7 +71,7 @@ pub struct Args {
     /// to an existing index (--out or the default), embedding them with --encoder.
     #[arg(long)]
     pub add: Option<PathBuf>,
-    #[arg(long, default_value = "checkpoints/encoders/all-MiniLM-L6-v2")]
+    #[arg(long, default_value = genrec::embed::DEFAULT_ENCODER_DIR)]
     pub encoder: PathBuf,
     #[arg(long, default_value = "tokenizer/all-MiniLM-L6-v2/tokenizer.json")]
     pub tokenizer: PathBuf,

@@ -2,7 +2,6 @@
 //! validated into library configs before any work starts; progress bars live
 //! here, never in the library.
 pub mod baseline;
-pub mod bench;
 pub mod common;
 pub mod embed;
 pub mod evaluate;
@@ -41,8 +40,6 @@ pub enum Command {
     Recommend(recommend::Args),
     /// Train (or load from its cache) the SASRec baseline and print its figures.
     Baseline(baseline::Args),
-    /// Speed benchmarks (decode, train, embed, kmeans); scripts/bench.sh runs the Python peers beside them.
-    Bench(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -52,7 +49,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => index::run(a),
         Command::Train(a) => train::run(a),
         Command::Evaluate(a) => evaluate::run(a),
-        Command::Bench(a) => bench::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Recommend(a) => recommend::run(a),
     }

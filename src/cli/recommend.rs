@@ -1,11 +1,11 @@
-use super::bench::peak_rss_mb;
 use super::progress::Bar;
 use anyhow::{bail, Context};
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
 use genrec::progress::Progress;
-use genrec::runtime::{self, DeviceChoice};
+use genrec::runtime;
+use genrec::util::mem::peak_rss_mb;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -64,10 +64,8 @@ pub struct Args {
     /// Fail on an unknown item id instead of skipping it.
     #[arg(long)]
     pub strict: bool,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    pub device: DeviceChoice,
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: super::common::RuntimeArgs,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -105,8 +103,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.top_k > 0 && a.batch_size > 0,
         "--top-k and --batch-size must be at least 1"
     );
-    runtime::set_threads(a.threads);
-    let device = runtime::device(a.device)?;
+    let device = a.runtime.start()?;
     let inf = a.model.load(device)?;
     let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20))?;
     let mut text = match &verifier {

@@ -19,6 +19,9 @@ use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStr
 /// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2.
 pub const MAX_SEQ_LEN: usize = 256;
 
+/// Where `scripts/setup.sh` puts all-MiniLM-L6-v2 (the default encoder).
+pub const DEFAULT_ENCODER_DIR: &str = "checkpoints/encoders/all-MiniLM-L6-v2";
+
 /// A tokenizer plus a BERT encoder that turns texts into sentence embeddings.
 pub struct TextEncoder {
     pub bert: Bert,

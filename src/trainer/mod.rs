@@ -221,13 +221,7 @@ impl Trainer {
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);
         }
-        let mut opt = AdamW::new(
-            &vs,
-            cfg.optim.beta1,
-            cfg.optim.beta2,
-            cfg.optim.eps,
-            cfg.optim.weight_decay,
-        );
+        let mut opt = AdamW::for_config(&vs, &cfg.optim);
         let mut state = TrainerState {
             step: 0,
             best_score: f64::NEG_INFINITY,

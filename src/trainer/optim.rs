@@ -56,6 +56,11 @@ impl AdamW {
     /// values unchanged) and gives each a gradient that is a view of another.
     /// Call after the weights are initialised or copied in; loading weights
     /// later must copy into the variables (as `util::st::load_into` does).
+    /// AdamW with the `[optim]` section's betas, epsilon and weight decay.
+    pub fn for_config(vs: &nn::VarStore, o: &crate::config::OptimConfig) -> Self {
+        Self::new(vs, o.beta1, o.beta2, o.eps, o.weight_decay)
+    }
+
     pub fn new(vs: &nn::VarStore, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
         let mut named: Vec<(String, Tensor)> = vs
             .variables()

@@ -1,7 +1,6 @@
-//! `genrec bench`: the speed figures the issues ask for, each written so that
-//! a Python peer (benches/*.py, run by scripts/bench.sh in the same run) can
-//! measure the same work on the same inputs.
-use super::progress::Bar;
+//! The benchmarks of `genrec-bench`, one subcommand each; every one writes
+//! the inputs its Python peer reads and a JSON result under `--out`.
+use crate::progress::Bar;
 use genrec::data::Dataset;
 use genrec::decode::generator::{Generator, Query};
 use genrec::decode::Decoding;
@@ -17,7 +16,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tch::{nn, Kind};
 
-#[derive(clap::Args, Debug)]
+/// genrec-bench — speed benchmarks beside their Python peers (scripts/bench.sh).
+#[derive(clap::Parser, Debug)]
+#[command(name = "genrec-bench", version)]
 pub struct Args {
     #[command(subcommand)]
     pub what: What,
@@ -210,7 +211,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             write_json(
                 &a.out,
                 "decode-genrec.json",
-                &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": peak_rss_mb()}),
+                &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": genrec::util::mem::peak_rss_mb()}),
             )?;
         }
         What::Train {
@@ -264,7 +265,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "train-batches.json",
                 &json!({"warmup": warmup, "steps": steps, "batches": dump}),
             )?;
-            let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.035);
+            let mut opt = AdamW::for_config(&vs, &genrec::config::OptimConfig::default());
             let pb = Bar::new();
             genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
             // The clock covers what `genrec train` does per step: batches
@@ -334,7 +335,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         } => {
             let ds = Dataset::load(&dataset)?;
             let enc = TextEncoder::load(
-                &PathBuf::from("checkpoints/encoders/all-MiniLM-L6-v2"),
+                &PathBuf::from(genrec::embed::DEFAULT_ENCODER_DIR),
                 &PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
                 device,
             )?;
@@ -576,16 +577,4 @@ impl Clock {
         self.last = now;
         s
     }
-}
-
-/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
-pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
