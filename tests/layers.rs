@@ -147,3 +147,17 @@ fn no_function_takes_more_than_six_parameters() {
         long.join("\n")
     );
 }
+
+#[test]
+fn no_source_file_is_over_450_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(f).unwrap().lines().count()))
+        .filter(|(_, n)| *n > 450)
+        .map(|(f, n)| format!("{}: {n} lines", f.display()))
+        .collect();
+    assert!(long.is_empty(), "split by job:\n{}", long.join("\n"));
+}

@@ -3,7 +3,7 @@
 //! second to last = validation, the rest = training).
 use super::dataset::*;
 use super::source::{RawDataset, RawItem};
-use super::template::TextTemplate;
+use super::template::{default_text_fields, item_text, TextTemplate};
 use crate::error::{Error, Result};
 use crate::util::fsx::StagedDir;
 use crate::util::hash::{sha256_file, Hasher};
@@ -307,59 +307,6 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         sequences,
         stats,
     })
-}
-
-/// The fields the default text joins, in order: the item file's order, with
-/// the item's name first — a field called `title` (else `name`, else one
-/// ending in `_title` or `_name`) — so that a long description after it can
-/// be cut by the encoder's truncation without losing what the item is.
-pub fn default_text_fields(fields: &[String]) -> Vec<String> {
-    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    let first = ["title", "name"]
-        .iter()
-        .find_map(|n| lower.iter().position(|f| f == n))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_name")));
-    let mut out = fields.to_vec();
-    if let Some(i) = first {
-        let f = out.remove(i);
-        out.insert(0, f);
-    }
-    out
-}
-
-/// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
-fn item_text(
-    row: &RawItem,
-    template: Option<&TextTemplate>,
-    fields: &[String],
-    fallback: Option<&str>,
-) -> String {
-    let text = match template {
-        Some(t) => t.render(|f| row.field(f).unwrap_or("")),
-        None => fields
-            .iter()
-            .filter_map(|f| row.field(f))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect::<Vec<_>>()
-            .join(" | "),
-    };
-    let text = text.trim();
-    if !text.is_empty()
-        && template.is_none_or(|t| {
-            t.fields()
-                .any(|f| !row.field(f).unwrap_or("").trim().is_empty())
-        })
-    {
-        return text.to_string();
-    }
-    fallback
-        .and_then(|f| row.field(f))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(&row.id)
-        .to_string()
 }
 
 /// Leave-one-out split of one sequence (length ≥ 3).

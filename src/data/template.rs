@@ -1,6 +1,8 @@
-//! Item text templates: `"{movie_title} ({release_year}) | {class}"`.
-//! `{{` and `}}` are literal braces. Every field must exist in the item file,
-//! which is checked before any work starts.
+//! Item texts: templates (`"{movie_title} ({release_year}) | {class}"`;
+//! `{{` and `}}` are literal braces; every field must exist in the item file,
+//! which is checked before any work starts), and without one the default —
+//! the item's fields joined, its name first.
+use super::source::RawItem;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,59 @@ impl TextTemplate {
             _ => None,
         })
     }
+}
+
+/// The fields the default text joins, in order: the item file's order, with
+/// the item's name first — a field called `title` (else `name`, else one
+/// ending in `_title` or `_name`) — so that a long description after it can
+/// be cut by the encoder's truncation without losing what the item is.
+pub fn default_text_fields(fields: &[String]) -> Vec<String> {
+    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    let first = ["title", "name"]
+        .iter()
+        .find_map(|n| lower.iter().position(|f| f == n))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_name")));
+    let mut out = fields.to_vec();
+    if let Some(i) = first {
+        let f = out.remove(i);
+        out.insert(0, f);
+    }
+    out
+}
+
+/// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
+pub(super) fn item_text(
+    row: &RawItem,
+    template: Option<&TextTemplate>,
+    fields: &[String],
+    fallback: Option<&str>,
+) -> String {
+    let text = match template {
+        Some(t) => t.render(|f| row.field(f).unwrap_or("")),
+        None => fields
+            .iter()
+            .filter_map(|f| row.field(f))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    };
+    let text = text.trim();
+    if !text.is_empty()
+        && template.is_none_or(|t| {
+            t.fields()
+                .any(|f| !row.field(f).unwrap_or("").trim().is_empty())
+        })
+    {
+        return text.to_string();
+    }
+    fallback
+        .and_then(|f| row.field(f))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&row.id)
+        .to_string()
 }
 
 #[cfg(test)]

@@ -5,16 +5,21 @@
 //! each method's difference to a reference (the generator, or an earlier
 //! run's lists) comes with a paired-bootstrap interval over the same users.
 pub mod metrics;
+mod popular;
+mod table;
 pub mod text;
+
+pub use popular::{most_popular, popularity, seen_before};
+pub use table::markdown_table;
 
 pub use text::{
     cosines, fuse, text_knn, Candidate, FusionChoice, RankFusion, TextNeighbours, TextQuery,
     FUSION_DEPTH,
 };
 
-use crate::data::{Dataset, HeldOut, Split};
+use crate::data::{Dataset, HeldOut};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// A metric's mean over users and its bootstrap 95 % interval.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -233,60 +238,6 @@ pub fn read_lists(
         .collect()
 }
 
-/// Training interactions per item (the popularity used by baselines and the bias metric).
-pub fn popularity(ds: &Dataset, n_items: usize) -> Vec<f64> {
-    let mut c = vec![0f64; n_items];
-    for t in &ds.train {
-        for &i in &t.items {
-            c[i as usize] += 1.0;
-        }
-    }
-    c
-}
-
-/// Items each held-out user interacted with before the target (all of them,
-/// not only the truncated input history).
-pub fn seen_before(ds: &Dataset, split: Split) -> Vec<HashSet<u32>> {
-    ds.train
-        .iter()
-        .zip(&ds.valid)
-        .map(|(t, v)| {
-            let mut s: HashSet<u32> = t.items.iter().copied().collect();
-            if split == Split::Test {
-                s.insert(v.target);
-            }
-            s
-        })
-        .collect()
-}
-
-/// Most-popular baseline: the same list for everyone (minus seen items when excluded).
-pub fn most_popular(
-    popularity: &[f64],
-    held: &[HeldOut],
-    seen: &[HashSet<u32>],
-    protocol: &Protocol,
-    k: usize,
-) -> Vec<Vec<u32>> {
-    let mut order: Vec<u32> = (0..popularity.len() as u32).collect();
-    order.sort_by(|&a, &b| {
-        popularity[b as usize]
-            .total_cmp(&popularity[a as usize])
-            .then(a.cmp(&b))
-    });
-    held.iter()
-        .zip(seen)
-        .map(|(_, s)| {
-            order
-                .iter()
-                .copied()
-                .filter(|i| !protocol.exclude_seen || !s.contains(i))
-                .take(k)
-                .collect()
-        })
-        .collect()
-}
-
 /// The λ of `grid` whose fused lists have the best mean NDCG@10 against
 /// `targets` (the validation split's; ties go to the smaller λ), with the
 /// NDCG@10 of every λ tried.
@@ -322,46 +273,6 @@ pub fn choose_on_validation<T: Copy>(
         .skip(1)
         .fold(sweep[0], |b, &(g, n)| if n > b.1 { (g, n) } else { b });
     (best.0, sweep)
-}
-
-/// A Markdown table of results (metric means with their 95 % intervals).
-pub fn markdown_table(results: &[MethodResult]) -> String {
-    let cols = ["recall@5", "ndcg@5", "recall@10", "ndcg@10", "mrr"];
-    let mut s = String::from("| method | users | Recall@5 | NDCG@5 | Recall@10 | NDCG@10 | MRR | coverage@10 | pop. bias@10 | users/s |\n");
-    s.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for r in results {
-        s.push_str(&format!("| {} | {} |", r.method, r.users));
-        for c in cols {
-            let e = r.metrics[c];
-            s.push_str(&format!(" {:.4} [{:.4}, {:.4}] |", e.mean, e.lo, e.hi));
-        }
-        let ups = if r.users_per_second.is_finite() {
-            format!("{:.1}", r.users_per_second)
-        } else {
-            "–".into()
-        };
-        s.push_str(&format!(
-            " {:.3} | {:.2} | {} |\n",
-            r.coverage_at_10, r.popularity_bias_at_10, ups
-        ));
-    }
-    let paired: Vec<(&str, &Paired)> = results
-        .iter()
-        .flat_map(|r| r.paired.iter().map(move |p| (r.method.as_str(), p)))
-        .collect();
-    if !paired.is_empty() {
-        s.push_str("\nPaired differences over the same users (method − reference), bootstrap 95 % intervals:\n\n");
-        s.push_str("| method | reference | ΔRecall@10 | ΔNDCG@10 | ΔMRR |\n| --- | --- | ---: | ---: | ---: |\n");
-        for (m, p) in paired {
-            s.push_str(&format!("| {m} | {} |", p.reference));
-            for c in ["recall@10", "ndcg@10", "mrr"] {
-                let e = p.difference[c];
-                s.push_str(&format!(" {:+.4} [{:+.4}, {:+.4}] |", e.mean, e.lo, e.hi));
-            }
-            s.push('\n');
-        }
-    }
-    s
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dropout;
 pub mod hf;
+pub mod layers;
 pub mod t5;
 
 pub use config::{FeedForward, T5Config};

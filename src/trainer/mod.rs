@@ -7,12 +7,16 @@ pub mod examples;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
+mod state;
 pub mod task;
 pub mod validation;
 pub mod verify_task;
 
 pub use examples::{examples, make_batch, Example};
+pub use optim::optimise;
+use plot::truncate_metrics;
 pub use plot::write_plot;
+pub use state::{TrainOptions, TrainSummary, TrainerState};
 pub use task::{batch_loss, copy_shared, BatchBuilder, GenerateTask, Task};
 pub use validation::{sample_users, validate};
 
@@ -26,7 +30,7 @@ use crate::semantic_id::store::Index;
 use crate::semantic_id::{Trie, Vocab};
 use crate::util::fsx::write_json;
 use optim::AdamW;
-use serde::{Deserialize, Serialize};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,32 +40,6 @@ use tch::{nn, Device, Kind, Tensor};
 pub use prefetch::epoch_order;
 
 pub use crate::batch::{batch_of, Batch, Matches};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TrainSummary {
-    pub run_dir: PathBuf,
-    pub steps: usize,
-    pub best_step: usize,
-    pub best_score: f64,
-    /// The validation metric `best_score` is.
-    pub score_key: String,
-    pub examples_per_second: f64,
-    pub stopped_early: bool,
-    pub device: String,
-    pub parameters: i64,
-}
-
-/// Options that are not part of the model's config.
-#[derive(Debug, Clone, Default)]
-pub struct TrainOptions {
-    pub resume: bool,
-    /// With `resume`: a run trained with another configuration or other
-    /// semantic IDs (or none at all) is moved aside and training starts
-    /// afresh, instead of an error.
-    pub restart_if_changed: bool,
-    /// Stop (as if killed) after this many steps in this process, for tests.
-    pub stop_after: Option<usize>,
-}
 
 pub struct Trainer {
     pub cfg: TrainConfig,
@@ -441,42 +419,4 @@ impl Trainer {
         let eps = examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9);
         Ok(self.summary(&vs, &state, task, eps, stopped_early))
     }
-}
-
-/// Trainer state for `--resume` (`trainer.json` in each checkpoint).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TrainerState {
-    pub step: usize,
-    pub best_score: f64,
-    pub best_step: usize,
-    pub evals_since_best: usize,
-}
-
-/// One optimisation step on `loss`: gradients, clipping to `grad_clip` (0:
-/// none), AdamW at `lr`. Returns the gradient norm before clipping, on the
-/// device (reading it waits for the GPU).
-pub fn optimise(opt: &mut AdamW, loss: &Tensor, grad_clip: f64, lr: f64) -> Option<Tensor> {
-    opt.zero_grad();
-    loss.backward();
-    let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
-    opt.step(lr);
-    norm
-}
-
-/// Drops metric lines after `step` (written after the checkpoint a resume starts from).
-fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(());
-    };
-    let kept: String = text
-        .lines()
-        .filter(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
-                .ok()
-                .and_then(|v| v["step"].as_u64())
-                .is_some_and(|s| s as usize <= step)
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    crate::util::fsx::write_atomic(path, kept.as_bytes())
 }

@@ -226,6 +226,17 @@ impl AdamW {
     }
 }
 
+/// One optimisation step on `loss`: gradients, clipping to `grad_clip` (0:
+/// none), AdamW at `lr`. Returns the gradient norm before clipping, on the
+/// device (reading it waits for the GPU).
+pub fn optimise(opt: &mut AdamW, loss: &Tensor, grad_clip: f64, lr: f64) -> Option<Tensor> {
+    opt.zero_grad();
+    loss.backward();
+    let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
+    opt.step(lr);
+    norm
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! A dependency-free SVG plot of training loss and validation metrics.
+//! The run's metrics log (metrics.jsonl: cut back to a checkpoint on resume)
+//! and its dependency-free SVG plot of training loss and validation metrics.
 use crate::error::{IoContext, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -131,4 +132,22 @@ pub fn write_plot(run_dir: &Path) -> Result<()> {
         },
     ]);
     crate::util::fsx::write_atomic(&run_dir.join("metrics.svg"), svg.as_bytes())
+}
+
+/// Drops metric lines after `step` (written after the checkpoint a resume starts from).
+pub(super) fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s as usize <= step)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::util::fsx::write_atomic(path, kept.as_bytes())
 }

@@ -8,6 +8,8 @@
 use clap::Parser;
 
 mod bench;
+mod clock;
+mod inputs;
 #[path = "../../cli/progress.rs"]
 mod progress;
 

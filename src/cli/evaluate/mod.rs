@@ -1,5 +1,15 @@
+//! `genrec evaluate`: leave-one-out Recall/NDCG@5,10 and MRR over the full
+//! catalogue with bootstrap intervals (RecBole's protocols, seen items
+//! rankable or excluded), the generator beside the baselines a user would
+//! otherwise run (most-popular, text-kNN, SASRec), the text fusions and the
+//! verifier's reranking, each row with its paired difference to the generator.
 use super::progress::Bar;
+mod compare;
+mod fusion;
+
 use anyhow::Context;
+use compare::earlier_lists;
+use fusion::{fusion_candidates, hit_items, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
 use genrec::decode::generator::{Generator, Query};
@@ -417,117 +427,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The generator's per-user lists of an earlier `evaluate` run, from its
-/// results JSON (which names its lists file), checked to be the same split of
-/// the same dataset.
-fn earlier_lists(
-    results: &std::path::Path,
-    ds: &genrec::data::Dataset,
-    held: &[genrec::data::HeldOut],
-    split: Split,
-) -> anyhow::Result<Vec<Vec<u32>>> {
-    let text = std::fs::read_to_string(results)
-        .with_context(|| format!("--compare: cannot read {}", results.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "--compare: {} is not an evaluate results JSON",
-            results.display()
-        )
-    })?;
-    let want = serde_json::to_value(split)?;
-    anyhow::ensure!(
-        v["split"] == want,
-        "--compare: {} evaluated the {} split, this run the {} split",
-        results.display(),
-        v["split"],
-        want
-    );
-    if let Some(h) = v["dataset_content_sha256"].as_str() {
-        anyhow::ensure!(
-            h == ds.manifest.content_sha256,
-            "--compare: {} was evaluated on another dataset (content hash differs)",
-            results.display()
-        );
-    }
-    let name = v["lists"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("recs-{}.jsonl", want.as_str().unwrap_or("test")));
-    let path = results
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join(name);
-    Ok(eval::read_lists(&path, ds, held)?)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Baseline {
     Pop,
     Knn,
     KnnRecent,
     Sasrec,
-}
-
-/// Beams the text fusion takes from the generator, and text neighbours it adds.
-const FUSION_BEAMS: usize = 20;
-const FUSION_NEIGHBOURS: usize = 20;
-/// The λ values tried on validation (0: the generator alone).
-/// Up to 80: on Beauty, where the text carries most of the signal,
-/// validation still rose at 20.
-const FUSION_LAMBDAS: [f32; 12] = [
-    0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0,
-];
-
-/// Each user's beams united with their text neighbours (recency-weighted
-/// query), every candidate with its generator log-probability (the beam's, or
-/// teacher-forced for a neighbour the beams missed) and its text cosine.
-fn fusion_candidates(
-    gen: &Generator,
-    held: &[genrec::data::HeldOut],
-    beams: &[Vec<genrec::decode::Hit>],
-    nn: &mut eval::TextNeighbours,
-    seen: &[std::collections::HashSet<u32>],
-    protocol: &Protocol,
-) -> anyhow::Result<Vec<Vec<eval::Candidate>>> {
-    let q = eval::TextQuery::RECENT;
-    let knn = eval::text_knn(nn, held, seen, protocol, q, FUSION_NEIGHBOURS)?;
-    let (emb, dim) = nn.embeddings();
-    let missing: Vec<Vec<u32>> = beams
-        .iter()
-        .zip(&knn)
-        .map(|(b, k)| {
-            k.iter()
-                .copied()
-                .filter(|i| !b.iter().any(|h| h.item == *i))
-                .collect()
-        })
-        .collect();
-    let queries: Vec<Query> = held.iter().map(Query::from).collect();
-    let scores = gen.score(&queries, &missing);
-    Ok(held
-        .iter()
-        .zip(beams)
-        .zip(missing.iter().zip(&scores))
-        .map(|((h, b), (m, s))| {
-            let items: Vec<(u32, f32)> = b
-                .iter()
-                .map(|x| (x.item, x.score))
-                .chain(m.iter().copied().zip(s.iter().copied()))
-                .collect();
-            let ids: Vec<u32> = items.iter().map(|x| x.0).collect();
-            let cos = eval::cosines(emb, dim, &q.vector(emb, dim, &h.history), &ids);
-            items
-                .iter()
-                .zip(cos)
-                .map(|(&(item, logp), cos)| eval::Candidate { item, logp, cos })
-                .collect()
-        })
-        .collect())
-}
-
-/// The items of every user's hits, in order.
-fn hit_items(b: &[Vec<genrec::decode::Hit>]) -> Vec<Vec<u32>> {
-    b.iter()
-        .map(|h| h.iter().map(|x| x.item).collect())
-        .collect()
 }

@@ -16,12 +16,17 @@
 //! context of the first `stride` items, for about a fifth of the computation. Epochs run until
 //! validation NDCG@10 has not improved for `patience` epochs; the best
 //! epoch's weights are kept.
+mod params;
+mod train;
+
+pub use params::SasRecParams;
+pub use train::train;
+
 use crate::data::{Dataset, HeldOut};
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::dropout::dropout;
 use crate::progress::Progress;
-use crate::util::hash::Hasher;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -32,89 +37,6 @@ use tch::{Device, Kind, Tensor};
 
 /// RecBole's additive attention mask value.
 const MASKED: f64 = -10_000.0;
-
-/// SASRec's hyper-parameters (RecBole's defaults) and its training schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SasRecParams {
-    pub hidden: i64,
-    pub layers: usize,
-    pub heads: i64,
-    pub inner: i64,
-    pub dropout: f64,
-    pub attention_dropout: f64,
-    /// Most recent items read.
-    pub max_len: usize,
-    pub lr: f64,
-    /// Windows (of up to `max_len` + 1 items) per batch.
-    pub batch_size: usize,
-    /// Targets each window adds (windows slide by this many items).
-    pub stride: usize,
-    pub max_epochs: usize,
-    /// Epochs without a better validation NDCG@10 before stopping.
-    pub patience: usize,
-    pub seed: u64,
-}
-
-impl Default for SasRecParams {
-    fn default() -> Self {
-        Self {
-            hidden: 64,
-            layers: 2,
-            heads: 2,
-            inner: 256,
-            dropout: 0.5,
-            attention_dropout: 0.5,
-            max_len: 50,
-            lr: 1e-3,
-            // Chosen on ML-100K validation: 200 windows (best NDCG@10 0.0661 at
-            // epoch 42) over 32 (0.0648 at epoch 6).
-            batch_size: 200,
-            stride: 10,
-            max_epochs: 200,
-            patience: 10,
-            seed: 42,
-        }
-    }
-}
-
-impl SasRecParams {
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::Config(format!("sasrec: {m}")));
-        if self.hidden <= 0 || self.heads <= 0 || self.hidden % self.heads != 0 {
-            return bad("hidden must be a positive multiple of heads");
-        }
-        if self.layers == 0
-            || self.inner <= 0
-            || self.max_len == 0
-            || self.batch_size == 0
-            || self.max_epochs == 0
-        {
-            return bad("layers, inner, max_len, batch_size and max_epochs must be at least 1");
-        }
-        if self.stride == 0 || self.stride > self.max_len {
-            return bad("stride must be in 1..=max_len");
-        }
-        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.attention_dropout) {
-            return bad("dropout rates must be in [0, 1)");
-        }
-        if self.lr.is_nan() || self.lr <= 0.0 {
-            return bad("lr must be positive");
-        }
-        Ok(())
-    }
-
-    /// The cache key: these parameters and the dataset's content.
-    fn key(&self, ds: &Dataset) -> String {
-        let mut h = Hasher::new();
-        h.field(
-            serde_json::to_string(self)
-                .expect("params serialise")
-                .as_bytes(),
-        );
-        h.field(ds.manifest.content_sha256.as_bytes());
-        h.finish()[..16].to_string()
-    }
-}
 
 struct Layer {
     q: nn::Linear,
@@ -401,149 +323,6 @@ fn top_k(
         );
     }
     out
-}
-
-/// Mean NDCG@10 of the model on held-out users (seen items rankable).
-fn ndcg_at_10(model: &SasRec, held: &[HeldOut], device: Device) -> f64 {
-    let lists = top_k(model, held, 10, None, device);
-    let v: Vec<f64> = held
-        .iter()
-        .zip(&lists)
-        .map(|(h, l)| metrics::ndcg_at(metrics::rank_of(h.target, l), 10))
-        .collect();
-    metrics::mean(&v)
-}
-
-/// Trains SASRec on the dataset's training sequences, validating after each epoch.
-pub fn train(
-    ds: &Dataset,
-    p: &SasRecParams,
-    device: Device,
-    progress: &dyn Progress,
-) -> Result<Trained> {
-    p.check()?;
-    let t0 = std::time::Instant::now();
-    tch::manual_seed(p.seed as i64);
-    let mut vs = nn::VarStore::new(device);
-    let model = SasRec::new(&vs.root(), ds.items.len(), p);
-    let mut opt = nn::Adam::default()
-        .build(&vs, p.lr)
-        .map_err(|e| Error::Other(format!("sasrec: {e}")))?;
-    // Windows items[start..=hi] of up to max_len + 1 items whose targets
-    // lo..=hi (absolute positions) carry the loss; each window takes the next
-    // `stride` targets back from the sequence's end, the first window all the
-    // rest: (user, start, hi, lo).
-    let examples: Vec<(u32, u32, u32, u32)> = ds
-        .train
-        .iter()
-        .enumerate()
-        .flat_map(|(u, t)| {
-            let mut v = Vec::new();
-            let mut hi = t.items.len() as i64 - 1;
-            while hi >= 1 {
-                let start = (hi - p.max_len as i64).max(0);
-                let lo = if start == 0 {
-                    1
-                } else {
-                    hi - p.stride as i64 + 1
-                };
-                v.push((u as u32, start as u32, hi as u32, lo as u32));
-                if start == 0 {
-                    break;
-                }
-                hi -= p.stride as i64;
-            }
-            v
-        })
-        .collect();
-    if examples.is_empty() {
-        return Err(Error::Config(
-            "sasrec: no training sequence has two items".into(),
-        ));
-    }
-    let steps_per_epoch = examples.len().div_ceil(p.batch_size);
-    let mut best = (f64::NEG_INFINITY, 0usize, Vec::<(String, Tensor)>::new());
-    let mut history = Vec::new();
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(p.seed);
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    progress.start(
-        (p.max_epochs * steps_per_epoch) as u64,
-        "training SASRec (steps)",
-    );
-    for epoch in 1..=p.max_epochs {
-        order.shuffle(&mut rng);
-        for chunk in order.chunks(p.batch_size) {
-            let windows: Vec<(&[u32], usize)> = chunk
-                .iter()
-                .map(|&i| {
-                    let (u, start, hi, lo) = examples[i];
-                    let items = &ds.train[u as usize].items[start as usize..=hi as usize];
-                    // Targets before `lo` belong to another window.
-                    (items, (lo - start - 1) as usize)
-                })
-                .collect();
-            let inputs: Vec<&[u32]> = windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
-            let (seq, _) = batch_of(&inputs, p.max_len, device);
-            let l = seq.size()[1] as usize;
-            let mut targets = vec![-100i64; windows.len() * l];
-            for (r, (w, skip)) in windows.iter().enumerate() {
-                for (c, &it) in w[1..].iter().enumerate().skip(*skip) {
-                    targets[r * l + c] = i64::from(it) + 1;
-                }
-            }
-            let logits = model.states(&seq, true).matmul(&model.items.ws.tr());
-            let v = logits.size()[2];
-            let loss = logits
-                .view([-1, v])
-                .cross_entropy_for_logits(&Tensor::from_slice(&targets).to(device));
-            opt.backward_step(&loss);
-            progress.inc(1);
-        }
-        let nd = ndcg_at_10(&model, &ds.valid, device);
-        history.push(nd);
-        progress.note(&format!(
-            "SASRec epoch {epoch}: validation ndcg@10 {nd:.4}{}",
-            if nd > best.0 { ", new best" } else { "" }
-        ));
-        if nd > best.0 {
-            let _g = tch::no_grad_guard();
-            best = (
-                nd,
-                epoch,
-                vs.variables()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.detach().copy()))
-                    .collect(),
-            );
-        } else if epoch - best.1 >= p.patience {
-            break;
-        }
-    }
-    progress.finish();
-    {
-        let _g = tch::no_grad_guard();
-        let saved: BTreeMap<String, Tensor> = best.2.into_iter().collect();
-        for (name, mut v) in vs.variables() {
-            v.copy_(&saved[&name]);
-        }
-    }
-    vs.freeze();
-    let epochs = history.len();
-    let meta = Meta {
-        params: p.clone(),
-        dataset_content_sha256: ds.manifest.content_sha256.clone(),
-        best_epoch: best.1,
-        epochs,
-        valid_ndcg_at_10: best.0,
-        train_seconds: t0.elapsed().as_secs_f64(),
-        history,
-    };
-    Ok(Trained {
-        model,
-        _vs: vs,
-        meta,
-        dir: PathBuf::new(),
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,59 @@
+//! The most-popular baseline and what it and the other rankings need: item
+//! popularity in the training split, and each held-out user's earlier items.
+use super::Protocol;
+use crate::data::{Dataset, HeldOut, Split};
+use std::collections::HashSet;
+
+/// Training interactions per item (the popularity used by baselines and the bias metric).
+pub fn popularity(ds: &Dataset, n_items: usize) -> Vec<f64> {
+    let mut c = vec![0f64; n_items];
+    for t in &ds.train {
+        for &i in &t.items {
+            c[i as usize] += 1.0;
+        }
+    }
+    c
+}
+
+/// Items each held-out user interacted with before the target (all of them,
+/// not only the truncated input history).
+pub fn seen_before(ds: &Dataset, split: Split) -> Vec<HashSet<u32>> {
+    ds.train
+        .iter()
+        .zip(&ds.valid)
+        .map(|(t, v)| {
+            let mut s: HashSet<u32> = t.items.iter().copied().collect();
+            if split == Split::Test {
+                s.insert(v.target);
+            }
+            s
+        })
+        .collect()
+}
+
+/// Most-popular baseline: the same list for everyone (minus seen items when excluded).
+pub fn most_popular(
+    popularity: &[f64],
+    held: &[HeldOut],
+    seen: &[HashSet<u32>],
+    protocol: &Protocol,
+    k: usize,
+) -> Vec<Vec<u32>> {
+    let mut order: Vec<u32> = (0..popularity.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        popularity[b as usize]
+            .total_cmp(&popularity[a as usize])
+            .then(a.cmp(&b))
+    });
+    held.iter()
+        .zip(seen)
+        .map(|(_, s)| {
+            order
+                .iter()
+                .copied()
+                .filter(|i| !protocol.exclude_seen || !s.contains(i))
+                .take(k)
+                .collect()
+        })
+        .collect()
+}

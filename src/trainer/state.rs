@@ -1,0 +1,41 @@
+//! What a training run keeps between steps and across `--resume`
+//! (`TrainerState`, written as trainer.json in each checkpoint), what it is
+//! told beyond its configuration (`TrainOptions`), and what it reports at the
+//! end (`TrainSummary`).
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Trainer state for `--resume` (`trainer.json` in each checkpoint).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainerState {
+    pub step: usize,
+    pub best_score: f64,
+    pub best_step: usize,
+    pub evals_since_best: usize,
+}
+
+/// Options that are not part of the model's config.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    pub resume: bool,
+    /// With `resume`: a run trained with another configuration or other
+    /// semantic IDs (or none at all) is moved aside and training starts
+    /// afresh, instead of an error.
+    pub restart_if_changed: bool,
+    /// Stop (as if killed) after this many steps in this process, for tests.
+    pub stop_after: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub run_dir: PathBuf,
+    pub steps: usize,
+    pub best_step: usize,
+    pub best_score: f64,
+    /// The validation metric `best_score` is.
+    pub score_key: String,
+    pub examples_per_second: f64,
+    pub stopped_early: bool,
+    pub device: String,
+    pub parameters: i64,
+}
