@@ -1,8 +1,7 @@
 use super::progress::Bar;
 use anyhow::{bail, Context};
 use genrec::data::Split;
-use genrec::decode::generator::{Generator, Query};
-use genrec::decode::Decoding;
+use genrec::decode::generator::Query;
 use genrec::progress::Progress;
 use genrec::runtime;
 use genrec::util::mem::peak_rss_mb;
@@ -122,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "--beam ({beam}) must be at least --top-k ({})",
         a.top_k
     );
-    let (ck, ds, index, item_tokens) = (&inf.ck, &inf.ds, &inf.index, &inf.item_tokens);
+    let (ds, index, item_tokens) = (&inf.ds, &inf.index, &inf.item_tokens);
     // Catalogue: dataset items, then cold-start additions.
     let original: Vec<&str> = ds
         .items
@@ -169,17 +168,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         index.trie()?
     };
-    let gen = Generator {
-        model: &ck.model,
-        vocab: &ck.vocab,
-        item_tokens,
-        trie: &trie,
-        prompt: ck.meta.train.data.prompt(),
-        decoding: Decoding::Beam {
-            width: beam,
-            length_penalty: 0.0,
-        },
-    };
+    let gen = inf.generator(&trie, beam);
 
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(

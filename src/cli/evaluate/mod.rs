@@ -12,8 +12,7 @@ use compare::earlier_lists;
 use fusion::{fusion_candidates, hit_items, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
-use genrec::decode::generator::{Generator, Query};
-use genrec::decode::Decoding;
+use genrec::decode::generator::Query;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::progress::Progress;
 use genrec::runtime;
@@ -122,17 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
 
     // The generator.
-    let gen = Generator {
-        model: &ck.model,
-        vocab: &ck.vocab,
-        item_tokens,
-        trie: &trie,
-        prompt: ck.meta.train.data.prompt(),
-        decoding: Decoding::Beam {
-            width: a.beam,
-            length_penalty: 0.0,
-        },
-    };
+    let gen = inf.generator(&trie, a.beam);
     // An earlier run to compare with is read (and checked) before decoding.
     let earlier = match &a.compare {
         Some(c) => Some((c, earlier_lists(c, ds, held, a.split)?)),

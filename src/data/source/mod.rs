@@ -232,6 +232,21 @@ fn parse_number(f: &TextFile, line: usize, what: &str, s: &str) -> Result<f64> {
         })
 }
 
+/// A data row's tab-separated fields, as many as the header has.
+fn tsv_row<'l>(f: &TextFile, ln: usize, line: &'l str, n: usize) -> Result<Vec<&'l str>> {
+    let v: Vec<&str> = line.split('\t').collect();
+    if v.len() != n {
+        return Err(f.err(
+            ln,
+            format!(
+                "found {} tab-separated columns, expected {n} as in the header",
+                v.len()
+            ),
+        ));
+    }
+    Ok(v)
+}
+
 fn first_data_line(f: &TextFile) -> Result<(usize, &str)> {
     f.data_lines()
         .next()
@@ -249,17 +264,7 @@ fn read_recbole_inter(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
     let numeric_id = |c: usize| cols[c].1.as_deref() == Some("float");
     let mut out = Vec::new();
     for (ln, line) in f.data_lines().skip(1) {
-        let v: Vec<&str> = line.split('\t').collect();
-        if v.len() != cols.len() {
-            return Err(f.err(
-                ln,
-                format!(
-                    "found {} tab-separated columns, expected {} as in the header",
-                    v.len(),
-                    cols.len()
-                ),
-            ));
-        }
+        let v = tsv_row(&f, ln, line, cols.len())?;
         for (c, what) in [(u, "user id"), (i, "item id")] {
             if v[c].trim().is_empty() {
                 return Err(f.err(ln, format!("empty {what}")));
@@ -350,17 +355,7 @@ fn read_tsv_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
         .collect();
     let mut items = Vec::new();
     for (ln, line) in f.data_lines().skip(1) {
-        let v: Vec<&str> = line.split('\t').collect();
-        if v.len() != cols.len() {
-            return Err(f.err(
-                ln,
-                format!(
-                    "found {} tab-separated columns, expected {} as in the header",
-                    v.len(),
-                    cols.len()
-                ),
-            ));
-        }
+        let v = tsv_row(&f, ln, line, cols.len())?;
         let raw_id = v[id_col].trim();
         if raw_id.is_empty() {
             return Err(f.err(ln, "empty item id"));
