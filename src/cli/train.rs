@@ -194,66 +194,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Picks λ on the validation users with the best verifier checkpoint and stores
-/// it (with the sweep) in that checkpoint's genrec.json.
+/// Chooses λ with the best verifier checkpoint (stored there) and prints the sweep.
 fn choose_lambda(
     trainer: &Trainer,
     generator: &genrec::artifact::checkpoint::Loaded,
     device: tch::Device,
 ) -> anyhow::Result<()> {
-    let best = genrec::artifact::checkpoint::load(&trainer.run_dir, device)?;
-    let vc = &trainer.cfg.verify;
-    let gen = genrec::trainer::verify_task::generator_of(
-        trainer,
-        generator,
-        vc.rerank_top.max(generator.meta.train.eval.beam),
-    );
-    let ver = genrec::verify::Verifier {
-        model: &best.model,
-        vocab: &trainer.vocab,
-        item_tokens: &trainer.item_tokens,
-        prompt: trainer.cfg.data.prompt(),
-    };
-    let held = genrec::trainer::sample_users(
-        &trainer.ds.valid,
-        trainer.cfg.eval.max_users,
-        trainer.cfg.run.seed,
-    );
-    let sweep = genrec::trainer::verify_task::lambda_sweep(
-        &gen,
-        &ver,
-        &held,
-        vc.rerank_top,
-        &vc.lambdas,
-        trainer.cfg.eval.batch_size,
-    );
-    let lambda = genrec::trainer::verify_task::choose_lambda(&sweep);
-    for (l, nd) in &sweep {
+    let (dir, choice) =
+        genrec::trainer::verify_task::choose_and_store_lambda(trainer, generator, device)?;
+    for p in &choice.lambda_sweep {
         eprintln!(
-            "λ = {l:<5} validation NDCG@10 after reranking the top {}: {nd:.4}",
-            vc.rerank_top
+            "λ = {:<5} validation NDCG@10 after reranking the top {}: {:.4}",
+            p.lambda, choice.rerank_top, p.valid_ndcg_at_10
         );
     }
-    let mut meta = best.meta.clone();
-    meta.extra = genrec::artifact::checkpoint::VerifierChoice {
-        lambda,
-        rerank_top: vc.rerank_top,
-        generator: generator.dir.clone(),
-        lambda_sweep: sweep
-            .iter()
-            .map(
-                |&(lambda, valid_ndcg_at_10)| genrec::artifact::checkpoint::LambdaPoint {
-                    lambda,
-                    valid_ndcg_at_10,
-                },
-            )
-            .collect(),
-    }
-    .to_extra();
-    genrec::artifact::checkpoint::save_meta(&best.dir, &meta)?;
     println!(
-        "chose λ = {lambda} (stored in {})",
-        best.dir.join("genrec.json").display()
+        "chose λ = {} (stored in {})",
+        choice.lambda,
+        dir.join("genrec.json").display()
     );
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
 use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
-use crate::artifact::checkpoint::Loaded;
+use crate::artifact::checkpoint::{self, Loaded};
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::decode::Decoding;
@@ -334,4 +334,57 @@ pub fn choose_lambda(sweep: &[(f64, f64)]) -> f64 {
             }
         })
         .0
+}
+
+/// Chooses λ for `log p_gen + λ · log P(yes)` on the validation users (a
+/// seeded sample) with the run's best verifier checkpoint, reranking
+/// `generator`'s top candidates, and stores the choice (with its sweep) in
+/// that checkpoint's card. Returns the checkpoint's directory and the choice.
+pub fn choose_and_store_lambda(
+    trainer: &Trainer,
+    generator: &Loaded,
+    device: Device,
+) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
+    let best = checkpoint::load(&trainer.run_dir, device)?;
+    let vc = &trainer.cfg.verify;
+    let gen = generator_of(
+        trainer,
+        generator,
+        vc.rerank_top.max(generator.meta.train.eval.beam),
+    );
+    let ver = Verifier {
+        model: &best.model,
+        vocab: &trainer.vocab,
+        item_tokens: &trainer.item_tokens,
+        prompt: trainer.cfg.data.prompt(),
+    };
+    let held = sample_users(
+        &trainer.ds.valid,
+        trainer.cfg.eval.max_users,
+        trainer.cfg.run.seed,
+    );
+    let sweep = lambda_sweep(
+        &gen,
+        &ver,
+        &held,
+        vc.rerank_top,
+        &vc.lambdas,
+        trainer.cfg.eval.batch_size,
+    );
+    let choice = checkpoint::VerifierChoice {
+        lambda: choose_lambda(&sweep),
+        rerank_top: vc.rerank_top,
+        generator: generator.dir.clone(),
+        lambda_sweep: sweep
+            .iter()
+            .map(|&(lambda, valid_ndcg_at_10)| checkpoint::LambdaPoint {
+                lambda,
+                valid_ndcg_at_10,
+            })
+            .collect(),
+    };
+    let mut meta = best.meta.clone();
+    meta.extra = choice.to_extra();
+    checkpoint::save_meta(&best.dir, &meta)?;
+    Ok((best.dir, choice))
 }
