@@ -228,10 +228,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 },
                 |u, i| allowed(i) && !(a.exclude_seen && seen[u].contains(&i)),
             )?;
-            let beams: Vec<Vec<u32>> = hits
-                .iter()
-                .map(|hs| hs.iter().map(|h| h.item).collect())
-                .collect();
+            let beams = genrec::decode::hit_items(&hits);
             hits = c
                 .fusion
                 .fuse_scored(&beams, &knn, a.top_k)

@@ -151,7 +151,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             trainer.cfg.run.task == TaskKind::Generate,
             "--choose-text-fusion is for generator runs"
         );
-        return choose_text_fusion(&trainer, device, true);
+        return choose_text_fusion(&trainer, true);
     }
     let opts = TrainOptions {
         resume: a.resume,
@@ -162,7 +162,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         TaskKind::Generate => {
             let s = trainer.run(&GenerateTask::new(&trainer)?, &opts, &Bar::new())?;
             if a.stop_after.is_none() {
-                choose_text_fusion(&trainer, device, false)?;
+                choose_text_fusion(&trainer, false)?;
             }
             s
         }
@@ -216,61 +216,16 @@ fn choose_lambda(
     Ok(())
 }
 
-/// Validation users the text fusion is chosen on, at most (a seeded sample
-/// beyond that: enough to see a gain of a few thousandths, and a bounded wait on the CPU).
-const FUSION_MAX_USERS: usize = 20_000;
-
-/// Chooses, on the validation users, how the best generator's beams are fused
-/// with the last item's text neighbours (weight 1: not at all) and stores
-/// the choice with that checkpoint, for `recommend` and `evaluate`. A dataset
-/// without its embeddings file keeps the generator's lists as they are.
-fn choose_text_fusion(trainer: &Trainer, device: tch::Device, again: bool) -> anyhow::Result<()> {
-    use genrec::eval::{FusionChoice, TextNeighbours, FUSION_DEPTH};
-    use genrec::progress::Progress;
-    let g = trainer.load_generator(&trainer.run_dir)?;
-    let sha = &trainer.index.summary.embeddings_sha256;
-    let held =
-        genrec::trainer::sample_users(&trainer.ds.valid, FUSION_MAX_USERS, trainer.cfg.run.seed);
-    if let Some(c) = FusionChoice::from_extra(&g.meta.extra) {
-        if !again && &c.embeddings_sha256 == sha && c.valid_users == held.len() {
-            eprintln!("{} (chosen before)", c.describe());
-            return Ok(());
+/// Chooses the text fusion of the run's best generator (the library's
+/// `trainer::fusion`) and says what came of it.
+fn choose_text_fusion(trainer: &Trainer, again: bool) -> anyhow::Result<()> {
+    use genrec::trainer::fusion::{choose_and_store, FusionOutcome};
+    match choose_and_store(trainer, again, &Bar::new())? {
+        FusionOutcome::Chosen(c) => eprintln!("{}", c.describe()),
+        FusionOutcome::ChosenBefore(c) => eprintln!("{} (chosen before)", c.describe()),
+        FusionOutcome::NoText(why) => {
+            eprintln!("no text fusion; the generator's lists stand alone: {why}")
         }
     }
-    let mut nn = match TextNeighbours::read(&trainer.cfg.data.dataset) {
-        Ok(nn) if nn.sha256() == sha.as_str() => nn,
-        Ok(_) => {
-            eprintln!("no text fusion: the dataset's embeddings are not the ones the index was built from; the generator's lists stand alone");
-            return Ok(());
-        }
-        Err(e) => {
-            eprintln!("no text fusion; the generator's lists stand alone: {e}");
-            return Ok(());
-        }
-    };
-    let gen = genrec::trainer::verify_task::generator_of(
-        trainer,
-        &g,
-        trainer.cfg.eval.beam.max(FUSION_DEPTH),
-    );
-    eprintln!(
-        "the text fusion: the generator's {FUSION_DEPTH} beams against the last item's {FUSION_DEPTH} text neighbours, on {} validation users ({})",
-        held.len(),
-        runtime::describe(device)
-    );
-    let queries: Vec<genrec::decode::generator::Query> = held.iter().map(Into::into).collect();
-    let pb = Bar::new();
-    pb.start(held.len() as u64, "decoding the validation users");
-    let beams: Vec<Vec<u32>> = gen
-        .generate_batched(&queries, FUSION_DEPTH, trainer.cfg.eval.batch_size, &pb)
-        .into_iter()
-        .map(|hs| hs.into_iter().map(|h| h.item).collect())
-        .collect();
-    pb.finish();
-    let choice = FusionChoice::choose(&beams, &held, &mut nn)?;
-    eprintln!("{}", choice.describe());
-    let mut meta = g.meta.clone();
-    meta.extra[FusionChoice::KEY] = serde_json::to_value(&choice)?;
-    genrec::artifact::checkpoint::save_meta(&g.dir, &meta)?;
     Ok(())
 }

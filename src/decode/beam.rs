@@ -24,6 +24,13 @@ pub struct Hit {
 /// Per user, the distinct items found, best first.
 pub type BeamOutput = Vec<Vec<Hit>>;
 
+/// The items of every user's hits, in order (scores dropped).
+pub fn hit_items(hits: &[Vec<Hit>]) -> Vec<Vec<u32>> {
+    hits.iter()
+        .map(|hs| hs.iter().map(|h| h.item).collect())
+        .collect()
+}
+
 const DEAD: Node = Node::MAX;
 
 /// Items a user must not receive (e.g. already seen): `(user in batch, item) → banned`.

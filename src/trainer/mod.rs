@@ -4,6 +4,7 @@
 //! dropout; validation Recall/NDCG@10 with constrained beam search every N
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
 pub mod examples;
+pub mod fusion;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
@@ -53,6 +54,28 @@ pub struct Trainer {
 }
 
 impl Trainer {
+    /// `model` decoding over this trainer's items and trie with `prompt` and
+    /// `width` beams: the model being trained, or a generator checkpoint
+    /// (with its own prompt settings).
+    pub fn generator<'a>(
+        &'a self,
+        model: &'a T5,
+        prompt: crate::prompt::PromptConfig,
+        width: usize,
+    ) -> crate::decode::generator::Generator<'a> {
+        crate::decode::generator::Generator {
+            model,
+            vocab: &self.vocab,
+            item_tokens: &self.item_tokens,
+            trie: &self.trie,
+            prompt,
+            decoding: crate::decode::Decoding::Beam {
+                width,
+                length_penalty: 0.0,
+            },
+        }
+    }
+
     /// A generator checkpoint trained on this trainer's semantic IDs.
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
         let mut g = checkpoint::load_task(path, TaskKind::Generate, self.device)?;

@@ -9,8 +9,6 @@ use crate::artifact::checkpoint;
 use crate::batch::Batch;
 use crate::config::TaskKind;
 use crate::data::HeldOut;
-use crate::decode::generator::Generator;
-use crate::decode::Decoding;
 use crate::error::{Error, Result};
 use crate::model::{T5Config, T5};
 use std::collections::BTreeMap;
@@ -147,17 +145,7 @@ impl Task for GenerateTask<'_> {
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;
-        let gen = Generator {
-            model,
-            vocab: &t.vocab,
-            item_tokens: &t.item_tokens,
-            trie: &t.trie,
-            prompt: t.cfg.data.prompt(),
-            decoding: Decoding::Beam {
-                width: t.cfg.eval.beam,
-                length_penalty: 0.0,
-            },
-        };
+        let gen = t.generator(model, t.cfg.data.prompt(), t.cfg.eval.beam);
         validate(&gen, &self.valid, t.cfg.eval.batch_size)
     }
     fn score_key(&self) -> &'static str {

@@ -8,7 +8,6 @@ use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer}
 use crate::artifact::checkpoint::{self, Loaded};
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
-use crate::decode::Decoding;
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::model::T5;
@@ -54,22 +53,6 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
         .collect()
 }
 
-/// The generator `g` as it decodes (its own prompt settings) over the
-/// trainer's items and trie, with `width` beams.
-pub fn generator_of<'a>(t: &'a Trainer, g: &'a Loaded, width: usize) -> Generator<'a> {
-    Generator {
-        model: &g.model,
-        vocab: &t.vocab,
-        item_tokens: &t.item_tokens,
-        trie: &t.trie,
-        prompt: g.meta.train.data.prompt(),
-        decoding: Decoding::Beam {
-            width,
-            length_penalty: 0.0,
-        },
-    }
-}
-
 impl<'a> VerifyTask<'a> {
     /// Mines hard negatives with the generator (as it decodes: its own prompt
     /// settings) over sampled training positions and the validation users.
@@ -94,7 +77,11 @@ impl<'a> VerifyTask<'a> {
         } else {
             vc.max_positions
         });
-        let gen = generator_of(t, generator, vc.candidates.max(t.cfg.eval.beam));
+        let gen = t.generator(
+            &generator.model,
+            generator.meta.train.data.prompt(),
+            vc.candidates.max(t.cfg.eval.beam),
+        );
         let n_items = t.item_tokens.len() as u32;
         progress.start(positions.len() as u64, "mining hard negatives");
         let mut ex =
@@ -347,9 +334,9 @@ pub fn choose_and_store_lambda(
 ) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
     let best = checkpoint::load(&trainer.run_dir, device)?;
     let vc = &trainer.cfg.verify;
-    let gen = generator_of(
-        trainer,
-        generator,
+    let gen = trainer.generator(
+        &generator.model,
+        generator.meta.train.data.prompt(),
         vc.rerank_top.max(generator.meta.train.eval.beam),
     );
     let ver = Verifier {

@@ -60,10 +60,3 @@ pub(super) fn fusion_candidates(
         })
         .collect())
 }
-
-/// The items of every user's hits, in order.
-pub(super) fn hit_items(b: &[Vec<genrec::decode::Hit>]) -> Vec<Vec<u32>> {
-    b.iter()
-        .map(|h| h.iter().map(|x| x.item).collect())
-        .collect()
-}

@@ -9,10 +9,11 @@ mod fusion;
 
 use anyhow::Context;
 use compare::earlier_lists;
-use fusion::{fusion_candidates, hit_items, FUSION_BEAMS, FUSION_LAMBDAS};
+use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
 use genrec::decode::generator::Query;
+use genrec::decode::hit_items;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::progress::Progress;
 use genrec::runtime;
