@@ -399,13 +399,8 @@ fn text_fusion(
             path.display()
         )
     })?;
-    anyhow::ensure!(
-        nn.sha256() == c.embeddings_sha256,
-        "{}: not the embeddings the checkpoint's text fusion was chosen with ({}…, this file {}…); pass --no-text-fusion, or retrain",
-        path.display(),
-        &c.embeddings_sha256[..12.min(c.embeddings_sha256.len())],
-        &nn.sha256()[..12]
-    );
+    c.check_neighbours(&nn)
+        .with_context(|| format!("{}: pass --no-text-fusion, or retrain", path.display()))?;
     eprintln!("{}", c.describe());
     Ok(Some((c, nn)))
 }

@@ -353,6 +353,20 @@ impl FusionChoice {
         })
     }
 
+    /// Refuses text neighbours built from other embeddings than the ones
+    /// this choice was made with.
+    pub fn check_neighbours(&self, nn: &TextNeighbours) -> crate::Result<()> {
+        if nn.sha256() == self.embeddings_sha256 {
+            return Ok(());
+        }
+        let short = |s: &str| s[..12.min(s.len())].to_string();
+        Err(crate::Error::Mismatch(format!(
+            "not the embeddings the text fusion was chosen with ({}…; these are {}…)",
+            short(&self.embeddings_sha256),
+            short(nn.sha256())
+        )))
+    }
+
     /// Does the choice change the generator's lists?
     pub fn uses_text(&self) -> bool {
         self.fusion.weight < 1.0

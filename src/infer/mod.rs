@@ -31,7 +31,7 @@ pub struct Recommender {
 
 /// Where a [`Recommender`] comes from: a checkpoint (or run directory), and
 /// the dataset and index when not those it was trained on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Source {
     pub checkpoint: PathBuf,
     pub dataset: Option<PathBuf>,
@@ -115,7 +115,7 @@ pub struct Reranker {
 }
 
 /// Which verifier reranks, and how (each `None`: what training chose).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RerankSpec {
     pub verifier: PathBuf,
     pub lambda: Option<f64>,

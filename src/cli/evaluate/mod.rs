@@ -286,11 +286,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
         )?;
         let nn = text.as_mut().expect("just read");
-        anyhow::ensure!(
-            nn.sha256() == c.embeddings_sha256,
-            "the checkpoint's text fusion was chosen with other embeddings than {}",
-            genrec::embed::default_output(&ds_dir).display()
-        );
+        c.check_neighbours(nn)
+            .with_context(|| genrec::embed::default_output(&ds_dir).display().to_string())?;
         let t = Instant::now();
         let last = eval::TextQuery::LAST;
         let tk = eval::text_knn(nn, held, &seen, &protocol, last, c.depth)?;
