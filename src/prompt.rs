@@ -27,8 +27,8 @@ pub enum ItemInput {
     Summed,
 }
 
-/// How histories become prompts (saved with every checkpoint's config).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// How histories become prompts (stored in every checkpoint's card).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PromptConfig {
     /// Only the last `max_history` items are used.
     pub max_history: usize,

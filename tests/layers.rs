@@ -67,6 +67,29 @@ fn only_the_trainer_and_the_cli_depend_on_training_code() {
     );
 }
 
+#[test]
+fn inference_reads_the_model_card_not_the_training_configuration() {
+    // A checkpoint's card keeps the whole training configuration for
+    // provenance; what inference needs (prompt, dataset, index) has its own
+    // typed accessors, so only training code reads `meta.train`.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let offences: Vec<String> = files
+        .iter()
+        .filter(|f| !f.strip_prefix(&src).unwrap().starts_with("trainer"))
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains("meta.train."))
+                .map(|l| format!("{}: {}", f.display(), l.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+}
+
 /// The parameter count of each `fn` in `text` (receivers included), by name.
 fn parameter_counts(text: &str) -> Vec<(String, usize)> {
     let b = text.as_bytes();

@@ -579,7 +579,7 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
         model: &ck.model,
         vocab: &ck.vocab,
         item_tokens: &toks,
-        prompt: ck.meta.train.data.prompt(),
+        prompt: ck.meta.prompt(),
     };
     let (h1, h2) = (vec![3u32, 7, 11], vec![5u32]);
     let pairs: Vec<genrec::verify::Pair> = [(&h1, 10u32), (&h1, 20), (&h2, 10), (&h1, 30)]
@@ -673,7 +673,7 @@ fn summed_item_input_trains_and_needs_long_enough_histories() {
     );
     let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
     assert_eq!(
-        ck.meta.train.data.item_input,
+        ck.meta.prompt().item_input,
         genrec::prompt::ItemInput::Summed
     );
     let out = t.path().join("eval");
@@ -763,7 +763,7 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
     let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
     let toks = index.ids.item_tokens(&ck.vocab);
     let trie = index.ids.trie(&ck.vocab, None).unwrap();
-    let p = ck.meta.train.data.prompt();
+    let p = ck.meta.prompt();
     let ds = genrec::data::Dataset::load(data()).unwrap();
     let gen = genrec::decode::generator::Generator {
         model: &ck.model,
@@ -1039,7 +1039,7 @@ fn item_text_is_learned_and_must_be_the_index_s_embeddings() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run = t.path().join("tiny");
     let ck = genrec::artifact::checkpoint::load(&run, tch::Device::Cpu).unwrap();
-    assert!(ck.meta.train.data.item_text);
+    assert!(ck.meta.prompt().item_text);
     assert_eq!(ck.model.config.genrec_text_dim, Some(384));
     // The projection starts at zero; training moved it.
     let w = &ck.vs.variables()["genrec_text_proj"];

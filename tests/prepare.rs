@@ -160,7 +160,15 @@ fn run_case(
     std::fs::write(&tp, items.1).unwrap();
     source::read(format, &ip, &tp)
         .and_then(|raw| prepare::build(&raw, &opts))
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            // A bad input file is reported as one (its path, and its line
+            // where one applies), not as a setting or an internal error.
+            assert!(
+                matches!(e, genrec::Error::Input { .. }),
+                "not an input error: {e:?}"
+            );
+            e.to_string()
+        })
 }
 
 const ITEMS: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\n";

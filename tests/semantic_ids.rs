@@ -136,8 +136,12 @@ fn save_load_round_trip_and_tamper_detection() {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     genrec::util::st::write(&p, &tensors, &meta).unwrap();
-    let e = SemanticIds::load(&p).unwrap_err().to_string();
-    assert!(e.contains("do not match their recorded hash"), "{e}");
+    let e = SemanticIds::load(&p).unwrap_err();
+    assert!(matches!(e, genrec::Error::Mismatch(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("do not match their recorded hash"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -171,10 +175,9 @@ fn bad_parameters_are_rejected_before_work() {
     let x = blobs(20, 4, 2, 6);
     let mut p = params(Backend::Linfa, 1);
     p.codebook_size = 32;
-    let e = semantic_id::build(&x, 20, 4, &p, "", &mut |_| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("exceeds the number of items"), "{e}");
+    let e = semantic_id::build(&x, 20, 4, &p, "", &mut |_| {}).unwrap_err();
+    assert!(matches!(e, genrec::Error::Config(_)), "{e:?}");
+    assert!(e.to_string().contains("exceeds the number of items"), "{e}");
     p.codebook_size = 4;
     p.levels = 0;
     assert!(semantic_id::build(&x, 20, 4, &p, "", &mut |_| {}).is_err());

@@ -259,10 +259,9 @@ fn save_then_load_round_trips_exactly() {
         serde_json::to_vec(&cfg).unwrap(),
     )
     .unwrap();
-    let e = hf::load_dir(out.path(), Device::Cpu)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("vocab_size 50"), "{e}");
+    let e = hf::load_dir(out.path(), Device::Cpu).unwrap_err();
+    assert!(matches!(e, genrec::Error::Mismatch(_)), "{e:?}");
+    assert!(e.to_string().contains("vocab_size 50"), "{e}");
 }
 
 #[test]

@@ -21,6 +21,7 @@
 use crate::config::{TaskKind, TrainConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::model::{hf, T5};
+use crate::prompt::PromptConfig;
 use crate::semantic_id::Vocab;
 use crate::util::fsx::{write_atomic, write_json, StagedDir};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,13 @@ pub struct GenrecMeta {
     pub format_version: u32,
     /// What the model was trained for (`"generate"` or `"verify"` in the file).
     pub task: TaskKind,
+    /// How the model reads histories: what inference needs of the training
+    /// configuration (cards written before it was stored take it from
+    /// `train` when loaded).
+    #[serde(default)]
+    pub prompt: Option<PromptConfig>,
+    /// The whole training configuration, for provenance and `--resume`;
+    /// inference reads the card's own fields instead.
     pub train: TrainConfig,
     /// Hash of the semantic IDs (`index.json`'s codes_sha256) the model was trained on.
     pub semantic_ids_sha256: String,
@@ -80,6 +88,23 @@ impl VerifierChoice {
 
     pub fn to_extra(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("the choice serialises")
+    }
+}
+
+impl GenrecMeta {
+    /// How the model reads histories.
+    pub fn prompt(&self) -> PromptConfig {
+        self.prompt.unwrap_or_else(|| self.train.data.prompt())
+    }
+
+    /// The prepared dataset the model was trained on.
+    pub fn dataset_dir(&self) -> &Path {
+        &self.train.data.dataset
+    }
+
+    /// The semantic-ID index the model was trained on.
+    pub fn index_dir(&self) -> PathBuf {
+        self.train.data.index_dir()
     }
 }
 

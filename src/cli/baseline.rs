@@ -24,12 +24,14 @@ pub struct Args {
     pub max_epochs: Option<usize>,
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Windows per batch (default 200).
+    /// Targets (predicted positions) per batch (default 2048, RecBole's
+    /// train_batch_size).
     #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Targets each training window adds (default 10; 1 gives every prefix
-    /// its full context of up to 50 items, as RecBole does, at about five
-    /// times the computation).
+    pub batch_targets: Option<usize>,
+    /// Targets each training window adds (default: 1, every prefix with its
+    /// full context of up to 50 items as RecBole trains, unless an epoch
+    /// would then hold over 150,000 windows; then the smallest stride that
+    /// fits, each target keeping at least 50 − stride items of context).
     #[arg(long)]
     pub stride: Option<usize>,
     /// Seed of initialisation, dropout and batch order (default 42).
@@ -42,11 +44,11 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let device = a.runtime.start()?;
     let ds = Dataset::load(&a.dataset)?;
-    let d = SasRecParams::default();
+    let d = SasRecParams::for_dataset(&ds);
     let p = SasRecParams {
         max_epochs: a.max_epochs.unwrap_or(d.max_epochs),
         patience: a.patience.unwrap_or(d.patience),
-        batch_size: a.batch_size.unwrap_or(d.batch_size),
+        batch_targets: a.batch_targets.unwrap_or(d.batch_targets),
         stride: a.stride.unwrap_or(d.stride),
         seed: a.seed.unwrap_or(d.seed),
         ..d

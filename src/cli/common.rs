@@ -38,6 +38,27 @@ pub struct ModelArgs {
     pub index: Option<PathBuf>,
 }
 
+/// How the generator decodes, shared by `evaluate` and `recommend`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DecodeArgs {
+    /// Beam width (default: twice the list length, at least 20).
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// Users per beam-search batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Never rank an item already in the user's history.
+    #[arg(long)]
+    pub exclude_seen: bool,
+}
+
+impl DecodeArgs {
+    /// The beam width for lists of `top_k` items.
+    pub fn beam_for(&self, top_k: usize) -> usize {
+        self.beam.unwrap_or((2 * top_k).max(20))
+    }
+}
+
 /// Reranking with a verifier.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RerankArgs {

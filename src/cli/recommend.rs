@@ -34,15 +34,8 @@ pub struct Args {
     pub output: Option<PathBuf>,
     #[arg(long, default_value_t = 10)]
     pub top_k: usize,
-    /// Beam width (default: 2 × top-k, at least 20).
-    #[arg(long)]
-    pub beam: Option<usize>,
-    /// Users per batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Never recommend an item already in the user's history.
-    #[arg(long)]
-    pub exclude_seen: bool,
+    #[command(flatten)]
+    pub decode: super::common::DecodeArgs,
     /// Only recommend items listed in this file (one original item id per line).
     #[arg(long, conflicts_with = "deny")]
     pub allow: Option<PathBuf>,
@@ -99,7 +92,7 @@ struct Record {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
-        a.top_k > 0 && a.batch_size > 0,
+        a.top_k > 0 && a.decode.batch_size > 0,
         "--top-k and --batch-size must be at least 1"
     );
     let device = a.runtime.start()?;
@@ -115,7 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map_or(a.top_k, |v| v.top)
         .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
-    let beam = a.beam.unwrap_or((2 * a.top_k).max(20)).max(n_gen);
+    let beam = a.decode.beam_for(a.top_k).max(n_gen);
     anyhow::ensure!(
         beam >= a.top_k,
         "--beam ({beam}) must be at least --top-k ({})",
@@ -193,7 +186,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             })
             .collect();
         // Sets, not the history lists: the search asks once per finished ID per beam.
-        let seen: Vec<HashSet<u32>> = if a.exclude_seen {
+        let seen: Vec<HashSet<u32>> = if a.decode.exclude_seen {
             batch
                 .iter()
                 .map(|r| r.history.iter().copied().collect())
@@ -205,7 +198,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let mut hits = gen.generate_banned(
             &qs,
             n_gen,
-            if a.exclude_seen { Some(&banned) } else { None },
+            if a.decode.exclude_seen {
+                Some(&banned)
+            } else {
+                None
+            },
         );
         if let Some(v) = &verifier {
             let users: Vec<(&str, &[u32])> = batch
@@ -221,12 +218,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 &histories,
                 genrec::eval::TextQuery::LAST,
                 c.depth,
-                if a.exclude_seen || allow.is_some() || deny.is_some() {
+                if a.decode.exclude_seen || allow.is_some() || deny.is_some() {
                     extra + 4 * c.depth
                 } else {
                     0
                 },
-                |u, i| allowed(i) && !(a.exclude_seen && seen[u].contains(&i)),
+                |u, i| allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i)),
             )?;
             let beams = genrec::decode::hit_items(&hits);
             hits = c
@@ -261,12 +258,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Ok(())
     };
 
-    let mut batch: Vec<Record> = Vec::with_capacity(a.batch_size);
+    let mut batch: Vec<Record> = Vec::with_capacity(a.decode.batch_size);
     let mut batch_no = 0usize;
     let mut push =
         |rec: Record, batch: &mut Vec<Record>, out: &mut dyn Write| -> anyhow::Result<()> {
             batch.push(rec);
-            if batch.len() == a.batch_size {
+            if batch.len() == a.decode.batch_size {
                 if batch_no % shard_n == shard_i {
                     process(batch, out)?;
                 }
@@ -373,7 +370,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "{users} users in {secs:.1} s ({:.1} users/s) on {}; per batch of {}: p50 {:.0} ms, p95 {:.0} ms; {unknown_items} unknown history items skipped; peak memory {:.0} MiB",
         users as f64 / secs.max(1e-9),
         runtime::describe(device),
-        a.batch_size,
+        a.decode.batch_size,
         pct(0.5),
         pct(0.95),
         peak_rss_mb()

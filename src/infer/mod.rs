@@ -43,17 +43,14 @@ impl Recommender {
     /// IDs differ from those the checkpoint was trained on.
     pub fn load(src: &Source, device: Device) -> Result<Self> {
         let mut ck = checkpoint::load_task(&src.checkpoint, TaskKind::Generate, device)?;
-        let prompt = ck.meta.train.data.prompt();
+        let prompt = ck.meta.prompt();
         let ds_dir = src
             .dataset
             .clone()
-            .unwrap_or_else(|| ck.meta.train.data.dataset.clone());
+            .unwrap_or_else(|| ck.meta.dataset_dir().to_path_buf());
         let ds = Dataset::load(&ds_dir)?;
         ds.check_history(prompt.history_len())?;
-        let index_dir = src
-            .index
-            .clone()
-            .unwrap_or_else(|| ck.meta.train.data.index_dir());
+        let index_dir = src.index.clone().unwrap_or_else(|| ck.meta.index_dir());
         let index = Index::load(&index_dir)?;
         index.check_dataset(&ds)?;
         let trained_on = &ck.meta.semantic_ids_sha256;
@@ -98,7 +95,7 @@ impl Recommender {
             vocab: &self.ck.vocab,
             item_tokens: &self.item_tokens,
             trie,
-            prompt: self.ck.meta.train.data.prompt(),
+            prompt: self.ck.meta.prompt(),
             decoding: Decoding::Beam {
                 width,
                 length_penalty: 0.0,
@@ -133,7 +130,7 @@ impl Reranker {
         default_top: usize,
     ) -> Result<Self> {
         let mut v = checkpoint::load_task(&spec.verifier, TaskKind::Verify, device)?;
-        let prompt = v.meta.train.data.prompt();
+        let prompt = v.meta.prompt();
         attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
         rec.ds.check_history(prompt.history_len())?;
         if v.meta.semantic_ids_sha256 != rec.ck.meta.semantic_ids_sha256 {
@@ -171,7 +168,7 @@ impl Reranker {
             model: &self.ck.model,
             vocab: &self.ck.vocab,
             item_tokens,
-            prompt: self.ck.meta.train.data.prompt(),
+            prompt: self.ck.meta.prompt(),
         };
         let pairs: Vec<Pair> = users
             .iter()

@@ -127,6 +127,7 @@ impl Trainer {
         GenrecMeta {
             format_version: checkpoint::FORMAT_VERSION,
             task: task.kind(),
+            prompt: Some(self.cfg.data.prompt()),
             built_from_sha256: task.built_from(),
             train: self.cfg.clone(),
             semantic_ids_sha256: self.index.summary.codes_sha256.clone(),

@@ -10,172 +10,33 @@
 //! position; with causal attention and positions counted from the window's
 //! start, the state at position t of a window is exactly that prefix's last
 //! state, so here one pass over a window of up to 50 items gives the losses of
-//! many prefixes at once (as the original SASRec trains). Windows overlap so
-//! that every target keeps at least `max_len − stride` items of context (or
-//! all it has): the same (context, target) pairs as RecBole's up to the
-//! context of the first `stride` items, for about a fifth of the computation. Epochs run until
+//! many prefixes at once (as the original SASRec trains) — for a user's first
+//! 50 items. Beyond them every target has its own window of its 50 previous
+//! items (stride 1, RecBole's pairs exactly), or on long-history data each
+//! window serves `stride` targets, each keeping at least `50 − stride` items
+//! of context (`SasRecParams::for_dataset`). A batch holds 2,048 targets, as
+//! RecBole's. Epochs run until
 //! validation NDCG@10 has not improved for `patience` epochs; the best
 //! epoch's weights are kept.
+mod network;
 mod params;
 mod train;
 
+pub use network::SasRec;
 pub use params::SasRecParams;
 pub use train::train;
 
 use crate::data::{Dataset, HeldOut};
 use crate::error::{Error, Result};
 use crate::eval::metrics;
-use crate::model::dropout::dropout;
 use crate::progress::Progress;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use tch::nn::{self, Module, OptimizerConfig};
-use tch::{Device, Kind, Tensor};
-
-/// RecBole's additive attention mask value.
-const MASKED: f64 = -10_000.0;
-
-struct Layer {
-    q: nn::Linear,
-    k: nn::Linear,
-    v: nn::Linear,
-    o: nn::Linear,
-    attn_norm: nn::LayerNorm,
-    ff1: nn::Linear,
-    ff2: nn::Linear,
-    ff_norm: nn::LayerNorm,
-}
-
-/// The network. Item ids are shifted by one: 0 is padding.
-pub struct SasRec {
-    p: SasRecParams,
-    items: nn::Embedding,
-    positions: nn::Embedding,
-    norm: nn::LayerNorm,
-    layers: Vec<Layer>,
-}
-
-impl SasRec {
-    pub fn new(root: &nn::Path, n_items: usize, p: &SasRecParams) -> Self {
-        let init = nn::Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
-        let lin = |path: nn::Path, i: i64, o: i64| {
-            nn::linear(
-                path,
-                i,
-                o,
-                nn::LinearConfig {
-                    ws_init: init,
-                    bs_init: Some(nn::Init::Const(0.0)),
-                    bias: true,
-                },
-            )
-        };
-        let ln = |path: nn::Path| {
-            nn::layer_norm(
-                path,
-                vec![p.hidden],
-                nn::LayerNormConfig {
-                    eps: 1e-12,
-                    ..Default::default()
-                },
-            )
-        };
-        let emb = nn::EmbeddingConfig {
-            ws_init: init,
-            ..Default::default()
-        };
-        let layers = (0..p.layers)
-            .map(|i| {
-                let l = root / "layers" / i;
-                Layer {
-                    q: lin(&l / "q", p.hidden, p.hidden),
-                    k: lin(&l / "k", p.hidden, p.hidden),
-                    v: lin(&l / "v", p.hidden, p.hidden),
-                    o: lin(&l / "o", p.hidden, p.hidden),
-                    attn_norm: ln(&l / "attn_norm"),
-                    ff1: lin(&l / "ff1", p.hidden, p.inner),
-                    ff2: lin(&l / "ff2", p.inner, p.hidden),
-                    ff_norm: ln(&l / "ff_norm"),
-                }
-            })
-            .collect();
-        Self {
-            p: p.clone(),
-            items: nn::embedding(root / "items", n_items as i64 + 1, p.hidden, emb),
-            positions: nn::embedding(root / "positions", p.max_len as i64, p.hidden, emb),
-            norm: ln(root / "norm"),
-            layers,
-        }
-    }
-
-    /// Sequence states at each one's last item: `seq` `[B, L]` (shifted ids,
-    /// right-padded with 0), `lens` `[B]` → `[B, H]`.
-    pub fn forward_t(&self, seq: &Tensor, lens: &Tensor, train: bool) -> Tensor {
-        let h = self.states(seq, train);
-        let b = h.size()[0];
-        let idx = (lens - 1)
-            .view([b, 1, 1])
-            .expand([b, 1, self.p.hidden], false);
-        h.gather(1, &idx, false).squeeze_dim(1)
-    }
-
-    /// The state after each position: `seq` `[B, L]` → `[B, L, H]`.
-    pub fn states(&self, seq: &Tensor, train: bool) -> Tensor {
-        let (b, l) = seq.size2().expect("[B, L]");
-        let dev = seq.device();
-        let pos = Tensor::arange(l, (Kind::Int64, dev));
-        let mut h = self
-            .norm
-            .forward(&(self.items.forward(seq) + self.positions.forward(&pos)));
-        h = dropout(&h, self.p.dropout, train);
-        // Causal and padding mask, additive: [B, 1, L, L].
-        let keep = seq.gt(0).unsqueeze(1).unsqueeze(1).to_kind(Kind::Float);
-        let causal = Tensor::ones([l, l], (Kind::Float, dev))
-            .tril(0)
-            .view([1, 1, l, l]);
-        let mask = (1.0 - keep * causal) * MASKED;
-        let (nh, dh) = (self.p.heads, self.p.hidden / self.p.heads);
-        let split = |x: Tensor| x.view([b, l, nh, dh]).transpose(1, 2);
-        for layer in &self.layers {
-            let (q, k, v) = (
-                split(layer.q.forward(&h)),
-                split(layer.k.forward(&h)),
-                split(layer.v.forward(&h)),
-            );
-            let scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt() + &mask;
-            let probs = dropout(
-                &scores.softmax(-1, Kind::Float),
-                self.p.attention_dropout,
-                train,
-            );
-            let ctx = probs
-                .matmul(&v)
-                .transpose(1, 2)
-                .contiguous()
-                .view([b, l, self.p.hidden]);
-            let out = dropout(&layer.o.forward(&ctx), self.p.dropout, train);
-            h = layer.attn_norm.forward(&(out + &h));
-            let ff = layer.ff2.forward(&layer.ff1.forward(&h).gelu("none"));
-            h = layer
-                .ff_norm
-                .forward(&(dropout(&ff, self.p.dropout, train) + &h));
-        }
-        h
-    }
-
-    /// Scores of every item (shifted ids; column 0, padding, is −∞) `[B, N + 1]`.
-    pub fn scores(&self, state: &Tensor) -> Tensor {
-        let s = state.matmul(&self.items.ws.tr());
-        let _ = s.narrow(1, 0, 1).fill_(f64::NEG_INFINITY);
-        s
-    }
-}
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Tensor};
 
 /// A batch of histories: the last `max_len` items of each, shifted by one and right-padded.
 fn batch_of(histories: &[&[u32]], max_len: usize, device: Device) -> (Tensor, Tensor) {

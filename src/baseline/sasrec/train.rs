@@ -30,50 +30,20 @@ pub fn train(
     let mut opt = nn::Adam::default()
         .build(&vs, p.lr)
         .map_err(|e| Error::Other(format!("sasrec: {e}")))?;
-    // Windows items[start..=hi] of up to max_len + 1 items whose targets
-    // lo..=hi (absolute positions) carry the loss; each window takes the next
-    // `stride` targets back from the sequence's end, the first window all the
-    // rest: (user, start, hi, lo).
-    let examples: Vec<(u32, u32, u32, u32)> = ds
-        .train
-        .iter()
-        .enumerate()
-        .flat_map(|(u, t)| {
-            let mut v = Vec::new();
-            let mut hi = t.items.len() as i64 - 1;
-            while hi >= 1 {
-                let start = (hi - p.max_len as i64).max(0);
-                let lo = if start == 0 {
-                    1
-                } else {
-                    hi - p.stride as i64 + 1
-                };
-                v.push((u as u32, start as u32, hi as u32, lo as u32));
-                if start == 0 {
-                    break;
-                }
-                hi -= p.stride as i64;
-            }
-            v
-        })
-        .collect();
+    let examples = windows(ds, p.max_len, p.stride);
     if examples.is_empty() {
         return Err(Error::Config(
             "sasrec: no training sequence has two items".into(),
         ));
     }
-    let steps_per_epoch = examples.len().div_ceil(p.batch_size);
     let mut best = (f64::NEG_INFINITY, 0usize, Vec::<(String, Tensor)>::new());
     let mut history = Vec::new();
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    progress.start(
-        (p.max_epochs * steps_per_epoch) as u64,
-        "training SASRec (steps)",
-    );
+    progress.start(p.max_epochs as u64, "training SASRec (epochs)");
     for epoch in 1..=p.max_epochs {
         order.shuffle(&mut rng);
-        for chunk in order.chunks(p.batch_size) {
+        for chunk in batches(&order, &examples, p.batch_targets) {
             let windows: Vec<(&[u32], usize)> = chunk
                 .iter()
                 .map(|&i| {
@@ -85,21 +55,23 @@ pub fn train(
                 .collect();
             let inputs: Vec<&[u32]> = windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
             let (seq, _) = batch_of(&inputs, p.max_len, device);
-            let l = seq.size()[1] as usize;
-            let mut targets = vec![-100i64; windows.len() * l];
+            // Only the positions with a target are scored (`states_at`).
+            let (mut rows, mut cols, mut targets) = (Vec::new(), Vec::new(), Vec::new());
             for (r, (w, skip)) in windows.iter().enumerate() {
                 for (c, &it) in w[1..].iter().enumerate().skip(*skip) {
-                    targets[r * l + c] = i64::from(it) + 1;
+                    rows.push(r as i64);
+                    cols.push(c as i64);
+                    targets.push(i64::from(it) + 1);
                 }
             }
-            let logits = model.states(&seq, true).matmul(&model.items.ws.tr());
-            let v = logits.size()[2];
-            let loss = logits
-                .view([-1, v])
-                .cross_entropy_for_logits(&Tensor::from_slice(&targets).to(device));
+            let at = |v: &[i64]| Tensor::from_slice(v).to(device);
+            let loss = model
+                .states_at(&seq, &at(&rows), &at(&cols), true)
+                .matmul(&model.items.ws.tr())
+                .cross_entropy_for_logits(&at(&targets));
             opt.backward_step(&loss);
-            progress.inc(1);
         }
+        progress.inc(1);
         let nd = ndcg_at_10(&model, &ds.valid, device);
         history.push(nd);
         progress.note(&format!(
@@ -145,4 +117,115 @@ pub fn train(
         meta,
         dir: PathBuf::new(),
     })
+}
+
+/// Training windows `(user, start, hi, lo)`: items `start..=hi` of a user's
+/// training sequence (up to `max_len` + 1 items) whose targets `lo..=hi`
+/// (absolute positions) carry the loss. Each window takes the next `stride`
+/// targets back from the sequence's end, the first window all the rest, so
+/// every target keeps at least `max_len − stride` items of context.
+pub(super) fn windows(ds: &Dataset, max_len: usize, stride: usize) -> Vec<(u32, u32, u32, u32)> {
+    windows_of(ds.train.iter().map(|t| t.items.len()), max_len, stride)
+}
+
+/// [`windows`] for sequences of these lengths.
+fn windows_of(
+    lens: impl Iterator<Item = usize>,
+    max_len: usize,
+    stride: usize,
+) -> Vec<(u32, u32, u32, u32)> {
+    lens.enumerate()
+        .flat_map(|(u, n)| {
+            let mut v = Vec::new();
+            let mut hi = n as i64 - 1;
+            while hi >= 1 {
+                let start = (hi - max_len as i64).max(0);
+                let lo = if start == 0 {
+                    1
+                } else {
+                    hi - stride as i64 + 1
+                };
+                v.push((u as u32, start as u32, hi as u32, lo as u32));
+                if start == 0 {
+                    break;
+                }
+                hi -= stride as i64;
+            }
+            v
+        })
+        .collect()
+}
+
+/// Consecutive runs of `order` (window indices) that each hold at least
+/// `targets` targets (the last run what is left).
+fn batches<'a>(
+    order: &'a [usize],
+    examples: &'a [(u32, u32, u32, u32)],
+    targets: usize,
+) -> impl Iterator<Item = &'a [usize]> + 'a {
+    let mut rest = order;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut held = 0;
+        let mut n = 0;
+        while n < rest.len() && held < targets {
+            let (_, _, hi, lo) = examples[rest[n]];
+            held += (hi - lo + 1) as usize;
+            n += 1;
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_is_trained_once_with_its_context() {
+        let lens = [1usize, 2, 9, 30, 31, 57, 100];
+        for (max_len, stride) in [(30, 1), (30, 4), (30, 30), (8, 3)] {
+            let w = windows_of(lens.iter().copied(), max_len, stride);
+            for (u, &n) in lens.iter().enumerate() {
+                let mut seen = vec![0; n];
+                for &(_, start, hi, lo) in w.iter().filter(|x| x.0 == u as u32) {
+                    assert!(hi - start <= max_len as u32 && lo > start && lo <= hi);
+                    for t in lo..=hi {
+                        seen[t as usize] += 1;
+                        // Context before target t: items start..t.
+                        let ctx = (t - start) as usize;
+                        assert!(ctx >= (t as usize).min(max_len - stride + 1).min(max_len));
+                    }
+                }
+                let want: Vec<i32> = (0..n).map(|t| i32::from(t > 0)).collect();
+                assert_eq!(seen, want, "length {n}, max_len {max_len}, stride {stride}");
+            }
+            if stride == 1 {
+                // Every target past the first max_len has its full context.
+                assert!(w
+                    .iter()
+                    .all(|&(_, s, hi, lo)| s == 0 || (lo == hi && hi - s == max_len as u32)));
+            }
+        }
+    }
+
+    #[test]
+    fn batches_hold_the_asked_targets_in_order() {
+        let w = windows_of([40usize, 3, 70, 12, 55].into_iter(), 20, 5);
+        let order: Vec<usize> = (0..w.len()).rev().collect();
+        let runs: Vec<&[usize]> = batches(&order, &w, 16).collect();
+        assert_eq!(runs.concat(), order);
+        let held = |r: &[usize]| {
+            r.iter()
+                .map(|&i| (w[i].2 - w[i].3 + 1) as usize)
+                .sum::<usize>()
+        };
+        for r in &runs[..runs.len() - 1] {
+            assert!(held(r) >= 16 && held(&r[..r.len() - 1]) < 16);
+        }
+    }
 }

@@ -143,7 +143,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let (model, vs, prompt_cfg) = match &checkpoint {
                 Some(c) => {
                     let ck = genrec::artifact::checkpoint::load(c, device)?;
-                    (ck.model, ck.vs, ck.meta.train.data.prompt())
+                    (ck.model, ck.vs, ck.meta.prompt())
                 }
                 None => {
                     runtime::seed(0);

@@ -32,15 +32,8 @@ pub struct Args {
     pub model: super::common::ModelArgs,
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
-    /// Beam width (≥ 10; default 20).
-    #[arg(long, default_value_t = 20)]
-    pub beam: usize,
-    /// Users per beam-search batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Remove items the user already interacted with from every ranking.
-    #[arg(long)]
-    pub exclude_seen: bool,
+    #[command(flatten)]
+    pub decode: super::common::DecodeArgs,
     /// Bootstrap resamples for the 95 % intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
@@ -88,12 +81,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    let beam = a.decode.beam_for(10);
+    anyhow::ensure!(beam >= 10, "--beam must be at least 10 (metrics go to @10)");
     anyhow::ensure!(
-        a.beam >= 10,
-        "--beam must be at least 10 (metrics go to @10)"
-    );
-    anyhow::ensure!(
-        !(a.text_fusion && a.exclude_seen),
+        !(a.text_fusion && a.decode.exclude_seen),
         "--text-fusion ranks seen items like the generator does; it does not combine with --exclude-seen"
     );
     let device = a.runtime.start()?;
@@ -107,7 +98,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let held = ds.held_out(a.split);
     let protocol = Protocol {
-        exclude_seen: a.exclude_seen,
+        exclude_seen: a.decode.exclude_seen,
         bootstrap: a.bootstrap,
         seed: 0,
     };
@@ -122,7 +113,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
 
     // The generator.
-    let gen = inf.generator(&trie, a.beam);
+    let gen = inf.generator(&trie, beam);
     // An earlier run to compare with is read (and checked) before decoding.
     let earlier = match &a.compare {
         Some(c) => Some((c, earlier_lists(c, ds, held, a.split)?)),
@@ -131,16 +122,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let verifier = a.rerank.load(&inf, device, 20)?;
     if let Some(r) = &verifier {
         anyhow::ensure!(
-            r.top >= 10 && r.top <= a.beam,
+            r.top >= 10 && r.top <= beam,
             "--rerank-top must be in 10..=beam ({})",
-            a.beam
+            beam
         );
     }
     // The text fusion `recommend` applies by default (chosen at training).
     let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
     let keep_beams = a.text_fusion || stored.is_some();
     let n_gen = verifier.as_ref().map_or(10, |v| v.top).max(if keep_beams {
-        FUSION_BEAMS.min(a.beam)
+        FUSION_BEAMS.min(beam)
     } else {
         0
     });
@@ -156,14 +147,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut lists = Vec::with_capacity(held.len());
     let mut recs = Vec::with_capacity(held.len());
-    for (ci, chunk) in held.chunks(a.batch_size.max(1)).enumerate() {
+    for (ci, chunk) in held.chunks(a.decode.batch_size.max(1)).enumerate() {
         let qs: Vec<Query> = chunk.iter().map(Query::from).collect();
-        let base = ci * a.batch_size.max(1);
+        let base = ci * a.decode.batch_size.max(1);
         let banned = |u: usize, item: u32| seen[base + u].contains(&item);
         let all_hits = gen.generate_banned(
             &qs,
             n_gen,
-            if a.exclude_seen { Some(&banned) } else { None },
+            if a.decode.exclude_seen {
+                Some(&banned)
+            } else {
+                None
+            },
         );
         if let Some(r) = &verifier {
             let tv = Instant::now();
@@ -250,12 +245,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let sr = SasRec::load_or_train(
                     &ds_dir,
                     ds,
-                    &SasRecParams::default(),
+                    &SasRecParams::for_dataset(ds),
                     device,
                     &Bar::new(),
                 )?;
                 let t = Instant::now();
-                let l = sr.recommend(held, 10, a.exclude_seen.then_some(seen.as_slice()));
+                let l = sr.recommend(held, 10, a.decode.exclude_seen.then_some(seen.as_slice()));
                 let name = format!(
                     "SASRec (RecBole's recipe, epoch {} of {})",
                     sr.meta.best_epoch, sr.meta.epochs
@@ -318,8 +313,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let vq: Vec<Query> = valid.iter().map(Query::from).collect();
         let valid_beams = gen.generate_batched(
             &vq,
-            FUSION_BEAMS.min(a.beam),
-            a.batch_size,
+            FUSION_BEAMS.min(beam),
+            a.decode.batch_size,
             &genrec::progress::Silent,
         );
         let vc = fusion_candidates(&gen, valid, &valid_beams, nn, &valid_seen, &protocol)?;
@@ -381,7 +376,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let recs_name = format!("recs-{}.jsonl", split.as_str().unwrap_or("test"));
     let report = serde_json::json!({
         "checkpoint": ck.dir, "dataset": ds_dir, "split": split, "protocol": protocol,
-        "beam": a.beam, "semantic_ids_sha256": index.summary.codes_sha256,
+        "beam": beam, "semantic_ids_sha256": index.summary.codes_sha256,
         "dataset_content_sha256": ds.manifest.content_sha256, "lists": recs_name, "results": results,
     });
     let name = format!("results-{}", split.as_str().unwrap_or("test"));
@@ -393,7 +388,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ds_dir.display(),
         held.len(),
         n_items,
-        if a.exclude_seen {
+        if a.decode.exclude_seen {
             ", seen items excluded"
         } else {
             ""
