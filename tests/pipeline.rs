@@ -765,17 +765,7 @@ fn history_match_bias_learns_no_repeats_and_decodes_as_trained() {
     let trie = index.ids.trie(&ck.vocab, None).unwrap();
     let p = ck.meta.prompt();
     let ds = genrec::data::Dataset::load(data()).unwrap();
-    let gen = genrec::decode::generator::Generator {
-        model: &ck.model,
-        vocab: &ck.vocab,
-        item_tokens: &toks,
-        trie: &trie,
-        prompt: p,
-        decoding: genrec::decode::Decoding::Beam {
-            width: 10,
-            length_penalty: 0.0,
-        },
-    };
+    let gen = genrec::decode::generator::Generator::beam(&ck.model, &ck.vocab, &toks, &trie, p, 10);
     let _g = tch::no_grad_guard();
     for h in ds.test.iter().take(3) {
         let hits = gen

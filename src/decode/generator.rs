@@ -56,7 +56,30 @@ pub struct Generator<'a> {
     pub decoding: Decoding,
 }
 
-impl Generator<'_> {
+impl<'a> Generator<'a> {
+    /// `model` decoding by beam search (`width` beams, no length penalty;
+    /// the search every front end runs) over the items of `trie`.
+    pub fn beam(
+        model: &'a T5,
+        vocab: &'a Vocab,
+        item_tokens: &'a [Vec<u32>],
+        trie: &'a Trie,
+        prompt: prompt::PromptConfig,
+        width: usize,
+    ) -> Self {
+        Generator {
+            model,
+            vocab,
+            item_tokens,
+            trie,
+            prompt,
+            decoding: Decoding::Beam {
+                width,
+                length_penalty: 0.0,
+            },
+        }
+    }
+
     /// Top-`top_k` items per query, best first (at most the beam width).
     pub fn generate(&self, queries: &[Query], top_k: usize) -> Vec<Vec<Hit>> {
         self.generate_banned(queries, top_k, None)

@@ -11,7 +11,7 @@ use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::config::TaskKind;
 use crate::data::Dataset;
 use crate::decode::generator::{attach_item_text, Generator};
-use crate::decode::{Decoding, Hit};
+use crate::decode::Hit;
 use crate::error::{Error, Result};
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
@@ -90,17 +90,14 @@ impl Recommender {
     /// The generator over `trie` (all items, or those a request allows),
     /// beam search of `width` beams, with the prompt the model was trained on.
     pub fn generator<'a>(&'a self, trie: &'a Trie, width: usize) -> Generator<'a> {
-        Generator {
-            model: &self.ck.model,
-            vocab: &self.ck.vocab,
-            item_tokens: &self.item_tokens,
+        Generator::beam(
+            &self.ck.model,
+            &self.ck.vocab,
+            &self.item_tokens,
             trie,
-            prompt: self.ck.meta.prompt(),
-            decoding: Decoding::Beam {
-                width,
-                length_penalty: 0.0,
-            },
-        }
+            self.ck.meta.prompt(),
+            width,
+        )
     }
 }
 

@@ -63,17 +63,14 @@ impl Trainer {
         prompt: crate::prompt::PromptConfig,
         width: usize,
     ) -> crate::decode::generator::Generator<'a> {
-        crate::decode::generator::Generator {
+        crate::decode::generator::Generator::beam(
             model,
-            vocab: &self.vocab,
-            item_tokens: &self.item_tokens,
-            trie: &self.trie,
+            &self.vocab,
+            &self.item_tokens,
+            &self.trie,
             prompt,
-            decoding: crate::decode::Decoding::Beam {
-                width,
-                length_penalty: 0.0,
-            },
-        }
+            width,
+        )
     }
 
     /// A generator checkpoint trained on this trainer's semantic IDs.

@@ -5,7 +5,6 @@ use crate::inputs::{long_texts, parse_shape, synthetic_catalogue, write_syntheti
 use crate::progress::Bar;
 use genrec::data::Dataset;
 use genrec::decode::generator::{Generator, Query};
-use genrec::decode::Decoding;
 use genrec::embed::{Embeddings, TextEncoder};
 use genrec::model::{hf, hf_init, T5Config, T5};
 use genrec::runtime::{self, DeviceChoice};
@@ -177,17 +176,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "decode-inputs.json",
                 &json!({"inputs": inputs, "items": items, "beam": beam, "top_k": top_k, "eos": 1, "pad": 0}),
             )?;
-            let gen = Generator {
-                model: &model,
-                vocab: &vocab,
-                item_tokens: &item_tokens,
-                trie: &trie,
-                prompt: prompt_cfg,
-                decoding: Decoding::Beam {
-                    width: beam,
-                    length_penalty: 0.0,
-                },
-            };
+            let gen = Generator::beam(&model, &vocab, &item_tokens, &trie, prompt_cfg, beam);
             let mut results = Vec::new();
             for &bs in &batch_sizes {
                 let qs: Vec<Query> = held.iter().map(Query::from).collect();
