@@ -4,6 +4,11 @@
 //! epoch, the best epoch's weights kept, early stopping after `patience`.
 use super::*;
 
+/// Batch rows and scored positions are padded to multiples of this.
+const SHAPE_STEP: usize = 64;
+/// The target of a padding position (cross-entropy's ignore index).
+const IGNORED: i64 = -100;
+
 /// Mean NDCG@10 of the model on held-out users (seen items rankable).
 fn ndcg_at_10(model: &SasRec, held: &[HeldOut], device: Device) -> f64 {
     let lists = top_k(model, held, 10, None, device);
@@ -53,8 +58,14 @@ pub fn train(
                     (items, (lo - start - 1) as usize)
                 })
                 .collect();
-            let inputs: Vec<&[u32]> = windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
+            // Shapes are rounded up (empty rows, ignored targets, columns to
+            // `max_len`): with a shape per batch, libtorch's oneDNN primitive
+            // cache grew to gigabytes over an epoch's batches.
+            let mut inputs: Vec<&[u32]> =
+                windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
+            inputs.resize(inputs.len().next_multiple_of(SHAPE_STEP), &[]);
             let (seq, _) = batch_of(&inputs, p.max_len, device);
+            let seq = seq.constant_pad_nd([0, p.max_len as i64 - seq.size()[1]]);
             // Only the positions with a target are scored (`states_at`).
             let (mut rows, mut cols, mut targets) = (Vec::new(), Vec::new(), Vec::new());
             for (r, (w, skip)) in windows.iter().enumerate() {
@@ -64,6 +75,10 @@ pub fn train(
                     targets.push(i64::from(it) + 1);
                 }
             }
+            let m = targets.len().next_multiple_of(SHAPE_STEP);
+            rows.resize(m, 0);
+            cols.resize(m, 0);
+            targets.resize(m, IGNORED);
             let at = |v: &[i64]| Tensor::from_slice(v).to(device);
             let loss = model
                 .states_at(&seq, &at(&rows), &at(&cols), true)
