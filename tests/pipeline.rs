@@ -975,7 +975,7 @@ fn sasrec_trains_once_and_is_cached() {
         &d,
         "--max-epochs",
         "1",
-        "--batch-size",
+        "--batch-targets",
         "64",
         "--threads",
         "2",
