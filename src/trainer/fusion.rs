@@ -53,7 +53,7 @@ pub fn choose_and_store(
         Err(e) => return Ok(FusionOutcome::NoText(e.to_string())),
     };
     let width = trainer.cfg.eval.beam.max(FUSION_DEPTH);
-    let gen = trainer.generator(&g.model, g.meta.train.data.prompt(), width);
+    let gen = trainer.generator(&g.model, g.meta.prompt(), width);
     progress.note(&format!(
         "the text fusion: the generator's {FUSION_DEPTH} beams against the last item's {FUSION_DEPTH} text neighbours, on {} validation users ({})",
         held.len(),

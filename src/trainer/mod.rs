@@ -85,7 +85,7 @@ impl Trainer {
         }
         crate::decode::generator::attach_item_text(
             &mut g.model,
-            &g.meta.train.data.prompt(),
+            &g.meta.prompt(),
             &self.cfg.data.dataset,
             &self.index,
         )?;

@@ -79,7 +79,7 @@ impl<'a> VerifyTask<'a> {
         });
         let gen = t.generator(
             &generator.model,
-            generator.meta.train.data.prompt(),
+            generator.meta.prompt(),
             vc.candidates.max(t.cfg.eval.beam),
         );
         let n_items = t.item_tokens.len() as u32;
@@ -336,7 +336,7 @@ pub fn choose_and_store_lambda(
     let vc = &trainer.cfg.verify;
     let gen = trainer.generator(
         &generator.model,
-        generator.meta.train.data.prompt(),
+        generator.meta.prompt(),
         vc.rerank_top.max(generator.meta.train.eval.beam),
     );
     let ver = Verifier {

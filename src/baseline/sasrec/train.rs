@@ -61,8 +61,7 @@ pub fn train(
             // Shapes are rounded up (empty rows, ignored targets, columns to
             // `max_len`): with a shape per batch, libtorch's oneDNN primitive
             // cache grew to gigabytes over an epoch's batches.
-            let mut inputs: Vec<&[u32]> =
-                windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
+            let mut inputs: Vec<&[u32]> = windows.iter().map(|(w, _)| &w[..w.len() - 1]).collect();
             inputs.resize(inputs.len().next_multiple_of(SHAPE_STEP), &[]);
             let (seq, _) = batch_of(&inputs, p.max_len, device);
             let seq = seq.constant_pad_nd([0, p.max_len as i64 - seq.size()[1]]);
