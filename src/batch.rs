@@ -17,6 +17,9 @@ pub struct Batch {
     /// (see [`prompt::pad_encoder_items`]).
     pub items: Option<Tensor>,
     pub dec: Tensor,
+    /// The item each decoder row is about (the verifier's candidate `[B]`),
+    /// when the model reads its text (see [`T5::decode_about`]).
+    pub dec_item: Option<Tensor>,
     pub labels: Tensor,
     /// History-match features, when the prompt has a match window.
     pub matches: Option<Matches>,
@@ -35,6 +38,7 @@ impl Batch {
             mask: f(&self.mask),
             items: self.items.as_ref().map(&f),
             dec: f(&self.dec),
+            dec_item: self.dec_item.as_ref().map(&f),
             labels: f(&self.labels),
             matches,
         }
@@ -136,6 +140,7 @@ pub fn batch_of(
         mask,
         items,
         dec,
+        dec_item: None,
         labels,
         matches,
     }

@@ -647,6 +647,79 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
 }
 
 #[test]
+fn a_text_reading_verifier_trains_and_reranks_through_inference() {
+    let gen_run = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--task",
+            "verify",
+            "--name",
+            "tiny-text-verifier",
+            "--max-steps",
+            "20",
+            "--set",
+            &format!("verify.generator=\"{}\"", gen_run.display()),
+            "--set",
+            "verify.max_positions=200",
+            "--set",
+            "data.item_text=true",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ver = t.path().join("tiny-text-verifier");
+    let mut ck = genrec::artifact::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
+    assert!(ck.meta.prompt().item_text);
+    let w = &ck.vs.variables()["genrec_text_proj"];
+    assert!(
+        w.abs().sum(tch::Kind::Float).double_value(&[]) > 0.0,
+        "the verifier learned to use the text"
+    );
+    let index = genrec::semantic_id::store::Index::load(&data().join("index")).unwrap();
+    genrec::decode::generator::attach_item_text(&mut ck.model, &ck.meta.prompt(), data(), &index)
+        .unwrap();
+    let toks = index.ids.item_tokens(&index.vocab);
+    let v = genrec::verify::Verifier {
+        model: &ck.model,
+        vocab: &ck.vocab,
+        item_tokens: &toks,
+        prompt: ck.meta.prompt(),
+    };
+    // Each pair's candidate text follows it through the shared encoder pass.
+    let h = vec![3u32, 7, 11];
+    let pairs: Vec<genrec::verify::Pair> = [10u32, 20, 30, 40]
+        .iter()
+        .map(|&candidate| genrec::verify::Pair {
+            user: "u",
+            history: &h,
+            candidate,
+        })
+        .collect();
+    let together = v.log_p_yes(&pairs, 64);
+    for (p, t) in pairs.iter().zip(&together) {
+        let alone = v.log_p_yes(std::slice::from_ref(p), 1)[0];
+        assert!((alone - t).abs() < 1e-5, "{alone} vs {t}");
+    }
+    // evaluate and recommend load it (its item text attached) and rerank.
+    let s = ok(&[
+        "evaluate",
+        "--checkpoint",
+        gen_run.to_str().unwrap(),
+        "--rerank",
+        ver.to_str().unwrap(),
+        "--no-baselines",
+        "--bootstrap",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        t.path().join("eval").to_str().unwrap(),
+    ]);
+    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+}
+
+#[test]
 fn summed_item_input_trains_and_needs_long_enough_histories() {
     let t = tempfile::tempdir().unwrap();
     let o = run_tiny(

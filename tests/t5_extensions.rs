@@ -1,5 +1,6 @@
 //! genrec's extensions of T5 (not in transformers): summed item positions
-//! and item text added to history positions.
+//! and item text added to history positions (and, for the verifier, to the
+//! decoder positions of the candidate it judges).
 use genrec::model::{T5Config, T5};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -102,4 +103,56 @@ fn item_text_enters_only_where_items_are_named() {
     // Item 0 and item 2 swapped: another input, another encoding.
     assert!(!with.allclose(&enc(Some(&ids(&[3, 2, 0, 3], &[1, 4]))), 1e-3, 1e-3, false));
     assert!(enc(None).allclose(&enc(Some(&ids(&[3, 3, 3, 3], &[1, 4]))), 0.0, 0.0, false));
+}
+
+#[test]
+fn the_decoder_reads_the_text_of_the_item_it_is_about() {
+    tch::manual_seed(4);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let c = T5Config {
+        genrec_text_dim: Some(6),
+        ..T5Config::tiny(40)
+    };
+    let mut m = T5::new(vs.root(), &c);
+    m.set_item_text(&Tensor::randn([3, 6], (Kind::Float, Device::Cpu)))
+        .unwrap();
+    {
+        let _g = tch::no_grad_guard();
+        vs.variables()["genrec_text_proj"]
+            .shallow_clone()
+            .copy_(&Tensor::randn([32, 6], (Kind::Float, Device::Cpu)));
+    }
+    let _g = tch::no_grad_guard();
+    let mask = Tensor::ones([2, 3], (Kind::Int64, Device::Cpu));
+    let enc = m.encode(&ids(&[5, 9, 1, 5, 9, 1], &[2, 3]), &mask, None, false);
+    // The same ID tokens in both rows (as for two colliding items).
+    let dec = ids(&[0, 7, 8, 0, 7, 8], &[2, 3]);
+    let plain = m.decode(&dec, &enc, &mask, false);
+    // Without an item (or with the no-item id) the decoder is T5's.
+    assert!(plain.allclose(
+        &m.decode_about(&dec, None, &enc, &mask, false),
+        0.0,
+        0.0,
+        false
+    ));
+    let none = ids(&[3, 3], &[2]);
+    assert!(plain.allclose(
+        &m.decode_about(&dec, Some(&none), &enc, &mask, false),
+        0.0,
+        0.0,
+        false
+    ));
+    // About items 0 and 2: the rows differ, and each differs from plain T5.
+    let about = m.decode_about(&dec, Some(&ids(&[0, 2], &[2])), &enc, &mask, false);
+    assert!(!about.get(0).allclose(&about.get(1), 1e-3, 1e-3, false));
+    assert!(!about.allclose(&plain, 1e-3, 1e-3, false));
+    // Row 1 about item 2 is what a batch of that row alone gives.
+    let alone = m.decode_about(
+        &dec.narrow(0, 1, 1),
+        Some(&ids(&[2], &[1])),
+        &enc.narrow(0, 1, 1),
+        &mask.narrow(0, 1, 1),
+        false,
+    );
+    assert!(alone.get(0).allclose(&about.get(1), 1e-5, 1e-5, false));
 }

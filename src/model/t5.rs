@@ -250,6 +250,22 @@ impl T5 {
     /// start token) over encoder states → decoder states `[B, T, C]` (after
     /// the final norm, before scaling and lm_head).
     pub fn decode(&self, dec_ids: &Tensor, enc: &Tensor, enc_mask: &Tensor, train: bool) -> Tensor {
+        self.decode_about(dec_ids, None, enc, enc_mask, train)
+    }
+
+    /// [`T5::decode`] about a known item per row (the verifier's candidate):
+    /// `item` `[B]`; a model that reads item text adds the projection of that
+    /// item's text embedding (the encoder's projection, one implementation)
+    /// to every decoder position, so items whose IDs look alike are told
+    /// apart by what they are.
+    pub fn decode_about(
+        &self,
+        dec_ids: &Tensor,
+        item: Option<&Tensor>,
+        enc: &Tensor,
+        enc_mask: &Tensor,
+        train: bool,
+    ) -> Tensor {
         let t = dec_ids.size()[1];
         let dev = dec_ids.device();
         let p_drop = self.config.dropout_rate;
@@ -258,7 +274,15 @@ impl T5 {
             self.decoder[0].self_attn.position_bias(t, t, 0, dev) + causal.view([1, 1, t, t]),
         );
         let cross_bias = self.compute_bias(additive_mask(enc_mask));
-        let mut h = dropout(&self.embed(dec_ids), p_drop, train);
+        let x = self.embed(dec_ids);
+        let x = match (item, &self.text_proj) {
+            (Some(item), Some(w)) => {
+                let rows = item.view([-1, 1]).expand([-1, t], false);
+                x + self.item_text_input(&rows, w)
+            }
+            _ => x,
+        };
+        let mut h = dropout(&x, p_drop, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
             let (k, v) = blk.self_attn.project_kv(&n);

@@ -174,11 +174,13 @@ impl Task for VerifyTask<'_> {
             let mut cases: Vec<(&str, &[u32])> = Vec::with_capacity(idx.len());
             let mut decs = Vec::with_capacity(idx.len());
             let mut labels = Vec::with_capacity(idx.len());
+            let mut candidates = Vec::with_capacity(idx.len());
             for &i in idx {
                 let e = examples[i as usize];
                 let s = &t.ds.train[e.at.user as usize];
                 cases.push((&s.user, &s.items[..e.at.pos as usize]));
                 decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
+                candidates.push(i64::from(e.candidate));
                 labels.push(if e.yes { 0i64 } else { 1 });
             }
             let prompt::EncoderBatch { ids, mask, items } = prompt::encoder_batch(
@@ -195,14 +197,16 @@ impl Task for VerifyTask<'_> {
                 mask,
                 items,
                 dec,
+                dec_item: p.item_text.then(|| Tensor::from_slice(&candidates)),
                 labels: Tensor::from_slice(&labels),
                 matches: None,
             }
         })
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
-        let logits = model.forward_t(&b.ids, &b.mask, b.items.as_ref(), &b.dec, true);
-        yes_no_logits(&logits).cross_entropy_for_logits(&b.labels)
+        let enc = model.encode(&b.ids, &b.mask, b.items.as_ref(), true);
+        let dec = model.decode_about(&b.dec, b.dec_item.as_ref(), &enc, &b.mask, true);
+        yes_no_logits(&model.lm_logits(&dec)).cross_entropy_for_logits(&b.labels)
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;

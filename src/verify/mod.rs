@@ -12,7 +12,12 @@
 //! weights.) The generator's top-N candidates are reranked by
 //! `log p_gen + λ · log P(yes)` (filter-then-rerank: the generator prunes, the
 //! verifier judges the hard candidates). A separate checkpoint, so the
-//! generator is untouched and λ = 0 reproduces it exactly.
+//! generator is untouched and λ = 0 reproduces it exactly. A verifier that
+//! reads item text (`data.item_text`) adds the cached text embedding of each
+//! history item to its encoder position and that of the candidate to every
+//! decoder position (the generator's projection, shared), so candidates with
+//! alike IDs — collisions, near neighbours in the index — are told apart by
+//! what they are.
 
 use crate::decode::Hit;
 use crate::model::T5;
@@ -87,9 +92,18 @@ impl Verifier<'_> {
                 .map(|p| prompt::decoder_input(self.item_tokens, p.candidate))
                 .collect();
             let (dec, _) = prompt::pad(&decs, dev);
-            let logits = self
-                .model
-                .lm_logits(&self.model.decode(&dec, &enc, &mask, false));
+            // A verifier that reads item text reads the candidate's too.
+            let about = self.prompt.item_text.then(|| {
+                let c: Vec<i64> = chunk.iter().map(|p| i64::from(p.candidate)).collect();
+                Tensor::from_slice(&c).to(dev)
+            });
+            let logits = self.model.lm_logits(&self.model.decode_about(
+                &dec,
+                about.as_ref(),
+                &enc,
+                &mask,
+                false,
+            ));
             let lp = yes_no_logits(&logits)
                 .log_softmax(-1, Kind::Float)
                 .select(1, 0)

@@ -187,6 +187,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     pb.finish();
     let secs = t0.elapsed().as_secs_f64() - verify_secs;
+    if verifier.is_some() {
+        eprintln!(
+            "the verifier took {verify_secs:.1} s of {:.1} s ({:.0} %): {:.1} users/s with it, {:.1} without",
+            secs + verify_secs,
+            100.0 * verify_secs / (secs + verify_secs).max(1e-9),
+            held.len() as f64 / (secs + verify_secs).max(1e-9),
+            held.len() as f64 / secs.max(1e-9)
+        );
+    }
     let mut results: Vec<MethodResult> = vec![score("genrec", &lists, secs)];
     if let Some((c, earlier)) = &earlier {
         results[0].paired.push(eval::paired_difference(
