@@ -336,7 +336,13 @@ pub fn choose_and_store_lambda(
     generator: &Loaded,
     device: Device,
 ) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
-    let best = checkpoint::load(&trainer.run_dir, device)?;
+    let mut best = checkpoint::load(&trainer.run_dir, device)?;
+    crate::decode::generator::attach_item_text(
+        &mut best.model,
+        &best.meta.prompt(),
+        &trainer.cfg.data.dataset,
+        &trainer.index,
+    )?;
     let vc = &trainer.cfg.verify;
     let gen = trainer.generator(
         &generator.model,
