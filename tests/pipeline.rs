@@ -530,34 +530,83 @@ fn recommend_bad_input_and_exclude_seen() {
     assert_eq!(rows.len(), 1);
 }
 
-#[test]
-fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
+/// A tiny verifier over the tiny generator, trained for 20 steps into
+/// `root/<name>`, with `extra` overrides.
+fn train_tiny_verifier(root: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let gen_run = tiny_checkpoint();
-    let t = tempfile::tempdir().unwrap();
-    let o = run_tiny(
-        t.path(),
-        &[
-            "--task",
-            "verify",
-            "--name",
-            "tiny-verifier",
-            "--max-steps",
-            "20",
-            "--set",
-            &format!("verify.generator=\"{}\"", gen_run.display()),
-            "--set",
-            "verify.max_positions=300",
-            "--set",
-            "verify.lambdas=[0.0, 0.5, 1.0]",
-        ],
-    );
+    let generator = format!("verify.generator=\"{}\"", gen_run.display());
+    let mut args = vec![
+        "--task",
+        "verify",
+        "--name",
+        name,
+        "--max-steps",
+        "20",
+        "--set",
+        &generator,
+    ];
+    args.extend_from_slice(extra);
+    let o = run_tiny(root, &args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("chose λ ="),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    let ver = t.path().join("tiny-verifier");
+    root.join(name)
+}
+
+/// Pairs of one user share an encoder pass: the same scores as one pair at a time.
+fn shared_pass_matches_one_at_a_time(v: &genrec::verify::Verifier, pairs: &[(&[u32], u32)]) {
+    let pairs: Vec<genrec::verify::Pair> = pairs
+        .iter()
+        .map(|&(history, candidate)| genrec::verify::Pair {
+            user: "u",
+            history,
+            candidate,
+        })
+        .collect();
+    let together = v.log_p_yes(&pairs, 64);
+    for (p, t) in pairs.iter().zip(&together) {
+        let alone = v.log_p_yes(std::slice::from_ref(p), 1)[0];
+        assert!((alone - t).abs() < 1e-5, "{alone} vs {t}");
+        assert!(*t <= 0.0);
+    }
+}
+
+/// `evaluate --rerank` over the tiny generator shows the reranked row.
+fn evaluate_reranked(verifier: &Path, out: &Path) {
+    let s = ok(&[
+        "evaluate",
+        "--checkpoint",
+        tiny_checkpoint().to_str().unwrap(),
+        "--rerank",
+        verifier.to_str().unwrap(),
+        "--no-baselines",
+        "--bootstrap",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+}
+
+#[test]
+fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
+    let gen_run = tiny_checkpoint();
+    let t = tempfile::tempdir().unwrap();
+    let ver = train_tiny_verifier(
+        t.path(),
+        "tiny-verifier",
+        &[
+            "--set",
+            "verify.max_positions=300",
+            "--set",
+            "verify.lambdas=[0.0, 0.5, 1.0]",
+        ],
+    );
     let ck = genrec::artifact::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
     assert_eq!(ck.meta.task, genrec::config::TaskKind::Verify);
     assert!(ck.meta.valid.contains_key("auc_hard") && ck.meta.valid.contains_key("auc_random"));
@@ -581,21 +630,8 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
         item_tokens: &toks,
         prompt: ck.meta.prompt(),
     };
-    let (h1, h2) = (vec![3u32, 7, 11], vec![5u32]);
-    let pairs: Vec<genrec::verify::Pair> = [(&h1, 10u32), (&h1, 20), (&h2, 10), (&h1, 30)]
-        .iter()
-        .map(|(h, c)| genrec::verify::Pair {
-            user: "u",
-            history: h.as_slice(),
-            candidate: *c,
-        })
-        .collect();
-    let together = v.log_p_yes(&pairs, 64);
-    for (p, t) in pairs.iter().zip(&together) {
-        let alone = v.log_p_yes(std::slice::from_ref(p), 1)[0];
-        assert!((alone - t).abs() < 1e-5, "{alone} vs {t}");
-        assert!(*t <= 0.0);
-    }
+    let (h1, h2) = ([3u32, 7, 11], [5u32]);
+    shared_pass_matches_one_at_a_time(&v, &[(&h1, 10), (&h1, 20), (&h2, 10), (&h1, 30)]);
     // λ = 0: the reranked lists are the generator's, item for item, score for score.
     let plain = t.path().join("plain.jsonl");
     let rr = t.path().join("rerank.jsonl");
@@ -628,47 +664,22 @@ fn verifier_trains_and_lambda_zero_keeps_the_generator_order() {
     ok(&b);
     assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&rr).unwrap());
     // And evaluate shows both rows with their throughput.
-    let out = t.path().join("eval");
-    let s = ok(&[
-        "evaluate",
-        "--checkpoint",
-        gen_run.to_str().unwrap(),
-        "--rerank",
-        ver.to_str().unwrap(),
-        "--no-baselines",
-        "--bootstrap",
-        "10",
-        "--threads",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+    evaluate_reranked(&ver, &t.path().join("eval"));
 }
 
 #[test]
 fn a_text_reading_verifier_trains_and_reranks_through_inference() {
-    let gen_run = tiny_checkpoint();
     let t = tempfile::tempdir().unwrap();
-    let o = run_tiny(
+    let ver = train_tiny_verifier(
         t.path(),
+        "tiny-text-verifier",
         &[
-            "--task",
-            "verify",
-            "--name",
-            "tiny-text-verifier",
-            "--max-steps",
-            "20",
-            "--set",
-            &format!("verify.generator=\"{}\"", gen_run.display()),
             "--set",
             "verify.max_positions=200",
             "--set",
             "data.item_text=true",
         ],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let ver = t.path().join("tiny-text-verifier");
     let mut ck = genrec::artifact::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
     assert!(ck.meta.prompt().item_text);
     let w = &ck.vs.variables()["genrec_text_proj"];
@@ -687,36 +698,10 @@ fn a_text_reading_verifier_trains_and_reranks_through_inference() {
         prompt: ck.meta.prompt(),
     };
     // Each pair's candidate text follows it through the shared encoder pass.
-    let h = vec![3u32, 7, 11];
-    let pairs: Vec<genrec::verify::Pair> = [10u32, 20, 30, 40]
-        .iter()
-        .map(|&candidate| genrec::verify::Pair {
-            user: "u",
-            history: &h,
-            candidate,
-        })
-        .collect();
-    let together = v.log_p_yes(&pairs, 64);
-    for (p, t) in pairs.iter().zip(&together) {
-        let alone = v.log_p_yes(std::slice::from_ref(p), 1)[0];
-        assert!((alone - t).abs() < 1e-5, "{alone} vs {t}");
-    }
-    // evaluate and recommend load it (its item text attached) and rerank.
-    let s = ok(&[
-        "evaluate",
-        "--checkpoint",
-        gen_run.to_str().unwrap(),
-        "--rerank",
-        ver.to_str().unwrap(),
-        "--no-baselines",
-        "--bootstrap",
-        "10",
-        "--threads",
-        "1",
-        "--out",
-        t.path().join("eval").to_str().unwrap(),
-    ]);
-    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+    let h = [3u32, 7, 11];
+    shared_pass_matches_one_at_a_time(&v, &[(&h, 10), (&h, 20), (&h, 30), (&h, 40)]);
+    // evaluate loads it with its item text attached, and reranks.
+    evaluate_reranked(&ver, &t.path().join("eval"));
 }
 
 #[test]
