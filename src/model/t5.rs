@@ -276,10 +276,8 @@ impl T5 {
         let cross_bias = self.compute_bias(additive_mask(enc_mask));
         let x = self.embed(dec_ids);
         let x = match (item, &self.text_proj) {
-            (Some(item), Some(w)) => {
-                let rows = item.view([-1, 1]).expand([-1, t], false);
-                x + self.item_text_input(&rows, w)
-            }
+            // `[B, 1, C]`, projected once per row and broadcast over positions.
+            (Some(item), Some(w)) => x + self.item_text_input(&item.view([-1, 1]), w),
             _ => x,
         };
         let mut h = dropout(&x, p_drop, train);

@@ -73,6 +73,21 @@ impl Trainer {
         )
     }
 
+    /// Gives `model` this run's item text table when `prompt` reads item text
+    /// (every model training builds or loads goes through here).
+    pub fn attach_item_text(
+        &self,
+        model: &mut T5,
+        prompt: &crate::prompt::PromptConfig,
+    ) -> Result<()> {
+        crate::decode::generator::attach_item_text(
+            model,
+            prompt,
+            &self.cfg.data.dataset,
+            &self.index,
+        )
+    }
+
     /// A generator checkpoint trained on this trainer's semantic IDs.
     pub fn load_generator(&self, path: &Path) -> Result<checkpoint::Loaded> {
         let mut g = checkpoint::load_task(path, TaskKind::Generate, self.device)?;
@@ -83,12 +98,7 @@ impl Trainer {
                 self.index.dir.display()
             )));
         }
-        crate::decode::generator::attach_item_text(
-            &mut g.model,
-            &g.meta.prompt(),
-            &self.cfg.data.dataset,
-            &self.index,
-        )?;
+        self.attach_item_text(&mut g.model, &g.meta.prompt())?;
         Ok(g)
     }
 
@@ -210,12 +220,7 @@ impl Trainer {
             .then_some(self.index.summary.text_dim() as i64);
         let mut model = T5::new(vs.root(), &t5cfg);
         hf_init(&vs, &t5cfg);
-        crate::decode::generator::attach_item_text(
-            &mut model,
-            &cfg.data.prompt(),
-            &cfg.data.dataset,
-            &self.index,
-        )?;
+        self.attach_item_text(&mut model, &cfg.data.prompt())?;
         task.init(&mut vs)?;
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);

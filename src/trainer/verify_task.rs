@@ -337,12 +337,7 @@ pub fn choose_and_store_lambda(
     device: Device,
 ) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
     let mut best = checkpoint::load(&trainer.run_dir, device)?;
-    crate::decode::generator::attach_item_text(
-        &mut best.model,
-        &best.meta.prompt(),
-        &trainer.cfg.data.dataset,
-        &trainer.index,
-    )?;
+    trainer.attach_item_text(&mut best.model, &best.meta.prompt())?;
     let vc = &trainer.cfg.verify;
     let gen = trainer.generator(
         &generator.model,
