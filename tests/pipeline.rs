@@ -1331,3 +1331,41 @@ fn collaborative_vectors_join_the_index_and_the_generator_still_reads_text() {
     ]);
     assert_eq!(Index::load(&a).unwrap().summary.added_items, 1);
 }
+
+#[test]
+fn a_list_trained_verifier_takes_each_position_as_one_example() {
+    let t = tempfile::tempdir().unwrap();
+    let ver = train_tiny_verifier(
+        t.path(),
+        "tiny-list-verifier",
+        &[
+            "--set",
+            "verify.objective=\"lists\"",
+            "--set",
+            "verify.max_positions=100",
+            "--set",
+            "verify.hard_negatives=3",
+            "--set",
+            "verify.random_negatives=2",
+            "--set",
+            "optim.batch_size=8",
+        ],
+    );
+    let ck = genrec::artifact::checkpoint::load(&ver, tch::Device::Cpu).unwrap();
+    assert_eq!(
+        ck.meta.train.verify.objective,
+        genrec::config::VerifyObjective::Lists
+    );
+    // 100 lists of 6 pairs, 8 lists a step: the second epoch starts at step
+    // 14 (as pairs, 600 examples would last 75 steps).
+    let log = std::fs::read_to_string(ver.join("metrics.jsonl")).unwrap();
+    let epoch_at = |step: u64| {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["step"] == step && v["epoch"].is_u64())
+            .map(|v| v["epoch"].as_u64().unwrap())
+    };
+    assert_eq!(epoch_at(10), Some(0), "{log}");
+    assert_eq!(epoch_at(20), Some(1), "{log}");
+    evaluate_reranked(&ver, &t.path().join("eval"));
+}

@@ -43,6 +43,26 @@ pub struct VerifyConfig {
     pub lambdas: Vec<f64>,
     /// Start from the generator's weights (needs the same [model] sizes).
     pub init_from_generator: bool,
+    /// How the yes/no answers are trained: `"pairs"` (each pair on its own)
+    /// or `"lists"` (each position's target and negatives together).
+    pub objective: VerifyObjective,
+}
+
+/// The verifier's training objective. Both train the yes/no answer of every
+/// (history, candidate) pair with cross-entropy; `Lists` also asks, for each
+/// training position, that the target's yes-margin beat those of its own
+/// negatives (a softmax over the position's list, as reranking uses the
+/// scores), and encodes the history once for the whole list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyObjective {
+    /// Each pair is one example; `optim.batch_size` counts pairs.
+    #[default]
+    Pairs,
+    /// Each training position is one example: the target, `hard_negatives`
+    /// and `random_negatives` (short hard lists are filled with random
+    /// items); `optim.batch_size` counts positions.
+    Lists,
 }
 
 impl Default for VerifyConfig {
@@ -56,6 +76,7 @@ impl Default for VerifyConfig {
             rerank_top: 20,
             lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
             init_from_generator: true,
+            objective: VerifyObjective::Pairs,
         }
     }
 }

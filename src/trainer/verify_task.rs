@@ -1,11 +1,18 @@
 //! Training the verifier: for each sampled training position, the true next
 //! item is a yes; no-examples are hard negatives (items from the generator's
 //! own beams that are not the target) and random items, at a configurable
-//! ratio. Validation reports AUC for hard and random negatives separately.
+//! ratio. With `verify.objective = "lists"` a training position's target and
+//! its negatives form one example: the history is encoded once for the list,
+//! and besides each pair's yes/no the target's yes-margin must beat its
+//! negatives' under a softmax over the list — the order reranking reads (a
+//! listwise loss as in ListNet, Cao et al. 2007; the pointwise answer keeps
+//! TALLRec's yes/no meaning). Validation reports AUC for hard and random
+//! negatives separately.
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
 use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
 use crate::artifact::checkpoint::{self, Loaded};
+use crate::config::VerifyObjective;
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::error::{Error, Result};
@@ -40,6 +47,9 @@ pub struct VerifyTask<'a> {
     /// The generator: hard negatives come from it, and its weights are the
     /// starting point when `verify.init_from_generator`.
     generator: &'a Loaded,
+    /// Pairs per example: 1, or a position's list (target first) with
+    /// `verify.objective = "lists"`.
+    group: usize,
 }
 
 fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
@@ -83,6 +93,7 @@ impl<'a> VerifyTask<'a> {
             vc.candidates.max(t.cfg.eval.beam),
         );
         let n_items = t.item_tokens.len() as u32;
+        let lists = vc.objective == VerifyObjective::Lists;
         progress.start(positions.len() as u64, "mining hard negatives");
         let mut ex =
             Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
@@ -111,14 +122,21 @@ impl<'a> VerifyTask<'a> {
                     .collect();
                 hard.truncate(vc.candidates);
                 hard.shuffle(&mut rng);
-                for &c in hard.iter().take(vc.hard_negatives) {
+                hard.truncate(vc.hard_negatives);
+                // A list has a fixed length: fewer beams than asked are made up with random items.
+                let short = if lists {
+                    vc.hard_negatives - hard.len()
+                } else {
+                    0
+                };
+                for &c in &hard {
                     ex.push(VerifyExample {
                         at: *e,
                         candidate: c,
                         yes: false,
                     });
                 }
-                for c in random_items(&mut rng, n_items, target, vc.random_negatives) {
+                for c in random_items(&mut rng, n_items, target, vc.random_negatives + short) {
                     ex.push(VerifyExample {
                         at: *e,
                         candidate: c,
@@ -156,6 +174,11 @@ impl<'a> VerifyTask<'a> {
             examples: ex,
             valid,
             generator,
+            group: if lists {
+                1 + vc.hard_negatives + vc.random_negatives
+            } else {
+                1
+            },
         })
     }
 }
@@ -165,23 +188,27 @@ impl Task for VerifyTask<'_> {
         crate::config::TaskKind::Verify
     }
     fn n_examples(&self) -> usize {
-        self.examples.len()
+        self.examples.len() / self.group
     }
+    /// One encoder row per example; its `group` pairs are the decoder rows.
     fn batcher(&self) -> BatchBuilder<'_> {
-        let (t, examples) = (self.t, &self.examples);
+        let (t, examples, g) = (self.t, &self.examples, self.group);
         Box::new(move |idx: &[u32]| {
             let p = t.cfg.data.prompt();
             let mut cases: Vec<(&str, &[u32])> = Vec::with_capacity(idx.len());
-            let mut decs = Vec::with_capacity(idx.len());
-            let mut labels = Vec::with_capacity(idx.len());
-            let mut candidates = Vec::with_capacity(idx.len());
+            let rows = idx.len() * g;
+            let mut decs = Vec::with_capacity(rows);
+            let mut labels = Vec::with_capacity(rows);
+            let mut candidates = Vec::with_capacity(rows);
             for &i in idx {
-                let e = examples[i as usize];
-                let s = &t.ds.train[e.at.user as usize];
-                cases.push((&s.user, &s.items[..e.at.pos as usize]));
-                decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
-                candidates.push(i64::from(e.candidate));
-                labels.push(if e.yes { 0i64 } else { 1 });
+                let list = &examples[i as usize * g..(i as usize + 1) * g];
+                let s = &t.ds.train[list[0].at.user as usize];
+                cases.push((&s.user, &s.items[..list[0].at.pos as usize]));
+                for e in list {
+                    decs.push(prompt::decoder_input(&t.item_tokens, e.candidate));
+                    candidates.push(i64::from(e.candidate));
+                    labels.push(if e.yes { 0i64 } else { 1 });
+                }
             }
             let prompt::EncoderBatch { ids, mask, items } = prompt::encoder_batch(
                 vocab::TASK_VERIFY,
@@ -203,10 +230,18 @@ impl Task for VerifyTask<'_> {
             }
         })
     }
+    /// Cross-entropy of every pair's yes/no answer; for lists, plus the
+    /// softmax cross-entropy of each list's yes-margins (the target first).
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
-        let enc = model.encode(&b.ids, &b.mask, b.items.as_ref(), true);
-        let dec = model.decode_about(&b.dec, b.dec_item.as_ref(), &enc, &b.mask, true);
-        yes_no_logits(&model.lm_logits(&dec)).cross_entropy_for_logits(&b.labels)
+        let g = self.group as i64;
+        let mut enc = model.encode(&b.ids, &b.mask, b.items.as_ref(), true);
+        let mut mask = b.mask.shallow_clone();
+        if g > 1 {
+            enc = enc.repeat_interleave_self_int(g, 0, None);
+            mask = mask.repeat_interleave_self_int(g, 0, None);
+        }
+        let dec = model.decode_about(&b.dec, b.dec_item.as_ref(), &enc, &mask, true);
+        verify_loss(&yes_no_logits(&model.lm_logits(&dec)), &b.labels, g)
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;
@@ -261,6 +296,20 @@ impl Task for VerifyTask<'_> {
     fn built_from(&self) -> Option<String> {
         Some(self.generator.weights_sha256.clone())
     }
+}
+
+/// The verifier's loss from yes/no logits `[N, 2]` and labels `[N]` (0 = yes):
+/// the mean cross-entropy of every answer and, for lists of `group` rows with
+/// the target first, the mean softmax cross-entropy of each list's
+/// yes-margins (`logit yes − logit no`) with the target as the class.
+pub fn verify_loss(yes_no: &Tensor, labels: &Tensor, group: i64) -> Tensor {
+    let pairs = yes_no.cross_entropy_for_logits(labels);
+    if group == 1 {
+        return pairs;
+    }
+    let margins = (yes_no.select(1, 0) - yes_no.select(1, 1)).view([-1, group]);
+    let first = Tensor::zeros([margins.size()[0]], (tch::Kind::Int64, margins.device()));
+    pairs + margins.cross_entropy_for_logits(&first)
 }
 
 /// NDCG@10 on held-out users after reranking the generator's top `top` by
@@ -379,4 +428,44 @@ pub fn choose_and_store_lambda(
     meta.extra = choice.to_extra();
     checkpoint::save_meta(&best.dir, &meta)?;
     Ok((best.dir, choice))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verify_loss;
+    use tch::Tensor;
+
+    /// The loss by hand: two lists of three rows (target first).
+    #[test]
+    fn list_loss_is_pair_loss_plus_softmax_over_each_list() {
+        let yn = [
+            [2.0f64, 0.5],
+            [0.0, 1.0],
+            [1.0, 1.0],
+            [-1.0, 0.0],
+            [0.5, 0.0],
+            [0.0, 2.0],
+        ];
+        let labels = [0i64, 1, 1, 0, 1, 1];
+        let flat: Vec<f32> = yn.iter().flat_map(|r| [r[0] as f32, r[1] as f32]).collect();
+        let t = Tensor::from_slice(&flat).view([6, 2]);
+        let l = Tensor::from_slice(&labels);
+        let lse = |a: &[f64]| a.iter().map(|x| x.exp()).sum::<f64>().ln();
+        let pairs: f64 = yn
+            .iter()
+            .zip(labels)
+            .map(|(r, y)| lse(r) - r[y as usize])
+            .sum::<f64>()
+            / 6.0;
+        let m: Vec<f64> = yn.iter().map(|r| r[0] - r[1]).collect();
+        let lists = ((lse(&m[0..3]) - m[0]) + (lse(&m[3..6]) - m[3])) / 2.0;
+        let got1 = verify_loss(&t, &l, 1).double_value(&[]);
+        let got3 = verify_loss(&t, &l, 3).double_value(&[]);
+        assert!((got1 - pairs).abs() < 1e-5, "{got1} vs {pairs}");
+        assert!(
+            (got3 - pairs - lists).abs() < 1e-5,
+            "{got3} vs {}",
+            pairs + lists
+        );
+    }
 }
