@@ -11,6 +11,7 @@ pub mod prefetch;
 mod state;
 pub mod task;
 pub mod validation;
+pub mod verify_lambda;
 pub mod verify_task;
 
 pub use examples::{examples, make_batch, Example};

@@ -10,17 +10,17 @@
 //! negatives separately.
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
+pub use super::verify_lambda::{choose_and_store_lambda, choose_lambda, lambda_sweep};
 use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
-use crate::artifact::checkpoint::{self, Loaded};
+use crate::artifact::checkpoint::Loaded;
 use crate::config::VerifyObjective;
 use crate::data::HeldOut;
-use crate::decode::generator::{Generator, Query};
+use crate::decode::generator::Query;
 use crate::error::{Error, Result};
-use crate::eval::metrics;
 use crate::model::T5;
 use crate::prompt;
 use crate::semantic_id::vocab;
-use crate::verify::{auc, rerank, yes_no_logits, Pair, Verifier};
+use crate::verify::{auc, yes_no_logits, Pair, Verifier};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -310,124 +310,6 @@ pub fn verify_loss(yes_no: &Tensor, labels: &Tensor, group: i64) -> Tensor {
     let margins = (yes_no.select(1, 0) - yes_no.select(1, 1)).view([-1, group]);
     let first = Tensor::zeros([margins.size()[0]], (tch::Kind::Int64, margins.device()));
     pairs + margins.cross_entropy_for_logits(&first)
-}
-
-/// NDCG@10 on held-out users after reranking the generator's top `top` by
-/// `log p_gen + λ · log P(yes)`, for each λ in `lambdas`.
-#[allow(clippy::too_many_arguments)]
-pub fn lambda_sweep(
-    gen: &Generator,
-    ver: &Verifier,
-    held: &[HeldOut],
-    top: usize,
-    lambdas: &[f64],
-    batch: usize,
-) -> Vec<(f64, f64)> {
-    let qs: Vec<Query> = held.iter().map(Query::from).collect();
-    let tops = gen.generate_batched(&qs, top, batch, &crate::progress::Silent);
-    let pairs: Vec<Pair> = held
-        .iter()
-        .zip(&tops)
-        .flat_map(|(h, hits)| {
-            hits.iter().map(move |x| Pair {
-                user: &h.user,
-                history: &h.history,
-                candidate: x.item,
-            })
-        })
-        .collect();
-    let flat = ver.log_p_yes(&pairs, 1024);
-    let mut at = 0;
-    let yes: Vec<&[f32]> = tops
-        .iter()
-        .map(|hits| {
-            let y = &flat[at..at + hits.len()];
-            at += hits.len();
-            y
-        })
-        .collect();
-    lambdas
-        .iter()
-        .map(|&l| {
-            let nd: Vec<f64> = held
-                .iter()
-                .zip(tops.iter().zip(&yes))
-                .map(|(h, (hits, y))| {
-                    let items: Vec<u32> = rerank(hits, y, l).iter().map(|x| x.item).collect();
-                    metrics::ndcg_at(metrics::rank_of(h.target, &items), 10)
-                })
-                .collect();
-            (l, metrics::mean(&nd))
-        })
-        .collect()
-}
-
-/// The verifier settings stored in its checkpoint's `genrec.json` (`extra`).
-pub fn choose_lambda(sweep: &[(f64, f64)]) -> f64 {
-    sweep
-        .iter()
-        .fold((0.0, f64::NEG_INFINITY), |best, &(l, s)| {
-            if s > best.1 + 1e-12 {
-                (l, s)
-            } else {
-                best
-            }
-        })
-        .0
-}
-
-/// Chooses λ for `log p_gen + λ · log P(yes)` on the validation users (a
-/// seeded sample) with the run's best verifier checkpoint, reranking
-/// `generator`'s top candidates, and stores the choice (with its sweep) in
-/// that checkpoint's card. Returns the checkpoint's directory and the choice.
-pub fn choose_and_store_lambda(
-    trainer: &Trainer,
-    generator: &Loaded,
-    device: Device,
-) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
-    let mut best = checkpoint::load(&trainer.run_dir, device)?;
-    trainer.attach_item_text(&mut best.model, &best.meta.prompt())?;
-    let vc = &trainer.cfg.verify;
-    let gen = trainer.generator(
-        &generator.model,
-        generator.meta.prompt(),
-        vc.rerank_top.max(generator.meta.train.eval.beam),
-    );
-    let ver = Verifier {
-        model: &best.model,
-        vocab: &trainer.vocab,
-        item_tokens: &trainer.item_tokens,
-        prompt: trainer.cfg.data.prompt(),
-    };
-    let held = sample_users(
-        &trainer.ds.valid,
-        trainer.cfg.eval.max_users,
-        trainer.cfg.run.seed,
-    );
-    let sweep = lambda_sweep(
-        &gen,
-        &ver,
-        &held,
-        vc.rerank_top,
-        &vc.lambdas,
-        trainer.cfg.eval.batch_size,
-    );
-    let choice = checkpoint::VerifierChoice {
-        lambda: choose_lambda(&sweep),
-        rerank_top: vc.rerank_top,
-        generator: generator.dir.clone(),
-        lambda_sweep: sweep
-            .iter()
-            .map(|&(lambda, valid_ndcg_at_10)| checkpoint::LambdaPoint {
-                lambda,
-                valid_ndcg_at_10,
-            })
-            .collect(),
-    };
-    let mut meta = best.meta.clone();
-    meta.extra = choice.to_extra();
-    checkpoint::save_meta(&best.dir, &meta)?;
-    Ok((best.dir, choice))
 }
 
 #[cfg(test)]

@@ -1,0 +1,63 @@
+//! The `[verify]` section: how the TALLRec-style verifier (Bao et al. 2023)
+//! gets its training pairs from the generator, what it is trained on (pairs
+//! or lists) and how its reranking weight is chosen.
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The TALLRec-style verifier's training data and reranking set-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifyConfig {
+    /// The generator checkpoint (or run directory) whose beams give hard negatives.
+    pub generator: PathBuf,
+    /// Hard negatives per positive: generator candidates that are not the target.
+    pub hard_negatives: usize,
+    /// Random negatives per positive.
+    pub random_negatives: usize,
+    /// Generator candidates mined per training position.
+    pub candidates: usize,
+    /// Training positions sampled (0: all).
+    pub max_positions: usize,
+    /// Generator candidates reranked by the verifier.
+    pub rerank_top: usize,
+    /// λ values tried on the validation split.
+    pub lambdas: Vec<f64>,
+    /// Start from the generator's weights (needs the same [model] sizes).
+    pub init_from_generator: bool,
+    /// How the yes/no answers are trained: `"pairs"` (each pair on its own)
+    /// or `"lists"` (each position's target and negatives together).
+    pub objective: VerifyObjective,
+}
+
+/// The verifier's training objective. Both train the yes/no answer of every
+/// (history, candidate) pair with cross-entropy; `Lists` also asks, for each
+/// training position, that the target's yes-margin beat those of its own
+/// negatives (a softmax over the position's list, as reranking uses the
+/// scores), and encodes the history once for the whole list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyObjective {
+    /// Each pair is one example; `optim.batch_size` counts pairs.
+    #[default]
+    Pairs,
+    /// Each training position is one example: the target, `hard_negatives`
+    /// and `random_negatives` (short hard lists are filled with random
+    /// items); `optim.batch_size` counts positions.
+    Lists,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            generator: PathBuf::new(),
+            hard_negatives: 2,
+            random_negatives: 1,
+            candidates: 10,
+            max_positions: 30_000,
+            rerank_top: 20,
+            lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+            init_from_generator: true,
+            objective: VerifyObjective::Pairs,
+        }
+    }
+}
