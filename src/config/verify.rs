@@ -61,3 +61,14 @@ impl Default for VerifyConfig {
         }
     }
 }
+
+impl VerifyConfig {
+    /// Pairs in one training example: 1, or with lists a position's target
+    /// and all its negatives.
+    pub fn pairs_per_example(&self) -> usize {
+        match self.objective {
+            VerifyObjective::Pairs => 1,
+            VerifyObjective::Lists => 1 + self.hard_negatives + self.random_negatives,
+        }
+    }
+}

@@ -15,7 +15,7 @@ use crate::decode::Hit;
 use crate::error::{Error, Result};
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
-use crate::verify::{rerank, Pair, Verifier};
+use crate::verify::{rerank, Verifier};
 use std::path::PathBuf;
 use tch::Device;
 
@@ -167,25 +167,9 @@ impl Reranker {
             item_tokens,
             prompt: self.ck.meta.prompt(),
         };
-        let pairs: Vec<Pair> = users
-            .iter()
-            .zip(hits)
-            .flat_map(|(&(user, history), hs)| {
-                hs.iter().map(move |x| Pair {
-                    user,
-                    history,
-                    candidate: x.item,
-                })
-            })
-            .collect();
-        let yes = ver.log_p_yes(&pairs, 1024);
-        let mut at = 0;
         hits.iter()
-            .map(|hs| {
-                let r = rerank(hs, &yes[at..at + hs.len()], self.lambda);
-                at += hs.len();
-                r
-            })
+            .zip(ver.log_p_yes_lists(users, hits))
+            .map(|(hs, yes)| rerank(hs, &yes, self.lambda))
             .collect()
     }
 }

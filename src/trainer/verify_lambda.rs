@@ -1,20 +1,20 @@
 //! Choosing the verifier's weight λ in `log p_gen + λ · log P(yes)` after
 //! training: the generator's top candidates of a seeded sample of validation
 //! users are reranked for each λ tried, the best NDCG@10 wins (ties keep the
-//! smaller λ, so λ = 0 — the generator alone — is kept unless beaten), and
+//! earlier λ of the grid, λ = 0 first — the generator alone — unless beaten), and
 //! the choice with its sweep is stored in the verifier's card.
 use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded};
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::error::Result;
-use crate::eval::metrics;
-use crate::verify::{rerank, Pair, Verifier};
+use crate::eval::choose_on_validation;
+use crate::verify::{rerank, Verifier};
 use tch::Device;
 
-/// NDCG@10 on held-out users after reranking the generator's top `top` by
-/// `log p_gen + λ · log P(yes)`, for each λ in `lambdas`.
-#[allow(clippy::too_many_arguments)]
+/// Each λ of `lambdas` with the NDCG@10 of the held-out users' lists after
+/// reranking the generator's top `top` by `log p_gen + λ · log P(yes)`, and
+/// the best of them (by the one rule for choices made on validation).
 pub fn lambda_sweep(
     gen: &Generator,
     ver: &Verifier,
@@ -22,58 +22,21 @@ pub fn lambda_sweep(
     top: usize,
     lambdas: &[f64],
     batch: usize,
-) -> Vec<(f64, f64)> {
+) -> (f64, Vec<(f64, f64)>) {
     let qs: Vec<Query> = held.iter().map(Query::from).collect();
     let tops = gen.generate_batched(&qs, top, batch, &crate::progress::Silent);
-    let pairs: Vec<Pair> = held
+    let users: Vec<(&str, &[u32])> = held
         .iter()
-        .zip(&tops)
-        .flat_map(|(h, hits)| {
-            hits.iter().map(move |x| Pair {
-                user: &h.user,
-                history: &h.history,
-                candidate: x.item,
-            })
-        })
+        .map(|h| (h.user.as_str(), h.history.as_slice()))
         .collect();
-    let flat = ver.log_p_yes(&pairs, 1024);
-    let mut at = 0;
-    let yes: Vec<&[f32]> = tops
-        .iter()
-        .map(|hits| {
-            let y = &flat[at..at + hits.len()];
-            at += hits.len();
-            y
-        })
-        .collect();
-    lambdas
-        .iter()
-        .map(|&l| {
-            let nd: Vec<f64> = held
-                .iter()
-                .zip(tops.iter().zip(&yes))
-                .map(|(h, (hits, y))| {
-                    let items: Vec<u32> = rerank(hits, y, l).iter().map(|x| x.item).collect();
-                    metrics::ndcg_at(metrics::rank_of(h.target, &items), 10)
-                })
-                .collect();
-            (l, metrics::mean(&nd))
-        })
-        .collect()
-}
-
-/// The verifier settings stored in its checkpoint's `genrec.json` (`extra`).
-pub fn choose_lambda(sweep: &[(f64, f64)]) -> f64 {
-    sweep
-        .iter()
-        .fold((0.0, f64::NEG_INFINITY), |best, &(l, s)| {
-            if s > best.1 + 1e-12 {
-                (l, s)
-            } else {
-                best
-            }
-        })
-        .0
+    let yes = ver.log_p_yes_lists(&users, &tops);
+    let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
+    choose_on_validation(lambdas, &targets, |&l| {
+        tops.iter()
+            .zip(&yes)
+            .map(|(hits, y)| rerank(hits, y, l).iter().map(|x| x.item).collect())
+            .collect()
+    })
 }
 
 /// Chooses λ for `log p_gen + λ · log P(yes)` on the validation users (a
@@ -104,7 +67,7 @@ pub fn choose_and_store_lambda(
         trainer.cfg.eval.max_users,
         trainer.cfg.run.seed,
     );
-    let sweep = lambda_sweep(
+    let (lambda, sweep) = lambda_sweep(
         &gen,
         &ver,
         &held,
@@ -113,7 +76,7 @@ pub fn choose_and_store_lambda(
         trainer.cfg.eval.batch_size,
     );
     let choice = checkpoint::VerifierChoice {
-        lambda: choose_lambda(&sweep),
+        lambda,
         rerank_top: vc.rerank_top,
         generator: generator.dir.clone(),
         lambda_sweep: sweep

@@ -10,7 +10,7 @@
 //! negatives separately.
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
-pub use super::verify_lambda::{choose_and_store_lambda, choose_lambda, lambda_sweep};
+pub use super::verify_lambda::{choose_and_store_lambda, lambda_sweep};
 use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
 use crate::artifact::checkpoint::Loaded;
 use crate::config::VerifyObjective;
@@ -47,9 +47,6 @@ pub struct VerifyTask<'a> {
     /// The generator: hard negatives come from it, and its weights are the
     /// starting point when `verify.init_from_generator`.
     generator: &'a Loaded,
-    /// Pairs per example: 1, or a position's list (target first) with
-    /// `verify.objective = "lists"`.
-    group: usize,
 }
 
 fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
@@ -174,11 +171,6 @@ impl<'a> VerifyTask<'a> {
             examples: ex,
             valid,
             generator,
-            group: if lists {
-                1 + vc.hard_negatives + vc.random_negatives
-            } else {
-                1
-            },
         })
     }
 }
@@ -188,11 +180,12 @@ impl Task for VerifyTask<'_> {
         crate::config::TaskKind::Verify
     }
     fn n_examples(&self) -> usize {
-        self.examples.len() / self.group
+        self.examples.len() / self.t.cfg.verify.pairs_per_example()
     }
-    /// One encoder row per example; its `group` pairs are the decoder rows.
+    /// One encoder row per example; its `verify.pairs_per_example()` pairs are the decoder rows.
     fn batcher(&self) -> BatchBuilder<'_> {
-        let (t, examples, g) = (self.t, &self.examples, self.group);
+        let (t, examples) = (self.t, &self.examples);
+        let g = t.cfg.verify.pairs_per_example();
         Box::new(move |idx: &[u32]| {
             let p = t.cfg.data.prompt();
             let mut cases: Vec<(&str, &[u32])> = Vec::with_capacity(idx.len());
@@ -233,7 +226,7 @@ impl Task for VerifyTask<'_> {
     /// Cross-entropy of every pair's yes/no answer; for lists, plus the
     /// softmax cross-entropy of each list's yes-margins (the target first).
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
-        let g = self.group as i64;
+        let g = self.t.cfg.verify.pairs_per_example() as i64;
         let mut enc = model.encode(&b.ids, &b.mask, b.items.as_ref(), true);
         let mut mask = b.mask.shallow_clone();
         if g > 1 {

@@ -114,6 +114,28 @@ impl Verifier<'_> {
     }
 }
 
+impl Verifier<'_> {
+    /// log P(yes) of each user's candidates, one list per user (all pairs
+    /// scored together, each user's history encoded once).
+    pub fn log_p_yes_lists(&self, users: &[(&str, &[u32])], hits: &[Vec<Hit>]) -> Vec<Vec<f32>> {
+        let pairs: Vec<Pair> = users
+            .iter()
+            .zip(hits)
+            .flat_map(|(&(user, history), hs)| {
+                hs.iter().map(move |x| Pair {
+                    user,
+                    history,
+                    candidate: x.item,
+                })
+            })
+            .collect();
+        let mut flat = self.log_p_yes(&pairs, 1024).into_iter();
+        hits.iter()
+            .map(|hs| flat.by_ref().take(hs.len()).collect())
+            .collect()
+    }
+}
+
 /// Reranks hits by `score + λ · log P(yes)` (stable: ties keep the generator's
 /// order). With λ = 0 the order is the generator's, exactly.
 pub fn rerank(hits: &[Hit], log_p_yes: &[f32], lambda: f64) -> Vec<Hit> {
