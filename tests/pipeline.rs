@@ -1369,3 +1369,83 @@ fn a_list_trained_verifier_takes_each_position_as_one_example() {
     assert_eq!(epoch_at(20), Some(1), "{log}");
     evaluate_reranked(&ver, &t.path().join("eval"));
 }
+
+#[test]
+fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out() {
+    let t = tempfile::tempdir().unwrap();
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--name",
+            "tiny-miner",
+            "--max-steps",
+            "10",
+            "--set",
+            "data.hold_out_last=2",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let miner = t.path().join("tiny-miner");
+    // A generator that trained on every position cannot mine out of sample.
+    let args = tiny(
+        t.path(),
+        &[
+            "--task",
+            "verify",
+            "--name",
+            "refused",
+            "--set",
+            &format!("verify.generator=\"{}\"", tiny_checkpoint().display()),
+            "--set",
+            &format!("verify.miner=\"{}\"", tiny_checkpoint().display()),
+        ],
+    );
+    let o = genrec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("data.hold_out_last is 0"),
+        "{err}"
+    );
+    let gen = format!("verify.generator=\"{}\"", tiny_checkpoint().display());
+    let min = format!("verify.miner=\"{}\"", miner.display());
+    let o = run_tiny(
+        t.path(),
+        &[
+            "--task",
+            "verify",
+            "--name",
+            "tiny-heldout-verifier",
+            "--max-steps",
+            "10",
+            "--set",
+            &gen,
+            "--set",
+            &min,
+            "--set",
+            "verify.objective=\"lists\"",
+            "--set",
+            "verify.max_positions=0",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("chose λ ="));
+    // Every held-out position and no other (two per user, at most half of a user's).
+    let ds = genrec::data::Dataset::load(data()).unwrap();
+    let held = genrec::trainer::split_examples(&ds.train, 2).1.len();
+    assert!(held > ds.train.len() && held <= 2 * ds.train.len());
+    let line = format!(
+        "verifier: {held} training positions, hard negatives from {}",
+        miner.display()
+    );
+    assert!(err.contains(&line), "{line} not in: {err}");
+    let card = genrec::artifact::checkpoint::load(
+        &t.path().join("tiny-heldout-verifier"),
+        tch::Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(
+        card.meta.train.verify.miner.as_deref(),
+        Some(miner.as_path())
+    );
+}

@@ -168,8 +168,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         TaskKind::Verify => {
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
-            let task =
-                genrec::trainer::verify_task::VerifyTask::new(&trainer, &generator, &Bar::new())?;
+            let miner = trainer
+                .cfg
+                .verify
+                .miner
+                .as_deref()
+                .map(|p| trainer.load_generator(p))
+                .transpose()?;
+            let task = genrec::trainer::verify_task::VerifyTask::new(
+                &trainer,
+                &generator,
+                miner.as_ref(),
+                &Bar::new(),
+            )?;
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s

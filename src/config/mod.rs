@@ -107,6 +107,11 @@ pub struct DataConfig {
     /// built from (`<dataset>/embeddings.safetensors`), through a learned
     /// projection added to every encoder position of a history item.
     pub item_text: bool,
+    /// Generator runs: leave each user's last N training positions out of
+    /// training (at most half of a user's positions). Such a generator is a
+    /// verifier's `verify.miner`: its beams on positions it never trained on
+    /// are the hard negatives, as the generator's beams are at inference.
+    pub hold_out_last: usize,
 }
 
 impl Default for DataConfig {
@@ -119,6 +124,7 @@ impl Default for DataConfig {
             item_input: Default::default(),
             match_history: 0,
             item_text: false,
+            hold_out_last: 0,
         }
     }
 }
@@ -356,6 +362,9 @@ impl TrainConfig {
             }
             if self.verify.rerank_top < 10 || self.verify.lambdas.is_empty() {
                 return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
+            }
+            if self.data.hold_out_last > 0 {
+                return bad("data.hold_out_last is for generator runs: a verifier takes its held-out positions from verify.miner's");
             }
         }
         self.model.t5(1).check()

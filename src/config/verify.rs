@@ -10,6 +10,14 @@ use std::path::PathBuf;
 pub struct VerifyConfig {
     /// The generator checkpoint (or run directory) whose beams give hard negatives.
     pub generator: PathBuf,
+    /// A generator trained with `data.hold_out_last = N` on the same data and
+    /// semantic IDs: the verifier then trains on the positions it held out,
+    /// with its beams as hard negatives — "plausible but wrong" on targets
+    /// the miner never saw, as `generator`'s beams are at inference (mined
+    /// with `generator` itself on positions it trained on, the negatives are
+    /// what it ranks below a memorised target). Unset: `generator` mines
+    /// every training position.
+    pub miner: Option<PathBuf>,
     /// Hard negatives per positive: generator candidates that are not the target.
     pub hard_negatives: usize,
     /// Random negatives per positive.
@@ -50,6 +58,7 @@ impl Default for VerifyConfig {
     fn default() -> Self {
         Self {
             generator: PathBuf::new(),
+            miner: None,
             hard_negatives: 2,
             random_negatives: 1,
             candidates: 10,

@@ -14,7 +14,7 @@ pub mod validation;
 pub mod verify_lambda;
 pub mod verify_task;
 
-pub use examples::{examples, make_batch, Example};
+pub use examples::{examples, make_batch, split_examples, Example};
 pub use optim::optimise;
 use plot::truncate_metrics;
 pub use plot::write_plot;

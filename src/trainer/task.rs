@@ -2,7 +2,7 @@
 //! batches, loss, validation score, initial weights) — and the generator's
 //! task (next-item semantic IDs, P5/TIGER-style), with the helpers tasks
 //! share: the teacher-forced loss and copying weights between models.
-use super::examples::{examples, make_batch, Example};
+use super::examples::{make_batch, split_examples, Example};
 use super::validation::{sample_users, validate};
 use super::Trainer;
 use crate::artifact::checkpoint;
@@ -90,7 +90,7 @@ pub struct GenerateTask<'a> {
 
 impl<'a> GenerateTask<'a> {
     pub fn new(t: &'a Trainer) -> Result<Self> {
-        let examples = examples(&t.ds);
+        let examples = split_examples(&t.ds.train, t.cfg.data.hold_out_last).0;
         if examples.is_empty() {
             return Err(Error::Config(
                 "no training examples (every training sequence is shorter than 2)".into(),

@@ -11,7 +11,7 @@
 //! After training, λ for `log p_gen + λ · log P(yes)` is chosen on the
 //! validation split and stored with the verifier.
 pub use super::verify_lambda::{choose_and_store_lambda, lambda_sweep};
-use super::{examples, sample_users, Batch, BatchBuilder, Example, Task, Trainer};
+use super::{examples, sample_users, split_examples, Batch, BatchBuilder, Example, Task, Trainer};
 use crate::artifact::checkpoint::Loaded;
 use crate::config::VerifyObjective;
 use crate::data::HeldOut;
@@ -44,9 +44,12 @@ pub struct VerifyTask<'a> {
     t: &'a Trainer,
     examples: Vec<VerifyExample>,
     valid: Vec<ValidCase>,
-    /// The generator: hard negatives come from it, and its weights are the
-    /// starting point when `verify.init_from_generator`.
+    /// The generator whose candidates are reranked (validation negatives).
     generator: &'a Loaded,
+    /// Where the training negatives come from (`verify.miner`, else the
+    /// generator); its weights are the starting point when
+    /// `verify.init_from_generator`.
+    miner: &'a Loaded,
 }
 
 fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u32> {
@@ -61,20 +64,42 @@ fn random_items(rng: &mut impl Rng, n_items: u32, avoid: u32, k: usize) -> Vec<u
 }
 
 impl<'a> VerifyTask<'a> {
-    /// Mines hard negatives with the generator (as it decodes: its own prompt
-    /// settings) over sampled training positions and the validation users.
+    /// Mines hard negatives over sampled training positions (with `miner`, a
+    /// generator trained with `data.hold_out_last`, over the positions it held
+    /// out; else with `generator` over all) and over the validation users
+    /// (with `generator`), each as it decodes: its own prompt settings.
     pub fn new(
         t: &'a Trainer,
         generator: &'a Loaded,
+        miner: Option<&'a Loaded>,
         progress: &dyn crate::progress::Progress,
     ) -> Result<Self> {
         let vc = &t.cfg.verify;
-        if vc.init_from_generator && !t.cfg.model.same_shape(&generator.model.config) {
+        let (miner, mut positions) = match miner {
+            Some(m) => {
+                let k = m.meta.train.data.hold_out_last;
+                if k == 0 {
+                    return Err(Error::Config(format!(
+                        "verify.miner: {} trained on every position (its data.hold_out_last is 0); train the miner with data.hold_out_last = N, or leave verify.miner out",
+                        m.dir.display()
+                    )));
+                }
+                if m.meta.dataset_content_sha256 != t.ds.manifest.content_sha256 {
+                    return Err(Error::Mismatch(format!(
+                        "verify.miner: {} was trained on another dataset than {}",
+                        m.dir.display(),
+                        t.cfg.data.dataset.display()
+                    )));
+                }
+                (m, split_examples(&t.ds.train, k).1)
+            }
+            None => (generator, examples(&t.ds)),
+        };
+        if vc.init_from_generator && !t.cfg.model.same_shape(&miner.model.config) {
             return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
         }
         let mut rng =
             rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(t.cfg.run.seed ^ 0x7665_7269_6679);
-        let mut positions = examples(&t.ds);
         if positions.is_empty() {
             return Err(Error::Config("no training positions".into()));
         }
@@ -84,11 +109,18 @@ impl<'a> VerifyTask<'a> {
         } else {
             vc.max_positions
         });
-        let gen = t.generator(
-            &generator.model,
-            generator.meta.prompt(),
-            vc.candidates.max(t.cfg.eval.beam),
-        );
+        progress.note(&format!(
+            "verifier: {} training positions, hard negatives from {}{}",
+            positions.len(),
+            miner.dir.display(),
+            if std::ptr::eq(miner, generator) {
+                ""
+            } else {
+                " (positions it held out)"
+            }
+        ));
+        let width = vc.candidates.max(t.cfg.eval.beam);
+        let mine = t.generator(&miner.model, miner.meta.prompt(), width);
         let n_items = t.item_tokens.len() as u32;
         let lists = vc.objective == VerifyObjective::Lists;
         progress.start(positions.len() as u64, "mining hard negatives");
@@ -105,7 +137,7 @@ impl<'a> VerifyTask<'a> {
                     }
                 })
                 .collect();
-            for (e, hits) in chunk.iter().zip(gen.generate(&qs, vc.candidates)) {
+            for (e, hits) in chunk.iter().zip(mine.generate(&qs, vc.candidates)) {
                 let target = t.ds.train[e.user as usize].items[e.pos as usize];
                 ex.push(VerifyExample {
                     at: *e,
@@ -146,6 +178,7 @@ impl<'a> VerifyTask<'a> {
         progress.finish();
         let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
         let qs: Vec<Query> = held.iter().map(Query::from).collect();
+        let gen = t.generator(&generator.model, generator.meta.prompt(), width);
         let tops = gen.generate_batched(
             &qs,
             vc.candidates,
@@ -171,6 +204,7 @@ impl<'a> VerifyTask<'a> {
             examples: ex,
             valid,
             generator,
+            miner,
         })
     }
 }
@@ -282,7 +316,7 @@ impl Task for VerifyTask<'_> {
     }
     fn init(&self, vs: &mut tch::nn::VarStore) -> Result<()> {
         if self.t.cfg.verify.init_from_generator {
-            super::copy_shared(vs, &self.generator.vs)?;
+            super::copy_shared(vs, &self.miner.vs)?;
         }
         Ok(())
     }
