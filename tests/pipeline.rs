@@ -1371,7 +1371,7 @@ fn a_list_trained_verifier_takes_each_position_as_one_example() {
 }
 
 #[test]
-fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out() {
+fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out_and_hit() {
     let t = tempfile::tempdir().unwrap();
     let o = run_tiny(
         t.path(),
@@ -1425,6 +1425,8 @@ fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out(
             "verify.objective=\"lists\"",
             "--set",
             "verify.max_positions=0",
+            "--set",
+            "verify.hits_only=true",
         ],
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -1439,6 +1441,19 @@ fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out(
         miner.display()
     );
     assert!(err.contains(&line), "{line} not in: {err}");
+    // verify.hits_only keeps the positions whose target the miner's top 10 holds.
+    let kept: usize = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("verifier: ")?
+                .strip_suffix(&format!(
+                    " of {held} positions have their target among the top 10 (verify.hits_only)"
+                ))?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no hits_only line in: {err}"));
+    assert!(kept > 0 && kept < held, "{kept} of {held}");
     let card = genrec::artifact::checkpoint::load(
         &t.path().join("tiny-heldout-verifier"),
         tch::Device::Cpu,

@@ -18,6 +18,11 @@ pub struct VerifyConfig {
     /// what it ranks below a memorised target). Unset: `generator` mines
     /// every training position.
     pub miner: Option<PathBuf>,
+    /// Train only on positions whose target is among the miner's top
+    /// `candidates`: the lists reranking can change (on the others the target
+    /// is, by construction, below every beam, and the verifier learns "what
+    /// the generator likes is no").
+    pub hits_only: bool,
     /// Hard negatives per positive: generator candidates that are not the target.
     pub hard_negatives: usize,
     /// Random negatives per positive.
@@ -59,6 +64,7 @@ impl Default for VerifyConfig {
         Self {
             generator: PathBuf::new(),
             miner: None,
+            hits_only: false,
             hard_negatives: 2,
             random_negatives: 1,
             candidates: 10,

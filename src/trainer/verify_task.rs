@@ -124,6 +124,7 @@ impl<'a> VerifyTask<'a> {
         let n_items = t.item_tokens.len() as u32;
         let lists = vc.objective == VerifyObjective::Lists;
         progress.start(positions.len() as u64, "mining hard negatives");
+        let mut kept = 0usize;
         let mut ex =
             Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
         for chunk in positions.chunks(t.cfg.eval.batch_size.max(1)) {
@@ -139,6 +140,10 @@ impl<'a> VerifyTask<'a> {
                 .collect();
             for (e, hits) in chunk.iter().zip(mine.generate(&qs, vc.candidates)) {
                 let target = t.ds.train[e.user as usize].items[e.pos as usize];
+                if vc.hits_only && !hits.iter().any(|h| h.item == target) {
+                    continue;
+                }
+                kept += 1;
                 ex.push(VerifyExample {
                     at: *e,
                     candidate: target,
@@ -176,6 +181,18 @@ impl<'a> VerifyTask<'a> {
             progress.inc(chunk.len() as u64);
         }
         progress.finish();
+        if vc.hits_only {
+            progress.note(&format!(
+                "verifier: {kept} of {} positions have their target among the top {} (verify.hits_only)",
+                positions.len(),
+                vc.candidates
+            ));
+            if kept == 0 {
+                return Err(Error::Config(
+                    "verify.hits_only: no training position has its target among the generator's candidates".into(),
+                ));
+            }
+        }
         let held = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);
         let qs: Vec<Query> = held.iter().map(Query::from).collect();
         let gen = t.generator(&generator.model, generator.meta.prompt(), width);
