@@ -35,7 +35,8 @@ pub struct VerifyConfig {
     pub rerank_top: usize,
     /// λ values tried on the validation split.
     pub lambdas: Vec<f64>,
-    /// Start from the generator's weights (needs the same [model] sizes).
+    /// Start from the weights of the generator that mines the negatives
+    /// (`miner` when set, else `generator`; needs the same [model] sizes).
     pub init_from_generator: bool,
     /// How the yes/no answers are trained: `"pairs"` (each pair on its own)
     /// or `"lists"` (each position's target and negatives together).
