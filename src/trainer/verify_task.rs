@@ -113,10 +113,10 @@ impl<'a> VerifyTask<'a> {
             "verifier: {} training positions, hard negatives from {}{}",
             positions.len(),
             miner.dir.display(),
-            if std::ptr::eq(miner, generator) {
-                ""
-            } else {
+            if vc.miner.is_some() {
                 " (positions it held out)"
+            } else {
+                ""
             }
         ));
         let width = vc.candidates.max(t.cfg.eval.beam);

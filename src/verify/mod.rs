@@ -112,9 +112,7 @@ impl Verifier<'_> {
         }
         out
     }
-}
 
-impl Verifier<'_> {
     /// log P(yes) of each user's candidates, one list per user (all pairs
     /// scored together, each user's history encoded once).
     pub fn log_p_yes_lists(&self, users: &[(&str, &[u32])], hits: &[Vec<Hit>]) -> Vec<Vec<f32>> {
