@@ -121,3 +121,54 @@ fn long_texts_are_truncated_at_256_not_128() {
         .unwrap();
     assert_eq!((e.truncated, e.mean_tokens), (1, (256.0 + 3.0) / 2.0));
 }
+
+/// The text verifier's reader (`verify::text`) splits MiniLM into frozen
+/// layers read per item and upper layers read per pair: a candidate read
+/// with no history, before any training (the mark is zero), must come out of
+/// the split exactly as out of the whole encoder, wherever the split is; a
+/// history changes what the candidate's tokens read; and padding in a batch
+/// must not leak.
+#[test]
+fn text_reader_reads_a_lone_candidate_as_the_whole_encoder_does() {
+    use genrec::embed::{load_tokenizer, tokenize_with};
+    use genrec::verify::text::{ReaderShape, TextReader, TEXT_TOKENS};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let enc_dir = root.join("checkpoints/encoders/all-MiniLM-L6-v2");
+    let tok = load_tokenizer(
+        &root.join("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
+        TEXT_TOKENS,
+    )
+    .unwrap();
+    let texts = [
+        "Toy Story (1995) | Animation Children's Comedy",
+        "GoldenEye (1995) | Action Adventure Thriller",
+        "Vitamin C serum with hyaluronic acid, 30 ml, for dull and dry skin",
+    ];
+    let (ids, _) = tokenize_with(&tok, &texts).unwrap();
+    let empty: &[u32] = &[];
+    let history: &[u32] = &[0, 2];
+    for frozen in [0, 3, 5] {
+        let shape = ReaderShape { frozen, budget: 48 };
+        let reader = TextReader::load(&enc_dir, shape, Device::Cpu).unwrap();
+        let items = reader.read_items(&ids);
+        let _g = tch::no_grad_guard();
+        let pooled = reader.pooled(&items, &[(empty, 0), (history, 1), (empty, 1)]);
+        for (row, item) in [(0i64, 0usize), (2, 1)] {
+            let t =
+                Tensor::from_slice(&ids[item].iter().map(|&x| i64::from(x)).collect::<Vec<_>>())
+                    .unsqueeze(0);
+            let mask = t.ones_like();
+            let whole = mean_pool(&reader.bert.forward(&t, &mask), &mask);
+            let d = max_abs_diff(&pooled.get(row), &whole.get(0));
+            assert!(d < 1e-5, "frozen {frozen}: item {item} differs by {d}");
+        }
+        let d = max_abs_diff(&pooled.get(1), &pooled.get(2));
+        assert!(
+            d > 1e-3,
+            "frozen {frozen}: the history changed nothing ({d})"
+        );
+        let alone = reader.pooled(&items, &[(history, 1)]);
+        let d = max_abs_diff(&alone.get(0), &pooled.get(1));
+        assert!(d < 1e-5, "frozen {frozen}: padding leaked ({d})");
+    }
+}

@@ -712,6 +712,72 @@ fn a_text_reading_verifier_trains_and_reranks_through_inference() {
     evaluate_reranked(&ver, &t.path().join("eval"));
 }
 
+/// The verifier that reads raw item text (`verify.reader = "text"`, a
+/// MiniLM cross-encoder): it trains on the mined lists, keeps its frozen
+/// layers as the encoder's and moves the others, saves a BERT that loads as
+/// one (with its head and tokenizer beside it), refuses `--resume`, and
+/// `evaluate --rerank` loads it and reranks.
+#[test]
+fn a_verifier_reading_raw_text_trains_saves_and_reranks() {
+    let t = tempfile::tempdir().unwrap();
+    let reader = [
+        "--set",
+        "verify.reader=\"text\"",
+        "--set",
+        "verify.objective=\"lists\"",
+        "--set",
+        "verify.max_positions=100",
+        "--set",
+        "verify.text_budget=24",
+        "--set",
+        "verify.text_frozen_layers=5",
+    ];
+    let (ver, log) = train_tiny_verifier_logged(t.path(), "tiny-text-reader", &reader);
+    assert!(
+        log.contains("1682 item texts read once through the embeddings and 5 frozen layers"),
+        "{log}"
+    );
+    let best = genrec::artifact::checkpoint::resolve(&ver).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "head.safetensors",
+        "tokenizer.json",
+    ] {
+        assert!(best.join(f).exists(), "{f} missing in {}", best.display());
+    }
+    let encoder = root().join("checkpoints/encoders/all-MiniLM-L6-v2/model.safetensors");
+    let enc = genrec::util::st::StFile::read(&encoder).unwrap();
+    let saved = genrec::util::st::StFile::read(&best.join("model.safetensors")).unwrap();
+    let same = |name: &str| {
+        let (a, b) = (
+            enc.get(&encoder, name).unwrap(),
+            saved.get(&best, name).unwrap(),
+        );
+        a.equal(b)
+    };
+    assert!(same("embeddings.word_embeddings.weight"));
+    assert!(same("encoder.layer.4.output.dense.weight"));
+    assert!(
+        !same("encoder.layer.5.output.dense.weight"),
+        "the top layer trained"
+    );
+    let generator = format!("verify.generator=\"{}\"", tiny_checkpoint().display());
+    let resume = [
+        "--task",
+        "verify",
+        "--name",
+        "tiny-text-reader",
+        "--resume",
+        "--set",
+        &generator,
+    ];
+    let o = run_tiny(t.path(), &[&resume[..], &reader].concat());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not resumable"));
+    evaluate_reranked(&ver, &t.path().join("eval"));
+}
+
 #[test]
 fn summed_item_input_trains_and_needs_long_enough_histories() {
     let t = tempfile::tempdir().unwrap();

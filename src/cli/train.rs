@@ -167,6 +167,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             s
         }
         TaskKind::Verify => {
+            let text = trainer.cfg.verify.reader == genrec::config::VerifyReader::Text;
+            if text {
+                text_run_can_start(&trainer, a.resume)?;
+            }
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
             let miner = trainer
                 .cfg
@@ -181,6 +185,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 miner.as_ref(),
                 &Bar::new(),
             )?;
+            if text {
+                return train_text_verifier(&trainer, &generator, &task);
+            }
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
             s
@@ -213,6 +220,11 @@ fn choose_lambda(
 ) -> anyhow::Result<()> {
     let (dir, choice) =
         genrec::trainer::verify_task::choose_and_store_lambda(trainer, generator, device)?;
+    print_choice(&dir, &choice);
+    Ok(())
+}
+
+fn print_choice(dir: &std::path::Path, choice: &genrec::artifact::checkpoint::VerifierChoice) {
     for p in &choice.lambda_sweep {
         eprintln!(
             "λ = {:<5} validation NDCG@10 after reranking the top {}: {:.4}",
@@ -223,6 +235,41 @@ fn choose_lambda(
         "chose λ = {} (stored in {})",
         choice.lambda,
         dir.join("genrec.json").display()
+    );
+}
+
+/// A text-reading verifier's run (`verify.reader = "text"`) is short and
+/// not resumable: it starts in an empty run directory.
+fn text_run_can_start(trainer: &Trainer, resume: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !resume,
+        "--resume: a text verifier run (verify.reader = \"text\") is not resumable; run it again under another run.name"
+    );
+    anyhow::ensure!(
+        !trainer.run_dir.join("latest").exists(),
+        "{} already holds a run; choose another run.name or remove it",
+        trainer.run_dir.display()
+    );
+    Ok(())
+}
+
+/// Trains the text-reading verifier and prints what it chose.
+fn train_text_verifier(
+    trainer: &Trainer,
+    generator: &genrec::artifact::checkpoint::Loaded,
+    task: &genrec::trainer::verify_task::VerifyTask,
+) -> anyhow::Result<()> {
+    let r =
+        genrec::trainer::text_verify::train_text_verifier(trainer, generator, task, &Bar::new())?;
+    print_choice(&r.checkpoint, &r.choice);
+    println!(
+        "text verifier: best validation AUC {:.4} (hard {:.4}, random {:.4}) at step {}, {:.1} pairs/s; checkpoint {}",
+        r.valid["auc"],
+        r.valid["auc_hard"],
+        r.valid["auc_random"],
+        r.best_step,
+        r.pairs_per_second,
+        r.checkpoint.display()
     );
     Ok(())
 }

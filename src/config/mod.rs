@@ -11,7 +11,7 @@ use crate::runtime::DeviceChoice;
 use overrides::apply_override;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-pub use verify::{VerifyConfig, VerifyObjective};
+pub use verify::{VerifyConfig, VerifyObjective, VerifyReader};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -365,6 +365,9 @@ impl TrainConfig {
             }
             if self.data.hold_out_last > 0 {
                 return bad("data.hold_out_last is for generator runs: a verifier takes its held-out positions from verify.miner's");
+            }
+            if self.verify.reader == VerifyReader::Text && self.verify.text_budget < 16 {
+                return bad("verify.text_budget must be at least 16 tokens");
             }
         }
         self.model.t5(1).check()

@@ -41,6 +41,34 @@ pub struct VerifyConfig {
     /// How the yes/no answers are trained: `"pairs"` (each pair on its own)
     /// or `"lists"` (each position's target and negatives together).
     pub objective: VerifyObjective,
+    /// What the verifier reads: `"ids"` (the T5 verifier over semantic IDs,
+    /// with cached text embeddings when `data.item_text`) or `"text"` (a
+    /// cross-encoder over the items' raw text, started from a MiniLM/BERT
+    /// checkpoint: design 1 of TALLRec's reading of item text).
+    pub reader: VerifyReader,
+    /// The text reader's starting weights: a directory with a Hugging Face
+    /// BERT `config.json` and `model.safetensors`.
+    pub text_encoder: PathBuf,
+    /// The text reader's `tokenizer.json`.
+    pub text_tokenizer: PathBuf,
+    /// Tokens the text reader reads per (history, candidate) pair: the
+    /// candidate's text, then the history's, most recent first, cut here.
+    pub text_budget: usize,
+    /// Lower BERT layers (after the embeddings) that read each item's text
+    /// once, on its own, and stay frozen; the layers above read each pair's
+    /// texts together and are fine-tuned with the yes/no head.
+    pub text_frozen_layers: usize,
+}
+
+/// What the verifier reads (`verify.reader`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyReader {
+    /// Semantic-ID tokens (T5, optionally with cached text embeddings).
+    #[default]
+    Ids,
+    /// The items' raw text (a BERT cross-encoder).
+    Text,
 }
 
 /// The verifier's training objective. Both train the yes/no answer of every
@@ -74,6 +102,11 @@ impl Default for VerifyConfig {
             lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
             init_from_generator: true,
             objective: VerifyObjective::Pairs,
+            reader: VerifyReader::Ids,
+            text_encoder: PathBuf::from(crate::embed::DEFAULT_ENCODER_DIR),
+            text_tokenizer: PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
+            text_budget: 96,
+            text_frozen_layers: 5,
         }
     }
 }

@@ -159,16 +159,23 @@ impl Layer {
 
     /// x: `[B, T, H]`; mask: additive `[B, 1, 1, T]`.
     fn forward(&self, x: &Tensor, mask: &Tensor) -> Tensor {
+        self.forward_prefix(x, mask, x.size()[1])
+    }
+
+    /// The layer's output at the first `n` positions only `[B, n, H]` (they
+    /// attend to all `T`; the other positions' outputs are not computed).
+    fn forward_prefix(&self, x: &Tensor, mask: &Tensor, n: i64) -> Tensor {
         let (b, t, h) = x.size3().expect("[B, T, H]");
         let d = h / self.heads;
-        let split = |y: Tensor| y.view([b, t, self.heads, d]).transpose(1, 2);
-        let q = split(self.query.forward(x));
-        let k = split(self.key.forward(x));
-        let v = split(self.value.forward(x));
+        let split = |y: Tensor, len: i64| y.view([b, len, self.heads, d]).transpose(1, 2);
+        let xq = x.narrow(1, 0, n);
+        let q = split(self.query.forward(&xq), n);
+        let k = split(self.key.forward(x), t);
+        let v = split(self.value.forward(x), t);
         let ctx =
             Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, false);
-        let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
-        let a = self.attn_ln.forward(&(self.attn_out.forward(&ctx) + x));
+        let ctx = ctx.transpose(1, 2).contiguous().view([b, n, h]);
+        let a = self.attn_ln.forward(&(self.attn_out.forward(&ctx) + xq));
         let i = self.intermediate.forward(&a).gelu("none");
         self.out_ln.forward(&(self.output.forward(&i) + a))
     }
@@ -227,16 +234,45 @@ impl Bert {
 
     /// Last hidden state `[B, T, H]` for ids `[B, T]` and attention mask `[B, T]` (1 = token).
     pub fn forward(&self, ids: &Tensor, attention_mask: &Tensor) -> Tensor {
-        let additive = (attention_mask.to_kind(Kind::Float).ones_like()
-            - attention_mask.to_kind(Kind::Float))
-            * f64::from(f32::MIN);
-        let additive = additive.unsqueeze(1).unsqueeze(1);
-        let mut x = self.embeddings.forward(ids);
-        for l in &self.layers {
+        self.layers_from(&self.embed(ids), attention_mask, 0..self.layers.len())
+    }
+
+    /// The embedding layer's output `[B, T, H]` (positions counted from 0).
+    pub fn embed(&self, ids: &Tensor) -> Tensor {
+        self.embeddings.forward(ids)
+    }
+
+    /// Hidden states `[B, T, H]` after the encoder layers `layers`, from the
+    /// states `x` before the first of them; attention mask `[B, T]` (1 = token).
+    pub fn layers_from(
+        &self,
+        x: &Tensor,
+        attention_mask: &Tensor,
+        layers: std::ops::Range<usize>,
+    ) -> Tensor {
+        let additive = additive_mask(attention_mask);
+        let mut x = x.shallow_clone();
+        for l in &self.layers[layers] {
             x = l.forward(&x, &additive);
         }
         x
     }
+
+    /// The last encoder layer's output at the first `n` positions only
+    /// `[B, n, H]`, from the states `x` `[B, T, H]` before it (all `T`
+    /// attended to): what a reader that pools only those positions needs.
+    pub fn last_layer_prefix(&self, x: &Tensor, attention_mask: &Tensor, n: i64) -> Tensor {
+        let last = self.layers.last().expect("at least one layer");
+        last.forward_prefix(x, &additive_mask(attention_mask), n)
+    }
+}
+
+/// `[B, T]` (1 = token) → additive `[B, 1, 1, T]` (0 or the lowest f32).
+fn additive_mask(attention_mask: &Tensor) -> Tensor {
+    let m = attention_mask.to_kind(Kind::Float);
+    ((m.ones_like() - m) * f64::from(f32::MIN))
+        .unsqueeze(1)
+        .unsqueeze(1)
 }
 
 /// Mean over real tokens: `[B, T, H]`, `[B, T]` → `[B, H]`.

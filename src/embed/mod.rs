@@ -64,18 +64,7 @@ impl TextEncoder {
 
     /// Token ids of each text and how many texts were cut at [`MAX_SEQ_LEN`].
     pub fn tokenize_counted(&self, texts: &[&str]) -> Result<(Vec<TokenIds>, usize)> {
-        let enc = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| Error::Other(format!("tokenizer: {e}")))?;
-        let truncated = enc
-            .iter()
-            .filter(|e| !e.get_overflowing().is_empty())
-            .count();
-        Ok((
-            enc.iter().map(|e| e.get_ids().to_vec()).collect(),
-            truncated,
-        ))
+        tokenize_with(&self.tokenizer, texts)
     }
 
     /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
@@ -126,6 +115,22 @@ impl TextEncoder {
         let hidden = self.bert.forward(&ids, &mask);
         Ok(l2_normalize(&mean_pool(&hidden, &mask)))
     }
+}
+
+/// Token ids of each text (with `[CLS]`/`[SEP]`, cut at the tokenizer's
+/// truncation length) and how many texts were cut.
+pub fn tokenize_with(tokenizer: &Tokenizer, texts: &[&str]) -> Result<(Vec<TokenIds>, usize)> {
+    let enc = tokenizer
+        .encode_batch(texts.to_vec(), true)
+        .map_err(|e| Error::Other(format!("tokenizer: {e}")))?;
+    let truncated = enc
+        .iter()
+        .filter(|e| !e.get_overflowing().is_empty())
+        .count();
+    Ok((
+        enc.iter().map(|e| e.get_ids().to_vec()).collect(),
+        truncated,
+    ))
 }
 
 /// Right-pads with 0 to the longest: ids and attention mask, both `[B, T]` i64.

@@ -6,10 +6,12 @@
 //! run's lists) comes with a paired-bootstrap interval over the same users.
 pub mod metrics;
 mod popular;
+pub mod sample;
 mod table;
 pub mod text;
 
 pub use popular::{most_popular, popularity, seen_before};
+pub use sample::sample_indices;
 pub use table::markdown_table;
 
 pub use text::{

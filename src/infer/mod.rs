@@ -9,13 +9,15 @@
 //! needs nothing from training.
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::config::TaskKind;
+use crate::config::VerifyReader;
 use crate::data::Dataset;
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
-use crate::verify::{rerank, Verifier};
+use crate::verify::text::{ReaderShape, TextVerifier};
+use crate::verify::{rerank, Judge, Verifier};
 use std::path::PathBuf;
 use tch::Device;
 
@@ -103,9 +105,17 @@ impl Recommender {
 
 /// A loaded verifier with its λ and the number of candidates it reranks.
 pub struct Reranker {
-    pub ck: Loaded,
+    pub reader: LoadedVerifier,
     pub lambda: f64,
     pub top: usize,
+}
+
+/// A verifier checkpoint of either reader (`verify.reader`).
+pub enum LoadedVerifier {
+    /// The T5 verifier over semantic IDs.
+    Ids(Loaded),
+    /// The BERT cross-encoder over item text, with the catalogue's texts read.
+    Text(Box<TextVerifier>),
 }
 
 /// Which verifier reranks, and how (each `None`: what training chose).
@@ -126,31 +136,66 @@ impl Reranker {
         device: Device,
         default_top: usize,
     ) -> Result<Self> {
-        let mut v = checkpoint::load_task(&spec.verifier, TaskKind::Verify, device)?;
-        let prompt = v.meta.prompt();
-        attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
-        rec.ds.check_history(prompt.history_len())?;
-        if v.meta.semantic_ids_sha256 != rec.ck.meta.semantic_ids_sha256 {
-            return Err(Error::Mismatch(format!(
-                "verifier {} was trained on other semantic IDs than the generator",
-                v.dir.display()
+        let dir = checkpoint::resolve(&spec.verifier)?;
+        let meta = checkpoint::load_meta(&dir)?;
+        if meta.task != TaskKind::Verify {
+            return Err(Error::Config(format!(
+                "{} is a `{}` checkpoint; a `verify` one is needed here",
+                dir.display(),
+                meta.task.name()
             )));
         }
-        let chosen = VerifierChoice::from_extra(&v.meta.extra);
+        if meta.semantic_ids_sha256 != rec.ck.meta.semantic_ids_sha256 {
+            return Err(Error::Mismatch(format!(
+                "verifier {} was trained on other semantic IDs than the generator",
+                dir.display()
+            )));
+        }
+        let vc = &meta.train.verify;
+        let reader = match vc.reader {
+            VerifyReader::Ids => {
+                let mut v = checkpoint::load_task(&dir, TaskKind::Verify, device)?;
+                let prompt = v.meta.prompt();
+                attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
+                rec.ds.check_history(prompt.history_len())?;
+                LoadedVerifier::Ids(v)
+            }
+            VerifyReader::Text => {
+                // It reads items by id: the texts must be those it was trained on.
+                if meta.dataset_content_sha256 != rec.ds.manifest.content_sha256 {
+                    return Err(Error::Mismatch(format!(
+                        "text verifier {} was trained on another dataset than {}",
+                        dir.display(),
+                        rec.ds_dir.display()
+                    )));
+                }
+                let shape = ReaderShape {
+                    frozen: vc.text_frozen_layers,
+                    budget: vc.text_budget,
+                };
+                let texts = rec.ds.texts();
+                LoadedVerifier::Text(Box::new(TextVerifier::open(&dir, shape, &texts, device)?))
+            }
+        };
+        let chosen = VerifierChoice::from_extra(&meta.extra);
         let lambda = spec
             .lambda
             .or(chosen.as_ref().map(|c| c.lambda))
             .ok_or_else(|| {
                 Error::Config(format!(
                     "verifier {} has no stored λ; pass --lambda",
-                    v.dir.display()
+                    dir.display()
                 ))
             })?;
         let top = spec
             .top
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
-        Ok(Reranker { ck: v, lambda, top })
+        Ok(Reranker {
+            reader,
+            lambda,
+            top,
+        })
     }
 
     /// Reranks each user's candidates; all (user, candidate) pairs of the
@@ -161,14 +206,18 @@ impl Reranker {
         users: &[(&str, &[u32])],
         hits: &[Vec<Hit>],
     ) -> Vec<Vec<Hit>> {
-        let ver = Verifier {
-            model: &self.ck.model,
-            vocab: &self.ck.vocab,
-            item_tokens,
-            prompt: self.ck.meta.prompt(),
+        let yes = match &self.reader {
+            LoadedVerifier::Ids(ck) => Verifier {
+                model: &ck.model,
+                vocab: &ck.vocab,
+                item_tokens,
+                prompt: ck.meta.prompt(),
+            }
+            .log_p_yes_lists(users, hits),
+            LoadedVerifier::Text(t) => t.log_p_yes_lists(users, hits),
         };
         hits.iter()
-            .zip(ver.log_p_yes_lists(users, hits))
+            .zip(yes)
             .map(|(hs, yes)| rerank(hs, &yes, self.lambda))
             .collect()
     }

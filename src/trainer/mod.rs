@@ -10,6 +10,7 @@ pub mod plot;
 pub mod prefetch;
 mod state;
 pub mod task;
+pub mod text_verify;
 pub mod validation;
 pub mod verify_lambda;
 pub mod verify_task;

@@ -46,9 +46,10 @@ pub struct AdamW {
     weight_decay: f64,
 }
 
-/// Norm weights get no weight decay.
+/// Norm weights (T5's `layer_norm`, BERT's `LayerNorm`) and biases get no
+/// weight decay.
 fn decays(name: &str) -> bool {
-    !name.ends_with("layer_norm.weight")
+    !(name.ends_with("layer_norm.weight") || name.contains("LayerNorm") || name.ends_with(".bias"))
 }
 
 impl AdamW {

@@ -3,8 +3,6 @@
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::eval::metrics;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::collections::BTreeMap;
 
 /// Validation (or test) Recall@10 / NDCG@10 of a generator over held-out users.
@@ -29,12 +27,8 @@ pub fn validate(gen: &Generator, held: &[HeldOut], batch_size: usize) -> BTreeMa
 
 /// A fixed, seeded sample of at most `max` held-out users (all when 0).
 pub fn sample_users(held: &[HeldOut], max: usize, seed: u64) -> Vec<HeldOut> {
-    if max == 0 || max >= held.len() {
-        return held.to_vec();
-    }
-    let mut idx: Vec<usize> = (0..held.len()).collect();
-    idx.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
-    let mut keep: Vec<usize> = idx[..max].to_vec();
-    keep.sort_unstable();
-    keep.into_iter().map(|i| held[i].clone()).collect()
+    crate::eval::sample_indices(held.len(), max, seed)
+        .into_iter()
+        .map(|i| held[i].clone())
+        .collect()
 }

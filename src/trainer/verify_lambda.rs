@@ -9,7 +9,7 @@ use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
 use crate::error::Result;
 use crate::eval::choose_on_validation;
-use crate::verify::{rerank, Verifier};
+use crate::verify::{rerank, Judge, Verifier};
 use tch::Device;
 
 /// Each λ of `lambdas` with the NDCG@10 of the held-out users' lists after
@@ -17,7 +17,7 @@ use tch::Device;
 /// the best of them (by the one rule for choices made on validation).
 pub fn lambda_sweep(
     gen: &Generator,
-    ver: &Verifier,
+    ver: &dyn Judge,
     held: &[HeldOut],
     top: usize,
     lambdas: &[f64],
@@ -50,18 +50,30 @@ pub fn choose_and_store_lambda(
 ) -> Result<(std::path::PathBuf, checkpoint::VerifierChoice)> {
     let mut best = checkpoint::load(&trainer.run_dir, device)?;
     trainer.attach_item_text(&mut best.model, &best.meta.prompt())?;
-    let vc = &trainer.cfg.verify;
-    let gen = trainer.generator(
-        &generator.model,
-        generator.meta.prompt(),
-        vc.rerank_top.max(generator.meta.train.eval.beam),
-    );
     let ver = Verifier {
         model: &best.model,
         vocab: &trainer.vocab,
         item_tokens: &trainer.item_tokens,
         prompt: trainer.cfg.data.prompt(),
     };
+    let choice = choose_lambda(trainer, generator, &ver);
+    store_choice(&best.dir, &choice)?;
+    Ok((best.dir, choice))
+}
+
+/// λ chosen for `judge` on the validation users (a seeded sample),
+/// reranking `generator`'s top candidates, with the sweep behind it.
+pub fn choose_lambda(
+    trainer: &Trainer,
+    generator: &Loaded,
+    judge: &dyn Judge,
+) -> checkpoint::VerifierChoice {
+    let vc = &trainer.cfg.verify;
+    let gen = trainer.generator(
+        &generator.model,
+        generator.meta.prompt(),
+        vc.rerank_top.max(generator.meta.train.eval.beam),
+    );
     let held = sample_users(
         &trainer.ds.valid,
         trainer.cfg.eval.max_users,
@@ -69,13 +81,13 @@ pub fn choose_and_store_lambda(
     );
     let (lambda, sweep) = lambda_sweep(
         &gen,
-        &ver,
+        judge,
         &held,
         vc.rerank_top,
         &vc.lambdas,
         trainer.cfg.eval.batch_size,
     );
-    let choice = checkpoint::VerifierChoice {
+    checkpoint::VerifierChoice {
         lambda,
         rerank_top: vc.rerank_top,
         generator: generator.dir.clone(),
@@ -86,9 +98,12 @@ pub fn choose_and_store_lambda(
                 valid_ndcg_at_10,
             })
             .collect(),
-    };
-    let mut meta = best.meta.clone();
+    }
+}
+
+/// Writes a verifier's λ choice into the card of its checkpoint `dir`.
+pub fn store_choice(dir: &std::path::Path, choice: &checkpoint::VerifierChoice) -> Result<()> {
+    let mut meta = checkpoint::load_meta(dir)?;
     meta.extra = choice.to_extra();
-    checkpoint::save_meta(&best.dir, &meta)?;
-    Ok((best.dir, choice))
+    checkpoint::save_meta(dir, &meta)
 }

@@ -95,7 +95,10 @@ impl<'a> VerifyTask<'a> {
             }
             None => (generator, examples(&t.ds)),
         };
-        if vc.init_from_generator && !t.cfg.model.same_shape(&miner.model.config) {
+        if vc.reader == crate::config::VerifyReader::Ids
+            && vc.init_from_generator
+            && !t.cfg.model.same_shape(&miner.model.config)
+        {
             return Err(Error::Config("verify.init_from_generator needs the verifier's [model] to match the generator's (or set it to false)".into()));
         }
         let mut rng =
@@ -226,6 +229,58 @@ impl<'a> VerifyTask<'a> {
     }
 }
 
+impl VerifyTask<'_> {
+    /// Training example `i` (see [`Task::n_examples`]): its user, history
+    /// and candidates, each with its answer (`true`: yes).
+    pub fn example(&self, i: usize) -> (&str, &[u32], Vec<(u32, bool)>) {
+        let g = self.t.cfg.verify.pairs_per_example();
+        let list = &self.examples[i * g..(i + 1) * g];
+        let s = &self.t.ds.train[list[0].at.user as usize];
+        let answers = list.iter().map(|e| (e.candidate, e.yes)).collect();
+        (&s.user, &s.items[..list[0].at.pos as usize], answers)
+    }
+
+    /// The validation questions, user by user: the target, then the hard
+    /// and the random negatives.
+    pub fn valid_pairs(&self) -> Vec<Pair<'_>> {
+        self.valid
+            .iter()
+            .flat_map(|c| {
+                let (user, history) = (c.held.user.as_str(), c.held.history.as_slice());
+                std::iter::once(c.held.target)
+                    .chain(c.hard.iter().copied())
+                    .chain(c.random.iter().copied())
+                    .map(move |candidate| Pair {
+                        user,
+                        history,
+                        candidate,
+                    })
+            })
+            .collect()
+    }
+
+    /// AUC of the targets against all, the hard and the random negatives,
+    /// from the scores of [`VerifyTask::valid_pairs`] in order.
+    pub fn valid_report(&self, s: &[f32]) -> BTreeMap<String, f64> {
+        let (mut pos, mut hard, mut random) = (Vec::new(), Vec::new(), Vec::new());
+        let mut at = 0;
+        for c in &self.valid {
+            pos.push(s[at]);
+            hard.extend_from_slice(&s[at + 1..at + 1 + c.hard.len()]);
+            random.extend_from_slice(
+                &s[at + 1 + c.hard.len()..at + 1 + c.hard.len() + c.random.len()],
+            );
+            at += 1 + c.hard.len() + c.random.len();
+        }
+        let all: Vec<f32> = hard.iter().chain(&random).copied().collect();
+        BTreeMap::from([
+            ("auc".to_string(), auc(&pos, &all)),
+            ("auc_hard".to_string(), auc(&pos, &hard)),
+            ("auc_random".to_string(), auc(&pos, &random)),
+        ])
+    }
+}
+
 impl Task for VerifyTask<'_> {
     fn kind(&self) -> crate::config::TaskKind {
         crate::config::TaskKind::Verify
@@ -295,38 +350,7 @@ impl Task for VerifyTask<'_> {
             item_tokens: &t.item_tokens,
             prompt: t.cfg.data.prompt(),
         };
-        let pairs: Vec<Pair> = self
-            .valid
-            .iter()
-            .flat_map(|c| {
-                let (user, history) = (c.held.user.as_str(), c.held.history.as_slice());
-                std::iter::once(c.held.target)
-                    .chain(c.hard.iter().copied())
-                    .chain(c.random.iter().copied())
-                    .map(move |candidate| Pair {
-                        user,
-                        history,
-                        candidate,
-                    })
-            })
-            .collect();
-        let s = v.log_p_yes(&pairs, 1024);
-        let (mut pos, mut hard, mut random) = (Vec::new(), Vec::new(), Vec::new());
-        let mut at = 0;
-        for c in &self.valid {
-            pos.push(s[at]);
-            hard.extend_from_slice(&s[at + 1..at + 1 + c.hard.len()]);
-            random.extend_from_slice(
-                &s[at + 1 + c.hard.len()..at + 1 + c.hard.len() + c.random.len()],
-            );
-            at += 1 + c.hard.len() + c.random.len();
-        }
-        let all: Vec<f32> = hard.iter().chain(&random).copied().collect();
-        BTreeMap::from([
-            ("auc".to_string(), auc(&pos, &all)),
-            ("auc_hard".to_string(), auc(&pos, &hard)),
-            ("auc_random".to_string(), auc(&pos, &random)),
-        ])
+        self.valid_report(&v.log_p_yes(&self.valid_pairs(), 1024))
     }
     fn score_key(&self) -> &'static str {
         "auc"

@@ -19,6 +19,8 @@
 //! alike IDs — collisions, near neighbours in the index — are told apart by
 //! what they are.
 
+pub mod text;
+
 use crate::decode::Hit;
 use crate::model::T5;
 use crate::prompt::{self, PromptConfig};
@@ -131,6 +133,18 @@ impl Verifier<'_> {
         hits.iter()
             .map(|hs| flat.by_ref().take(hs.len()).collect())
             .collect()
+    }
+}
+
+/// What reranking asks of a verifier: log P(yes) of each user's candidates.
+pub trait Judge {
+    /// One list per user (`users[i]` with `hits[i]`), in the hits' order.
+    fn log_p_yes_lists(&self, users: &[(&str, &[u32])], hits: &[Vec<Hit>]) -> Vec<Vec<f32>>;
+}
+
+impl Judge for Verifier<'_> {
+    fn log_p_yes_lists(&self, users: &[(&str, &[u32])], hits: &[Vec<Hit>]) -> Vec<Vec<f32>> {
+        Verifier::log_p_yes_lists(self, users, hits)
     }
 }
 

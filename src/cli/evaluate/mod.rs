@@ -69,6 +69,11 @@ pub struct Args {
     /// paired difference to the generator anyway.
     #[arg(long)]
     pub compare: Option<PathBuf>,
+    /// Evaluate a fixed, seeded sample of this many of the split's users (0:
+    /// all): every row is scored on the same users (e.g. a CPU run with a
+    /// verifier on a large catalogue).
+    #[arg(long, default_value_t = 0, conflicts_with = "compare")]
+    pub max_users: usize,
     /// With --rerank, the reranked lists get a row of their own, next to the
     /// generator's, with their own users/s.
     #[command(flatten)]
@@ -96,7 +101,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &inf.item_tokens,
         inf.ds_dir.clone(),
     );
-    let held = ds.held_out(a.split);
+    let all = ds.held_out(a.split);
+    let keep = eval::sample_indices(all.len(), a.max_users, 0);
+    let held_users: Vec<genrec::data::HeldOut> = keep.iter().map(|&i| all[i].clone()).collect();
+    let held = held_users.as_slice();
     let protocol = Protocol {
         exclude_seen: a.decode.exclude_seen,
         bootstrap: a.bootstrap,
@@ -104,7 +112,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let n_items = ds.items.len();
     let pop = eval::popularity(ds, n_items);
-    let seen = eval::seen_before(ds, a.split);
+    let seen_all = eval::seen_before(ds, a.split);
+    let seen: Vec<_> = keep.iter().map(|&i| seen_all[i].clone()).collect();
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let trie = index.trie()?;
     // One row of the table: its lists scored against the targets.
