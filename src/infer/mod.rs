@@ -113,7 +113,7 @@ pub struct Reranker {
 /// A verifier checkpoint of either reader (`verify.reader`).
 pub enum LoadedVerifier {
     /// The T5 verifier over semantic IDs.
-    Ids(Loaded),
+    Ids(Box<Loaded>),
     /// The BERT cross-encoder over item text, with the catalogue's texts read.
     Text(Box<TextVerifier>),
 }
@@ -158,7 +158,7 @@ impl Reranker {
                 let prompt = v.meta.prompt();
                 attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
                 rec.ds.check_history(prompt.history_len())?;
-                LoadedVerifier::Ids(v)
+                LoadedVerifier::Ids(Box::new(v))
             }
             VerifyReader::Text => {
                 // It reads items by id: the texts must be those it was trained on.

@@ -27,6 +27,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use tch::Tensor;
 
+/// The trained variables' values at the best step, by name.
+type Snapshot = Vec<(String, Tensor)>;
+
 /// What a text-verifier run did.
 pub struct TextRun {
     pub checkpoint: PathBuf,
@@ -92,7 +95,7 @@ pub fn train_text_verifier(
         best_step: 0,
         evals_since_best: 0,
     };
-    let mut best: Option<(Vec<(String, Tensor)>, BTreeMap<String, f64>)> = None;
+    let mut best: Option<(Snapshot, BTreeMap<String, f64>)> = None;
     let (mut epoch, mut order, mut at) = (0usize, epoch_order(n, cfg.run.seed, 0), 0usize);
     let started = std::time::Instant::now();
     let mut pairs_seen = 0usize;
@@ -119,7 +122,7 @@ pub fn train_text_verifier(
         let loss = verify_loss(&yes_no, &Tensor::from_slice(&labels).to(t.device), g);
         optimise(&mut opt, &loss, o.grad_clip, o.lr_at(state.step));
         progress.inc(1);
-        if state.step % cfg.run.log_every.max(1) == 0 {
+        if state.step.is_multiple_of(cfg.run.log_every.max(1)) {
             let l = loss.double_value(&[]);
             progress.set_message(format!("loss {l:.4}"));
             writeln!(
@@ -129,7 +132,7 @@ pub fn train_text_verifier(
             )
             .at(&metrics_path)?;
         }
-        if state.step % cfg.eval.every == 0 || state.step == o.max_steps {
+        if state.step.is_multiple_of(cfg.eval.every) || state.step == o.max_steps {
             let valid = validate();
             let score = valid["auc"];
             progress.note(&format!(
