@@ -131,7 +131,7 @@ fn long_texts_are_truncated_at_256_not_128() {
 #[test]
 fn text_reader_reads_a_lone_candidate_as_the_whole_encoder_does() {
     use genrec::embed::{load_tokenizer, tokenize_with};
-    use genrec::verify::text::{ReaderShape, TextReader, TEXT_TOKENS};
+    use genrec::verify::text::{ReaderShape, TextHead, TextReader, TEXT_TOKENS};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let enc_dir = root.join("checkpoints/encoders/all-MiniLM-L6-v2");
     let tok = load_tokenizer(
@@ -148,7 +148,11 @@ fn text_reader_reads_a_lone_candidate_as_the_whole_encoder_does() {
     let empty: &[u32] = &[];
     let history: &[u32] = &[0, 2];
     for frozen in [0, 3, 5] {
-        let shape = ReaderShape { frozen, budget: 48 };
+        let shape = ReaderShape {
+            frozen,
+            budget: 48,
+            head: TextHead::Candidate,
+        };
         let reader = TextReader::load(&enc_dir, shape, Device::Cpu).unwrap();
         let items = reader.read_items(&ids);
         let _g = tch::no_grad_guard();
@@ -170,5 +174,34 @@ fn text_reader_reads_a_lone_candidate_as_the_whole_encoder_does() {
         let alone = reader.pooled(&items, &[(history, 1)]);
         let d = max_abs_diff(&alone.get(0), &pooled.get(1));
         assert!(d < 1e-5, "frozen {frozen}: padding leaked ({d})");
+        // The comparing head reads [c, h, c·h, |c − h|]: the candidate's
+        // mean first, then the history's (zero without one).
+        let compare = TextReader::load(
+            &enc_dir,
+            ReaderShape {
+                head: TextHead::Compare,
+                ..shape
+            },
+            Device::Cpu,
+        )
+        .unwrap();
+        let both = compare.pooled(&items, &[(empty, 0), (history, 1)]);
+        assert_eq!(both.size(), [2, 4 * 384]);
+        assert!(max_abs_diff(&both.get(0).narrow(0, 0, 384), &pooled.get(0)) < 1e-5);
+        assert_eq!(
+            both.get(0)
+                .narrow(0, 384, 768)
+                .abs()
+                .max()
+                .double_value(&[]),
+            0.0
+        );
+        let (c, h) = (
+            both.get(1).narrow(0, 0, 384),
+            both.get(1).narrow(0, 384, 384),
+        );
+        assert!(max_abs_diff(&c, &pooled.get(1)) < 1e-5);
+        assert!(max_abs_diff(&both.get(1).narrow(0, 768, 384), &(&c * &h)) < 1e-6);
+        assert!(h.abs().max().double_value(&[]) > 0.0);
     }
 }

@@ -97,6 +97,14 @@ impl GenrecMeta {
         self.prompt.unwrap_or_else(|| self.train.data.prompt())
     }
 
+    /// A text-reading verifier's shape (`None`: the model reads semantic IDs).
+    pub fn text_reader(&self) -> Option<crate::config::ReaderShape> {
+        match self.task {
+            TaskKind::Verify => self.train.verify.text_reader(),
+            TaskKind::Generate => None,
+        }
+    }
+
     /// The prepared dataset the model was trained on.
     pub fn dataset_dir(&self) -> &Path {
         &self.train.data.dataset

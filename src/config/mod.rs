@@ -11,7 +11,7 @@ use crate::runtime::DeviceChoice;
 use overrides::apply_override;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-pub use verify::{VerifyConfig, VerifyObjective, VerifyReader};
+pub use verify::{ReaderShape, TextHead, VerifyConfig, VerifyObjective, VerifyReader};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]

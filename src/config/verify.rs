@@ -58,6 +58,34 @@ pub struct VerifyConfig {
     /// once, on its own, and stay frozen; the layers above read each pair's
     /// texts together and are fine-tuned with the yes/no head.
     pub text_frozen_layers: usize,
+    /// What the text reader's yes/no head reads: `"candidate"` (the mean of
+    /// the candidate's tokens after the last layer) or `"compare"` (that,
+    /// the mean of the history's tokens entering it, their product and
+    /// their absolute difference — SBERT's comparison features, so that
+    /// closeness of candidate and history can be read from the start).
+    pub text_head: TextHead,
+}
+
+/// What the text reader's head reads (`verify.text_head`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TextHead {
+    /// The candidate's tokens' mean `[H]`.
+    #[default]
+    Candidate,
+    /// Candidate and history means, their product and difference `[4H]`.
+    Compare,
+}
+
+/// How a text reader splits its BERT, how much of a pair it reads and what
+/// its head reads: what inference needs of a text verifier's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderShape {
+    /// Layers read per item text and frozen.
+    pub frozen: usize,
+    /// Tokens per (history, candidate) pair.
+    pub budget: usize,
+    pub head: TextHead,
 }
 
 /// What the verifier reads (`verify.reader`).
@@ -107,11 +135,21 @@ impl Default for VerifyConfig {
             text_tokenizer: PathBuf::from("tokenizer/all-MiniLM-L6-v2/tokenizer.json"),
             text_budget: 96,
             text_frozen_layers: 5,
+            text_head: TextHead::Candidate,
         }
     }
 }
 
 impl VerifyConfig {
+    /// The text reader's shape, when the verifier reads text.
+    pub fn text_reader(&self) -> Option<ReaderShape> {
+        (self.reader == VerifyReader::Text).then_some(ReaderShape {
+            frozen: self.text_frozen_layers,
+            budget: self.text_budget,
+            head: self.text_head,
+        })
+    }
+
     /// Pairs in one training example: 1, or with lists a position's target
     /// and all its negatives.
     pub fn pairs_per_example(&self) -> usize {

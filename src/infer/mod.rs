@@ -9,14 +9,13 @@
 //! needs nothing from training.
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::config::TaskKind;
-use crate::config::VerifyReader;
 use crate::data::Dataset;
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
-use crate::verify::text::{ReaderShape, TextVerifier};
+use crate::verify::text::TextVerifier;
 use crate::verify::{rerank, Judge, Verifier};
 use std::path::PathBuf;
 use tch::Device;
@@ -151,16 +150,15 @@ impl Reranker {
                 dir.display()
             )));
         }
-        let vc = &meta.train.verify;
-        let reader = match vc.reader {
-            VerifyReader::Ids => {
+        let reader = match meta.text_reader() {
+            None => {
                 let mut v = checkpoint::load_task(&dir, TaskKind::Verify, device)?;
                 let prompt = v.meta.prompt();
                 attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
                 rec.ds.check_history(prompt.history_len())?;
                 LoadedVerifier::Ids(Box::new(v))
             }
-            VerifyReader::Text => {
+            Some(shape) => {
                 // It reads items by id: the texts must be those it was trained on.
                 if meta.dataset_content_sha256 != rec.ds.manifest.content_sha256 {
                     return Err(Error::Mismatch(format!(
@@ -169,10 +167,6 @@ impl Reranker {
                         rec.ds_dir.display()
                     )));
                 }
-                let shape = ReaderShape {
-                    frozen: vc.text_frozen_layers,
-                    budget: vc.text_budget,
-                };
                 let texts = rec.ds.texts();
                 LoadedVerifier::Text(Box::new(TextVerifier::open(&dir, shape, &texts, device)?))
             }

@@ -21,7 +21,7 @@ use crate::embed::{load_tokenizer, tokenize_with};
 use crate::error::{IoContext, Result};
 use crate::progress::Progress;
 use crate::util::fsx::{write_atomic, write_json, StagedDir};
-use crate::verify::text::{ReaderShape, TextReader, TextVerifier, TEXT_TOKENS};
+use crate::verify::text::{TextReader, TextVerifier, TEXT_TOKENS};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,10 +49,7 @@ pub fn train_text_verifier(
 ) -> Result<TextRun> {
     let (vc, o, cfg) = (&t.cfg.verify, &t.cfg.optim, &t.cfg);
     tch::manual_seed(cfg.run.seed as i64);
-    let shape = ReaderShape {
-        frozen: vc.text_frozen_layers,
-        budget: vc.text_budget,
-    };
+    let shape = vc.text_reader().expect("a text reader's run");
     let reader = TextReader::load(&vc.text_encoder, shape, t.device)?;
     let tok = load_tokenizer(&vc.text_tokenizer, TEXT_TOKENS)?;
     let (tokens, cut) = tokenize_with(&tok, &t.ds.texts())?;

@@ -30,14 +30,7 @@ pub const TEXT_TOKENS: usize = 32;
 /// The var-store prefix of what genrec adds to the BERT.
 const ADDED: &str = "genrec_verifier";
 
-/// How the reader splits the BERT and how much of a pair it reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReaderShape {
-    /// Layers read per item text and frozen.
-    pub frozen: usize,
-    /// Tokens per (history, candidate) pair.
-    pub budget: usize,
-}
+pub use crate::config::{ReaderShape, TextHead};
 
 /// A BERT with a yes/no head over (history texts, candidate text) pairs.
 pub struct TextReader {
@@ -74,7 +67,11 @@ impl TextReader {
             bs_init: Some(nn::Init::Const(0.0)),
             bias: true,
         };
-        let head = nn::linear(&root / "head", h, 2, zero);
+        let width = match shape.head {
+            TextHead::Candidate => h,
+            TextHead::Compare => 4 * h,
+        };
+        let head = nn::linear(&root / "head", width, 2, zero);
         let mark = root.zeros("mark", &[h]);
         let config_path = dir.join("config.json");
         let config_json = std::fs::read(&config_path).at(&config_path)?;
@@ -187,8 +184,10 @@ impl TextReader {
         self.head.forward(&self.pooled(items, pairs))
     }
 
-    /// What the head reads `[B, H]`: the mean of each pair's candidate tokens
-    /// after the fine-tuned layers.
+    /// What the head reads, `[B, H]` or `[B, 4H]` (see [`TextHead`]): the
+    /// mean of each pair's candidate tokens after the fine-tuned layers (and
+    /// with `Compare`, the mean of its history tokens entering the last layer,
+    /// their product and absolute difference).
     pub fn pooled(&self, items: &ItemStates, pairs: &[(&[u32], u32)]) -> Tensor {
         let dev = self.bert.device;
         let (rows, c_lens): (Vec<Tensor>, Vec<i64>) = pairs
@@ -199,23 +198,27 @@ impl TextReader {
         let x = Tensor::pad_sequence(&rows, true, 0.0, "right");
         let t = x.size()[1];
         let at = Tensor::arange(t, (Kind::Int64, dev)).unsqueeze(0);
-        let mask = at.lt_tensor(&Tensor::from_slice(&lens).to(dev).unsqueeze(1));
-        let cand = at
-            .lt_tensor(&Tensor::from_slice(&c_lens).to(dev).unsqueeze(1))
-            .to_kind(Kind::Float)
-            .unsqueeze(-1);
+        let lens = Tensor::from_slice(&lens).to(dev).unsqueeze(1);
+        let c_len = Tensor::from_slice(&c_lens).to(dev).unsqueeze(1);
+        let mask = at.lt_tensor(&lens).to_kind(Kind::Int64);
         // Only the candidate's tokens are pooled: the last layer computes
         // them alone (attending to every token), the layers below all tokens.
         let layers = self.bert.config.num_hidden_layers as usize;
-        let mask = mask.to_kind(Kind::Int64);
         let below = self
             .bert
             .layers_from(&x, &mask, self.shape.frozen..layers - 1);
         let n = c_lens.iter().copied().max().unwrap_or(1);
         let y = self.bert.last_layer_prefix(&below, &mask, n);
-        let cand = cand.narrow(1, 0, n);
-        (y * &cand).sum_dim_intlist(1, false, Kind::Float)
-            / cand.sum_dim_intlist(1, false, Kind::Float)
+        let cand = at.narrow(1, 0, n).lt_tensor(&c_len);
+        let c = masked_mean(&y, &cand);
+        match self.shape.head {
+            TextHead::Candidate => c,
+            TextHead::Compare => {
+                let hist = at.ge_tensor(&c_len).logical_and(&at.lt_tensor(&lens));
+                let h = masked_mean(&below, &hist);
+                Tensor::cat(&[&c, &h, &(&c * &h), &(&c - &h).abs()], 1)
+            }
+        }
     }
 
     /// log P(yes) of each pair, `batch` pairs at a time.
@@ -232,6 +235,14 @@ impl TextReader {
         }
         out
     }
+}
+
+/// Mean over the positions where `which` `[B, T]` holds: `[B, T, H]` → `[B, H]`
+/// (zeros for a row with none).
+fn masked_mean(x: &Tensor, which: &Tensor) -> Tensor {
+    let w = which.to_kind(Kind::Float).unsqueeze(-1);
+    (x * &w).sum_dim_intlist(1, false, Kind::Float)
+        / w.sum_dim_intlist(1, false, Kind::Float).clamp_min(1.0)
 }
 
 /// A text reader with its catalogue's texts read: what reranks.
