@@ -713,7 +713,8 @@ fn a_text_reading_verifier_trains_and_reranks_through_inference() {
 }
 
 /// The verifier that reads raw item text (`verify.reader = "text"`, a
-/// MiniLM cross-encoder): it trains on the mined lists, keeps its frozen
+/// MiniLM cross-encoder, here with the comparing head): it trains on the
+/// mined lists, keeps its frozen
 /// layers as the encoder's and moves the others, saves a BERT that loads as
 /// one (with its head and tokenizer beside it), refuses `--resume`, and
 /// `evaluate --rerank` loads it and reranks.
@@ -731,6 +732,8 @@ fn a_verifier_reading_raw_text_trains_saves_and_reranks() {
         "verify.text_budget=24",
         "--set",
         "verify.text_frozen_layers=5",
+        "--set",
+        "verify.text_head=\"compare\"",
     ];
     let (ver, log) = train_tiny_verifier_logged(t.path(), "tiny-text-reader", &reader);
     assert!(
