@@ -149,12 +149,18 @@ pub fn save(
     write_json(&staged.path("genrec.json"), parts.meta)?;
     training_files(&tmp)?;
     staged.commit()?;
+    point_to(run_dir, &name, is_best)?;
+    Ok(dest)
+}
+
+/// Points `latest` (and `best`, if `is_best`) at the complete checkpoint
+/// `run_dir/name`, then prunes checkpoints neither pointer names.
+pub fn point_to(run_dir: &Path, name: &str, is_best: bool) -> Result<()> {
     write_atomic(&run_dir.join("latest"), format!("{name}\n").as_bytes())?;
     if is_best {
         write_atomic(&run_dir.join("best"), format!("{name}\n").as_bytes())?;
     }
-    prune(run_dir)?;
-    Ok(dest)
+    prune(run_dir)
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {

@@ -15,13 +15,11 @@ use super::optim::{optimise, AdamW};
 use super::verify_lambda::{choose_lambda, store_choice};
 use super::verify_task::{verify_loss, VerifyTask};
 use super::{epoch_order, Task, Trainer, TrainerState};
-use crate::artifact::checkpoint::{self, GenrecMeta, Loaded, VerifierChoice};
-use crate::config::TaskKind;
-use crate::embed::{load_tokenizer, tokenize_with};
+use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::error::{IoContext, Result};
 use crate::progress::Progress;
 use crate::util::fsx::{write_atomic, write_json, StagedDir};
-use crate::verify::text::{TextReader, TextVerifier, TEXT_TOKENS};
+use crate::verify::text::{TextVerifier, TEXT_TOKENS};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,17 +48,20 @@ pub fn train_text_verifier(
     let (vc, o, cfg) = (&t.cfg.verify, &t.cfg.optim, &t.cfg);
     tch::manual_seed(cfg.run.seed as i64);
     let shape = vc.text_reader().expect("a text reader's run");
-    let reader = TextReader::load(&vc.text_encoder, shape, t.device)?;
-    let tok = load_tokenizer(&vc.text_tokenizer, TEXT_TOKENS)?;
-    let (tokens, cut) = tokenize_with(&tok, &t.ds.texts())?;
+    let texts = t.ds.texts();
+    let (verifier, cut) = TextVerifier::new(
+        &vc.text_encoder,
+        &vc.text_tokenizer,
+        shape,
+        &texts,
+        t.device,
+    )?;
     progress.note(&format!(
         "text verifier: {} item texts read once through the embeddings and {} frozen layers ({cut} cut at {TEXT_TOKENS} tokens); {} tokens per pair",
-        tokens.len(),
+        texts.len(),
         shape.frozen,
         shape.budget
     ));
-    let items = reader.read_items(&tokens);
-    let verifier = TextVerifier { reader, items };
     let (reader, items) = (&verifier.reader, &verifier.items);
     // Only the fine-tuned layers, the head and the mark are trained.
     let frozen_prefixes: Vec<String> = std::iter::once("embeddings.".to_string())
@@ -180,24 +181,12 @@ pub fn train_text_verifier(
     reader.save(&staged.path(""))?;
     let tok_dest = staged.path("tokenizer.json");
     std::fs::copy(&vc.text_tokenizer, &tok_dest).at(&vc.text_tokenizer)?;
-    let meta = GenrecMeta {
-        format_version: checkpoint::FORMAT_VERSION,
-        task: TaskKind::Verify,
-        prompt: Some(cfg.data.prompt()),
-        built_from_sha256: task.built_from(),
-        train: cfg.clone(),
-        semantic_ids_sha256: t.index.summary.codes_sha256.clone(),
-        dataset_content_sha256: t.ds.manifest.content_sha256.clone(),
-        step: state.best_step,
-        valid: valid.clone(),
-        extra: serde_json::Value::Null,
-    };
-    write_json(&staged.path("genrec.json"), &meta)?;
-    write_json(&staged.path("trainer.json"), &state)?;
+    write_json(
+        &staged.path("genrec.json"),
+        &t.meta(task, state.best_step, valid.clone()),
+    )?;
     staged.commit()?;
-    for pointer in ["latest", "best"] {
-        write_atomic(&t.run_dir.join(pointer), format!("{name}\n").as_bytes())?;
-    }
+    checkpoint::point_to(&t.run_dir, &name, true)?;
     let choice = choose_lambda(t, generator, &verifier);
     store_choice(&dest, &choice)?;
     Ok(TextRun {

@@ -256,10 +256,24 @@ impl TextVerifier {
     /// `tokenizer.json` saved beside it), reading `texts` (the items' text,
     /// by item id).
     pub fn open(dir: &Path, shape: ReaderShape, texts: &[&str], device: Device) -> Result<Self> {
-        let reader = TextReader::load(dir, shape, device)?;
-        let tok = load_tokenizer(&dir.join("tokenizer.json"), TEXT_TOKENS)?;
-        let items = reader.read_items(&tokenize_with(&tok, texts)?.0);
-        Ok(Self { reader, items })
+        Ok(Self::new(dir, &dir.join("tokenizer.json"), shape, texts, device)?.0)
+    }
+
+    /// The reader of `model_dir` (see [`TextReader::load`]) with `texts`
+    /// tokenized by `tokenizer_json` and read through its frozen layers;
+    /// also how many texts were cut at [`TEXT_TOKENS`].
+    pub fn new(
+        model_dir: &Path,
+        tokenizer_json: &Path,
+        shape: ReaderShape,
+        texts: &[&str],
+        device: Device,
+    ) -> Result<(Self, usize)> {
+        let reader = TextReader::load(model_dir, shape, device)?;
+        let tok = load_tokenizer(tokenizer_json, TEXT_TOKENS)?;
+        let (tokens, cut) = tokenize_with(&tok, texts)?;
+        let items = reader.read_items(&tokens);
+        Ok((Self { reader, items }, cut))
     }
 }
 

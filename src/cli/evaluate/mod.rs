@@ -17,6 +17,7 @@ use genrec::decode::hit_items;
 use genrec::eval::{self, MethodResult, Protocol};
 use genrec::progress::Progress;
 use genrec::runtime;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -101,10 +102,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &inf.item_tokens,
         inf.ds_dir.clone(),
     );
+    // All of the split's users, or a fixed sample of them (copied only then).
     let all = ds.held_out(a.split);
-    let keep = eval::sample_indices(all.len(), a.max_users, 0);
-    let held_users: Vec<genrec::data::HeldOut> = keep.iter().map(|&i| all[i].clone()).collect();
-    let held = held_users.as_slice();
+    let keep = (a.max_users > 0 && a.max_users < all.len())
+        .then(|| eval::sample_indices(all.len(), a.max_users, 0));
+    let pick = |i: &usize| all[*i].clone();
+    let held_users: Cow<[genrec::data::HeldOut]> = match &keep {
+        Some(k) => Cow::Owned(k.iter().map(pick).collect()),
+        None => Cow::Borrowed(all),
+    };
+    let held = held_users.as_ref();
     let protocol = Protocol {
         exclude_seen: a.decode.exclude_seen,
         bootstrap: a.bootstrap,
@@ -112,8 +119,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let n_items = ds.items.len();
     let pop = eval::popularity(ds, n_items);
-    let seen_all = eval::seen_before(ds, a.split);
-    let seen: Vec<_> = keep.iter().map(|&i| seen_all[i].clone()).collect();
+    let mut seen = eval::seen_before(ds, a.split);
+    if let Some(k) = &keep {
+        seen = k.iter().map(|&i| std::mem::take(&mut seen[i])).collect();
+    }
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let trie = index.trie()?;
     // One row of the table: its lists scored against the targets.
