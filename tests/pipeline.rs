@@ -1525,3 +1525,70 @@ fn a_verifier_mined_by_a_held_out_generator_trains_on_the_positions_it_held_out_
         Some(miner.as_path())
     );
 }
+
+/// A copy of the prepared ML-100K (same content, so the tiny generator's
+/// checks pass) whose `baselines/` cache is this test's own.
+fn private_dataset_copy(root: &Path) -> PathBuf {
+    let dest = root.join("ml-100k");
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    copy(data(), &dest);
+    copy(&data().join("index"), &dest.join("index"));
+    dest
+}
+
+#[test]
+fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
+    let t = tempfile::tempdir().unwrap();
+    let ds = private_dataset_copy(t.path());
+    let (dataset, index) = (
+        format!("data.dataset=\"{}\"", ds.display()),
+        format!("data.index=\"{}/index\"", ds.display()),
+    );
+    let reader = [
+        "--set",
+        "verify.reader=\"sequence\"",
+        "--set",
+        "verify.sequence_max_epochs=1",
+        "--set",
+        &dataset,
+        "--set",
+        &index,
+    ];
+    let (ver, _) = train_tiny_verifier_logged(t.path(), "tiny-seq", &reader);
+    let best = genrec::artifact::checkpoint::resolve(&ver).unwrap();
+    for f in ["model.safetensors", "sasrec.json", "genrec.json"] {
+        assert!(best.join(f).exists(), "{f} missing in {}", best.display());
+    }
+    // The SASRec it is, the harness's cached baseline with the run's seed:
+    // one cache entry, with the very weights of the checkpoint.
+    let cached: Vec<PathBuf> = std::fs::read_dir(ds.join("baselines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(
+        std::fs::read(cached[0].join("model.safetensors")).unwrap(),
+        std::fs::read(best.join("model.safetensors")).unwrap()
+    );
+    let card = genrec::artifact::checkpoint::load_meta(&best).unwrap();
+    for k in ["auc", "auc_hard", "auc_random", "ndcg@10"] {
+        assert!(card.valid.contains_key(k), "{k} missing: {:?}", card.valid);
+    }
+    // A second run takes SASRec from the cache, to the same answers.
+    let (again, log) = train_tiny_verifier_logged(t.path(), "tiny-seq-again", &reader);
+    assert!(!log.contains("training SASRec"), "{log}");
+    let again = genrec::artifact::checkpoint::load_meta(
+        &genrec::artifact::checkpoint::resolve(&again).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(card.valid, again.valid);
+    evaluate_reranked(&ver, &t.path().join("eval"));
+}

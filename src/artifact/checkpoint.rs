@@ -105,6 +105,14 @@ impl GenrecMeta {
         }
     }
 
+    /// What a verifier reads (`None`: a generator).
+    pub fn verify_reader(&self) -> Option<crate::config::VerifyReader> {
+        match self.task {
+            TaskKind::Verify => Some(self.train.verify.reader),
+            TaskKind::Generate => None,
+        }
+    }
+
     /// The prepared dataset the model was trained on.
     pub fn dataset_dir(&self) -> &Path {
         &self.train.data.dataset

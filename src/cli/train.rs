@@ -1,5 +1,5 @@
 use super::progress::Bar;
-use genrec::config::{TaskKind, TrainConfig};
+use genrec::config::{TaskKind, TrainConfig, VerifyReader};
 use genrec::runtime::{self, DeviceChoice};
 use genrec::trainer::{GenerateTask, TrainOptions, Trainer};
 use std::path::PathBuf;
@@ -167,9 +167,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             s
         }
         TaskKind::Verify => {
-            let text = trainer.cfg.verify.reader == genrec::config::VerifyReader::Text;
-            if text {
-                text_run_can_start(&trainer, a.resume)?;
+            let reader = trainer.cfg.verify.reader;
+            if reader != VerifyReader::Ids {
+                run_can_start(&trainer, a.resume)?;
             }
             let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
             let miner = trainer
@@ -185,8 +185,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 miner.as_ref(),
                 &Bar::new(),
             )?;
-            if text {
-                return train_text_verifier(&trainer, &generator, &task);
+            match reader {
+                VerifyReader::Text => return train_text_verifier(&trainer, &generator, &task),
+                VerifyReader::Sequence => {
+                    return train_sequence_verifier(&trainer, &generator, &task)
+                }
+                VerifyReader::Ids => {}
             }
             let s = trainer.run(&task, &opts, &Bar::new())?;
             choose_lambda(&trainer, &generator, device)?;
@@ -238,12 +242,14 @@ fn print_choice(dir: &std::path::Path, choice: &genrec::artifact::checkpoint::Ve
     );
 }
 
-/// A text-reading verifier's run (`verify.reader = "text"`) is short and
-/// not resumable: it starts in an empty run directory.
-fn text_run_can_start(trainer: &Trainer, resume: bool) -> anyhow::Result<()> {
+/// A text- or sequence-reading verifier's run (`verify.reader = "text"` or
+/// `"sequence"`) is short and not resumable: it starts in an empty run
+/// directory.
+fn run_can_start(trainer: &Trainer, resume: bool) -> anyhow::Result<()> {
     anyhow::ensure!(
         !resume,
-        "--resume: a text verifier run (verify.reader = \"text\") is not resumable; run it again under another run.name"
+        "--resume: a verifier run with verify.reader = \"{}\" is not resumable; run it again under another run.name",
+        trainer.cfg.verify.reader.name()
     );
     anyhow::ensure!(
         !trainer.run_dir.join("latest").exists(),
@@ -269,6 +275,34 @@ fn train_text_verifier(
         r.valid["auc_random"],
         r.best_step,
         r.pairs_per_second,
+        r.checkpoint.display()
+    );
+    Ok(())
+}
+
+/// Trains (or takes from the harness's cache) the sequence-reading verifier
+/// and prints what it chose.
+fn train_sequence_verifier(
+    trainer: &Trainer,
+    generator: &genrec::artifact::checkpoint::Loaded,
+    task: &genrec::trainer::verify_task::VerifyTask,
+) -> anyhow::Result<()> {
+    let r = genrec::trainer::sequence_verify::train_sequence_verifier(
+        trainer,
+        generator,
+        task,
+        &Bar::new(),
+    )?;
+    print_choice(&r.checkpoint, &r.choice);
+    println!(
+        "sequence verifier (SASRec): best epoch {} of {}, validation NDCG@10 {:.4}, {:.0} s of training; yes/no validation AUC {:.4} (hard {:.4}, random {:.4}); checkpoint {}",
+        r.best_epoch,
+        r.epochs,
+        r.valid_ndcg_at_10,
+        r.train_seconds,
+        r.valid["auc"],
+        r.valid["auc_hard"],
+        r.valid["auc_random"],
         r.checkpoint.display()
     );
     Ok(())

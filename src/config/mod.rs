@@ -369,6 +369,10 @@ impl TrainConfig {
             if self.verify.reader == VerifyReader::Text && self.verify.text_budget < 16 {
                 return bad("verify.text_budget must be at least 16 tokens");
             }
+            if self.verify.reader == VerifyReader::Sequence && self.verify.sequence_max_epochs == 0
+            {
+                return bad("verify.sequence_max_epochs must be at least 1");
+            }
         }
         self.model.t5(1).check()
     }

@@ -44,7 +44,10 @@ pub struct VerifyConfig {
     /// What the verifier reads: `"ids"` (the T5 verifier over semantic IDs,
     /// with cached text embeddings when `data.item_text`) or `"text"` (a
     /// cross-encoder over the items' raw text, started from a MiniLM/BERT
-    /// checkpoint: design 1 of TALLRec's reading of item text).
+    /// checkpoint: design 1 of TALLRec's reading of item text) or
+    /// `"sequence"` (SASRec as RecBole trains it, on every training position
+    /// against every item; P(yes) is its next-item probability; the mining
+    /// settings only shape the validation report).
     pub reader: VerifyReader,
     /// The text reader's starting weights: a directory with a Hugging Face
     /// BERT `config.json` and `model.safetensors`.
@@ -64,6 +67,9 @@ pub struct VerifyConfig {
     /// their absolute difference — SBERT's comparison features, so that
     /// closeness of candidate and history can be read from the start).
     pub text_head: TextHead,
+    /// The sequence reader's most SASRec epochs (it stops earlier when
+    /// validation NDCG@10 has not improved for 10 epochs, RecBole's rule).
+    pub sequence_max_epochs: usize,
 }
 
 /// What the text reader's head reads (`verify.text_head`).
@@ -97,6 +103,20 @@ pub enum VerifyReader {
     Ids,
     /// The items' raw text (a BERT cross-encoder).
     Text,
+    /// The user's item sequence, read by SASRec trained on every position
+    /// against the full catalogue: P(yes) is its next-item probability.
+    Sequence,
+}
+
+impl VerifyReader {
+    /// The name a config writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ids => "ids",
+            Self::Text => "text",
+            Self::Sequence => "sequence",
+        }
+    }
 }
 
 /// The verifier's training objective. Both train the yes/no answer of every
@@ -136,6 +156,7 @@ impl Default for VerifyConfig {
             text_budget: 96,
             text_frozen_layers: 5,
             text_head: TextHead::Candidate,
+            sequence_max_epochs: 200,
         }
     }
 }

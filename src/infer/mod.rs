@@ -8,13 +8,14 @@
 //! Built on `artifact`, `data`, `semantic_id`, `decode` and `verify`; it
 //! needs nothing from training.
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
-use crate::config::TaskKind;
+use crate::config::{TaskKind, VerifyReader};
 use crate::data::Dataset;
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
+use crate::verify::sequence::SequenceVerifier;
 use crate::verify::text::TextVerifier;
 use crate::verify::{rerank, Judge, Verifier};
 use std::path::PathBuf;
@@ -115,6 +116,8 @@ pub enum LoadedVerifier {
     Ids(Box<Loaded>),
     /// The BERT cross-encoder over item text, with the catalogue's texts read.
     Text(Box<TextVerifier>),
+    /// SASRec over the user's item sequence.
+    Sequence(Box<SequenceVerifier>),
 }
 
 /// Which verifier reranks, and how (each `None`: what training chose).
@@ -150,25 +153,36 @@ impl Reranker {
                 dir.display()
             )));
         }
-        let reader = match meta.text_reader() {
-            None => {
+        let reader = match meta.verify_reader().unwrap_or_default() {
+            VerifyReader::Ids => {
                 let mut v = checkpoint::load_task(&dir, TaskKind::Verify, device)?;
                 let prompt = v.meta.prompt();
                 attach_item_text(&mut v.model, &prompt, &rec.ds_dir, &rec.index)?;
                 rec.ds.check_history(prompt.history_len())?;
                 LoadedVerifier::Ids(Box::new(v))
             }
-            Some(shape) => {
-                // It reads items by id: the texts must be those it was trained on.
+            reader => {
+                // It reads items by id: they must be those it was trained on.
                 if meta.dataset_content_sha256 != rec.ds.manifest.content_sha256 {
                     return Err(Error::Mismatch(format!(
-                        "text verifier {} was trained on another dataset than {}",
+                        "verifier {} was trained on another dataset than {}",
                         dir.display(),
                         rec.ds_dir.display()
                     )));
                 }
-                let texts = rec.ds.texts();
-                LoadedVerifier::Text(Box::new(TextVerifier::open(&dir, shape, &texts, device)?))
+                match (reader, meta.text_reader()) {
+                    (VerifyReader::Text, Some(shape)) => {
+                        let texts = rec.ds.texts();
+                        LoadedVerifier::Text(Box::new(TextVerifier::open(
+                            &dir, shape, &texts, device,
+                        )?))
+                    }
+                    _ => LoadedVerifier::Sequence(Box::new(SequenceVerifier::open(
+                        &dir,
+                        rec.ds.items.len(),
+                        device,
+                    )?)),
+                }
             }
         };
         let chosen = VerifierChoice::from_extra(&meta.extra);
@@ -209,6 +223,7 @@ impl Reranker {
             }
             .log_p_yes_lists(users, hits),
             LoadedVerifier::Text(t) => t.log_p_yes_lists(users, hits),
+            LoadedVerifier::Sequence(q) => q.log_p_yes_lists(users, hits),
         };
         hits.iter()
             .zip(yes)

@@ -4,6 +4,7 @@ pub mod config;
 pub mod dropout;
 pub mod hf;
 pub mod layers;
+pub mod sasrec;
 pub mod t5;
 
 pub use config::{FeedForward, T5Config};

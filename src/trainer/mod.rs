@@ -8,6 +8,7 @@ pub mod fusion;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
+pub mod sequence_verify;
 mod state;
 pub mod task;
 pub mod text_verify;

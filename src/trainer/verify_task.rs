@@ -107,7 +107,11 @@ impl<'a> VerifyTask<'a> {
             return Err(Error::Config("no training positions".into()));
         }
         positions.shuffle(&mut rng);
-        positions.truncate(if vc.max_positions == 0 {
+        // A sequence reader trains on every position on its own: only the
+        // validation questions are mined for it.
+        positions.truncate(if vc.reader == crate::config::VerifyReader::Sequence {
+            0
+        } else if vc.max_positions == 0 {
             positions.len()
         } else {
             vc.max_positions

@@ -19,6 +19,7 @@
 //! alike IDs — collisions, near neighbours in the index — are told apart by
 //! what they are.
 
+pub mod sequence;
 pub mod text;
 
 use crate::decode::Hit;

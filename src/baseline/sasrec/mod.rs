@@ -18,12 +18,10 @@
 //! RecBole's. Epochs run until
 //! validation NDCG@10 has not improved for `patience` epochs; the best
 //! epoch's weights are kept.
-mod network;
 mod params;
 mod train;
 
-pub use network::SasRec;
-pub use params::SasRecParams;
+pub use crate::model::sasrec::{batch_of, SasRec, SasRecParams};
 pub use train::train;
 
 use crate::data::{Dataset, HeldOut};
@@ -38,35 +36,10 @@ use std::path::{Path, PathBuf};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
 
-/// A batch of histories: the last `max_len` items of each, shifted by one and right-padded.
-fn batch_of(histories: &[&[u32]], max_len: usize, device: Device) -> (Tensor, Tensor) {
-    let l = histories
-        .iter()
-        .map(|h| h.len().min(max_len))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut ids = vec![0i64; histories.len() * l];
-    let mut lens = Vec::with_capacity(histories.len());
-    for (r, h) in histories.iter().enumerate() {
-        let tail = &h[h.len().saturating_sub(max_len)..];
-        for (c, &it) in tail.iter().enumerate() {
-            ids[r * l + c] = i64::from(it) + 1;
-        }
-        lens.push(tail.len().max(1) as i64);
-    }
-    (
-        Tensor::from_slice(&ids)
-            .view([histories.len() as i64, l as i64])
-            .to(device),
-        Tensor::from_slice(&lens).to(device),
-    )
-}
-
 /// A trained SASRec, loaded from or saved to its cache directory.
 pub struct Trained {
     pub model: SasRec,
-    _vs: nn::VarStore,
+    pub vs: nn::VarStore,
     pub meta: Meta,
     pub dir: PathBuf,
 }
@@ -122,7 +95,7 @@ impl Trained {
                 })?;
                 return Ok(Self {
                     model,
-                    _vs: vs,
+                    vs,
                     meta,
                     dir,
                 });
@@ -130,8 +103,7 @@ impl Trained {
         }
         let t = train(ds, p, device, progress)?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::input(&dir, None, e.to_string()))?;
-        t._vs
-            .save(dir.join("model.safetensors"))
+        t.vs.save(dir.join("model.safetensors"))
             .map_err(|e| Error::input(dir.join("model.safetensors"), None, e.to_string()))?;
         crate::util::fsx::write_json(&dir.join("meta.json"), &t.meta)?;
         Ok(Self { dir, ..t })

@@ -127,7 +127,7 @@ pub fn train(
     };
     Ok(Trained {
         model,
-        _vs: vs,
+        vs,
         meta,
         dir: PathBuf::new(),
     })

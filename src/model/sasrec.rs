@@ -6,10 +6,107 @@
 //! queries, feed-forward and scores only the positions asked for — the same
 //! numbers as the full pass, at a fraction of the work when one position per
 //! window is needed (RecBole's one-target prefixes, ranking).
-use super::SasRecParams;
+use crate::error::{Error, Result};
 use crate::model::dropout::dropout;
+use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
+
+/// SASRec's hyper-parameters (RecBole's defaults) and its training schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SasRecParams {
+    pub hidden: i64,
+    pub layers: usize,
+    pub heads: i64,
+    pub inner: i64,
+    pub dropout: f64,
+    pub attention_dropout: f64,
+    /// Most recent items read.
+    pub max_len: usize,
+    pub lr: f64,
+    /// Targets (predicted positions) per batch, RecBole's `train_batch_size`:
+    /// windows join a batch until it holds this many.
+    pub batch_targets: usize,
+    /// Targets each window adds (windows slide by this many items); 1 gives
+    /// every target its full context, as RecBole trains.
+    pub stride: usize,
+    pub max_epochs: usize,
+    /// Epochs without a better validation NDCG@10 before stopping.
+    pub patience: usize,
+    pub seed: u64,
+}
+
+impl Default for SasRecParams {
+    fn default() -> Self {
+        Self {
+            hidden: 64,
+            layers: 2,
+            heads: 2,
+            inner: 256,
+            dropout: 0.5,
+            attention_dropout: 0.5,
+            max_len: 50,
+            lr: 1e-3,
+            batch_targets: 2048,
+            stride: 1,
+            max_epochs: 200,
+            patience: 10,
+            seed: 42,
+        }
+    }
+}
+
+impl SasRecParams {
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Config(format!("sasrec: {m}")));
+        if self.hidden <= 0 || self.heads <= 0 || self.hidden % self.heads != 0 {
+            return bad("hidden must be a positive multiple of heads");
+        }
+        if self.layers == 0
+            || self.inner <= 0
+            || self.max_len == 0
+            || self.batch_targets == 0
+            || self.max_epochs == 0
+        {
+            return bad("layers, inner, max_len, batch_targets and max_epochs must be at least 1");
+        }
+        if self.stride == 0 || self.stride > self.max_len {
+            return bad("stride must be in 1..=max_len");
+        }
+        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.attention_dropout) {
+            return bad("dropout rates must be in [0, 1)");
+        }
+        if self.lr.is_nan() || self.lr <= 0.0 {
+            return bad("lr must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// A batch of histories: the last `max_len` items of each, shifted by one and right-padded.
+pub fn batch_of(histories: &[&[u32]], max_len: usize, device: Device) -> (Tensor, Tensor) {
+    let l = histories
+        .iter()
+        .map(|h| h.len().min(max_len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut ids = vec![0i64; histories.len() * l];
+    let mut lens = Vec::with_capacity(histories.len());
+    for (r, h) in histories.iter().enumerate() {
+        let tail = &h[h.len().saturating_sub(max_len)..];
+        for (c, &it) in tail.iter().enumerate() {
+            ids[r * l + c] = i64::from(it) + 1;
+        }
+        lens.push(tail.len().max(1) as i64);
+    }
+    (
+        Tensor::from_slice(&ids)
+            .view([histories.len() as i64, l as i64])
+            .to(device),
+        Tensor::from_slice(&lens).to(device),
+    )
+}
 
 /// RecBole's additive attention mask value.
 const MASKED: f64 = -10_000.0;
@@ -27,8 +124,8 @@ struct Layer {
 
 /// The network. Item ids are shifted by one: 0 is padding.
 pub struct SasRec {
-    pub(super) p: SasRecParams,
-    pub(super) items: nn::Embedding,
+    pub p: SasRecParams,
+    pub items: nn::Embedding,
     positions: nn::Embedding,
     norm: nn::LayerNorm,
     layers: Vec<Layer>,
