@@ -20,12 +20,15 @@ $G index -d $D
 # (verifier) another generator is moved aside and trained afresh.
 step "train the generator (train/ml100k.toml)"
 $G train -c train/ml100k.toml --resume --restart-if-changed
-step "train the verifier (train/ml100k-verifier.toml)"
-$G train -c train/ml100k-verifier.toml --resume --restart-if-changed
-step "evaluate on the test split (leave-one-out, full catalogue; SASRec is trained once and cached)"
-$G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier --text-fusion
+step "train the verifier (train/ml100k-verifier-sequence.toml: SASRec, trained once and cached; evaluate's baseline row reuses it)"
+# Its run is not resumable and takes seconds once SASRec is cached: λ is chosen
+# afresh over the generator as it now is.
+rm -rf checkpoints/ml100k-verifier-sequence
+$G train -c train/ml100k-verifier-sequence.toml
+step "evaluate on the test split (leave-one-out, full catalogue)"
+$G evaluate --checkpoint checkpoints/ml100k --split test --rerank checkpoints/ml100k-verifier-sequence --text-fusion
 step "evaluate, seen items excluded (RecBole's protocol for general models)"
-$G evaluate --checkpoint checkpoints/ml100k --split test --exclude-seen --out checkpoints/ml100k/exclude-seen
+$G evaluate --checkpoint checkpoints/ml100k --split test --exclude-seen --rerank checkpoints/ml100k-verifier-sequence --out checkpoints/ml100k/exclude-seen
 step "recommend (batch inference) for the test users"
-$G recommend --checkpoint checkpoints/ml100k --split test --exclude-seen --output checkpoints/ml100k/recs-test.jsonl
+$G recommend --checkpoint checkpoints/ml100k --split test --exclude-seen --rerank checkpoints/ml100k-verifier-sequence --output checkpoints/ml100k/recs-test.jsonl
 head -n 2 checkpoints/ml100k/recs-test.jsonl

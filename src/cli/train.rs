@@ -33,7 +33,10 @@ pub struct Args {
     pub resume: bool,
     #[arg(long, value_enum)]
     pub device: Option<DeviceChoice>,
-    /// What to train (default: run.task of the config, "generate").
+    /// What to train (default: run.task of the config, "generate"). With
+    /// --dataset and no --config, `--task verify` trains the sequence
+    /// verifier (SASRec) over the generator `genrec train -d` trained on the
+    /// same dataset (`checkpoints/<dataset name>`), as `<name>-verifier`.
     #[arg(long, value_enum)]
     pub task: Option<TaskKind>,
     /// Shorthands for --set run.name / optim.max_steps / optim.batch_size / optim.lr / eval.every / run.threads.
@@ -114,9 +117,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (None, Some(d)) => {
             let ds = genrec::data::Dataset::load(d)?;
             let device = runtime::device(a.device.unwrap_or_default())?;
-            let auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
+            let mut auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
+            if a.task == Some(TaskKind::Verify) {
+                auto = auto.verifier();
+            }
             let cfg = auto.with_overrides(&o)?;
-            eprintln!(
+            if cfg.run.task == TaskKind::Verify {
+                eprintln!(
+                    "no --config: the {} verifier over {}, λ chosen reranking its top {} (written to {}/train.toml)",
+                    cfg.verify.reader.name(),
+                    cfg.verify.generator.display(),
+                    cfg.verify.rerank_top,
+                    cfg.run.checkpoints.join(&cfg.run.name).display()
+                );
+            } else {
+                eprintln!(
                 "no --config: for {} users and {} interactions on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml)",
                 ds.manifest.stats.users,
                 ds.manifest.stats.interactions,
@@ -131,6 +146,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 cfg.eval.patience,
                 cfg.run.checkpoints.join(&cfg.run.name).display()
             );
+            }
             cfg
         }
         (None, None) => anyhow::bail!("give --config <file.toml> or --dataset <prepared dataset>"),

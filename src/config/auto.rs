@@ -3,7 +3,8 @@
 //! from the dataset's statistics and the device (the rule the README
 //! documents), so a first run on a new catalogue converges.
 use super::{
-    DataConfig, EvalConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig, VerifyConfig,
+    DataConfig, EvalConfig, ModelConfig, OptimConfig, RunConfig, TaskKind, TrainConfig,
+    VerifyConfig, VerifyReader,
 };
 use std::path::Path;
 
@@ -80,9 +81,65 @@ impl TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// The verifier `genrec train -d <dataset> --task verify` trains over the
+    /// generator that `genrec train -d <dataset>` trained (`<checkpoints>/<its
+    /// name>`): the sequence reader (SASRec, the reader measured best), run
+    /// name `<name>-verifier`, validation questions of 4 beams and 4 random
+    /// items, λ chosen reranking the top 20.
+    pub fn verifier(self) -> Self {
+        let generator = self.run.checkpoints.join(&self.run.name);
+        TrainConfig {
+            run: RunConfig {
+                name: format!("{}-verifier", self.run.name),
+                task: TaskKind::Verify,
+                ..self.run
+            },
+            verify: VerifyConfig {
+                reader: VerifyReader::Sequence,
+                generator,
+                hard_negatives: 4,
+                candidates: 20,
+                rerank_top: 20,
+                ..VerifyConfig::default()
+            },
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verifier_without_config_reads_the_sequence_over_the_generator_of_the_same_rule() {
+        let stats = crate::data::Stats {
+            users: 943,
+            items: 1682,
+            interactions: 100_000,
+            sequence_length: crate::data::dataset::SeqLenStats {
+                min: 3,
+                median: 5.0,
+                mean: 5.0,
+                max: 9,
+            },
+            dropped_short_users: 0,
+            dropped_by_rating: 0,
+            dropped_by_k_core: 0,
+            missing_items: 0,
+            unused_items: 0,
+            text: String::new(),
+        };
+        let g = TrainConfig::for_dataset(Path::new("data/prepared/ml-100k"), &stats, false);
+        let v = g.clone().verifier();
+        assert_eq!(v.run.name, "ml-100k-verifier");
+        assert_eq!(v.run.task, TaskKind::Verify);
+        assert_eq!(v.verify.reader, VerifyReader::Sequence);
+        assert_eq!(v.verify.generator, Path::new("checkpoints/ml-100k"));
+        assert_eq!(v.data, g.data);
+        v.check().unwrap();
+    }
 
     #[test]
     fn a_dataset_without_config_gets_the_documented_rule() {

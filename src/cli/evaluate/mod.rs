@@ -6,6 +6,7 @@
 use super::progress::Bar;
 mod compare;
 mod fusion;
+mod report;
 
 use anyhow::Context;
 use compare::earlier_lists;
@@ -303,6 +304,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             other_lists.push(l);
         }
     }
+    if verifier.is_some() {
+        // The reranked lists against what a user would otherwise pick.
+        let d = against_rivals(&other_lists[0], &rivals, &other_lists, &targets, &protocol);
+        results[1].paired.extend(d);
+    }
     if let Some(c) = &stored {
         read_text(&mut text).context(
             "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
@@ -322,11 +328,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &l,
             secs + t.elapsed().as_secs_f64(),
         ));
-        let row = results.len() - 1;
-        for (name, i) in &rivals {
-            let p = eval::paired_difference(name, &targets, &l, &other_lists[*i], &protocol);
-            results[row].paired.push(p);
-        }
+        let d = against_rivals(&l, &rivals, &other_lists, &targets, &protocol);
+        results.last_mut().expect("just pushed").paired.extend(d);
         other_lists.push(l);
     }
     if a.text_fusion {
@@ -392,48 +395,44 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
 
-    let table = eval::markdown_table(&results);
     let out = a.out.clone().unwrap_or_else(|| {
         ck.dir
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| ck.dir.clone())
     });
-    let split = serde_json::to_value(a.split)?;
-    let recs_name = format!("recs-{}.jsonl", split.as_str().unwrap_or("test"));
-    let report = serde_json::json!({
-        "checkpoint": ck.dir, "dataset": ds_dir, "split": split, "protocol": protocol,
-        "beam": beam, "semantic_ids_sha256": index.summary.codes_sha256,
-        "dataset_content_sha256": ds.manifest.content_sha256, "lists": recs_name, "results": results,
-    });
-    let name = format!("results-{}", split.as_str().unwrap_or("test"));
-    genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report)
-        .context("writing results")?;
-    let header = format!(
-        "{} split of {} ({} users, full catalogue of {} items{}), checkpoint {}\n\n",
-        split.as_str().unwrap_or(""),
-        ds_dir.display(),
-        held.len(),
-        n_items,
-        if a.decode.exclude_seen {
-            ", seen items excluded"
-        } else {
-            ""
+    report::write(
+        &out,
+        &report::Run {
+            ck: &ck,
+            ds_dir: &ds_dir,
+            ds,
+            codes_sha256: &index.summary.codes_sha256,
+            split: a.split,
+            protocol: &protocol,
+            beam,
+            users: held.len(),
+            exclude_seen: a.decode.exclude_seen,
         },
-        ck.dir.display()
-    );
-    genrec::util::fsx::write_atomic(
-        &out.join(format!("{name}.md")),
-        format!("{header}{table}").as_bytes(),
+        &results,
+        &recs,
     )?;
-    let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
-    genrec::util::fsx::write_atomic(&out.join(&recs_name), recs_text.as_bytes())?;
-    print!("{header}{table}");
-    println!(
-        "wrote {}",
-        out.join(format!("{name}.{{json,md}}")).display()
-    );
     Ok(())
+}
+
+/// Paired differences of `lists` to each rival row (its name and its index
+/// in `others`).
+fn against_rivals(
+    lists: &[Vec<u32>],
+    rivals: &[(String, usize)],
+    others: &[Vec<Vec<u32>>],
+    targets: &[u32],
+    protocol: &Protocol,
+) -> Vec<eval::Paired> {
+    rivals
+        .iter()
+        .map(|(name, i)| eval::paired_difference(name, targets, lists, &others[*i], protocol))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
