@@ -112,38 +112,9 @@ impl TrainConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_verifier_without_config_reads_the_sequence_over_the_generator_of_the_same_rule() {
-        let stats = crate::data::Stats {
-            users: 943,
-            items: 1682,
-            interactions: 100_000,
-            sequence_length: crate::data::dataset::SeqLenStats {
-                min: 3,
-                median: 5.0,
-                mean: 5.0,
-                max: 9,
-            },
-            dropped_short_users: 0,
-            dropped_by_rating: 0,
-            dropped_by_k_core: 0,
-            missing_items: 0,
-            unused_items: 0,
-            text: String::new(),
-        };
-        let g = TrainConfig::for_dataset(Path::new("data/prepared/ml-100k"), &stats, false);
-        let v = g.clone().verifier();
-        assert_eq!(v.run.name, "ml-100k-verifier");
-        assert_eq!(v.run.task, TaskKind::Verify);
-        assert_eq!(v.verify.reader, VerifyReader::Sequence);
-        assert_eq!(v.verify.generator, Path::new("checkpoints/ml-100k"));
-        assert_eq!(v.data, g.data);
-        v.check().unwrap();
-    }
-
-    #[test]
-    fn a_dataset_without_config_gets_the_documented_rule() {
-        let stats = |users, interactions| crate::data::Stats {
+    /// A dataset's statistics with these users and interactions.
+    fn stats(users: usize, interactions: usize) -> crate::data::Stats {
+        crate::data::Stats {
             users,
             items: 1682,
             interactions,
@@ -159,7 +130,27 @@ mod tests {
             missing_items: 0,
             unused_items: 0,
             text: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_verifier_without_config_reads_the_sequence_over_the_generator_of_the_same_rule() {
+        let g = TrainConfig::for_dataset(
+            Path::new("data/prepared/ml-100k"),
+            &stats(943, 100_000),
+            false,
+        );
+        let v = g.clone().verifier();
+        assert_eq!(v.run.name, "ml-100k-verifier");
+        assert_eq!(v.run.task, TaskKind::Verify);
+        assert_eq!(v.verify.reader, VerifyReader::Sequence);
+        assert_eq!(v.verify.generator, Path::new("checkpoints/ml-100k"));
+        assert_eq!(v.data, g.data);
+        v.check().unwrap();
+    }
+
+    #[test]
+    fn a_dataset_without_config_gets_the_documented_rule() {
         // ML-100K: 97,171 examples, 380 steps an epoch at 256 → validation every 300 (the floor).
         let c = TrainConfig::for_dataset(
             Path::new("data/prepared/ml-100k"),
