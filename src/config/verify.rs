@@ -147,7 +147,9 @@ impl Default for VerifyConfig {
             candidates: 10,
             max_positions: 30_000,
             rerank_top: 20,
-            lambdas: vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+            lambdas: vec![
+                0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0,
+            ],
             init_from_generator: true,
             objective: VerifyObjective::Pairs,
             reader: VerifyReader::Ids,
