@@ -404,7 +404,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     report::write(
         &out,
         &report::Run {
-            ck: &ck,
+            ck,
             ds_dir: &ds_dir,
             ds,
             codes_sha256: &index.summary.codes_sha256,
