@@ -34,7 +34,6 @@ use crate::semantic_id::store::Index;
 use crate::semantic_id::{Trie, Vocab};
 use crate::util::fsx::write_json;
 use optim::AdamW;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
