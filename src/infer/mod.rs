@@ -18,7 +18,7 @@ use crate::semantic_id::Trie;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::text::TextVerifier;
 use crate::verify::{rerank, Judge, Verifier};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tch::Device;
 
 /// A generator checkpoint loaded with its dataset and index.
@@ -120,6 +120,19 @@ pub enum LoadedVerifier {
     Sequence(Box<SequenceVerifier>),
 }
 
+/// A verifier that reads items by id (text, sequence) must have been trained
+/// on the generator's dataset: the same items under the same ids.
+fn same_dataset(meta: &checkpoint::GenrecMeta, rec: &Recommender, dir: &Path) -> Result<()> {
+    if meta.dataset_content_sha256 != rec.ds.manifest.content_sha256 {
+        return Err(Error::Mismatch(format!(
+            "verifier {} was trained on another dataset than {}",
+            dir.display(),
+            rec.ds_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Which verifier reranks, and how (each `None`: what training chose).
 #[derive(Debug, Clone)]
 pub struct RerankSpec {
@@ -161,28 +174,18 @@ impl Reranker {
                 rec.ds.check_history(prompt.history_len())?;
                 LoadedVerifier::Ids(Box::new(v))
             }
-            reader => {
-                // It reads items by id: they must be those it was trained on.
-                if meta.dataset_content_sha256 != rec.ds.manifest.content_sha256 {
-                    return Err(Error::Mismatch(format!(
-                        "verifier {} was trained on another dataset than {}",
-                        dir.display(),
-                        rec.ds_dir.display()
-                    )));
-                }
-                match (reader, meta.text_reader()) {
-                    (VerifyReader::Text, Some(shape)) => {
-                        let texts = rec.ds.texts();
-                        LoadedVerifier::Text(Box::new(TextVerifier::open(
-                            &dir, shape, &texts, device,
-                        )?))
-                    }
-                    _ => LoadedVerifier::Sequence(Box::new(SequenceVerifier::open(
-                        &dir,
-                        rec.ds.items.len(),
-                        device,
-                    )?)),
-                }
+            VerifyReader::Text => {
+                same_dataset(&meta, rec, &dir)?;
+                let shape = meta
+                    .text_reader()
+                    .expect("a text reader's card has its shape");
+                let texts = rec.ds.texts();
+                LoadedVerifier::Text(Box::new(TextVerifier::open(&dir, shape, &texts, device)?))
+            }
+            VerifyReader::Sequence => {
+                same_dataset(&meta, rec, &dir)?;
+                let n = rec.ds.items.len();
+                LoadedVerifier::Sequence(Box::new(SequenceVerifier::open(&dir, n, device)?))
             }
         };
         let chosen = VerifierChoice::from_extra(&meta.extra);

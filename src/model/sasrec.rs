@@ -297,6 +297,14 @@ impl SasRec {
         let _ = s.narrow(1, 0, 1).fill_(f64::NEG_INFINITY);
         s
     }
+
+    /// Scores of every item as each history's next `[B, N + 1]` (shifted
+    /// ids, as [`SasRec::scores`]), in evaluation mode: the last `max_len`
+    /// items of each history, on the model's device.
+    pub fn next_item_scores(&self, histories: &[&[u32]]) -> Tensor {
+        let (seq, lens) = batch_of(histories, self.p.max_len, self.items.ws.device());
+        self.scores(&self.forward_t(&seq, &lens, false))
+    }
 }
 
 #[cfg(test)]

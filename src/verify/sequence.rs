@@ -13,7 +13,7 @@
 use super::Judge;
 use crate::decode::Hit;
 use crate::error::{Error, IoContext, Result};
-use crate::model::sasrec::{batch_of, SasRec, SasRecParams};
+use crate::model::sasrec::{SasRec, SasRecParams};
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -65,11 +65,7 @@ impl SequenceVerifier {
         let device = self.vs.device();
         let mut out = Vec::with_capacity(histories.len());
         for (hs, cs) in histories.chunks(CHUNK).zip(candidates.chunks(CHUNK)) {
-            let (seq, lens) = batch_of(hs, self.model.p.max_len, device);
-            let logp = self
-                .model
-                .scores(&self.model.forward_t(&seq, &lens, false))
-                .log_softmax(-1, Kind::Float);
+            let logp = self.model.next_item_scores(hs).log_softmax(-1, Kind::Float);
             let width = cs.iter().map(Vec::len).max().unwrap_or(0).max(1);
             // Shifted ids; short lists are padded with column 1 and cut after.
             let cols: Vec<i64> = cs
@@ -110,6 +106,7 @@ impl Judge for SequenceVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::sasrec::batch_of;
 
     #[test]
     fn candidates_get_the_log_softmax_of_the_full_ranking() {
@@ -131,6 +128,10 @@ mod tests {
             let (seq, lens) = batch_of(&[h], p.max_len, Device::Cpu);
             let s = v.model.scores(&v.model.forward_t(&seq, &lens, false));
             let all: Vec<f32> = Vec::try_from(s.log_softmax(-1, Kind::Float).get(0)).unwrap();
+            // `next_item_scores` is that same pass.
+            let alone = v.model.next_item_scores(&[h]);
+            let real = |t: &Tensor| t.narrow(1, 1, 20);
+            assert!((real(&alone) - real(&s)).abs().max().double_value(&[]) < 1e-5);
             // Probabilities over the real items sum to one (column 0 is padding).
             let total: f64 = all[1..].iter().map(|&x| f64::from(x).exp()).sum();
             assert!((total - 1.0).abs() < 1e-4, "row {r}: {total}");

@@ -132,8 +132,7 @@ fn top_k(
     let mut out = Vec::with_capacity(held.len());
     for (ci, chunk) in held.chunks(512).enumerate() {
         let hs: Vec<&[u32]> = chunk.iter().map(|h| h.history.as_slice()).collect();
-        let (seq, lens) = batch_of(&hs, model.p.max_len, device);
-        let mut s = model.scores(&model.forward_t(&seq, &lens, false));
+        let mut s = model.next_item_scores(&hs);
         if let Some(b) = banned {
             let (mut rows, mut cols) = (Vec::new(), Vec::new());
             for (r, set) in b[ci * 512..ci * 512 + chunk.len()].iter().enumerate() {
