@@ -2,7 +2,7 @@
 //! `LD_LIBRARY_PATH`. The folder is found the same way torch-sys finds it:
 //! `LIBTORCH`, else the python named by `PYTHON_SYS_EXECUTABLE` (set in
 //! `.cargo/config.toml` to the project's `.venv`).
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn torch_lib_dir() -> Option<PathBuf> {
@@ -24,6 +24,69 @@ fn torch_lib_dir() -> Option<PathBuf> {
     Some(PathBuf::from(dir.trim()).join("lib"))
 }
 
+/// The folder of a header, if `dir/rel` exists.
+fn has(dir: &Path, rel: &str) -> bool {
+    dir.join(rel).exists()
+}
+
+/// Compiles the c10d shim (`src/dist/*.cpp`) against libtorch's headers: Gloo
+/// always (its own headers come from Debian's libgloo-dev, the Gloo code from
+/// libtorch_cpu), NCCL when libtorch has CUDA and CUDA's build headers are in
+/// `.venv/cuda-build-headers` (scripts/setup.sh). Without Gloo's headers the
+/// crate builds without the shim and `genrec::dist` says so when asked to join
+/// a job.
+fn build_shim(lib: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(genrec_c10d)");
+    println!("cargo:rerun-if-changed=src/dist/c10d_shim.cpp");
+    println!("cargo:rerun-if-changed=src/dist/nccl_shim.cpp");
+    println!("cargo:rerun-if-env-changed=GLOO_INCLUDE");
+    let torch = lib.parent().unwrap_or(lib).to_path_buf();
+    let gloo = std::env::var("GLOO_INCLUDE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/usr/include"));
+    if !has(&gloo, "gloo/algorithm.h")
+        || !has(
+            &torch,
+            "include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp",
+        )
+    {
+        println!("cargo:warning=no Gloo headers (apt install libgloo-dev, or scripts/setup.sh): genrec is built without distributed training");
+        return;
+    }
+    let cuda_headers = PathBuf::from(".venv/cuda-build-headers");
+    // The NVIDIA wheels torch depends on sit beside it in site-packages.
+    let nccl = torch
+        .canonicalize()
+        .ok()
+        .and_then(|t| t.parent().map(|p| p.join("nvidia")));
+    let with_nccl = lib.join("libtorch_cuda.so").exists()
+        && has(&cuda_headers, "crt/host_config.h")
+        && nccl.as_ref().is_some_and(|n| has(n, "nccl/include/nccl.h"));
+    let mut b = cc::Build::new();
+    b.cpp(true)
+        .std("c++17")
+        .warnings(false)
+        .flag("-w")
+        .define("USE_C10D_GLOO", None)
+        .define("_GLIBCXX_USE_CXX11_ABI", "1")
+        .include(torch.join("include"))
+        .include(torch.join("include/torch/csrc/api/include"))
+        .include(&gloo)
+        .file("src/dist/c10d_shim.cpp");
+    if with_nccl {
+        let n = nccl.expect("checked above");
+        b.define("GENREC_WITH_NCCL", None)
+            .define("USE_C10D_NCCL", None)
+            .define("USE_CUDA", None)
+            .include(n.join("cu13/include"))
+            .include(&cuda_headers)
+            .include(n.join("nccl/include"))
+            .file("src/dist/nccl_shim.cpp");
+    }
+    b.compile("genrec_c10d");
+    println!("cargo:rustc-cfg=genrec_c10d");
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=PYTHON_SYS_EXECUTABLE");
@@ -37,6 +100,7 @@ fn main() {
             // threads (measured: 2× slower training). This crate's native libs
             // precede its dependencies' on the link line.
             println!("cargo:rustc-link-search=native={}", lib.display());
+            build_shim(&lib);
             println!("cargo:rustc-link-lib=dylib=torch_cpu");
             // Keep libtorch_cuda linked even though no symbol of it is referenced
             // directly (the linker's --as-needed would drop it), so that CUDA is

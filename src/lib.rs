@@ -22,6 +22,7 @@ pub mod batch;
 pub mod config;
 pub mod data;
 pub mod decode;
+pub mod dist;
 pub mod embed;
 pub mod error;
 pub mod eval;

@@ -1592,3 +1592,240 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
     assert_eq!(card.valid, again.valid);
     evaluate_reranked(&ver, &t.path().join("eval"));
 }
+
+/// The ranks of a data-parallel job on 127.0.0.1, killed if the test ends
+/// before they do.
+struct Job {
+    ranks: Vec<std::process::Child>,
+    logs: Vec<PathBuf>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        for c in &mut self.ranks {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A port free at the time of asking.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `world` ranks of `genrec train` with `args` (as torchrun would:
+/// the standard variables), each writing stdout+stderr to `<logs>/rank-<r>.log`.
+fn launch(world: usize, args: &[String], logs: &Path) -> Job {
+    let port = free_port().to_string();
+    std::fs::create_dir_all(logs).unwrap();
+    let mut job = Job {
+        ranks: Vec::new(),
+        logs: Vec::new(),
+    };
+    for r in 0..world {
+        let log = logs.join(format!("rank-{r}.log"));
+        let f = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_genrec"))
+            .args(args)
+            .args(["--threads", "1", "--dist-timeout", "30"])
+            .current_dir(root())
+            .env("RANK", r.to_string())
+            .env("LOCAL_RANK", r.to_string())
+            .env("WORLD_SIZE", world.to_string())
+            .env("MASTER_ADDR", "127.0.0.1")
+            .env("MASTER_PORT", &port)
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        job.ranks.push(child);
+        job.logs.push(log);
+    }
+    job
+}
+
+impl Job {
+    /// Waits (at most `limit`) for every rank; their exit codes and logs.
+    fn wait(mut self, limit: std::time::Duration) -> Vec<(Option<i32>, String)> {
+        let t0 = std::time::Instant::now();
+        let mut codes = vec![None; self.ranks.len()];
+        while codes.iter().any(Option::is_none) && t0.elapsed() < limit {
+            for (i, c) in self.ranks.iter_mut().enumerate() {
+                if codes[i].is_none() {
+                    if let Some(s) = c.try_wait().unwrap() {
+                        codes[i] = Some(s.code());
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let out = codes
+            .iter()
+            .zip(&self.logs)
+            .map(|(c, l)| (c.flatten(), std::fs::read_to_string(l).unwrap_or_default()))
+            .collect();
+        drop(self);
+        out
+    }
+}
+
+/// Every rank exited 0 within `limit`; the SHA-256 of the weights each reported.
+fn digests(job: Job, limit: u64) -> Vec<String> {
+    job.wait(std::time::Duration::from_secs(limit))
+        .into_iter()
+        .enumerate()
+        .map(|(r, (code, log))| {
+            assert_eq!(code, Some(0), "rank {r} did not finish:\n{log}");
+            let at = log.find("weights sha256 ").expect("a digest") + 15;
+            log[at..at + 64].to_string()
+        })
+        .collect()
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let f = genrec::util::st::StFile::read(path).unwrap();
+    f.tensors
+        .iter()
+        .map(|(n, t)| {
+            let v = Vec::<f32>::try_from(t.to_kind(tch::Kind::Float).view([-1])).unwrap();
+            (n.clone(), v)
+        })
+        .collect()
+}
+
+fn weights_at(run: &Path, step: usize) -> PathBuf {
+    run.join(format!("step-{step:07}/model.safetensors"))
+}
+
+#[test]
+fn two_ranks_train_as_one_process_and_resume_as_a_job() {
+    // Dropout off: a rank's half batch would draw other masks than the whole.
+    let set = ["--set", "model.dropout=0", "--set", "eval.max_users=10"];
+    let t = tempfile::tempdir().unwrap();
+    let steps = |n: usize, every: usize| {
+        let mut v: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        v.extend([
+            "--max-steps".into(),
+            n.to_string(),
+            "--set".into(),
+            format!("eval.every={every}"),
+        ]);
+        v
+    };
+    let with = |root: &Path, extra: &[String]| {
+        tiny(root, &extra.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    // A few steps: the job's weights equal one process's on the same global
+    // batches (the sums differ only in rounding; AdamW divides by √v, which
+    // amplifies rounding in rows with tiny gradients as steps accumulate).
+    let (one, two) = (t.path().join("one"), t.path().join("two"));
+    let o = run_tiny(
+        &one,
+        &steps(3, 3).iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = digests(
+        launch(2, &with(&two, &steps(3, 3)), &t.path().join("logs-3")),
+        180,
+    );
+    assert_eq!(d[0], d[1], "rank 0's and rank 1's weights differ");
+    let (a, b) = (
+        tensors(&weights_at(&one.join("tiny"), 3)),
+        tensors(&weights_at(&two.join("tiny"), 3)),
+    );
+    assert_eq!(a.len(), b.len());
+    let mut worst = 0f32;
+    for ((na, va), (nb, vb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        for (x, y) in va.iter().zip(vb) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    assert!(
+        worst <= 1e-6,
+        "two ranks vs one process: max |Δw| = {worst}"
+    );
+    assert!(worst > 0.0 || a == b, "compared something");
+
+    // Interrupted at a checkpoint and resumed by a new job: the same weights
+    // as the uninterrupted job, bit for bit.
+    let (straight, split) = (t.path().join("straight"), t.path().join("split"));
+    let whole = digests(
+        launch(
+            2,
+            &with(&straight, &steps(20, 10)),
+            &t.path().join("logs-20"),
+        ),
+        240,
+    );
+    assert_eq!(whole[0], whole[1]);
+    let mut first = steps(20, 10);
+    first.extend(["--stop-after".into(), "10".into()]);
+    digests(
+        launch(2, &with(&split, &first), &t.path().join("logs-a")),
+        240,
+    );
+    let mut second = steps(20, 10);
+    second.push("--resume".into());
+    let resumed = digests(
+        launch(2, &with(&split, &second), &t.path().join("logs-b")),
+        240,
+    );
+    assert_eq!(resumed, whole, "the resumed job ends elsewhere");
+    assert!(
+        final_weights(&straight) == final_weights(&split),
+        "checkpoint files differ after the job resumed"
+    );
+}
+
+#[test]
+fn a_dead_rank_ends_the_job_naming_it() {
+    let t = tempfile::tempdir().unwrap();
+    let args = tiny(
+        t.path(),
+        &[
+            "--max-steps",
+            "1000000",
+            "--set",
+            "eval.every=1000000",
+            "--set",
+            "model.dropout=0",
+        ],
+    );
+    let mut job = launch(2, &args, &t.path().join("logs"));
+    // Let both ranks join and train, then kill rank 1 outright.
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&job.logs[1])
+        .unwrap_or_default()
+        .contains("joined the job")
+    {
+        assert!(t0.elapsed().as_secs() < 120, "rank 1 never joined");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    job.ranks[1].kill().unwrap();
+    let killed = std::time::Instant::now();
+    let out = job.wait(std::time::Duration::from_secs(60));
+    let (code, log) = &out[0];
+    assert!(
+        code.is_some(),
+        "rank 0 still runs 60 s after rank 1 died:\n{log}"
+    );
+    assert_ne!(*code, Some(0), "rank 0 exited 0 without its peer:\n{log}");
+    assert!(
+        log.contains("rank 1 is gone"),
+        "rank 0's message names no rank:\n{log}"
+    );
+    // Within the job's --dist-timeout (30 s).
+    assert!(
+        killed.elapsed().as_secs() <= 35,
+        "took {:?}",
+        killed.elapsed()
+    );
+}

@@ -65,6 +65,16 @@ pub struct Args {
     /// Stop after this many steps of this invocation (simulates an interruption).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
+    /// In a data-parallel job (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set
+    /// by torchrun, srun or a Kubernetes indexed job; README "Scale out"): the
+    /// c10d backend. auto: NCCL when training on CUDA, Gloo on the CPU.
+    #[arg(long, value_enum, default_value_t)]
+    pub dist_backend: genrec::dist::BackendChoice,
+    /// In a data-parallel job: seconds that joining, or one collective, may
+    /// wait for the other ranks; a rank that died ends the job with an error
+    /// naming it (rank 0 validating alone may take 10× this).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub dist_timeout: u64,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -152,8 +162,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give --config <file.toml> or --dataset <prepared dataset>"),
     };
     runtime::set_threads((cfg.run.threads > 0).then_some(cfg.run.threads));
-    let device = runtime::device(cfg.run.device)?;
+    let job = genrec::dist::JobEnv::from_env()?;
+    let device = match (runtime::device(cfg.run.device)?, &job) {
+        // One GPU per rank on each machine.
+        (tch::Device::Cuda(_), Some(j)) => tch::Device::Cuda(j.local_rank),
+        (d, _) => d,
+    };
     let trainer = Trainer::new(cfg, device)?;
+    if let Some(j) = &job {
+        return super::train_job::run(&trainer, j, &a);
+    }
     eprintln!(
         "training {} on {}: {} users, {} items, vocabulary {}",
         trainer.cfg.run.name,
@@ -213,13 +231,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             s
         }
     };
+    print_summary(&s);
+    Ok(())
+}
+
+/// The line that ends a training run.
+pub(super) fn print_summary(s: &genrec::trainer::TrainSummary) {
     let speed = if s.examples_per_second > 0.0 {
         format!("{:.1} examples/s", s.examples_per_second)
     } else {
         "finished before, nothing to do".into()
     };
     println!(
-        "{} steps ({} parameters, {}), {speed}; best validation {} {:.4} at step {}{}; checkpoints in {}",
+        "{} steps ({} parameters, {}), {speed}; best validation {} {:.4} at step {}{}; checkpoints in {}{}",
         s.steps,
         s.parameters,
         s.device,
@@ -227,9 +251,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         s.best_score,
         s.best_step,
         if s.stopped_early { " (early stop)" } else { "" },
-        s.run_dir.display()
+        s.run_dir.display(),
+        s.weights_sha256
+            .as_ref()
+            .map(|h| format!("; weights sha256 {h} (identical on every rank)"))
+            .unwrap_or_default()
     );
-    Ok(())
 }
 
 /// Chooses λ with the best verifier checkpoint (stored there) and prints the sweep.
@@ -326,7 +353,7 @@ fn train_sequence_verifier(
 
 /// Chooses the text fusion of the run's best generator (the library's
 /// `trainer::fusion`) and says what came of it.
-fn choose_text_fusion(trainer: &Trainer, again: bool) -> anyhow::Result<()> {
+pub(super) fn choose_text_fusion(trainer: &Trainer, again: bool) -> anyhow::Result<()> {
     use genrec::trainer::fusion::{choose_and_store, FusionOutcome};
     match choose_and_store(trainer, again, &Bar::new())? {
         FusionOutcome::Chosen(c) => eprintln!("{}", c.describe()),

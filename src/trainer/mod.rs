@@ -3,11 +3,13 @@
 //! `max_history` items), AdamW with warm-up then decay, gradient clipping,
 //! dropout; validation Recall/NDCG@10 with constrained beam search every N
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
+pub mod data_parallel;
 pub mod examples;
 pub mod fusion;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
+mod resume;
 pub mod sequence_verify;
 mod state;
 pub mod task;
@@ -169,40 +171,8 @@ impl Trainer {
                 .iter()
                 .map(|t| t.numel() as i64)
                 .sum(),
+            weights_sha256: None,
         }
-    }
-
-    /// Why the checkpoint `dir` cannot be continued with this configuration, if it cannot.
-    fn resume_problem(&self, dir: &Path, task: &dyn Task) -> Result<Option<String>> {
-        let cfg = &self.cfg;
-        let meta = checkpoint::load_meta(dir)?;
-        Ok(if meta.task != task.kind() {
-            Some(format!(
-                "{} is a `{}` checkpoint, not `{}`",
-                dir.display(),
-                meta.task.name(),
-                task.kind().name()
-            ))
-        } else if meta.train.model != cfg.model
-            || meta.train.optim != cfg.optim
-            || meta.train.data != cfg.data
-            || meta.train.verify != cfg.verify
-            || meta.train.run.seed != cfg.run.seed
-        {
-            Some(format!("{} was trained with another configuration (model, optim, data, verify or seed differ)", dir.display()))
-        } else if meta.semantic_ids_sha256 != self.index.summary.codes_sha256 {
-            Some(format!(
-                "{}: its semantic IDs differ from the index",
-                dir.display()
-            ))
-        } else if meta.built_from_sha256 != task.built_from() {
-            Some(format!(
-                "{} was built from another generator",
-                dir.display()
-            ))
-        } else {
-            None
-        })
     }
 
     pub fn run(
@@ -211,7 +181,20 @@ impl Trainer {
         opts: &TrainOptions,
         progress: &dyn Progress,
     ) -> Result<TrainSummary> {
+        self.run_in(None, task, opts, progress)
+    }
+
+    /// [`Trainer::run`] as one rank of the data-parallel job `group` (None:
+    /// the only process); see `data_parallel`.
+    pub fn run_in(
+        &self,
+        group: Option<&crate::dist::Group>,
+        task: &dyn Task,
+        opts: &TrainOptions,
+        progress: &dyn Progress,
+    ) -> Result<TrainSummary> {
         let cfg = &self.cfg;
+        let ranks = data_parallel::Ranks::new(group);
         crate::runtime::seed(cfg.run.seed);
         let mut vs = nn::VarStore::new(self.device);
         let mut t5cfg = task.model_config(cfg.model.t5(i64::from(self.vocab.size())));
@@ -235,42 +218,10 @@ impl Trainer {
             evals_since_best: 0,
         };
         let metrics_path = self.run_dir.join("metrics.jsonl");
-        // The checkpoint to continue from, if any: with nothing to resume
-        // (never started, or stopped before its first checkpoint) the run
-        // starts afresh, so that a scheduler can re-run the same command after
-        // a preemption; with restart_if_changed an unfit one is moved aside.
-        let resume_from = match (opts.resume, checkpoint::latest(&self.run_dir)) {
-            (false, _) => None,
-            (true, None) => {
-                progress.note(&format!(
-                    "--resume: no checkpoint in {} yet; starting afresh",
-                    self.run_dir.display()
-                ));
-                None
-            }
-            (true, Some(dir)) => match self.resume_problem(&dir, task)? {
-                None => Some(dir),
-                Some(why) if opts.restart_if_changed => {
-                    let secs = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0);
-                    let aside = self.run_dir.with_file_name(format!(
-                        "{}.replaced-{secs}",
-                        self.run_dir
-                            .file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                    ));
-                    std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
-                    progress.note(&format!(
-                        "{why}: moved it to {} and training afresh",
-                        aside.display()
-                    ));
-                    None
-                }
-                Some(why) => return Err(Error::Mismatch(format!("--resume: {why}"))),
-            },
+        let mut finished = false;
+        let resume_from = match ranks.lead() {
+            true => self.resume_from(task, opts, progress)?,
+            false => None,
         };
         if let Some(dir) = resume_from {
             let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
@@ -280,30 +231,47 @@ impl Trainer {
             truncate_metrics(&metrics_path, state.step)?;
             let early_stopped =
                 cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
-            if state.step >= cfg.optim.max_steps || early_stopped {
-                // Nothing left to do: the run finished (or stopped early) before.
-                return Ok(self.summary(&vs, &state, task, 0.0, early_stopped));
-            }
-        } else {
+            // Nothing left to do when the run finished (or stopped early) before.
+            finished = state.step >= cfg.optim.max_steps || early_stopped;
+        } else if ranks.lead() {
             if self.run_dir.join("latest").exists() {
                 return Err(Error::Config(format!("{} already holds a run; pass --resume to continue it or choose another run.name", self.run_dir.display())));
             }
             std::fs::create_dir_all(&self.run_dir).at(&self.run_dir)?;
             let _ = std::fs::remove_file(&metrics_path);
         }
-        crate::util::fsx::write_atomic(&self.run_dir.join("train.toml"), cfg.to_toml().as_bytes())?;
+        ranks.start_from_lead(&mut opt, &mut state, &mut finished)?;
+        if finished {
+            let early = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
+            let mut summary = self.summary(&vs, &state, task, 0.0, early);
+            summary.weights_sha256 = ranks.weights_digest(&opt)?;
+            return Ok(summary);
+        }
+        if ranks.lead() {
+            crate::util::fsx::write_atomic(
+                &self.run_dir.join("train.toml"),
+                cfg.to_toml().as_bytes(),
+            )?;
+        }
 
         let n_examples = task.n_examples();
         let schedule = prefetch::Schedule {
             n_examples,
             batch_size: cfg.optim.batch_size,
             seed: cfg.run.seed,
+            part: ranks.part(),
         };
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&metrics_path)
-            .at(&metrics_path)?;
+        // Rank 0 alone keeps the log (a sink elsewhere).
+        let mut log: Box<dyn Write> = match ranks.lead() {
+            true => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&metrics_path)
+                    .at(&metrics_path)?,
+            ),
+            false => Box::new(std::io::sink()),
+        };
         let score_key = task.score_key();
         let build = task.batcher();
 
@@ -338,28 +306,37 @@ impl Trainer {
                     .next()
                     .ok_or_else(|| Error::Other("the batch builder thread stopped".into()))?;
                 debug_assert_eq!(next.step, state.step);
-                // Dropout randomness depends on the step only: resuming replays it exactly.
-                tch::manual_seed(
-                    (cfg.run.seed as i64)
-                        .wrapping_mul(1_000_003)
-                        .wrapping_add(state.step as i64),
-                );
+                // Dropout randomness depends on the step (and rank) only: resuming replays it exactly.
+                tch::manual_seed(ranks.dropout_seed(cfg.run.seed, state.step));
                 let mb = next.batch.to_device(self.device);
-                let loss = task.loss(&model, &mb);
+                let loss = (next.local > 0).then(|| task.loss(&model, &mb));
                 let lr = cfg.optim.lr_at(state.step + 1);
-                let gnorm = optimise(&mut opt, &loss, cfg.optim.grad_clip, lr);
+                let share = (next.local, next.examples);
+                let gnorm = ranks.step(&mut opt, loss.as_ref(), share, cfg.optim.grad_clip, lr)?;
                 state.step += 1;
                 examples_done += next.examples;
-                loss_sum += loss.detach().to_kind(Kind::Double);
+                // This rank's share of the global batch's mean loss (all of it for one process).
+                let loss = loss.unwrap_or_else(|| data_parallel::no_loss(self.device));
+                let l = loss.detach().to_kind(Kind::Double);
+                loss_sum += match share.0 == share.1 {
+                    true => l,
+                    false => l * (share.0 as f64 / share.1 as f64),
+                };
                 loss_n += 1;
                 progress.inc(1);
                 let out_of_time = cfg.run.max_minutes > 0.0
-                    && started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0;
+                    && ranks.agree(
+                        started.elapsed().as_secs_f64() > cfg.run.max_minutes * 60.0,
+                        "agreeing on the time box",
+                    )?;
                 let last = state.step == cfg.optim.max_steps || out_of_time;
                 let validate_now = state.step.is_multiple_of(cfg.eval.every) || last;
                 if state.step.is_multiple_of(cfg.run.log_every) || validate_now {
                     // The one read-back: the mean loss since the last log line.
-                    let mean = loss_sum.double_value(&[]) / loss_n as f64;
+                    let mean = ranks
+                        .sum(&loss_sum, "the loss all-reduce")?
+                        .double_value(&[])
+                        / loss_n as f64;
                     if !mean.is_finite() {
                         return Err(Error::Other(format!("loss became {mean} within the {loss_n} steps up to step {}; lower optim.lr or check the data", state.step)));
                     }
@@ -388,50 +365,53 @@ impl Trainer {
                     }
                 }
                 if validate_now {
-                    let t0 = Instant::now();
-                    let v = {
-                        let _g = tch::no_grad_guard();
-                        task.validate(&model)
-                    };
-                    let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
-                    let improved = nd > state.best_score;
-                    if improved {
-                        state.best_score = nd;
-                        state.best_step = state.step;
-                        state.evals_since_best = 0;
-                    } else {
-                        state.evals_since_best += 1;
+                    if ranks.lead() {
+                        let t0 = Instant::now();
+                        let v = {
+                            let _g = tch::no_grad_guard();
+                            task.validate(&model)
+                        };
+                        let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
+                        let improved = nd > state.best_score;
+                        if improved {
+                            state.best_score = nd;
+                            state.best_step = state.step;
+                            state.evals_since_best = 0;
+                        } else {
+                            state.evals_since_best += 1;
+                        }
+                        last_valid = format!("{nd:.4}");
+                        let mut line = serde_json::json!({"step": state.step, "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
+                        for (k, x) in &v {
+                            line[format!("valid_{k}")] = serde_json::json!(x);
+                        }
+                        writeln!(log, "{line}").at(&metrics_path)?;
+                        log.flush().at(&metrics_path)?;
+                        progress.note(&format!(
+                            "step {}: validation {}{} (best {:.4} at step {})",
+                            state.step,
+                            v.iter()
+                                .map(|(k, x)| format!("{k} {x:.4}"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            if improved { ", new best" } else { "" },
+                            state.best_score,
+                            state.best_step
+                        ));
+                        let meta = self.meta(task, state.step, v);
+                        let parts = checkpoint::Parts {
+                            model: &model,
+                            vs: &vs,
+                            vocab: &self.vocab,
+                            meta: &meta,
+                        };
+                        checkpoint::save(&self.run_dir, state.step, &parts, improved, &|dir| {
+                            opt.save(&dir.join("optimizer.safetensors"))?;
+                            write_json(&dir.join("trainer.json"), &state)
+                        })?;
+                        write_plot(&self.run_dir)?;
                     }
-                    last_valid = format!("{nd:.4}");
-                    let mut line = serde_json::json!({"step": state.step, "valid_seconds": t0.elapsed().as_secs_f64(), "best": improved});
-                    for (k, x) in &v {
-                        line[format!("valid_{k}")] = serde_json::json!(x);
-                    }
-                    writeln!(log, "{line}").at(&metrics_path)?;
-                    log.flush().at(&metrics_path)?;
-                    progress.note(&format!(
-                        "step {}: validation {}{} (best {:.4} at step {})",
-                        state.step,
-                        v.iter()
-                            .map(|(k, x)| format!("{k} {x:.4}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        if improved { ", new best" } else { "" },
-                        state.best_score,
-                        state.best_step
-                    ));
-                    let meta = self.meta(task, state.step, v);
-                    let parts = checkpoint::Parts {
-                        model: &model,
-                        vs: &vs,
-                        vocab: &self.vocab,
-                        meta: &meta,
-                    };
-                    checkpoint::save(&self.run_dir, state.step, &parts, improved, &|dir| {
-                        opt.save(&dir.join("optimizer.safetensors"))?;
-                        write_json(&dir.join("trainer.json"), &state)
-                    })?;
-                    write_plot(&self.run_dir)?;
+                    ranks.after_validation(&opt, &mut state)?;
                     if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                         stopped_early = true;
                         break;
@@ -445,6 +425,8 @@ impl Trainer {
         })?;
         progress.finish();
         let eps = examples_done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        Ok(self.summary(&vs, &state, task, eps, stopped_early))
+        let mut summary = self.summary(&vs, &state, task, eps, stopped_early);
+        summary.weights_sha256 = ranks.weights_digest(&opt)?;
+        Ok(summary)
     }
 }

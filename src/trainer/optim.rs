@@ -186,6 +186,12 @@ impl AdamW {
         let _ = self.params.addcdiv_(&(&self.m * (-lr / bc1)), &denom);
     }
 
+    /// The flat buffers a data-parallel job keeps identical on every rank:
+    /// weights and both moments.
+    pub fn buffers(&self) -> [&Tensor; 3] {
+        [&self.params, &self.m, &self.v]
+    }
+
     /// Saves moments (per parameter name) and the step count.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut tensors = Vec::with_capacity(2 * self.slots.len());
@@ -236,6 +242,28 @@ pub fn optimise(opt: &mut AdamW, loss: &Tensor, grad_clip: f64, lr: f64) -> Opti
     let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
     opt.step(lr);
     norm
+}
+
+/// [`optimise`] with the gradients passed through `reduce` (the data-parallel
+/// all-reduce: the flat gradient buffer, summed over ranks in place) before
+/// clipping and the update. Without a `loss` (a rank with no examples in
+/// this step) the rank contributes zero gradients.
+pub fn optimise_shared(
+    opt: &mut AdamW,
+    loss: Option<&Tensor>,
+    grad_clip: f64,
+    lr: f64,
+    reduce: &mut dyn FnMut(&Tensor) -> Result<()>,
+) -> Result<Option<Tensor>> {
+    opt.zero_grad();
+    if let Some(l) = loss {
+        l.backward();
+    }
+    opt.gather_grads();
+    reduce(&opt.grads)?;
+    let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
+    opt.step(lr);
+    Ok(norm)
 }
 
 #[cfg(test)]

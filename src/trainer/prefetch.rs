@@ -32,6 +32,26 @@ pub struct Schedule {
     pub n_examples: usize,
     pub batch_size: usize,
     pub seed: u64,
+    /// This process's part of each batch (data-parallel ranks).
+    pub part: Part,
+}
+
+/// Part `index` of `of` of every global batch: a contiguous, balanced slice,
+/// so the parts of all ranks, in rank order, are the global batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub index: usize,
+    pub of: usize,
+}
+
+impl Part {
+    /// The whole batch (one process).
+    pub const WHOLE: Part = Part { index: 0, of: 1 };
+
+    pub fn of<'a>(&self, batch: &'a [u32]) -> &'a [u32] {
+        let n = batch.len();
+        &batch[n * self.index / self.of..n * (self.index + 1) / self.of]
+    }
 }
 
 impl Schedule {
@@ -63,7 +83,10 @@ impl Schedule {
 pub struct Prefetched {
     pub step: usize,
     pub epoch: usize,
+    /// Examples in the global batch.
     pub examples: usize,
+    /// Examples in this process's part of it (`batch`).
+    pub local: usize,
     pub batch: Batch,
 }
 
@@ -95,11 +118,15 @@ fn built<'a>(
     schedule
         .iter(steps)
         .enumerate()
-        .map(move |(i, (epoch, idx))| Prefetched {
-            step: first + i,
-            epoch,
-            examples: idx.len(),
-            batch: build(&idx),
+        .map(move |(i, (epoch, idx))| {
+            let mine = schedule.part.of(&idx);
+            Prefetched {
+                step: first + i,
+                epoch,
+                examples: idx.len(),
+                local: mine.len(),
+                batch: build(mine),
+            }
         })
 }
 
@@ -134,6 +161,7 @@ mod tests {
             n_examples: 10,
             batch_size: 4,
             seed: 7,
+            part: Part::WHOLE,
         };
         assert_eq!(s.steps_per_epoch(), 3);
         let all: Vec<(usize, Vec<u32>)> = s.iter(0..6).collect();
@@ -150,5 +178,23 @@ mod tests {
         assert_ne!(all[0].1, all[3].1, "epochs are shuffled differently");
         let resumed: Vec<(usize, Vec<u32>)> = s.iter(4..6).collect();
         assert_eq!(resumed, all[4..6].to_vec());
+    }
+
+    #[test]
+    fn parts_are_balanced_and_concatenate_to_the_batch() {
+        let batch: Vec<u32> = (10..21).collect();
+        for of in 1..=4 {
+            let parts: Vec<&[u32]> = (0..of).map(|index| Part { index, of }.of(&batch)).collect();
+            assert_eq!(parts.concat(), batch, "{of} parts");
+            let (lo, hi) = (
+                parts.iter().map(|p| p.len()).min(),
+                parts.iter().map(|p| p.len()).max(),
+            );
+            assert!(hi.unwrap() - lo.unwrap() <= 1, "{of} parts: {parts:?}");
+        }
+        assert!(
+            Part { index: 1, of: 2 }.of(&[5]).len() == 1
+                && Part { index: 0, of: 2 }.of(&[5]).is_empty()
+        );
     }
 }

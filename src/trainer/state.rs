@@ -38,4 +38,7 @@ pub struct TrainSummary {
     pub stopped_early: bool,
     pub device: String,
     pub parameters: i64,
+    /// In a data-parallel job: SHA-256 of the final weights, checked
+    /// identical on every rank.
+    pub weights_sha256: Option<String>,
 }
