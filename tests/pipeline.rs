@@ -1829,3 +1829,54 @@ fn a_dead_rank_ends_the_job_naming_it() {
         killed.elapsed()
     );
 }
+
+#[test]
+fn sharded_embedding_gathers_to_the_unsharded_file() {
+    let d = data().to_str().unwrap().to_string();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("emb.safetensors");
+    let o = out.to_str().unwrap();
+    let part = |i: &str| {
+        ok(&[
+            "embed",
+            "-d",
+            &d,
+            "--out",
+            o,
+            "--threads",
+            "2",
+            "--shard",
+            i,
+        ])
+    };
+    part("1/2");
+    // A missing part is named; a part is not an embeddings file.
+    let g = genrec(&["embed", "-d", &d, "--out", o, "--gather"]);
+    fails_naming(&g, &["parts [0] of 2 are missing"]);
+    let p1 = t.path().join("emb.part-1-of-2.safetensors");
+    let i = genrec(&[
+        "index",
+        "-d",
+        &d,
+        "--embeddings",
+        p1.to_str().unwrap(),
+        "--out",
+        t.path().join("ix").to_str().unwrap(),
+    ]);
+    fails_naming(&i, &["part 1/2", "--gather"]);
+    part("0/2");
+    ok(&["embed", "-d", &d, "--out", o, "--gather"]);
+    let joined = genrec::embed::Embeddings::read(&out).unwrap();
+    let whole = genrec::embed::Embeddings::read(&data().join("embeddings.safetensors")).unwrap();
+    assert_eq!(joined.item_ids, whole.item_ids);
+    assert_eq!(joined.source, whole.source);
+    // The same batches as the unsharded run, so the same vectors.
+    let diff = (&joined.matrix - &whole.matrix)
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert_eq!(
+        diff, 0.0,
+        "gathered parts differ from the unsharded embeddings"
+    );
+}

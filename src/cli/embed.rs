@@ -42,6 +42,15 @@ pub struct Args {
     /// Recompute even if the cached embeddings are current.
     #[arg(long)]
     pub force: bool,
+    /// Embed part i of n (0-based), e.g. --shard 2/8, into
+    /// `<out stem>.part-2-of-8.safetensors` beside the output; one machine per
+    /// part, then `--gather` joins them (README "Scale out").
+    #[arg(long, value_parser = super::common::parse_shard, conflicts_with_all = ["from", "gather"])]
+    pub shard: Option<(usize, usize)>,
+    /// Join the parts written by `--shard i/n` into the output file (checks
+    /// that they are complete, disjoint and from this dataset's item texts).
+    #[arg(long, conflicts_with = "from")]
+    pub gather: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -83,7 +92,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .with_context(|| "encoder weights missing: run scripts/setup.sh".to_string())?,
         item_text_sha256: text_hash,
     };
-    if !a.force && Embeddings::is_current(&out, &src) {
+    if a.gather {
+        let (m, parts_src, n) = embed::parts::gather(&out, ds.items.len())?;
+        anyhow::ensure!(
+            parts_src.item_text_sha256 == src.item_text_sha256,
+            "the parts were embedded from other item texts than {}'s (re-run the shards)",
+            a.dataset.display()
+        );
+        Embeddings::write(&out, &m, &parts_src)?;
+        println!(
+            "gathered {n} parts ({:?}) into {}; the part files can go",
+            m.size(),
+            out.display()
+        );
+        return Ok(());
+    }
+    if !a.force && a.shard.is_none() && Embeddings::is_current(&out, &src) {
         println!(
             "{} is up to date (same encoder and item texts); nothing to do",
             out.display()
@@ -95,8 +119,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let enc = TextEncoder::load(&a.encoder, &a.tokenizer, device)?;
     let texts = ds.texts();
     let t0 = Instant::now();
-    let e = enc.encode_counted(&texts, a.batch_size, &Bar::new())?;
+    let part = a.shard.unwrap_or((0, 1));
+    let e = enc.encode_part(&texts, a.batch_size, part, &Bar::new())?;
     let secs = t0.elapsed().as_secs_f64();
+    if a.shard.is_some() {
+        let path = embed::parts::write_part(&out, &e, &src, part)?;
+        println!(
+            "embedded part {}/{} ({} of {} items) on {} in {secs:.1} s → {}",
+            part.0,
+            part.1,
+            e.rows.len(),
+            texts.len(),
+            runtime::describe(device),
+            path.display()
+        );
+        return Ok(());
+    }
     Embeddings::write(&out, &e.matrix, &src)?;
     println!(
         "embedded {} items on {} in {:.1} s ({:.1} items/s) → {}",

@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     pub deny: Option<PathBuf>,
     /// Take part i of n (0-based), e.g. --shard 2/8.
-    #[arg(long, value_parser = parse_shard)]
+    #[arg(long, value_parser = super::common::parse_shard)]
     pub shard: Option<(usize, usize)>,
     #[command(flatten)]
     pub rerank: super::common::RerankArgs,
@@ -58,18 +58,6 @@ pub struct Args {
     pub strict: bool,
     #[command(flatten)]
     pub runtime: super::common::RuntimeArgs,
-}
-
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (i, n) = s.split_once('/').ok_or("expected i/n, e.g. 0/4")?;
-    let (i, n): (usize, usize) = (
-        i.trim().parse().map_err(|_| "i must be a number")?,
-        n.trim().parse().map_err(|_| "n must be a number")?,
-    );
-    if n == 0 || i >= n {
-        return Err(format!("shard {i}/{n}: need 0 ≤ i < n"));
-    }
-    Ok((i, n))
 }
 
 fn read_id_list(path: &Path) -> anyhow::Result<Vec<String>> {

@@ -6,6 +6,7 @@
 // `at::Tensor*`. Every function catches C++ exceptions and hands their
 // message back as a malloc'ed string (freed by genrec_c10d_free_str).
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <c10/util/Logging.h>
 
@@ -55,15 +56,21 @@ int guarded(char** err, F&& f) {
   return -1;
 }
 
+// The job's store: hosted here when `server`, else a client of it; keys
+// under `prefix` (one namespace per launch attempt).
+// With `world` > 0 every rank registers and the host waits for all of them
+// (not with a launcher's agent store, which other processes share).
 c10::intrusive_ptr<c10d::Store> connect(const char* host, int port, bool server,
-                                        int world, int64_t timeout_ms) {
+                                        int world, const char* prefix,
+                                        int64_t timeout_ms) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(port);
   o.isServer = server;
   if (world > 0) o.numWorkers = world;
   o.waitWorkers = world > 0;
   o.timeout = std::chrono::milliseconds(timeout_ms);
-  return c10::make_intrusive<c10d::TCPStore>(std::string(host), o);
+  auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), o);
+  return c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), store);
 }
 
 }  // namespace
@@ -80,10 +87,26 @@ int genrec_c10d_has_nccl() {
 
 void genrec_c10d_free_str(char* s) { std::free(s); }
 
-// Joins the job: rank 0 hosts the store at host:port, every rank connects to
-// it, then the backend ("gloo" or "nccl") connects the ranks to each other.
-void* genrec_c10d_new(const char* backend, const char* host, int port, int rank,
-                      int world, int64_t timeout_ms, char** err) {
+// How to join a job (mirrored by `ffi::JoinSpec` on the Rust side).
+struct GenrecJoin {
+  const char* backend;  // "gloo" or "nccl"
+  const char* host;     // the store's host
+  const char* prefix;   // the store's key namespace
+  int32_t port;
+  int32_t rank;
+  int32_t world;
+  int32_t host_store;   // 1: this rank hosts the store (rank 0, unless a launcher's agent does)
+  int32_t agent_store;  // 1: a launcher's agent hosts it
+  int64_t timeout_ms;
+};
+
+// Joins the job: connects to (or hosts) the store, then the backend connects
+// the ranks to each other.
+void* genrec_c10d_new(const GenrecJoin* j, char** err) {
+  const char* backend = j->backend;
+  const char* host = j->host;
+  const int rank = j->rank, world = j->world;
+  const int64_t timeout_ms = j->timeout_ms;
   Group* g = nullptr;
   // c10d's own warnings and errors (a peer's closed socket, with a C++ stack
   // trace) repeat what the error genrec reports says: keep only fatal ones,
@@ -91,7 +114,8 @@ void* genrec_c10d_new(const char* backend, const char* host, int port, int rank,
   if (std::getenv("TORCH_CPP_LOG_LEVEL") == nullptr) FLAGS_caffe2_log_level = 3;
   guarded(err, [&] {
     auto timeout = std::chrono::milliseconds(timeout_ms);
-    auto store = connect(host, port, rank == 0, world, timeout_ms);
+    auto store = connect(host, j->port, j->host_store != 0,
+                         j->agent_store != 0 ? 0 : world, j->prefix, timeout_ms);
     c10::intrusive_ptr<c10d::Backend> b;
     if (std::strcmp(backend, "gloo") == 0) {
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -158,10 +182,12 @@ int genrec_c10d_broadcast(void* g, at::Tensor* t, int root, int64_t timeout_ms,
 
 // A second connection to the job's store (for the liveness counters, which a
 // background thread bumps while the main thread runs collectives).
-void* genrec_c10d_store_connect(const char* host, int port, int64_t timeout_ms,
-                                char** err) {
+void* genrec_c10d_store_connect(const char* host, int port, const char* prefix,
+                                int64_t timeout_ms, char** err) {
   StoreClient* s = nullptr;
-  guarded(err, [&] { s = new StoreClient{connect(host, port, false, 0, timeout_ms)}; });
+  guarded(err, [&] {
+    s = new StoreClient{connect(host, port, false, 0, prefix, timeout_ms)};
+  });
   return s;
 }
 

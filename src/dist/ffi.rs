@@ -1,23 +1,29 @@
 //! The extern "C" surface of `c10d_shim.cpp`, wrapped so that each call returns
 //! a `Result` with c10d's own message. Without the shim (no Gloo headers at
 //! build time) every call says so.
-use crate::error::{Error, Result};
+use crate::error::Error;
 use std::ffi::{c_char, c_void, CStr, CString};
 use tch::Tensor;
+
+/// `GenrecJoin` of the shim: how to join a job.
+#[repr(C)]
+pub struct JoinSpec {
+    backend: *const c_char,
+    host: *const c_char,
+    prefix: *const c_char,
+    port: i32,
+    rank: i32,
+    world: i32,
+    host_store: i32,
+    agent_store: i32,
+    timeout_ms: i64,
+}
 
 #[cfg(genrec_c10d)]
 extern "C" {
     fn genrec_c10d_has_nccl() -> i32;
     fn genrec_c10d_free_str(s: *mut c_char);
-    fn genrec_c10d_new(
-        backend: *const c_char,
-        host: *const c_char,
-        port: i32,
-        rank: i32,
-        world: i32,
-        timeout_ms: i64,
-        err: *mut *mut c_char,
-    ) -> *mut c_void;
+    fn genrec_c10d_new(spec: *const JoinSpec, err: *mut *mut c_char) -> *mut c_void;
     fn genrec_c10d_free(g: *mut c_void);
     fn genrec_c10d_allreduce_sum(g: *mut c_void, t: *mut c_void, err: *mut *mut c_char) -> i32;
     fn genrec_c10d_broadcast(
@@ -30,6 +36,7 @@ extern "C" {
     fn genrec_c10d_store_connect(
         host: *const c_char,
         port: i32,
+        prefix: *const c_char,
         timeout_ms: i64,
         err: *mut *mut c_char,
     ) -> *mut c_void;
@@ -45,21 +52,15 @@ extern "C" {
 
 #[cfg(not(genrec_c10d))]
 mod absent {
-    //! Stand-ins with the shim's signatures, for a build without it.
+    //! Stand-ins with the shim's signatures, for a build without it: every
+    //! call fails without a message, which `take_err` turns into "not built".
+    use super::JoinSpec;
     use std::ffi::{c_char, c_void};
     pub unsafe fn genrec_c10d_has_nccl() -> i32 {
         0
     }
     pub unsafe fn genrec_c10d_free_str(_: *mut c_char) {}
-    pub unsafe fn genrec_c10d_new(
-        _: *const c_char,
-        _: *const c_char,
-        _: i32,
-        _: i32,
-        _: i32,
-        _: i64,
-        _: *mut *mut c_char,
-    ) -> *mut c_void {
+    pub unsafe fn genrec_c10d_new(_: *const JoinSpec, _: *mut *mut c_char) -> *mut c_void {
         std::ptr::null_mut()
     }
     pub unsafe fn genrec_c10d_free(_: *mut c_void) {}
@@ -82,6 +83,7 @@ mod absent {
     pub unsafe fn genrec_c10d_store_connect(
         _: *const c_char,
         _: i32,
+        _: *const c_char,
         _: i64,
         _: *mut *mut c_char,
     ) -> *mut c_void {
@@ -117,8 +119,17 @@ fn take_err(err: *mut c_char) -> String {
     s
 }
 
-fn cstr(s: &str) -> Result<CString> {
-    CString::new(s).map_err(|_| Error::Distributed(format!("{s:?} contains a NUL byte")))
+fn cstr(s: &str) -> std::result::Result<CString, String> {
+    CString::new(s)
+        .map_err(|_| Error::Distributed(format!("{s:?} contains a NUL byte")).to_string())
+}
+
+fn status(rc: i32, err: *mut c_char) -> std::result::Result<(), String> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(take_err(err))
+    }
 }
 
 pub fn has_nccl() -> bool {
@@ -133,15 +144,21 @@ pub struct RawGroup(*mut c_void);
 pub struct RawStore(*mut c_void);
 
 // SAFETY: both handles point at C++ objects that c10d makes safe to use from
-// any thread (TCPStore serialises its requests; a backend's collectives are
-// issued from one thread at a time here: the owner's).
+// another thread (TCPStore serialises its requests; a backend's collectives
+// are issued from one thread at a time here: the owner's).
 unsafe impl Send for RawGroup {}
 unsafe impl Send for RawStore {}
 
-/// Where a job's rendezvous is, and how long to wait.
+/// Where a job's store is, whether this rank hosts it, its key namespace,
+/// and how long to wait.
+#[derive(Clone, Copy)]
 pub struct Rendezvous<'a> {
     pub host: &'a str,
     pub port: u16,
+    pub prefix: &'a str,
+    pub host_store: bool,
+    /// A launcher's agent hosts the store (shared with it: no registering).
+    pub agent_store: bool,
     pub timeout_ms: i64,
 }
 
@@ -152,27 +169,25 @@ impl RawGroup {
         rank: usize,
         world: usize,
     ) -> std::result::Result<Self, String> {
-        let (b, h) = (
-            cstr(backend).map_err(|e| e.to_string())?,
-            cstr(at.host).map_err(|e| e.to_string())?,
-        );
-        let mut err = std::ptr::null_mut();
-        // SAFETY: valid C strings for the call's duration; `err` receives an owned string or stays null.
-        let p = unsafe {
-            genrec_c10d_new(
-                b.as_ptr(),
-                h.as_ptr(),
-                i32::from(at.port),
-                rank as i32,
-                world as i32,
-                at.timeout_ms,
-                &mut err,
-            )
+        let (b, h, p) = (cstr(backend)?, cstr(at.host)?, cstr(at.prefix)?);
+        let spec = JoinSpec {
+            backend: b.as_ptr(),
+            host: h.as_ptr(),
+            prefix: p.as_ptr(),
+            port: i32::from(at.port),
+            rank: rank as i32,
+            world: world as i32,
+            host_store: i32::from(at.host_store),
+            agent_store: i32::from(at.agent_store),
+            timeout_ms: at.timeout_ms,
         };
-        if p.is_null() {
+        let mut err = std::ptr::null_mut();
+        // SAFETY: `spec` and its C strings live for the call; `err` receives an owned string or stays null.
+        let g = unsafe { genrec_c10d_new(&spec, &mut err) };
+        if g.is_null() {
             Err(take_err(err))
         } else {
-            Ok(Self(p))
+            Ok(Self(g))
         }
     }
 
@@ -180,11 +195,7 @@ impl RawGroup {
         let mut err = std::ptr::null_mut();
         // SAFETY: `t` is a live at::Tensor owned by tch; the shim only copies its handle.
         let rc = unsafe { genrec_c10d_allreduce_sum(self.0, t.as_ptr() as *mut c_void, &mut err) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(take_err(err))
-        }
+        status(rc, err)
     }
 
     /// Rank `root`'s `t` into every rank's, waiting up to `timeout_ms` (0: the group's timeout).
@@ -205,11 +216,7 @@ impl RawGroup {
                 &mut err,
             )
         };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(take_err(err))
-        }
+        status(rc, err)
     }
 }
 
@@ -222,30 +229,32 @@ impl Drop for RawGroup {
 
 impl RawStore {
     pub fn connect(at: &Rendezvous) -> std::result::Result<Self, String> {
-        let h = cstr(at.host).map_err(|e| e.to_string())?;
+        let (h, p) = (cstr(at.host)?, cstr(at.prefix)?);
         let mut err = std::ptr::null_mut();
         // SAFETY: as in `RawGroup::new`.
-        let p = unsafe {
-            genrec_c10d_store_connect(h.as_ptr(), i32::from(at.port), at.timeout_ms, &mut err)
+        let s = unsafe {
+            genrec_c10d_store_connect(
+                h.as_ptr(),
+                i32::from(at.port),
+                p.as_ptr(),
+                at.timeout_ms,
+                &mut err,
+            )
         };
-        if p.is_null() {
+        if s.is_null() {
             Err(take_err(err))
         } else {
-            Ok(Self(p))
+            Ok(Self(s))
         }
     }
 
     /// Adds `delta` to the counter `key`; its new value.
     pub fn add(&self, key: &str, delta: i64) -> std::result::Result<i64, String> {
-        let k = cstr(key).map_err(|e| e.to_string())?;
+        let k = cstr(key)?;
         let (mut out, mut err) = (0i64, std::ptr::null_mut());
         // SAFETY: as in `RawGroup::new`; `out` is written on success.
         let rc = unsafe { genrec_c10d_store_add(self.0, k.as_ptr(), delta, &mut out, &mut err) };
-        if rc == 0 {
-            Ok(out)
-        } else {
-            Err(take_err(err))
-        }
+        status(rc, err).map(|()| out)
     }
 }
 

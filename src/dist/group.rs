@@ -38,9 +38,13 @@ impl Group {
                 "--dist-backend nccl needs training on CUDA; use gloo on the CPU".into(),
             ));
         }
+        let prefix = store_prefix(env);
         let at = Rendezvous {
             host: &env.master_addr,
             port: env.master_port,
+            prefix: &prefix,
+            host_store: env.rank == 0 && !env.agent_store,
+            agent_store: env.agent_store,
             timeout_ms: opts.timeout.as_millis() as i64,
         };
         let raw = RawGroup::new(backend, &at, env.rank, env.world).map_err(|e| {
@@ -83,12 +87,16 @@ impl Group {
     /// The error for a failed collective: what failed, c10d's words, and
     /// which rank is gone.
     fn failed(&self, what: &str, err: String) -> Error {
+        let prefix = store_prefix(&self.env);
         let at = Rendezvous {
             host: &self.env.master_addr,
             port: self.env.master_port,
+            prefix: &prefix,
+            host_store: false,
+            agent_store: self.env.agent_store,
             timeout_ms: self.timeout.as_millis() as i64,
         };
-        let who = liveness::diagnose(&at, self.env.world, self.env.rank);
+        let who = liveness::diagnose(&at, &self.env);
         Error::Distributed(format!(
             "rank {} of {}: {what} failed: {who} [{}: {err}]",
             self.env.rank, self.env.world, self.backend
@@ -170,6 +178,11 @@ impl Group {
         }
         Ok(digest)
     }
+}
+
+/// The job's keys in the store: one namespace per launch attempt.
+fn store_prefix(env: &JobEnv) -> String {
+    format!("genrec/attempt_{}", env.attempt)
 }
 
 /// SHA-256 of a tensor's bytes (as stored, row-major), hex.

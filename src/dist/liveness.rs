@@ -4,6 +4,7 @@
 //! beats apart, and names the ranks whose counters stood still. The store
 //! lives in rank 0's process, so an unreachable store means rank 0 is gone.
 use super::ffi::{RawStore, Rendezvous};
+use super::JobEnv;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -56,17 +57,24 @@ impl Drop for Heartbeat {
     }
 }
 
-/// Which of the other ranks are gone, in words, as seen from rank `me`.
-pub fn diagnose(at: &Rendezvous, world: usize, me: usize) -> String {
+/// Which of the other ranks are gone, in words, as seen by this rank.
+pub fn diagnose(at: &Rendezvous, env: &JobEnv) -> String {
+    let (world, me) = (env.world, env.rank);
     let short = Rendezvous {
         timeout_ms: 5_000,
         ..*at
     };
     let gone_store = || {
-        format!(
+        match env.agent_store {
+        false => format!(
             "rank 0 is gone (the job's store, which rank 0 hosts at {}:{}, does not answer)",
             at.host, at.port
-        )
+        ),
+        true => format!(
+            "the job's store at {}:{} (the launcher's agent) does not answer: the launcher or its machine is gone",
+            at.host, at.port
+        ),
+    }
     };
     let Ok(store) = RawStore::connect(&short) else {
         return gone_store();

@@ -48,6 +48,12 @@ pub struct JobEnv {
     pub local_rank: usize,
     pub master_addr: String,
     pub master_port: u16,
+    /// The launcher's agent hosts the store at MASTER_ADDR:MASTER_PORT
+    /// (torchrun: `TORCHELASTIC_USE_AGENT_STORE=True`); otherwise rank 0 does.
+    pub agent_store: bool,
+    /// The launcher's restart count (`TORCHELASTIC_RESTART_COUNT`): each
+    /// attempt keeps its keys apart in the store.
+    pub attempt: u32,
 }
 
 /// How a job is joined: the backend and how long a collective may wait.
@@ -101,12 +107,19 @@ impl JobEnv {
             .ok()
             .filter(|&p| p > 0)
             .ok_or_else(|| Error::Distributed(format!("MASTER_PORT={port}: not a TCP port")))?;
+        let attempt = match get("TORCHELASTIC_RESTART_COUNT") {
+            Some(v) => num("TORCHELASTIC_RESTART_COUNT", Some(v))? as u32,
+            None => 0,
+        };
         Ok(Some(Self {
             rank,
             world,
             local_rank,
             master_addr,
             master_port,
+            agent_store: get("TORCHELASTIC_USE_AGENT_STORE")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            attempt,
         }))
     }
 }
@@ -148,6 +161,14 @@ mod tests {
         let j = env(&full).unwrap().unwrap();
         assert_eq!((j.rank, j.world, j.local_rank), (3, 4, 1));
         assert_eq!((j.master_addr.as_str(), j.master_port), ("node0", 29500));
+        assert!(!j.agent_store && j.attempt == 0, "rank 0 hosts the store");
+        let mut torchrun = full.to_vec();
+        torchrun.extend([
+            ("TORCHELASTIC_USE_AGENT_STORE", "True"),
+            ("TORCHELASTIC_RESTART_COUNT", "2"),
+        ]);
+        let j = env(&torchrun).unwrap().unwrap();
+        assert!(j.agent_store && j.attempt == 2, "torchrun's agent hosts it");
         let msg = |pairs: &[(&str, &str)]| env(pairs).unwrap_err().to_string();
         assert!(msg(&full[..1]).contains("RANK is not"));
         assert!(msg(&[full[0], ("RANK", "4"), full[3], full[4]]).contains("RANK < WORLD_SIZE"));

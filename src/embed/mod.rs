@@ -6,6 +6,7 @@
 //! unchanged inputs does no work. Users may bring their own embeddings.
 pub mod bert;
 pub mod npy;
+pub mod parts;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -35,6 +36,8 @@ pub struct TextEncoder {
 pub struct Encoded {
     /// `[N, H]` f32 on the CPU, L2-normalised, in input order.
     pub matrix: Tensor,
+    /// The rows computed (all, unless a part was asked for), ascending.
+    pub rows: Vec<i64>,
     /// Texts longer than [`MAX_SEQ_LEN`] tokens: the encoder read only their start.
     pub truncated: usize,
     /// Mean tokens per text as encoded (after truncation, with [CLS]/[SEP]).
@@ -86,15 +89,37 @@ impl TextEncoder {
         batch_size: usize,
         progress: &dyn Progress,
     ) -> Result<Encoded> {
+        self.encode_part(texts, batch_size, (0, 1), progress)
+    }
+
+    /// Part `i` of `n` of [`TextEncoder::encode_counted`]: batches i, i+n,
+    /// i+2n, … of the whole run's (texts sorted by length, then cut in
+    /// batches), so every part's rows are computed in the very batches of an
+    /// unsharded run; other rows stay zero (`Encoded::rows` lists the part's).
+    pub fn encode_part(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        (i, n): (usize, usize),
+        progress: &dyn Progress,
+    ) -> Result<Encoded> {
         let (ids, truncated) = self.tokenize_counted(texts)?;
         let tokens: usize = ids.iter().map(Vec::len).sum();
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
         let h = self.bert.config.hidden_size;
         let mut out = Tensor::zeros([ids.len() as i64, h], (Kind::Float, Device::Cpu));
-        progress.start(ids.len() as u64, "embedding items");
+        let mine: Vec<&[usize]> = order
+            .chunks(batch_size.max(1))
+            .enumerate()
+            .filter(|(b, _)| b % n.max(1) == i)
+            .map(|(_, c)| c)
+            .collect();
+        let mut rows: Vec<i64> = mine.concat().into_iter().map(|r| r as i64).collect();
+        rows.sort_unstable();
+        progress.start(rows.len() as u64, "embedding items");
         let _g = tch::no_grad_guard();
-        for chunk in order.chunks(batch_size.max(1)) {
+        for chunk in mine {
             let batch: Vec<&TokenIds> = chunk.iter().map(|&i| &ids[i]).collect();
             let emb = self.embed_ids(&batch)?;
             let idx = Tensor::from_slice(&chunk.iter().map(|&i| i as i64).collect::<Vec<_>>());
@@ -104,6 +129,7 @@ impl TextEncoder {
         progress.finish();
         Ok(Encoded {
             matrix: out,
+            rows,
             truncated,
             mean_tokens: tokens as f64 / ids.len().max(1) as f64,
         })
@@ -218,6 +244,13 @@ impl Embeddings {
 
     pub fn read(path: &Path) -> Result<Self> {
         let (mut f, file_sha256) = StFile::read_with_sha256(path)?;
+        if let Some(p) = f.metadata.get(parts::PART_KEY) {
+            return Err(Error::input(
+                path,
+                None,
+                format!("this is part {p} of a sharded `genrec embed`; join the parts with `genrec embed --gather` and use the file it writes"),
+            ));
+        }
         let matrix = f.take(path, "embeddings")?;
         let ids = f.take(path, "item_ids")?;
         if matrix.dim() != 2 || ids.size() != [matrix.size()[0]] {
