@@ -2,8 +2,9 @@
 //! (TIGER, Rajput et al. 2023; P5, Geng et al. 2022; TALLRec-style reranking).
 //!
 //! Modules by layer, each using only those before it:
-//! - [`error`], [`util`], [`progress`], [`runtime`]: errors naming their file
-//!   and line, hashing and atomic writes, progress reporting, device and threads;
+//! - [`error`], [`util`], [`progress`], [`runtime`], [`dist`]: errors naming
+//!   their file and line, hashing and atomic writes, progress reporting, device
+//!   and threads, data-parallel jobs on PyTorch's c10d;
 //! - [`data`]: raw formats → canonical dataset and leave-one-out split;
 //!   [`embed`]: MiniLM text embeddings; [`semantic_id`]: residual k-means IDs,
 //!   collaborative vectors, the prefix trie; [`model`]: T5 and its Hugging Face
