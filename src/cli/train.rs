@@ -72,7 +72,7 @@ pub struct Args {
     pub dist_backend: genrec::dist::BackendChoice,
     /// In a data-parallel job: seconds that joining, or one collective, may
     /// wait for the other ranks; a rank that died ends the job with an error
-    /// naming it (rank 0 validating alone may take 10× this).
+    /// naming it (rank 0 writing checkpoints alone may take 10× this).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub dist_timeout: u64,
 }

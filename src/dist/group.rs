@@ -138,7 +138,7 @@ impl Group {
         what: &str,
         timeout: Duration,
     ) -> Result<()> {
-        let t = Tensor::from_slice(x).to_device(self.device_for_control());
+        let t = Tensor::from_slice(x).to_device(self.control_device());
         self.raw
             .broadcast(&t, 0, timeout.as_millis() as i64)
             .map_err(|e| self.failed(what, e))?;
@@ -149,7 +149,7 @@ impl Group {
     }
 
     /// Where small control tensors live: NCCL only moves CUDA tensors.
-    fn device_for_control(&self) -> tch::Device {
+    pub fn control_device(&self) -> tch::Device {
         if self.backend == "nccl" {
             tch::Device::Cuda(self.env.local_rank)
         } else {

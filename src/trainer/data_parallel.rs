@@ -4,20 +4,23 @@
 //! trains on its contiguous part of each; its loss is weighted by its share of
 //! the batch, so the all-reduced sum of gradients is the gradient of the
 //! global batch's mean loss, and clipping and AdamW then run identically on
-//! every rank. Rank 0 alone reads and writes checkpoints, validates and logs;
+//! every rank. The ranks share validation (each its part of the users); rank 0 alone reads and writes checkpoints and logs;
 //! it broadcasts the starting state (so `--resume` needs no shared
 //! filesystem) and every decision the others must share. With no job (one
 //! process) every method here is the single-process path, unchanged.
 use super::optim::{optimise, optimise_shared, AdamW};
 use super::prefetch::Part;
-use super::TrainerState;
+use super::{Task, TrainerState};
 use crate::dist::Group;
 use crate::error::Result;
+use crate::model::T5;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tch::{Kind, Tensor};
 
-/// How long the other ranks wait for rank 0 to finish validating and
-/// checkpointing alone, as a multiple of the collective timeout.
+/// How long the other ranks wait for rank 0 to finish checkpointing (and,
+/// for a task whose validation does not split, validating) alone, as a
+/// multiple of the collective timeout.
 const VALIDATION_WAIT: u32 = 10;
 
 #[derive(Clone, Copy)]
@@ -122,6 +125,40 @@ impl<'a> Ranks<'a> {
             g.broadcast(b, 0, "sharing rank 0's weights and optimizer state")?;
         }
         Ok(())
+    }
+
+    /// In a job, validation shared by the ranks when the task splits it:
+    /// every rank validates its part of the users and the sums are added up;
+    /// the means, on every rank. None: validate on rank 0 alone (one process,
+    /// or a task that does not split).
+    pub fn validate_shared(
+        &self,
+        task: &dyn Task,
+        model: &T5,
+    ) -> Result<Option<BTreeMap<String, f64>>> {
+        let Some(g) = self.group else {
+            return Ok(None);
+        };
+        let Some((users, sums)) = ({
+            let _g = tch::no_grad_guard();
+            task.validate_sums(model, self.part())
+        }) else {
+            return Ok(None);
+        };
+        let mut x: Vec<f64> = std::iter::once(users as f64)
+            .chain(sums.values().copied())
+            .collect();
+        let t = Tensor::from_slice(&x).to_device(g.control_device());
+        g.all_reduce_sum(&t, "the validation all-reduce")?;
+        x = Vec::<f64>::try_from(t.to_device(tch::Device::Cpu))
+            .map_err(crate::error::Error::Torch)?;
+        let n = x[0].max(1.0);
+        Ok(Some(
+            sums.keys()
+                .cloned()
+                .zip(x[1..].iter().map(|s| s / n))
+                .collect(),
+        ))
     }
 
     /// After rank 0 validated (and checkpointed): its trainer state on every

@@ -365,12 +365,13 @@ impl Trainer {
                     }
                 }
                 if validate_now {
+                    let t0 = Instant::now();
+                    let shared = ranks.validate_shared(task, &model)?;
                     if ranks.lead() {
-                        let t0 = Instant::now();
-                        let v = {
+                        let v = shared.unwrap_or_else(|| {
                             let _g = tch::no_grad_guard();
                             task.validate(&model)
-                        };
+                        });
                         let nd = v.get(score_key).copied().unwrap_or(f64::NEG_INFINITY);
                         let improved = nd > state.best_score;
                         if improved {

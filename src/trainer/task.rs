@@ -3,7 +3,8 @@
 //! task (next-item semantic IDs, P5/TIGER-style), with the helpers tasks
 //! share: the teacher-forced loss and copying weights between models.
 use super::examples::{make_batch, split_examples, Example};
-use super::validation::{sample_users, validate};
+use super::prefetch::Part;
+use super::validation::{sample_users, validate, validate_sums};
 use super::Trainer;
 use crate::artifact::checkpoint;
 use crate::batch::Batch;
@@ -62,6 +63,12 @@ pub trait Task {
     fn loss(&self, model: &T5, b: &Batch) -> Tensor;
     /// Validation metrics of the current model.
     fn validate(&self, model: &T5) -> BTreeMap<String, f64>;
+    /// Part of the validation a data-parallel rank does: (users, per-metric
+    /// sums) over its part of the users; None when the task validates on
+    /// rank 0 alone.
+    fn validate_sums(&self, _model: &T5, _part: Part) -> Option<(usize, BTreeMap<String, f64>)> {
+        None
+    }
     /// The metric early stopping and `best` follow (higher is better).
     fn score_key(&self) -> &'static str;
     /// Initial weights, after the default initialisation (e.g. from another model).
@@ -147,6 +154,18 @@ impl Task for GenerateTask<'_> {
         let t = self.t;
         let gen = t.generator(model, t.cfg.data.prompt(), t.cfg.eval.beam);
         validate(&gen, &self.valid, t.cfg.eval.batch_size)
+    }
+    fn validate_sums(&self, model: &T5, part: Part) -> Option<(usize, BTreeMap<String, f64>)> {
+        let t = self.t;
+        let gen = t.generator(model, t.cfg.data.prompt(), t.cfg.eval.beam);
+        let mine: Vec<HeldOut> = self
+            .valid
+            .iter()
+            .skip(part.index)
+            .step_by(part.of)
+            .cloned()
+            .collect();
+        Some(validate_sums(&gen, &mine, t.cfg.eval.batch_size))
     }
     fn score_key(&self) -> &'static str {
         "ndcg@10"
