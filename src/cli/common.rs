@@ -106,14 +106,6 @@ impl RerankArgs {
 }
 
 /// `--shard i/n`: part i (0-based) of n.
-pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (i, n) = s.split_once('/').ok_or("expected i/n, e.g. 0/4")?;
-    let (i, n): (usize, usize) = (
-        i.trim().parse().map_err(|_| "i must be a number")?,
-        n.trim().parse().map_err(|_| "n must be a number")?,
-    );
-    if n == 0 || i >= n {
-        return Err(format!("shard {i}/{n}: need 0 ≤ i < n"));
-    }
-    Ok((i, n))
+pub fn parse_shard(s: &str) -> Result<genrec::util::part::Part, String> {
+    genrec::util::part::Part::parse(s)
 }

@@ -46,7 +46,7 @@ pub struct Args {
     /// `<out stem>.part-2-of-8.safetensors` beside the output; one machine per
     /// part, then `--gather` joins them (README "Scale out").
     #[arg(long, value_parser = super::common::parse_shard, conflicts_with_all = ["from", "gather"])]
-    pub shard: Option<(usize, usize)>,
+    pub shard: Option<genrec::util::part::Part>,
     /// Join the parts written by `--shard i/n` into the output file (checks
     /// that they are complete, disjoint and from this dataset's item texts).
     #[arg(long, conflicts_with = "from")]
@@ -119,15 +119,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let enc = TextEncoder::load(&a.encoder, &a.tokenizer, device)?;
     let texts = ds.texts();
     let t0 = Instant::now();
-    let part = a.shard.unwrap_or((0, 1));
+    let part = a.shard.unwrap_or(genrec::util::part::Part::WHOLE);
     let e = enc.encode_part(&texts, a.batch_size, part, &Bar::new())?;
     let secs = t0.elapsed().as_secs_f64();
     if a.shard.is_some() {
         let path = embed::parts::write_part(&out, &e, &src, part)?;
         println!(
-            "embedded part {}/{} ({} of {} items) on {} in {secs:.1} s → {}",
-            part.0,
-            part.1,
+            "embedded part {part} ({} of {} items) on {} in {secs:.1} s → {}",
             e.rows.len(),
             texts.len(),
             runtime::describe(device),

@@ -44,7 +44,7 @@ pub struct Args {
     pub deny: Option<PathBuf>,
     /// Take part i of n (0-based), e.g. --shard 2/8.
     #[arg(long, value_parser = super::common::parse_shard)]
-    pub shard: Option<(usize, usize)>,
+    pub shard: Option<genrec::util::part::Part>,
     #[command(flatten)]
     pub rerank: super::common::RerankArgs,
     /// The generator's lists alone. By default, when training found on
@@ -157,7 +157,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let (shard_i, shard_n) = a.shard.unwrap_or((0, 1));
+    let shard = a.shard.unwrap_or(genrec::util::part::Part::WHOLE);
     let pb = Bar::new();
     pb.start(0, "recommending (users)");
     let mut unknown_items = 0usize;
@@ -255,7 +255,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         |rec: Record, batch: &mut Vec<Record>, out: &mut dyn Write| -> anyhow::Result<()> {
             batch.push(rec);
             if batch.len() == a.decode.batch_size {
-                if batch_no % shard_n == shard_i {
+                if shard.takes(batch_no) {
                     process(batch, out)?;
                 }
                 batch.clear();
@@ -345,7 +345,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             )?;
         }
     }
-    if !batch.is_empty() && batch_no % shard_n == shard_i {
+    if !batch.is_empty() && shard.takes(batch_no) {
         process(&batch, &mut *out)?;
     }
     pb.finish();

@@ -10,6 +10,7 @@ pub mod parts;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::util::part::Part;
 use crate::util::st::{self, StFile};
 use bert::{l2_normalize, mean_pool, Bert};
 use std::collections::BTreeMap;
@@ -89,10 +90,10 @@ impl TextEncoder {
         batch_size: usize,
         progress: &dyn Progress,
     ) -> Result<Encoded> {
-        self.encode_part(texts, batch_size, (0, 1), progress)
+        self.encode_part(texts, batch_size, Part::WHOLE, progress)
     }
 
-    /// Part `i` of `n` of [`TextEncoder::encode_counted`]: batches i, i+n,
+    /// `part` of [`TextEncoder::encode_counted`]: batches i, i+n,
     /// i+2n, … of the whole run's (texts sorted by length, then cut in
     /// batches), so every part's rows are computed in the very batches of an
     /// unsharded run; other rows stay zero (`Encoded::rows` lists the part's).
@@ -100,7 +101,7 @@ impl TextEncoder {
         &self,
         texts: &[&str],
         batch_size: usize,
-        (i, n): (usize, usize),
+        part: Part,
         progress: &dyn Progress,
     ) -> Result<Encoded> {
         let (ids, truncated) = self.tokenize_counted(texts)?;
@@ -112,7 +113,7 @@ impl TextEncoder {
         let mine: Vec<&[usize]> = order
             .chunks(batch_size.max(1))
             .enumerate()
-            .filter(|(b, _)| b % n.max(1) == i)
+            .filter(|(b, _)| part.takes(*b))
             .map(|(_, c)| c)
             .collect();
         let mut rows: Vec<i64> = mine.concat().into_iter().map(|r| r as i64).collect();

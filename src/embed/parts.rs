@@ -5,6 +5,7 @@
 //! and joins them into the ordinary embeddings file that `genrec index` reads.
 use super::{EmbeddingSource, Encoded};
 use crate::error::{Error, Result};
+use crate::util::part::Part;
 use crate::util::st::{self, StFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,8 +22,13 @@ fn stem(out: &Path) -> String {
 }
 
 /// Where part `i` of `n` of the embeddings file `out` goes.
-pub fn part_path(out: &Path, (i, n): (usize, usize)) -> PathBuf {
-    out.with_file_name(format!("{}.part-{i}-of-{n}.safetensors", stem(out)))
+pub fn part_path(out: &Path, part: Part) -> PathBuf {
+    out.with_file_name(format!(
+        "{}.part-{}-of-{}.safetensors",
+        stem(out),
+        part.index,
+        part.of
+    ))
 }
 
 /// Writes the rows of `e` that part `i` of `n` computed.
@@ -30,7 +36,7 @@ pub fn write_part(
     out: &Path,
     e: &Encoded,
     source: &EmbeddingSource,
-    part: (usize, usize),
+    part: Part,
 ) -> Result<PathBuf> {
     let path = part_path(out, part);
     let ids = Tensor::from_slice(&e.rows);
@@ -42,7 +48,7 @@ pub fn write_part(
             "item_text_sha256".to_string(),
             source.item_text_sha256.clone(),
         ),
-        (PART_KEY.to_string(), format!("{}/{}", part.0, part.1)),
+        (PART_KEY.to_string(), part.to_string()),
     ]);
     st::write(
         &path,

@@ -9,11 +9,11 @@
 //! filesystem) and every decision the others must share. With no job (one
 //! process) every method here is the single-process path, unchanged.
 use super::optim::{optimise, optimise_shared, AdamW};
-use super::prefetch::Part;
 use super::{Task, TrainerState};
 use crate::dist::Group;
 use crate::error::Result;
 use crate::model::T5;
+use crate::util::part::Part;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tch::{Kind, Tensor};

@@ -5,6 +5,7 @@
 //! loop would build itself, in the same order — each epoch a permutation
 //! seeded by (seed, epoch) — so a resumed run sees the same batches.
 use super::Batch;
+pub use crate::util::part::Part;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::ops::Range;
@@ -34,24 +35,6 @@ pub struct Schedule {
     pub seed: u64,
     /// This process's part of each batch (data-parallel ranks).
     pub part: Part,
-}
-
-/// Part `index` of `of` of every global batch: a contiguous, balanced slice,
-/// so the parts of all ranks, in rank order, are the global batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Part {
-    pub index: usize,
-    pub of: usize,
-}
-
-impl Part {
-    /// The whole batch (one process).
-    pub const WHOLE: Part = Part { index: 0, of: 1 };
-
-    pub fn of<'a>(&self, batch: &'a [u32]) -> &'a [u32] {
-        let n = batch.len();
-        &batch[n * self.index / self.of..n * (self.index + 1) / self.of]
-    }
 }
 
 impl Schedule {
@@ -178,23 +161,5 @@ mod tests {
         assert_ne!(all[0].1, all[3].1, "epochs are shuffled differently");
         let resumed: Vec<(usize, Vec<u32>)> = s.iter(4..6).collect();
         assert_eq!(resumed, all[4..6].to_vec());
-    }
-
-    #[test]
-    fn parts_are_balanced_and_concatenate_to_the_batch() {
-        let batch: Vec<u32> = (10..21).collect();
-        for of in 1..=4 {
-            let parts: Vec<&[u32]> = (0..of).map(|index| Part { index, of }.of(&batch)).collect();
-            assert_eq!(parts.concat(), batch, "{of} parts");
-            let (lo, hi) = (
-                parts.iter().map(|p| p.len()).min(),
-                parts.iter().map(|p| p.len()).max(),
-            );
-            assert!(hi.unwrap() - lo.unwrap() <= 1, "{of} parts: {parts:?}");
-        }
-        assert!(
-            Part { index: 1, of: 2 }.of(&[5]).len() == 1
-                && Part { index: 0, of: 2 }.of(&[5]).is_empty()
-        );
     }
 }

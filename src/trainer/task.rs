@@ -3,7 +3,6 @@
 //! task (next-item semantic IDs, P5/TIGER-style), with the helpers tasks
 //! share: the teacher-forced loss and copying weights between models.
 use super::examples::{make_batch, split_examples, Example};
-use super::prefetch::Part;
 use super::validation::{sample_users, validate, validate_sums};
 use super::Trainer;
 use crate::artifact::checkpoint;
@@ -12,6 +11,7 @@ use crate::config::TaskKind;
 use crate::data::HeldOut;
 use crate::error::{Error, Result};
 use crate::model::{T5Config, T5};
+use crate::util::part::Part;
 use std::collections::BTreeMap;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -158,14 +158,11 @@ impl Task for GenerateTask<'_> {
     fn validate_sums(&self, model: &T5, part: Part) -> Option<(usize, BTreeMap<String, f64>)> {
         let t = self.t;
         let gen = t.generator(model, t.cfg.data.prompt(), t.cfg.eval.beam);
-        let mine: Vec<HeldOut> = self
-            .valid
-            .iter()
-            .skip(part.index)
-            .step_by(part.of)
-            .cloned()
-            .collect();
-        Some(validate_sums(&gen, &mine, t.cfg.eval.batch_size))
+        Some(validate_sums(
+            &gen,
+            part.of(&self.valid),
+            t.cfg.eval.batch_size,
+        ))
     }
     fn score_key(&self) -> &'static str {
         "ndcg@10"

@@ -1,6 +1,7 @@
 //! Small shared helpers: hashing, atomic writes of files and directories,
-//! safetensors reading, memory figures.
+//! safetensors reading, memory figures, parts of work among workers.
 pub mod fsx;
 pub mod hash;
 pub mod mem;
+pub mod part;
 pub mod st;

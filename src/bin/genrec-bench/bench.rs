@@ -232,7 +232,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 n_examples: exs.len(),
                 batch_size,
                 seed: 0,
-                part: genrec::trainer::prefetch::Part::WHOLE,
+                part: genrec::util::part::Part::WHOLE,
             };
             let build = |idx: &[u32]| -> trainer::Batch {
                 let b: Vec<_> = idx.iter().map(|&i| exs[i as usize]).collect();
