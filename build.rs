@@ -53,38 +53,82 @@ fn build_shim(lib: &Path) {
         println!("cargo:warning=no Gloo headers (apt install libgloo-dev, or scripts/setup.sh): genrec is built without distributed training");
         return;
     }
-    let cuda_headers = PathBuf::from(".venv/cuda-build-headers");
-    // The NVIDIA wheels torch depends on sit beside it in site-packages.
-    let nccl = torch
-        .canonicalize()
-        .ok()
-        .and_then(|t| t.parent().map(|p| p.join("nvidia")));
-    let with_nccl = lib.join("libtorch_cuda.so").exists()
-        && has(&cuda_headers, "crt/host_config.h")
-        && nccl.as_ref().is_some_and(|n| has(n, "nccl/include/nccl.h"));
+    let cuda = cuda_includes(lib);
+    let nccl = cuda
+        .as_ref()
+        .and_then(|_| nvidia_dir(lib))
+        .map(|n| n.join("nccl/include"))
+        .filter(|n| has(n, "nccl.h"));
+    let mut b = shim_build(lib);
+    b.define("USE_C10D_GLOO", None)
+        .include(&gloo)
+        .file("src/dist/c10d_shim.cpp");
+    if let (Some(c), Some(n)) = (&cuda, &nccl) {
+        for dir in c {
+            b.include(dir);
+        }
+        b.define("GENREC_WITH_NCCL", None)
+            .define("USE_C10D_NCCL", None)
+            .define("USE_CUDA", None)
+            .include(n)
+            .file("src/dist/nccl_shim.cpp");
+    }
+    b.compile("genrec_c10d");
+    println!("cargo:rustc-cfg=genrec_c10d");
+}
+
+/// A C++17 build against libtorch's headers (and `src/util/guarded.hpp`).
+fn shim_build(lib: &Path) -> cc::Build {
+    let torch = lib.parent().unwrap_or(lib).to_path_buf();
     let mut b = cc::Build::new();
     b.cpp(true)
         .std("c++17")
         .warnings(false)
         .flag("-w")
-        .define("USE_C10D_GLOO", None)
         .define("_GLIBCXX_USE_CXX11_ABI", "1")
         .include(torch.join("include"))
         .include(torch.join("include/torch/csrc/api/include"))
-        .include(&gloo)
-        .file("src/dist/c10d_shim.cpp");
-    if with_nccl {
-        let n = nccl.expect("checked above");
-        b.define("GENREC_WITH_NCCL", None)
-            .define("USE_C10D_NCCL", None)
-            .define("USE_CUDA", None)
-            .include(n.join("cu13/include"))
-            .include(&cuda_headers)
-            .include(n.join("nccl/include"))
-            .file("src/dist/nccl_shim.cpp");
+        .include("src/util");
+    b
+}
+
+/// The NVIDIA wheels torch depends on, beside it in site-packages.
+fn nvidia_dir(lib: &Path) -> Option<PathBuf> {
+    let torch = lib.parent()?.canonicalize().ok()?;
+    Some(torch.parent()?.join("nvidia"))
+}
+
+/// CUDA's include folders when libtorch has CUDA: the runtime's headers from
+/// NVIDIA's wheel beside torch, and the build headers the wheels lack
+/// (`crt/`, `nv/target`) from `.venv/cuda-build-headers` (scripts/setup.sh).
+fn cuda_includes(lib: &Path) -> Option<Vec<PathBuf>> {
+    let build_headers = PathBuf::from(".venv/cuda-build-headers");
+    let runtime = nvidia_dir(lib)?.join("cu13/include");
+    (lib.join("libtorch_cuda.so").exists()
+        && has(&build_headers, "crt/host_config.h")
+        && has(&runtime, "cuda_runtime_api.h"))
+    .then(|| vec![runtime, build_headers])
+}
+
+/// Compiles the CUDA-graph shim (`src/cuda/shim.cpp`) when libtorch
+/// has CUDA and CUDA's headers are there (cfg `genrec_cuda`);
+/// otherwise `genrec::cuda` says graphs are not built in.
+fn build_graph_shim(lib: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(genrec_cuda)");
+    println!("cargo:rerun-if-changed=src/cuda/shim.cpp");
+    println!("cargo:rerun-if-changed=src/util/guarded.hpp");
+    let Some(cuda) = cuda_includes(lib) else {
+        return;
+    };
+    let mut b = shim_build(lib);
+    for dir in &cuda {
+        b.include(dir);
     }
-    b.compile("genrec_c10d");
-    println!("cargo:rustc-cfg=genrec_c10d");
+    b.define("USE_CUDA", None)
+        .file("src/cuda/shim.cpp")
+        .compile("genrec_cuda");
+    println!("cargo:rustc-link-lib=dylib=c10_cuda");
+    println!("cargo:rustc-cfg=genrec_cuda");
 }
 
 fn main() {
@@ -101,6 +145,7 @@ fn main() {
             // precede its dependencies' on the link line.
             println!("cargo:rustc-link-search=native={}", lib.display());
             build_shim(&lib);
+            build_graph_shim(&lib);
             println!("cargo:rustc-link-lib=dylib=torch_cpu");
             // Keep libtorch_cuda linked even though no symbol of it is referenced
             // directly (the linker's --as-needed would drop it), so that CUDA is

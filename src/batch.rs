@@ -28,10 +28,10 @@ pub struct Batch {
 impl Batch {
     fn map(self, f: impl Fn(&Tensor) -> Tensor) -> Batch {
         let matches = self.matches.map(|m| Matches {
-            rows: f(&m.rows),
             level: f(&m.level),
             token: f(&m.token),
             log_count: f(&m.log_count),
+            keep: f(&m.keep),
         });
         Batch {
             ids: f(&self.ids),
@@ -42,6 +42,73 @@ impl Batch {
             labels: f(&self.labels),
             matches,
         }
+    }
+
+    /// Every tensor of the batch, in a fixed order (`map`'s).
+    pub fn tensors(&self) -> Vec<&Tensor> {
+        let mut v = vec![&self.ids, &self.mask];
+        v.extend(self.items.as_ref());
+        v.push(&self.dec);
+        v.extend(self.dec_item.as_ref());
+        v.push(&self.labels);
+        if let Some(m) = &self.matches {
+            v.extend([&m.level, &m.token, &m.log_count, &m.keep]);
+        }
+        v
+    }
+
+    /// Its shape: rows, encoder positions, decoder positions.
+    pub fn shape(&self) -> Shape {
+        let d = self.dec.size();
+        Shape {
+            rows: d[0],
+            enc_len: self.mask.size()[1],
+            dec_len: d[1],
+        }
+    }
+
+    /// The batch padded to `shape` (on its own device, typically the
+    /// host), for fixed-shape steps (CUDA graphs): the extra rows and
+    /// positions are what the loss ignores — masked encoder positions naming
+    /// no item, `<pad>` decoder input, labels −100 (skipped by the
+    /// cross-entropy), empty match slots — so the loss and gradients are
+    /// those of the batch itself. Fails when the batch is larger than `shape`.
+    pub fn padded_to(&self, shape: Shape) -> Result<Batch, String> {
+        let own = self.shape();
+        if own.rows > shape.rows || own.enc_len > shape.enc_len || own.dec_len > shape.dec_len {
+            return Err(format!("a batch of shape {own:?} does not fit {shape:?}"));
+        }
+        let pad = vocab::PAD as f64;
+        // Every tensor is [rows, positions, ...]; which positions and what fills them.
+        let grow = |t: &Tensor, len: i64, value: f64| -> Tensor {
+            let mut size = t.size();
+            size[0] = shape.rows;
+            size[1] = len;
+            let out = Tensor::full(size.as_slice(), value, (t.kind(), t.device()));
+            let own = t.size();
+            out.narrow(0, 0, own[0]).narrow(1, 0, own[1]).copy_(t);
+            out
+        };
+        let levels = shape.dec_len - 1;
+        let matches = self.matches.as_ref().map(|m| Matches {
+            level: grow(&m.level, levels, 0.0),
+            token: grow(&m.token, levels, 0.0),
+            log_count: grow(&m.log_count, levels, 0.0),
+            keep: grow(&m.keep, levels, 0.0),
+        });
+        Ok(Batch {
+            ids: grow(&self.ids, shape.enc_len, pad),
+            mask: grow(&self.mask, shape.enc_len, 0.0),
+            items: self.items.as_ref().map(|t| grow(t, shape.enc_len, -1.0)),
+            dec: grow(&self.dec, shape.dec_len, pad),
+            dec_item: self.dec_item.as_ref().map(|t| {
+                let out = Tensor::full([shape.rows], -1, (t.kind(), t.device()));
+                out.narrow(0, 0, own.rows).copy_(t);
+                out
+            }),
+            labels: grow(&self.labels, shape.dec_len, -100.0),
+            matches,
+        })
     }
 
     /// Page-locks a host batch bound for a CUDA device, so that its copy can
@@ -67,23 +134,39 @@ impl Batch {
     }
 }
 
-/// History-match features of a batch (see [`prompt::history_matches`]): one
-/// entry per (example, decoder position = ID level, token) with a count.
+/// Fixed batch dimensions (see [`Batch::padded_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub rows: i64,
+    /// Encoder positions.
+    pub enc_len: i64,
+    /// Decoder positions (the longest ID + 1).
+    pub dec_len: i64,
+}
+
+/// History-match features of a batch (see [`prompt::history_matches`]),
+/// dense `[B, levels, width]` with `width` = the prompt's match window: for
+/// each example and ID level (= decoder position), its matched tokens, their
+/// level and `ln(1 + count)`, and `keep` 1 for a match, 0 for an empty slot
+/// (token 0, adding nothing). A level has at most one match per history item
+/// in the window, so the width is fixed and so are padded batches' shapes.
 pub struct Matches {
-    pub rows: Tensor,
     pub level: Tensor,
     pub token: Tensor,
     pub log_count: Tensor,
+    pub keep: Tensor,
 }
 
 impl Matches {
     /// Adds the model's history-match bias to teacher-forced logits `[B, T, V]`.
     pub fn apply(&self, model: &T5, logits: Tensor) -> Tensor {
-        match model.history_match_values(&self.level, &self.log_count) {
-            Some(v) if self.rows.numel() > 0 => logits.index_put(
-                &[Some(&self.rows), Some(&self.level), Some(&self.token)],
-                &v.to_kind(logits.kind()),
-                true,
+        let size = self.token.size();
+        match model.history_match_values(&self.level.flatten(0, -1), &self.log_count.flatten(0, -1))
+        {
+            Some(v) if self.token.numel() > 0 => logits.scatter_add(
+                2,
+                &self.token,
+                &(v.view(size.as_slice()) * &self.keep).to_kind(logits.kind()),
             ),
             _ => logits,
         }
@@ -100,8 +183,18 @@ pub fn batch_of(
 ) -> Batch {
     let mut decs = Vec::with_capacity(cases.len());
     let mut labels = Vec::with_capacity(cases.len());
-    let (mut rows, mut level, mut token, mut log_count) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (width, levels) = (
+        prompt_cfg.match_history,
+        cases
+            .iter()
+            .map(|c| item_tokens[c.2 as usize].len())
+            .max()
+            .unwrap_or(0),
+    );
+    let n = cases.len() * levels * width;
+    let (mut level, mut token) = (vec![0i64; n], vec![0i64; n]);
+    let (mut log_count, mut keep) = (vec![0f32; n], vec![0f32; n]);
+    let mut used = vec![0usize; cases.len() * levels];
     for (r, &(_, history, target)) in cases.iter().enumerate() {
         let (d, l) = prompt::target(item_tokens, target);
         for (k, tok, c) in prompt::history_matches(
@@ -110,10 +203,13 @@ pub fn batch_of(
             history,
             &item_tokens[target as usize],
         ) {
-            rows.push(r as i64);
-            level.push(k as i64);
-            token.push(i64::from(tok));
-            log_count.push((c as f32).ln_1p());
+            let slot = r * levels + k;
+            let at = slot * width + used[slot];
+            used[slot] += 1;
+            level[at] = k as i64;
+            token[at] = i64::from(tok);
+            log_count[at] = (c as f32).ln_1p();
+            keep[at] = 1.0;
         }
         decs.push(d);
         labels.push(l);
@@ -129,11 +225,12 @@ pub fn batch_of(
     );
     let (dec, _) = prompt::pad(&decs, device);
     let (labels, _) = prompt::pad(&labels, device);
-    let matches = (prompt_cfg.match_history > 0).then(|| Matches {
-        rows: Tensor::from_slice(&rows).to(device),
-        level: Tensor::from_slice(&level).to(device),
-        token: Tensor::from_slice(&token).to(device),
-        log_count: Tensor::from_slice(&log_count).to(device),
+    let dense = [cases.len() as i64, levels as i64, width as i64];
+    let matches = (width > 0).then(|| Matches {
+        level: Tensor::from_slice(&level).view(dense).to(device),
+        token: Tensor::from_slice(&token).view(dense).to(device),
+        log_count: Tensor::from_slice(&log_count).view(dense).to(device),
+        keep: Tensor::from_slice(&keep).view(dense).to(device),
     });
     Batch {
         ids,

@@ -2,9 +2,10 @@
 //! (TIGER, Rajput et al. 2023; P5, Geng et al. 2022; TALLRec-style reranking).
 //!
 //! Modules by layer, each using only those before it:
-//! - [`error`], [`util`], [`progress`], [`runtime`], [`dist`]: errors naming
-//!   their file and line, hashing and atomic writes, progress reporting, device
-//!   and threads, data-parallel jobs on PyTorch's c10d;
+//! - [`error`], [`util`], [`progress`], [`runtime`], [`dist`], [`cuda`]:
+//!   errors naming their file and line, hashing and atomic writes, progress
+//!   reporting, device and threads, data-parallel jobs on PyTorch's c10d,
+//!   CUDA graphs;
 //! - [`data`]: raw formats → canonical dataset and leave-one-out split;
 //!   [`embed`]: MiniLM text embeddings; [`semantic_id`]: residual k-means IDs,
 //!   collaborative vectors, the prefix trie; [`model`]: T5 and its Hugging Face
@@ -21,6 +22,7 @@ pub mod artifact;
 pub mod baseline;
 pub mod batch;
 pub mod config;
+pub mod cuda;
 pub mod data;
 pub mod decode;
 pub mod dist;

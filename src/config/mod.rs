@@ -47,6 +47,10 @@ pub struct RunConfig {
     /// Start the generator from this checkpoint's weights (same model sizes
     /// and semantic IDs), e.g. a run with shorter histories.
     pub init_from: Option<PathBuf>,
+    /// On a GPU, capture the training step once as a CUDA graph and replay
+    /// it (one launch per step instead of thousands; batches padded to one
+    /// shape). The generator in one process only; elsewhere ignored.
+    pub cuda_graphs: bool,
 }
 
 impl Default for RunConfig {
@@ -62,6 +66,7 @@ impl Default for RunConfig {
             log_every: 50,
             max_minutes: 0.0,
             init_from: None,
+            cuda_graphs: true,
         }
     }
 }

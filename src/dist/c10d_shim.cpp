@@ -10,6 +10,8 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <c10/util/Logging.h>
 
+#include "guarded.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +27,9 @@ c10::intrusive_ptr<c10d::Backend> genrec_make_nccl(
 
 namespace {
 
+using genrec_shim::dup;
+using genrec_shim::guarded;
+
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
@@ -34,27 +39,6 @@ struct Group {
 struct StoreClient {
   c10::intrusive_ptr<c10d::Store> store;
 };
-
-char* dup(const std::string& s) {
-  char* p = static_cast<char*>(std::malloc(s.size() + 1));
-  if (p != nullptr) std::memcpy(p, s.c_str(), s.size() + 1);
-  return p;
-}
-
-template <typename F>
-int guarded(char** err, F&& f) {
-  try {
-    f();
-    return 0;
-  } catch (const c10::Error& e) {
-    if (err != nullptr) *err = dup(e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    if (err != nullptr) *err = dup(e.what());
-  } catch (...) {
-    if (err != nullptr) *err = dup("unknown C++ exception");
-  }
-  return -1;
-}
 
 // The job's store: hosted here when `server`, else a client of it; keys
 // under `prefix` (one namespace per launch attempt).

@@ -136,7 +136,7 @@ pub struct Attention {
     buckets: RefCell<HashMap<(i64, i64, i64), Tensor>>,
 }
 
-/// Bucket matrices kept per attention layer before the cache starts afresh.
+/// Bucket matrices kept per attention layer; beyond that they are built per call.
 const MAX_CACHED_BUCKETS: usize = 512;
 
 impl Attention {
@@ -171,18 +171,22 @@ impl Attention {
             .relative_attention_bias
             .as_ref()
             .expect("position bias lives in block 0");
+        let buckets = Buckets {
+            bidirectional: self.bidirectional,
+            num_buckets: self.num_buckets,
+            max_distance: self.max_distance,
+        };
         let mut cache = self.buckets.borrow_mut();
-        if cache.len() >= MAX_CACHED_BUCKETS {
-            cache.clear();
+        let key = (q_len, k_len, q_offset);
+        // A full cache keeps what it has (a captured CUDA graph may read
+        // those tensors) and builds other matrices afresh.
+        if cache.len() >= MAX_CACHED_BUCKETS && !cache.contains_key(&key) {
+            let b = buckets.matrix(q_len, k_len, q_offset, device);
+            return table.forward(&b).permute([2, 0, 1]).unsqueeze(0);
         }
-        let b = cache.entry((q_len, k_len, q_offset)).or_insert_with(|| {
-            let buckets = Buckets {
-                bidirectional: self.bidirectional,
-                num_buckets: self.num_buckets,
-                max_distance: self.max_distance,
-            };
-            buckets.matrix(q_len, k_len, q_offset, device)
-        });
+        let b = cache
+            .entry(key)
+            .or_insert_with(|| buckets.matrix(q_len, k_len, q_offset, device));
         if b.device() != device {
             *b = b.to_device(device);
         }

@@ -6,6 +6,7 @@
 pub mod data_parallel;
 pub mod examples;
 pub mod fusion;
+pub mod graphed;
 pub mod optim;
 pub mod plot;
 pub mod prefetch;
@@ -273,7 +274,14 @@ impl Trainer {
             false => Box::new(std::io::sink()),
         };
         let score_key = task.score_key();
-        let build = task.batcher();
+        let single = ranks.part() == crate::util::part::Part::WHOLE;
+        let shape = task.fixed_shape();
+        let mut graphed =
+            graphed::for_run(cfg.run.cuda_graphs, self.device, single, shape, progress);
+        let build = match (&graphed, shape) {
+            (Some(_), Some(shape)) => graphed::padding(task.batcher(), shape),
+            _ => task.batcher(),
+        };
 
         let mut last_valid = String::from("–");
         let mut stopped_early = false;
@@ -309,10 +317,21 @@ impl Trainer {
                 // Dropout randomness depends on the step (and rank) only: resuming replays it exactly.
                 tch::manual_seed(ranks.dropout_seed(cfg.run.seed, state.step));
                 let mb = next.batch.to_device(self.device);
-                let loss = (next.local > 0).then(|| task.loss(&model, &mb));
                 let lr = cfg.optim.lr_at(state.step + 1);
                 let share = (next.local, next.examples);
-                let gnorm = ranks.step(&mut opt, loss.as_ref(), share, cfg.optim.grad_clip, lr)?;
+                let (loss, gnorm) = match graphed.as_mut() {
+                    Some(g) => {
+                        let o = (&mut opt, lr, cfg.optim.grad_clip);
+                        let out = g.train_step(o, mb, &|b| task.loss(&model, b), progress)?;
+                        (Some(out.loss), out.grad_norm)
+                    }
+                    None => {
+                        let loss = (next.local > 0).then(|| task.loss(&model, &mb));
+                        let gnorm =
+                            ranks.step(&mut opt, loss.as_ref(), share, cfg.optim.grad_clip, lr)?;
+                        (loss, gnorm)
+                    }
+                };
                 state.step += 1;
                 examples_done += next.examples;
                 // This rank's share of the global batch's mean loss (all of it for one process).
@@ -341,18 +360,7 @@ impl Trainer {
                         return Err(Error::Other(format!("loss became {mean} within the {loss_n} steps up to step {}; lower optim.lr or check the data", state.step)));
                     }
                     let eps = examples_done as f64 / started.elapsed().as_secs_f64();
-                    // A time-boxed run ends before max_steps: say when.
-                    let time_box = if cfg.run.max_minutes > 0.0 {
-                        let left =
-                            (cfg.run.max_minutes * 60.0 - started.elapsed().as_secs_f64()).max(0.0);
-                        format!(
-                            " | time box ends in {}:{:02}",
-                            (left / 60.0) as u64,
-                            left as u64 % 60
-                        )
-                    } else {
-                        String::new()
-                    };
+                    let time_box = state::time_box_note(cfg.run.max_minutes, started.elapsed());
                     progress.set_message(format!(
                         "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}{time_box}"
                     ));

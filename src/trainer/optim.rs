@@ -4,8 +4,11 @@
 //! six tensor operations and the clipping norm one reduction, however many
 //! parameters the model has (the idea of PyTorch's `_foreach_*`/fused AdamW,
 //! which tch does not bind). Nothing here reads a value back to the host, so a
-//! CUDA step never waits for the GPU. Moments are saved per parameter name and
-//! restored exactly (`--resume` gives bit-identical weights).
+//! CUDA step never waits for the GPU, and the per-step numbers (learning rate,
+//! bias corrections) live in device tensors set before the update, so the
+//! update itself can be captured once in a CUDA graph and replayed
+//! (`trainer::graphed`). Moments are saved per parameter name and restored
+//! exactly (`--resume` gives bit-identical weights).
 use crate::error::{Error, Result};
 use crate::util::st::{self, StFile};
 use std::collections::BTreeMap;
@@ -40,6 +43,9 @@ pub struct AdamW {
     n_decay: i64,
     /// Completed updates.
     pub t: u64,
+    /// This step's numbers, `[1 − lr·wd, −lr / (1 − β₁ᵗ), 1 − β₂ᵗ]`, as
+    /// 0-d f64 tensors on the device (see [`AdamW::begin_step`]).
+    coeffs: [Tensor; 3],
     beta1: f64,
     beta2: f64,
     eps: f64,
@@ -114,6 +120,7 @@ impl AdamW {
             });
         }
         let (m, v) = (params.zeros_like(), params.zeros_like());
+        let coeffs = [0, 1, 2].map(|_| Tensor::zeros([], (Kind::Double, device)));
         Self {
             slots,
             params,
@@ -122,6 +129,7 @@ impl AdamW {
             v,
             n_decay,
             t: 0,
+            coeffs,
             beta1,
             beta2,
             eps,
@@ -162,28 +170,50 @@ impl AdamW {
         norm
     }
 
-    /// One update with learning rate `lr`. Weight decay is decoupled and not
-    /// applied to norm weights. A parameter that got no gradient this step is
-    /// updated with a zero gradient (its moments decay).
+    /// One update with learning rate `lr`: [`AdamW::begin_step`], then
+    /// [`AdamW::update`].
     pub fn step(&mut self, lr: f64) {
-        self.gather_grads();
+        self.begin_step(lr);
+        self.update();
+    }
+
+    /// Counts the step and sets its numbers (learning rate, bias
+    /// corrections) in the device tensors the update reads: a few fills,
+    /// queued without waiting. Called before [`AdamW::update`], outside a
+    /// captured graph.
+    pub fn begin_step(&mut self, lr: f64) {
         let _g = tch::no_grad_guard();
         self.t += 1;
         let t = self.t as i32;
-        let bc1 = 1.0 - self.beta1.powi(t);
-        let bc2 = 1.0 - self.beta2.powi(t);
+        let values = [
+            1.0 - lr * self.weight_decay,
+            -lr / (1.0 - self.beta1.powi(t)),
+            1.0 - self.beta2.powi(t),
+        ];
+        for (c, x) in self.coeffs.iter_mut().zip(values) {
+            let _ = c.fill_(x);
+        }
+    }
+
+    /// The update [`AdamW::begin_step`] prepared. Weight decay is decoupled
+    /// and not applied to norm weights. A parameter that got no gradient
+    /// this step is updated with a zero gradient (its moments decay). Only
+    /// device operations on fixed tensors: it can be captured in a graph.
+    /// The 0-d f64 factors give the very floats of scalar arguments (libtorch
+    /// wraps a scalar in such a tensor), so the result is unchanged.
+    pub fn update(&mut self) {
+        self.gather_grads();
+        let _g = tch::no_grad_guard();
+        let [decay, step_size, bc2] = &self.coeffs;
         if self.weight_decay > 0.0 && self.n_decay > 0 {
-            let _ = self
-                .params
-                .narrow(0, 0, self.n_decay)
-                .g_mul_scalar_(1.0 - lr * self.weight_decay);
+            let _ = self.params.narrow(0, 0, self.n_decay).g_mul_(decay);
         }
         let g = &self.grads;
         let _ = self.m.lerp_(g, 1.0 - self.beta1);
         let _ = self.v.g_mul_scalar_(self.beta2);
         let _ = self.v.addcmul_(&(g * (1.0 - self.beta2)), g);
         let denom = (&self.v / bc2).sqrt() + self.eps;
-        let _ = self.params.addcdiv_(&(&self.m * (-lr / bc1)), &denom);
+        let _ = self.params.addcdiv_(&(&self.m * step_size), &denom);
     }
 
     /// The flat buffers a data-parallel job keeps identical on every rank:
@@ -237,11 +267,8 @@ impl AdamW {
 /// none), AdamW at `lr`. Returns the gradient norm before clipping, on the
 /// device (reading it waits for the GPU).
 pub fn optimise(opt: &mut AdamW, loss: &Tensor, grad_clip: f64, lr: f64) -> Option<Tensor> {
-    opt.zero_grad();
-    loss.backward();
-    let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
-    opt.step(lr);
-    norm
+    optimise_shared(opt, Some(loss), grad_clip, lr, &mut |_| Ok(()))
+        .expect("nothing fails without a reduction")
 }
 
 /// [`optimise`] with the gradients passed through `reduce` (the data-parallel
@@ -255,6 +282,20 @@ pub fn optimise_shared(
     lr: f64,
     reduce: &mut dyn FnMut(&Tensor) -> Result<()>,
 ) -> Result<Option<Tensor>> {
+    opt.begin_step(lr);
+    descend(opt, loss, grad_clip, reduce)
+}
+
+/// The device part of a step whose numbers [`AdamW::begin_step`] set:
+/// gradients of `loss`, `reduce`, clipping, the update (see
+/// [`optimise_shared`]). With no reduction it queues device work only, the
+/// part of a step a CUDA graph captures (`trainer::graphed`).
+pub fn descend(
+    opt: &mut AdamW,
+    loss: Option<&Tensor>,
+    grad_clip: f64,
+    reduce: &mut dyn FnMut(&Tensor) -> Result<()>,
+) -> Result<Option<Tensor>> {
     opt.zero_grad();
     if let Some(l) = loss {
         l.backward();
@@ -262,7 +303,7 @@ pub fn optimise_shared(
     opt.gather_grads();
     reduce(&opt.grads)?;
     let norm = (grad_clip > 0.0).then(|| opt.clip_grad_norm(grad_clip));
-    opt.step(lr);
+    opt.update();
     Ok(norm)
 }
 

@@ -42,3 +42,17 @@ pub struct TrainSummary {
     /// identical on every rank.
     pub weights_sha256: Option<String>,
 }
+
+/// A time-boxed run ends before max_steps: when, for the progress line
+/// (empty without a time box).
+pub(super) fn time_box_note(max_minutes: f64, elapsed: std::time::Duration) -> String {
+    if max_minutes <= 0.0 {
+        return String::new();
+    }
+    let left = (max_minutes * 60.0 - elapsed.as_secs_f64()).max(0.0);
+    format!(
+        " | time box ends in {}:{:02}",
+        (left / 60.0) as u64,
+        left as u64 % 60
+    )
+}

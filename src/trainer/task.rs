@@ -6,11 +6,12 @@ use super::examples::{make_batch, split_examples, Example};
 use super::validation::{sample_users, validate, validate_sums};
 use super::Trainer;
 use crate::artifact::checkpoint;
-use crate::batch::Batch;
+use crate::batch::{Batch, Shape};
 use crate::config::TaskKind;
 use crate::data::HeldOut;
 use crate::error::{Error, Result};
 use crate::model::{T5Config, T5};
+use crate::prompt;
 use crate::util::part::Part;
 use std::collections::BTreeMap;
 use tch::{nn, Device, Kind, Tensor};
@@ -84,6 +85,11 @@ pub trait Task {
     fn model_config(&self, c: T5Config) -> T5Config {
         c
     }
+    /// The shape every batch fits when padded (for CUDA-graph steps), or
+    /// None when the task's batches have no fixed bound.
+    fn fixed_shape(&self) -> Option<Shape> {
+        None
+    }
 }
 
 /// Next-item generation (the generator).
@@ -149,6 +155,16 @@ impl Task for GenerateTask<'_> {
     }
     fn loss(&self, model: &T5, b: &Batch) -> Tensor {
         batch_loss(model, b, true)
+    }
+    fn fixed_shape(&self) -> Option<Shape> {
+        let t = self.t;
+        let longest = t.item_tokens.iter().map(Vec::len).max().unwrap_or(0);
+        Some(Shape {
+            rows: t.cfg.optim.batch_size as i64,
+            enc_len: prompt::max_encoder_positions(&t.vocab, &t.item_tokens, &t.cfg.data.prompt())
+                as i64,
+            dec_len: longest as i64 + 1,
+        })
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;

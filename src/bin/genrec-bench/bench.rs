@@ -1,6 +1,6 @@
 //! The benchmarks of `genrec-bench`, one subcommand each; every one writes
 //! the inputs its Python peer reads and a JSON result under `--out`.
-use crate::clock::{percentile, Clock, Phases};
+use crate::clock::percentile;
 use crate::inputs::{long_texts, parse_shape, synthetic_catalogue, write_synthetic_dataset};
 use crate::progress::Bar;
 use genrec::data::Dataset;
@@ -10,8 +10,6 @@ use genrec::model::{hf, hf_init, T5Config, T5};
 use genrec::runtime::{self, DeviceChoice};
 use genrec::semantic_id::store::Index;
 use genrec::semantic_id::{self, Backend, IndexParams};
-use genrec::trainer::prefetch::{self, Schedule};
-use genrec::trainer::{self, optim::AdamW};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -54,27 +52,7 @@ pub enum What {
         checkpoint: Option<PathBuf>,
     },
     /// Training examples/s at TIGER's size (or a config's), batch 256, host batch building included.
-    Train {
-        #[arg(long, default_value = "data/prepared/ml-100k")]
-        dataset: PathBuf,
-        #[arg(long, default_value_t = 256)]
-        batch_size: usize,
-        #[arg(long, default_value_t = 10)]
-        steps: usize,
-        #[arg(long, default_value_t = 2)]
-        warmup: usize,
-        /// A training config whose [model] to use instead of TIGER's size.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// bf16 mixed precision on CUDA (as `run.bf16` in training).
-        #[arg(long)]
-        bf16: bool,
-        /// Time each phase of a step (host batch, copy, forward, backward,
-        /// clipping, optimizer), waiting for the device after each; batches
-        /// are then built inline instead of on the prefetch thread.
-        #[arg(long)]
-        profile: bool,
-    },
+    Train(crate::train::TrainArgs),
     /// Embedding throughput (items/s) on a prepared dataset's item texts.
     Embed {
         #[arg(long, default_value = "data/prepared/amazon-beauty")]
@@ -110,7 +88,11 @@ pub enum What {
     },
 }
 
-fn write_json(out: &std::path::Path, name: &str, v: &serde_json::Value) -> anyhow::Result<()> {
+pub(crate) fn write_json(
+    out: &std::path::Path,
+    name: &str,
+    v: &serde_json::Value,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join(name), serde_json::to_string_pretty(v)?)?;
     // Results go to stdout; the peers' inputs (megabytes of batches) only to the file.
@@ -200,121 +182,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 &json!({"device": runtime::describe(device), "beam": beam, "top_k": top_k, "results": results, "peak_rss_mb": genrec::util::mem::peak_rss_mb()}),
             )?;
         }
-        What::Train {
-            dataset,
-            batch_size,
-            steps,
-            warmup,
-            config,
-            bf16,
-            profile,
-        } => {
-            let ds = Dataset::load(&dataset)?;
-            let index = Index::load(&dataset.join("index"))?;
-            let vocab = index.vocab.clone();
-            let item_tokens = index.ids.item_tokens(&vocab);
-            let mcfg = match &config {
-                Some(c) => genrec::config::TrainConfig::load(c, &[])?.model,
-                None => genrec::config::ModelConfig::default(),
-            };
-            let cfg = mcfg.t5(i64::from(vocab.size()));
-            runtime::seed(0);
-            let vs = nn::VarStore::new(device);
-            let mut model = T5::new(vs.root(), &cfg);
-            hf_init(&vs, &cfg);
-            hf::save_dir(&model, &vs, &a.out.join("train-model"))?;
-            if bf16 && device.is_cuda() {
-                model.set_compute_kind(Kind::BFloat16);
-            }
-            let prompt_cfg = genrec::config::DataConfig::default().prompt();
-            let exs = trainer::examples(&ds);
-            let schedule = Schedule {
-                n_examples: exs.len(),
-                batch_size,
-                seed: 0,
-                part: genrec::util::part::Part::WHOLE,
-            };
-            let build = |idx: &[u32]| -> trainer::Batch {
-                let b: Vec<_> = idx.iter().map(|&i| exs[i as usize]).collect();
-                trainer::make_batch(&ds, &vocab, &item_tokens, &b, &prompt_cfg, tch::Device::Cpu)
-            };
-            // The same batches for the peer (built here, outside the clock).
-            let dump: Vec<serde_json::Value> = schedule
-                .iter(0..warmup + steps)
-                .map(|(_, idx)| {
-                    let b = build(&idx);
-                    let v = |t: &tch::Tensor| -> Vec<Vec<i64>> { Vec::<Vec<i64>>::try_from(t).unwrap_or_default() };
-                    json!({"input_ids": v(&b.ids), "attention_mask": v(&b.mask), "decoder_input_ids": v(&b.dec), "labels": v(&b.labels)})
-                })
-                .collect();
-            write_json(
-                &a.out,
-                "train-batches.json",
-                &json!({"warmup": warmup, "steps": steps, "batches": dump}),
-            )?;
-            let mut opt = AdamW::for_config(&vs, &genrec::config::OptimConfig::default());
-            let pb = Bar::new();
-            genrec::progress::Progress::start(&pb, (warmup + steps) as u64, "train steps");
-            // The clock covers what `genrec train` does per step: batches
-            // (on the prefetch thread on a GPU), copies, forward, backward,
-            // clipping, AdamW. --profile builds them inline, to time them.
-            let mut losses = Vec::new();
-            let mut phases = Phases::default();
-            let mut t0 = Instant::now();
-            std::thread::scope(|scope| -> anyhow::Result<()> {
-                let mut feed = (!profile)
-                    .then(|| prefetch::batches(scope, schedule, 0..warmup + steps, &build, device));
-                let mut inline = schedule.iter(0..warmup + steps);
-                for s in 0..warmup + steps {
-                    if s == warmup {
-                        runtime::synchronize(device);
-                        t0 = Instant::now();
-                        phases = Phases::default();
-                    }
-                    let mut clock = Clock::new(device, profile);
-                    let host = match feed.as_mut() {
-                        Some(f) => f.next().expect("one batch per step").batch,
-                        None => build(&inline.next().expect("one batch per step").1).pinned(device),
-                    };
-                    phases.build += clock.lap();
-                    let b = host.to_device(device);
-                    phases.copy += clock.lap();
-                    let loss = trainer::batch_loss(&model, &b, true);
-                    phases.forward += clock.lap();
-                    opt.zero_grad();
-                    loss.backward();
-                    phases.backward += clock.lap();
-                    let _ = opt.clip_grad_norm(1.0);
-                    phases.clip += clock.lap();
-                    opt.step(1e-3);
-                    phases.optimizer += clock.lap();
-                    losses.push(loss.detach());
-                    genrec::progress::Progress::inc(&pb, 1);
-                }
-                runtime::synchronize(device);
-                Ok(())
-            })?;
-            let secs = t0.elapsed().as_secs_f64();
-            genrec::progress::Progress::finish(&pb);
-            let params: i64 = vs
-                .trainable_variables()
-                .iter()
-                .map(|t| t.numel() as i64)
-                .sum();
-            let loss_at = |i: usize| losses[i].double_value(&[]);
-            let ms = |x: f64| x * 1000.0 / steps as f64;
-            let split = profile.then(|| {
-                json!({"build_ms": ms(phases.build), "copy_ms": ms(phases.copy), "forward_ms": ms(phases.forward), "backward_ms": ms(phases.backward),
-                    "clip_ms": ms(phases.clip), "optimizer_ms": ms(phases.optimizer)})
-            });
-            write_json(
-                &a.out,
-                &format!("train-genrec{}.json", if profile { "-profile" } else { "" }),
-                &json!({"device": runtime::describe(device), "bf16": bf16 && device.is_cuda(), "batch_size": batch_size, "steps": steps,
-                "examples_per_second": (steps * batch_size) as f64 / secs, "step_ms": secs * 1000.0 / steps as f64, "profile": split,
-                "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1)}),
-            )?;
-        }
+        What::Train(t) => crate::train::run(&t, device, &a.out)?,
         What::Embed {
             dataset,
             batch_size,

@@ -12,6 +12,7 @@ mod clock;
 mod inputs;
 #[path = "../../cli/progress.rs"]
 mod progress;
+mod train;
 
 fn main() {
     genrec::runtime::tune_allocator();

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Issue 16 on a GPU machine with PyTorch 2.11 (CUDA) and no Rust toolchain:
+# CUDA-graph training steps against eager ones and Hugging Face's T5 on the
+# same GPU in one run, then the Beauty recipe with graphs. Prepare here
+# (x86-64 Linux) and carry .gpu:
+#   cargo build --release && mkdir -p .gpu/lib && cp target/release/genrec target/release/genrec-bench .gpu/
+#   genrec prepare ../shared/data/amazon-beauty --out data/prepared/amazon-beauty
+#   genrec embed -d data/prepared/amazon-beauty && genrec index -d data/prepared/amazon-beauty
+#   cp -r data/prepared/amazon-beauty .gpu/ && cp "$(g++ -print-file-name=libstdc++.so.6)" .gpu/lib/
+# PARTS picks what runs (default "speed train"; a call has 600 s):
+#   speed   genrec-bench train eager, --cuda-graph and the HF peer (benches/hf_train.py),
+#           batch 256 and 1024, bf16, TIGER's size (train/beauty.toml): examples/s, peak memory
+#   train   `genrec train` itself at batch 1024, 400 steps with and without graphs:
+#           examples/s between steps 200 and 400, and both runs' losses
+#   recipe  train/beauty-fast.toml for MIN minutes (graphs on, the default), then the
+#           test split with the text fusion and the baselines (like scripts/gpu-recipe.sh)
+# Everything goes to $OUT/results.tgz, rewritten after each part.
+set -uo pipefail
+T0=$(date +%s)
+OUT=${OUT:-/tmp/gpu-out}
+PARTS=${PARTS:-speed train}
+MIN=${MIN:-6}
+D=${D:-.gpu/amazon-beauty}
+W=/tmp/gpu-graph
+rm -rf "$W" && mkdir -p "$OUT" "$W"
+pack() { tar -czf "$OUT/results.tgz" -C "$W" . ; }
+say() { echo "== $* ($(( $(date +%s) - T0 )) s)"; }
+TL=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)/lib
+export LD_LIBRARY_PATH="$TL:$PWD/.gpu/lib"
+DS=(--set "data.dataset=\"$D\"" --set "data.index=\"$D/index\"")
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) | tee "$W/gpu.txt"
+
+if [[ " $PARTS " == *" speed "* ]]; then
+  for bs in 256 1024; do
+    o=/tmp/bench-$bs
+    for mode in eager graph; do
+      flag=(); [ $mode = graph ] && flag=(--cuda-graph)
+      say "genrec-bench train $mode batch $bs"
+      timeout 150 .gpu/genrec-bench train --device cuda --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
+        --batch-size $bs --steps 100 --warmup 10 --out $o 2>"$W/bench-$mode-$bs.err" | tail -1
+    done
+    say "hf_train.py batch $bs"
+    DEVICE=cuda THREADS=4 timeout 150 python3 benches/hf_train.py $o 2>&1 | tail -1
+    cp $o/train-genrec.json "$W/bench-eager-$bs.json"; cp $o/train-genrec-graph.json "$W/bench-graph-$bs.json"
+    cp $o/train-hf.json "$W/bench-hf-$bs.json"
+  done 2>&1 | tee "$W/speed.txt"
+  python3 - "$W" <<'PY' | tee "$W/speed-summary.txt"
+import json, os, sys
+w = sys.argv[1]
+for bs in (256, 1024):
+    r = {}
+    for m in ("eager", "graph", "hf"):
+        p = os.path.join(w, f"bench-{m}-{bs}.json")
+        if os.path.exists(p):
+            j = json.load(open(p)); r[m] = (j["examples_per_second"], j.get("peak_gpu_mb"))
+    line = " | ".join(f"{m} {v[0]:,.0f} ex/s, peak {v[1] or 0:,.0f} MB" for m, v in r.items())
+    ratio = " | graph/hf %.2f, graph/eager %.2f" % (r["graph"][0] / r["hf"][0], r["graph"][0] / r["eager"][0]) if len(r) == 3 else ""
+    print(f"batch {bs}: {line}{ratio}")
+PY
+  pack
+fi
+
+if [[ " $PARTS " == *" train "* ]]; then
+  for g in true false; do
+    ck=/tmp/speed-$g
+    rm -rf $ck
+    say "genrec train, cuda_graphs=$g"
+    timeout 150 .gpu/genrec train -c train/beauty-fast.toml --device cuda "${DS[@]}" --set "run.checkpoints=\"$ck\"" --set run.name=\"s\" \
+      --set run.cuda_graphs=$g --set optim.max_steps=400 --set eval.every=100000 --set eval.max_users=64 --set run.log_every=100 \
+      --set run.max_minutes=0 > "$W/train-graphs-$g.log" 2>&1
+    echo "rc $?"; tr '\r' '\n' < "$W/train-graphs-$g.log" | grep -i "graph\|error" | head -5
+    cp $ck/s/metrics.jsonl "$W/train-graphs-$g.jsonl" 2>/dev/null
+  done 2>&1 | tee "$W/train.txt"
+  python3 - "$W" <<'PY' | tee -a "$W/train.txt"
+import json, os, sys
+w = sys.argv[1]
+for g in ("true", "false"):
+    p = os.path.join(w, f"train-graphs-{g}.jsonl")
+    if not os.path.exists(p):
+        continue
+    rows = {r["step"]: r for r in map(json.loads, open(p)) if "loss" in r}
+    t = lambda s: s * 1024 / rows[s]["examples_per_second"]
+    eps = 200 * 1024 / (t(400) - t(200)) if 200 in rows and 400 in rows else float("nan")
+    print(f"cuda_graphs={g}: {eps:,.0f} ex/s (steps 200-400); losses", [round(rows[s]["loss"], 4) for s in sorted(rows)])
+PY
+  pack
+fi
+
+if [[ " $PARTS " == *" recipe "* ]]; then
+  say "recipe: train/beauty-fast.toml for $MIN minutes"
+  .gpu/genrec train -c train/beauty-fast.toml --device cuda "${DS[@]}" --set 'run.checkpoints="/tmp/gpu-ck"' \
+    --set run.name=\"graph\" --set "run.max_minutes=$MIN" > "$W/recipe-train.log" 2>&1
+  echo "train rc $?"; tr '\r' '\n' < "$W/recipe-train.log" | grep -v '^\s*$' | tail -4
+  cp /tmp/gpu-ck/graph/metrics.jsonl /tmp/gpu-ck/graph/train.toml "$W/" 2>/dev/null
+  pack
+  say "test split"
+  .gpu/genrec evaluate --checkpoint /tmp/gpu-ck/graph --device cuda --batch-size 512 --text-fusion \
+    --baselines "${BASELINES:-pop,knn}" --out "$W/eval" > "$W/eval.log" 2>&1
+  echo "evaluate rc $?"; tail -20 "$W/eval.log"
+  rm -f "$W"/eval/recs-*.jsonl
+  pack
+fi
+say "done"
