@@ -39,14 +39,12 @@ impl Group {
             ));
         }
         let prefix = store_prefix(env);
-        let at = Rendezvous {
-            host: &env.master_addr,
-            port: env.master_port,
-            prefix: &prefix,
-            host_store: env.rank == 0 && !env.agent_store,
-            agent_store: env.agent_store,
-            timeout_ms: opts.timeout.as_millis() as i64,
-        };
+        let at = rendezvous(
+            env,
+            &prefix,
+            env.rank == 0 && !env.agent_store,
+            opts.timeout,
+        );
         let raw = RawGroup::new(backend, &at, env.rank, env.world).map_err(|e| {
             Error::Distributed(format!(
                 "rank {} of {} could not join the job at {}:{} with {backend} within {} s: {e}",
@@ -88,14 +86,7 @@ impl Group {
     /// which rank is gone.
     fn failed(&self, what: &str, err: String) -> Error {
         let prefix = store_prefix(&self.env);
-        let at = Rendezvous {
-            host: &self.env.master_addr,
-            port: self.env.master_port,
-            prefix: &prefix,
-            host_store: false,
-            agent_store: self.env.agent_store,
-            timeout_ms: self.timeout.as_millis() as i64,
-        };
+        let at = rendezvous(&self.env, &prefix, false, self.timeout);
         let who = liveness::diagnose(&at, &self.env);
         Error::Distributed(format!(
             "rank {} of {}: {what} failed: {who} [{}: {err}]",
@@ -191,4 +182,21 @@ pub fn sha256_of(t: &Tensor) -> Result<String> {
     let bytes: Vec<u8> = Vec::try_from(host.view_dtype(Kind::Uint8))
         .map_err(|e| Error::Distributed(format!("reading a tensor's bytes: {e}")))?;
     Ok(crate::util::hash::sha256_hex(&bytes))
+}
+/// The job's store as `env` names it, under `prefix`; hosted here when
+/// `host_store`.
+fn rendezvous<'a>(
+    env: &'a JobEnv,
+    prefix: &'a str,
+    host_store: bool,
+    timeout: Duration,
+) -> Rendezvous<'a> {
+    Rendezvous {
+        host: &env.master_addr,
+        port: env.master_port,
+        prefix,
+        host_store,
+        agent_store: env.agent_store,
+        timeout_ms: timeout.as_millis() as i64,
+    }
 }

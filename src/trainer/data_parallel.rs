@@ -16,7 +16,7 @@ use crate::model::T5;
 use crate::util::part::Part;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// How long the other ranks wait for rank 0 to finish checkpointing (and,
 /// for a task whose validation does not split, validating) alone, as a
@@ -107,19 +107,14 @@ impl<'a> Ranks<'a> {
     }
 
     /// Rank 0's starting point on every rank: weights, optimizer moments and
-    /// step count, trainer state, and whether the run had finished before.
-    pub fn start_from_lead(
-        &self,
-        opt: &mut AdamW,
-        state: &mut TrainerState,
-        finished: &mut bool,
-    ) -> Result<()> {
+    /// step count, trainer state (whether the run had finished follows from it).
+    pub fn start_from_lead(&self, opt: &mut AdamW, state: &mut TrainerState) -> Result<()> {
         let Some(g) = self.group else {
             return Ok(());
         };
-        let mut x = state_words(state, *finished, opt.t);
+        let mut x = state_words(state, opt.t);
         g.broadcast_f64s(&mut x, "sharing rank 0's starting state")?;
-        (*state, *finished, opt.t) = from_words(&x);
+        (*state, opt.t) = from_words(&x);
         let _g = tch::no_grad_guard();
         for b in opt.buffers() {
             g.broadcast(b, 0, "sharing rank 0's weights and optimizer state")?;
@@ -162,24 +157,20 @@ impl<'a> Ranks<'a> {
     }
 
     /// After rank 0 validated (and checkpointed): its trainer state on every
-    /// rank, and a check that the weights are identical everywhere. Returns
-    /// the weights' SHA-256 (None for one process).
-    pub fn after_validation(
-        &self,
-        opt: &AdamW,
-        state: &mut TrainerState,
-    ) -> Result<Option<String>> {
+    /// rank, and a check that the weights are identical everywhere.
+    pub fn after_validation(&self, opt: &AdamW, state: &mut TrainerState) -> Result<()> {
         let Some(g) = self.group else {
-            return Ok(None);
+            return Ok(());
         };
-        let mut x = state_words(state, false, opt.t);
+        let mut x = state_words(state, opt.t);
         let wait = g
             .timeout()
             .saturating_mul(VALIDATION_WAIT)
             .max(Duration::from_secs(60));
         g.broadcast_f64s_within(&mut x, "waiting for rank 0's validation", wait)?;
         *state = from_words(&x).0;
-        g.check_identical(opt.buffers()[0], "the weights").map(Some)
+        g.check_identical(opt.buffers()[0], "the weights")
+            .map(|_| ())
     }
 
     /// The weights' SHA-256 (checked identical on every rank), for the
@@ -191,19 +182,18 @@ impl<'a> Ranks<'a> {
     }
 }
 
-/// The trainer state as numbers (exact: counts below 2^53).
-fn state_words(s: &TrainerState, finished: bool, t: u64) -> [f64; 6] {
+/// The trainer state and AdamW's step count as numbers (exact: counts below 2^53).
+fn state_words(s: &TrainerState, t: u64) -> [f64; 5] {
     [
         s.step as f64,
         s.best_score,
         s.best_step as f64,
         s.evals_since_best as f64,
-        f64::from(u8::from(finished)),
         t as f64,
     ]
 }
 
-fn from_words(x: &[f64; 6]) -> (TrainerState, bool, u64) {
+fn from_words(x: &[f64; 5]) -> (TrainerState, u64) {
     (
         TrainerState {
             step: x[0] as usize,
@@ -211,14 +201,8 @@ fn from_words(x: &[f64; 6]) -> (TrainerState, bool, u64) {
             best_step: x[2] as usize,
             evals_since_best: x[3] as usize,
         },
-        x[4] != 0.0,
-        x[5] as u64,
+        x[4] as u64,
     )
-}
-
-/// A rank's zero loss for a step in which its part is empty (logging only).
-pub fn no_loss(device: tch::Device) -> Tensor {
-    Tensor::zeros([], (Kind::Float, device))
 }
 
 #[cfg(test)]
@@ -233,8 +217,8 @@ mod tests {
             best_step: 120_000,
             evals_since_best: 3,
         };
-        let (back, finished, t) = from_words(&state_words(&s, true, 987_654));
-        assert_eq!((back, finished, t), (s, true, 987_654));
+        let (back, t) = from_words(&state_words(&s, 987_654));
+        assert_eq!((back, t), (s, 987_654));
         let one = Ranks::new(None);
         assert!(one.lead());
         assert_eq!(one.part(), Part::WHOLE);

@@ -219,7 +219,6 @@ impl Trainer {
             evals_since_best: 0,
         };
         let metrics_path = self.run_dir.join("metrics.jsonl");
-        let mut finished = false;
         let resume_from = match ranks.lead() {
             true => self.resume_from(task, opts, progress)?,
             false => None,
@@ -230,10 +229,6 @@ impl Trainer {
             opt.load(&dir.join("optimizer.safetensors"))?;
             state = checkpoint::read_json(&dir.join("trainer.json"))?;
             truncate_metrics(&metrics_path, state.step)?;
-            let early_stopped =
-                cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
-            // Nothing left to do when the run finished (or stopped early) before.
-            finished = state.step >= cfg.optim.max_steps || early_stopped;
         } else if ranks.lead() {
             if self.run_dir.join("latest").exists() {
                 return Err(Error::Config(format!("{} already holds a run; pass --resume to continue it or choose another run.name", self.run_dir.display())));
@@ -241,9 +236,10 @@ impl Trainer {
             std::fs::create_dir_all(&self.run_dir).at(&self.run_dir)?;
             let _ = std::fs::remove_file(&metrics_path);
         }
-        ranks.start_from_lead(&mut opt, &mut state, &mut finished)?;
-        if finished {
-            let early = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
+        ranks.start_from_lead(&mut opt, &mut state)?;
+        // Nothing left to do when the resumed run finished (or stopped early) before.
+        let early = cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience;
+        if state.step >= cfg.optim.max_steps || early {
             let mut summary = self.summary(&vs, &state, task, 0.0, early);
             summary.weights_sha256 = ranks.weights_digest(&opt)?;
             return Ok(summary);
@@ -335,12 +331,10 @@ impl Trainer {
                 state.step += 1;
                 examples_done += next.examples;
                 // This rank's share of the global batch's mean loss (all of it for one process).
-                let loss = loss.unwrap_or_else(|| data_parallel::no_loss(self.device));
-                let l = loss.detach().to_kind(Kind::Double);
-                loss_sum += match share.0 == share.1 {
-                    true => l,
-                    false => l * (share.0 as f64 / share.1 as f64),
-                };
+                if let Some(l) = &loss {
+                    loss_sum +=
+                        l.detach().to_kind(Kind::Double) * (share.0 as f64 / share.1 as f64);
+                }
                 loss_n += 1;
                 progress.inc(1);
                 let out_of_time = cfg.run.max_minutes > 0.0

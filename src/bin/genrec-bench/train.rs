@@ -49,6 +49,9 @@ pub struct TrainArgs {
 }
 
 pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
+    if t.cuda_graph && !(device.is_cuda() && genrec::cuda::built_in()) {
+        anyhow::bail!("--cuda-graph needs --device cuda and a genrec built with CUDA's headers (scripts/setup.sh)");
+    }
     let ds = Dataset::load(&t.dataset)?;
     let index = Index::load(&t.dataset.join("index"))?;
     let vocab = index.vocab.clone();
