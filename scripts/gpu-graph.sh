@@ -14,13 +14,22 @@
 #           examples/s between steps 200 and 400, and both runs' losses
 #   recipe  train/beauty-fast.toml for MIN minutes (graphs on, the default), then the
 #           test split with the text fusion and the baselines (like scripts/gpu-recipe.sh)
-# Everything goes to $OUT/results.tgz, rewritten after each part.
+# A dry run on the CPU (script logic only; graphs need a GPU): DEVICE=cpu G=target/release
+#   D=data/prepared/ml-100k BATCHES=16 STEPS=20 MIN=0.1 PARTS="speed train recipe" scripts/gpu-graph.sh
+# Everything goes to $OUT/results.tgz, rewritten after each part. With 15 minutes of
+# device time: first `PARTS="speed train"` (about 4 minutes), then on the warm machine
+# `PARTS=recipe MIN=5.5` (about 7), then give the machine back.
 set -uo pipefail
+export BATCHES STEPS
 T0=$(date +%s)
 OUT=${OUT:-/tmp/gpu-out}
 PARTS=${PARTS:-speed train}
 MIN=${MIN:-6}
 D=${D:-.gpu/amazon-beauty}
+G=${G:-.gpu}
+DEVICE=${DEVICE:-cuda}
+BATCHES=${BATCHES:-256 1024}
+STEPS=${STEPS:-400}
 W=/tmp/gpu-graph
 rm -rf "$W" && mkdir -p "$OUT" "$W"
 pack() { tar -czf "$OUT/results.tgz" -C "$W" . ; }
@@ -31,23 +40,23 @@ DS=(--set "data.dataset=\"$D\"" --set "data.index=\"$D/index\"")
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) | tee "$W/gpu.txt"
 
 if [[ " $PARTS " == *" speed "* ]]; then
-  for bs in 256 1024; do
+  for bs in $BATCHES; do
     o=/tmp/bench-$bs
     for mode in eager graph; do
       flag=(); [ $mode = graph ] && flag=(--cuda-graph)
       say "genrec-bench train $mode batch $bs"
-      timeout 150 .gpu/genrec-bench train --device cuda --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
-        --batch-size $bs --steps 100 --warmup 10 --out $o 2>"$W/bench-$mode-$bs.err" | tail -1
+      timeout 150 $G/genrec-bench train --device "$DEVICE" --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
+        --batch-size $bs --steps 60 --warmup 10 --out $o 2>"$W/bench-$mode-$bs.err" | tail -1
     done
     say "hf_train.py batch $bs"
-    DEVICE=cuda THREADS=4 timeout 150 python3 benches/hf_train.py $o 2>&1 | tail -1
+    DEVICE=$DEVICE THREADS=4 timeout 150 python3 benches/hf_train.py $o 2>&1 | tail -1
     cp $o/train-genrec.json "$W/bench-eager-$bs.json"; cp $o/train-genrec-graph.json "$W/bench-graph-$bs.json"
     cp $o/train-hf.json "$W/bench-hf-$bs.json"
   done 2>&1 | tee "$W/speed.txt"
   python3 - "$W" <<'PY' | tee "$W/speed-summary.txt"
 import json, os, sys
 w = sys.argv[1]
-for bs in (256, 1024):
+for bs in map(int, os.environ["BATCHES"].split()):
     r = {}
     for m in ("eager", "graph", "hf"):
         p = os.path.join(w, f"bench-{m}-{bs}.json")
@@ -65,8 +74,8 @@ if [[ " $PARTS " == *" train "* ]]; then
     ck=/tmp/speed-$g
     rm -rf $ck
     say "genrec train, cuda_graphs=$g"
-    timeout 150 .gpu/genrec train -c train/beauty-fast.toml --device cuda "${DS[@]}" --set "run.checkpoints=\"$ck\"" --set run.name=\"s\" \
-      --set run.cuda_graphs=$g --set optim.max_steps=400 --set eval.every=100000 --set eval.max_users=64 --set run.log_every=100 \
+    timeout 150 $G/genrec train -c train/beauty-fast.toml --device "$DEVICE" "${DS[@]}" --set "run.checkpoints=\"$ck\"" --set run.name=\"s\" \
+      --set run.cuda_graphs=$g --set optim.max_steps=$STEPS --set eval.every=100000 --set eval.max_users=64 --set run.log_every=$((STEPS / 4)) \
       --set run.max_minutes=0 > "$W/train-graphs-$g.log" 2>&1
     echo "rc $?"; tr '\r' '\n' < "$W/train-graphs-$g.log" | grep -i "graph\|error" | head -5
     cp $ck/s/metrics.jsonl "$W/train-graphs-$g.jsonl" 2>/dev/null
@@ -79,22 +88,23 @@ for g in ("true", "false"):
     if not os.path.exists(p):
         continue
     rows = {r["step"]: r for r in map(json.loads, open(p)) if "loss" in r}
-    t = lambda s: s * 1024 / rows[s]["examples_per_second"]
-    eps = 200 * 1024 / (t(400) - t(200)) if 200 in rows and 400 in rows else float("nan")
-    print(f"cuda_graphs={g}: {eps:,.0f} ex/s (steps 200-400); losses", [round(rows[s]["loss"], 4) for s in sorted(rows)])
+    n, bs = int(os.environ["STEPS"]), 1024
+    t = lambda s: s * bs / rows[s]["examples_per_second"]
+    eps = (n // 2) * bs / (t(n) - t(n // 2)) if n // 2 in rows and n in rows else float("nan")
+    print(f"cuda_graphs={g}: {eps:,.0f} ex/s (steps {n // 2}-{n}); losses", [round(rows[s]["loss"], 4) for s in sorted(rows)])
 PY
   pack
 fi
 
 if [[ " $PARTS " == *" recipe "* ]]; then
   say "recipe: train/beauty-fast.toml for $MIN minutes"
-  .gpu/genrec train -c train/beauty-fast.toml --device cuda "${DS[@]}" --set 'run.checkpoints="/tmp/gpu-ck"' \
+  $G/genrec train -c train/beauty-fast.toml --device "$DEVICE" "${DS[@]}" --set 'run.checkpoints="/tmp/gpu-ck"' \
     --set run.name=\"graph\" --set "run.max_minutes=$MIN" > "$W/recipe-train.log" 2>&1
   echo "train rc $?"; tr '\r' '\n' < "$W/recipe-train.log" | grep -v '^\s*$' | tail -4
   cp /tmp/gpu-ck/graph/metrics.jsonl /tmp/gpu-ck/graph/train.toml "$W/" 2>/dev/null
   pack
   say "test split"
-  .gpu/genrec evaluate --checkpoint /tmp/gpu-ck/graph --device cuda --batch-size 512 --text-fusion \
+  $G/genrec evaluate --checkpoint /tmp/gpu-ck/graph --device "$DEVICE" --batch-size 512 --text-fusion \
     --baselines "${BASELINES:-pop,knn}" --out "$W/eval" > "$W/eval.log" 2>&1
   echo "evaluate rc $?"; tail -20 "$W/eval.log"
   rm -f "$W"/eval/recs-*.jsonl
