@@ -311,14 +311,16 @@ impl Trainer {
                     .ok_or_else(|| Error::Other("the batch builder thread stopped".into()))?;
                 debug_assert_eq!(next.step, state.step);
                 // Dropout randomness depends on the step (and rank) only: resuming replays it exactly.
-                tch::manual_seed(ranks.dropout_seed(cfg.run.seed, state.step));
+                let seed = ranks.dropout_seed(cfg.run.seed, state.step);
+                tch::manual_seed(seed);
                 let mb = next.batch.to_device(self.device);
                 let lr = cfg.optim.lr_at(state.step + 1);
                 let share = (next.local, next.examples);
                 let (loss, gnorm) = match graphed.as_mut() {
                     Some(g) => {
                         let o = (&mut opt, lr, cfg.optim.grad_clip);
-                        let out = g.train_step(o, mb, &|b| task.loss(&model, b), progress)?;
+                        let out =
+                            g.train_step(o, (mb, seed), &|b| task.loss(&model, b), progress)?;
                         (Some(out.loss), out.grad_norm)
                     }
                     None => {

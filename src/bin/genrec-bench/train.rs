@@ -139,12 +139,15 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
             let b = host.to_device(device);
             phases.copy += clock.lap();
             if let Some(g) = graph.as_mut() {
-                opt.begin_step(1e-3);
-                let out = g.step(b, &mut |b| {
-                    graphed::device_step(&mut opt, 1.0, || trainer::batch_loss(&model, b, true))
-                })?;
-                if let Some(why) = g.take_failure() {
-                    anyhow::bail!("the CUDA graph capture failed: {why}");
+                let o = (&mut opt, 1e-3, 1.0);
+                let out = g.train_step(
+                    o,
+                    (b, s as i64),
+                    &|b| trainer::batch_loss(&model, b, true),
+                    &pb,
+                )?;
+                if g.abandoned() {
+                    anyhow::bail!("the steps are not replaying a CUDA graph (see the note above)");
                 }
                 losses.push(out.loss.copy());
             } else {
