@@ -28,10 +28,8 @@ pub struct Batch {
 impl Batch {
     fn map(self, f: impl Fn(&Tensor) -> Tensor) -> Batch {
         let matches = self.matches.map(|m| Matches {
-            level: f(&m.level),
             token: f(&m.token),
             log_count: f(&m.log_count),
-            keep: f(&m.keep),
         });
         Batch {
             ids: f(&self.ids),
@@ -52,7 +50,7 @@ impl Batch {
         v.extend(self.dec_item.as_ref());
         v.push(&self.labels);
         if let Some(m) = &self.matches {
-            v.extend([&m.level, &m.token, &m.log_count, &m.keep]);
+            v.extend([&m.token, &m.log_count]);
         }
         v
     }
@@ -79,33 +77,34 @@ impl Batch {
             return Err(format!("a batch of shape {own:?} does not fit {shape:?}"));
         }
         let pad = vocab::PAD as f64;
-        // Every tensor is [rows, positions, ...]; which positions and what fills them.
+        // Every tensor is [rows] or [rows, positions, ...]: grown to `shape.rows`
+        // rows and `len` positions, the new entries `value`.
         let grow = |t: &Tensor, len: i64, value: f64| -> Tensor {
-            let mut size = t.size();
-            size[0] = shape.rows;
-            size[1] = len;
-            let out = Tensor::full(size.as_slice(), value, (t.kind(), t.device()));
             let own = t.size();
-            out.narrow(0, 0, own[0]).narrow(1, 0, own[1]).copy_(t);
+            let mut size = own.clone();
+            size[0] = shape.rows;
+            if let Some(n) = size.get_mut(1) {
+                *n = len;
+            }
+            let out = Tensor::full(size.as_slice(), value, (t.kind(), t.device()));
+            let mut inner = out.narrow(0, 0, own[0]);
+            if own.len() > 1 {
+                inner = inner.narrow(1, 0, own[1]);
+            }
+            inner.copy_(t);
             out
         };
         let levels = shape.dec_len - 1;
         let matches = self.matches.as_ref().map(|m| Matches {
-            level: grow(&m.level, levels, 0.0),
-            token: grow(&m.token, levels, 0.0),
+            token: grow(&m.token, levels, pad),
             log_count: grow(&m.log_count, levels, 0.0),
-            keep: grow(&m.keep, levels, 0.0),
         });
         Ok(Batch {
             ids: grow(&self.ids, shape.enc_len, pad),
             mask: grow(&self.mask, shape.enc_len, 0.0),
             items: self.items.as_ref().map(|t| grow(t, shape.enc_len, -1.0)),
             dec: grow(&self.dec, shape.dec_len, pad),
-            dec_item: self.dec_item.as_ref().map(|t| {
-                let out = Tensor::full([shape.rows], -1, (t.kind(), t.device()));
-                out.narrow(0, 0, own.rows).copy_(t);
-                out
-            }),
+            dec_item: self.dec_item.as_ref().map(|t| grow(t, 0, -1.0)),
             labels: grow(&self.labels, shape.dec_len, -100.0),
             matches,
         })
@@ -144,32 +143,56 @@ pub struct Shape {
     pub dec_len: i64,
 }
 
+impl Shape {
+    /// The largest batch of `rows` cases a prompt `p` over these items can
+    /// make: a full history of the longest IDs, the longest target.
+    pub fn largest(
+        vocab: &Vocab,
+        item_tokens: &[Vec<u32>],
+        p: &prompt::PromptConfig,
+        rows: usize,
+    ) -> Shape {
+        let longest = item_tokens.iter().map(Vec::len).max().unwrap_or(0);
+        Shape {
+            rows: rows as i64,
+            enc_len: prompt::max_encoder_positions(vocab, item_tokens, p) as i64,
+            dec_len: longest as i64 + 1,
+        }
+    }
+}
+
 /// History-match features of a batch (see [`prompt::history_matches`]),
-/// dense `[B, levels, width]` with `width` = the prompt's match window: for
-/// each example and ID level (= decoder position), its matched tokens, their
-/// level and `ln(1 + count)`, and `keep` 1 for a match, 0 for an empty slot
-/// (token 0, adding nothing). A level has at most one match per history item
-/// in the window, so the width is fixed and so are padded batches' shapes.
+/// dense `[B, levels, width]` with `width` = the prompt's match window: at
+/// decoder position (= ID level) `k` of an example, its matched tokens and
+/// their `ln(1 + count)`; an empty slot holds `<pad>`, which no ID uses, and
+/// adds nothing. A level has at most one match per history item in the
+/// window, so the width is fixed and so are padded batches' shapes. The
+/// level of a slot is its position and needs no tensor of its own.
 pub struct Matches {
-    pub level: Tensor,
     pub token: Tensor,
     pub log_count: Tensor,
-    pub keep: Tensor,
 }
 
 impl Matches {
     /// Adds the model's history-match bias to teacher-forced logits `[B, T, V]`.
     pub fn apply(&self, model: &T5, logits: Tensor) -> Tensor {
         let size = self.token.size();
-        match model.history_match_values(&self.level.flatten(0, -1), &self.log_count.flatten(0, -1))
-        {
-            Some(v) if self.token.numel() > 0 => logits.scatter_add(
-                2,
-                &self.token,
-                &(v.view(size.as_slice()) * &self.keep).to_kind(logits.kind()),
-            ),
-            _ => logits,
+        if self.token.numel() == 0 {
+            return logits;
         }
+        let level = Tensor::arange(size[1], (Kind::Int64, self.token.device()))
+            .view([1, -1, 1])
+            .expand(size.as_slice(), false)
+            .flatten(0, -1);
+        let Some(v) = model.history_match_values(&level, &self.log_count.flatten(0, -1)) else {
+            return logits;
+        };
+        let keep = self.token.ne(i64::from(vocab::PAD)).to_kind(v.kind());
+        logits.scatter_add(
+            2,
+            &self.token,
+            &(v.view(size.as_slice()) * keep).to_kind(logits.kind()),
+        )
     }
 }
 
@@ -192,8 +215,7 @@ pub fn batch_of(
             .unwrap_or(0),
     );
     let n = cases.len() * levels * width;
-    let (mut level, mut token) = (vec![0i64; n], vec![0i64; n]);
-    let (mut log_count, mut keep) = (vec![0f32; n], vec![0f32; n]);
+    let (mut token, mut log_count) = (vec![i64::from(vocab::PAD); n], vec![0f32; n]);
     let mut used = vec![0usize; cases.len() * levels];
     for (r, &(_, history, target)) in cases.iter().enumerate() {
         let (d, l) = prompt::target(item_tokens, target);
@@ -206,10 +228,8 @@ pub fn batch_of(
             let slot = r * levels + k;
             let at = slot * width + used[slot];
             used[slot] += 1;
-            level[at] = k as i64;
             token[at] = i64::from(tok);
             log_count[at] = (c as f32).ln_1p();
-            keep[at] = 1.0;
         }
         decs.push(d);
         labels.push(l);
@@ -227,10 +247,8 @@ pub fn batch_of(
     let (labels, _) = prompt::pad(&labels, device);
     let dense = [cases.len() as i64, levels as i64, width as i64];
     let matches = (width > 0).then(|| Matches {
-        level: Tensor::from_slice(&level).view(dense).to(device),
         token: Tensor::from_slice(&token).view(dense).to(device),
         log_count: Tensor::from_slice(&log_count).view(dense).to(device),
-        keep: Tensor::from_slice(&keep).view(dense).to(device),
     });
     Batch {
         ids,

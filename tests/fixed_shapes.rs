@@ -91,12 +91,7 @@ fn batch(s: &Setup) -> Batch {
 }
 
 fn largest(s: &Setup) -> Shape {
-    let longest = s.items.iter().map(Vec::len).max().unwrap() as i64;
-    Shape {
-        rows: 8,
-        enc_len: prompt::max_encoder_positions(&s.vocab, &s.items, &s.prompt) as i64,
-        dec_len: longest + 1,
-    }
+    Shape::largest(&s.vocab, &s.items, &s.prompt, 8)
 }
 
 fn grads(vs: &nn::VarStore) -> Vec<(String, Tensor)> {

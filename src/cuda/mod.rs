@@ -23,12 +23,7 @@ extern "C" {
     fn genrec_graph_capture_begin(g: *mut c_void, err: *mut *mut c_char) -> i32;
     fn genrec_graph_capture_end(g: *mut c_void, err: *mut *mut c_char) -> i32;
     fn genrec_graph_replay(g: *mut c_void, err: *mut *mut c_char) -> i32;
-    fn genrec_cuda_peak_allocated(
-        device: i32,
-        reset: i32,
-        out: *mut i64,
-        err: *mut *mut c_char,
-    ) -> i32;
+    fn genrec_cuda_peak_allocated(device: i32, out: *mut i64, err: *mut *mut c_char) -> i32;
 }
 
 #[cfg(not(genrec_cuda))]
@@ -59,8 +54,7 @@ mod absent {
     pub unsafe extern "C" fn genrec_graph_replay(_: *mut c_void, _: *mut *mut c_char) -> i32 {
         -1
     }
-    pub unsafe fn genrec_cuda_peak_allocated(
-        _: i32,
+    pub unsafe extern "C" fn genrec_cuda_peak_allocated(
         _: i32,
         _: *mut i64,
         _: *mut *mut c_char,
@@ -78,17 +72,15 @@ pub fn built_in() -> bool {
     cfg!(genrec_cuda)
 }
 
-/// The most MiB libtorch has had allocated on `device` since the start or
-/// the last reset (`reset`: count afresh from now); None off CUDA or
-/// without the shim.
-pub fn peak_allocated_mb(device: Device, reset: bool) -> Option<f64> {
+/// The most MiB libtorch has had allocated on `device` so far
+/// (`torch.cuda.max_memory_allocated`); None off CUDA or without the shim.
+pub fn peak_allocated_mb(device: Device) -> Option<f64> {
     let Device::Cuda(index) = device else {
         return None;
     };
     let (mut bytes, mut err) = (0i64, std::ptr::null_mut());
     // SAFETY: `bytes` is written only on success; `err` is set only on failure.
-    let rc =
-        unsafe { genrec_cuda_peak_allocated(index as i32, i32::from(reset), &mut bytes, &mut err) };
+    let rc = unsafe { genrec_cuda_peak_allocated(index as i32, &mut bytes, &mut err) };
     status(rc, err, "reading peak memory").ok()?;
     Some(bytes as f64 / (1024.0 * 1024.0))
 }

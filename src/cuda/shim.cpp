@@ -1,8 +1,9 @@
 // The C side of `genrec::cuda`: libtorch's CUDA graphs
 // (at::cuda::CUDAGraph, what torch.cuda.graph wraps) and the caching
-// allocator's peak-memory statistics, which tch does not bind. A graph owns a side stream: work queued while it is current is what
-// gets captured (CUDA captures only on a non-default stream); a replay runs
-// on the caller's current stream. Every function catches C++ exceptions and
+// allocator's peak-memory statistics, which tch does not bind. A graph owns
+// a side stream: work queued while it is current is what gets captured
+// (CUDA captures only on a non-default stream); a replay runs on the
+// caller's current stream. Every function catches C++ exceptions and
 // hands their message back as a malloc'ed string (freed by
 // genrec_graph_free_str).
 #include <ATen/cuda/CUDAGraph.h>
@@ -83,15 +84,12 @@ int genrec_graph_replay(void* p, char** err) {
   return guarded(err, [&] { static_cast<Graph*>(p)->graph.replay(); });
 }
 
-// The most bytes the caching allocator has had allocated on `device` since
-// the start or the last reset (torch.cuda.max_memory_allocated); `reset`
-// starts counting afresh after reading.
-int genrec_cuda_peak_allocated(int device, int reset, int64_t* out, char** err) {
+// The most bytes the caching allocator has had allocated on `device`
+// (torch.cuda.max_memory_allocated).
+int genrec_cuda_peak_allocated(int device, int64_t* out, char** err) {
   return guarded(err, [&] {
-    auto d = static_cast<c10::DeviceIndex>(device);
-    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d);
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
     *out = stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
-    if (reset != 0) c10::cuda::CUDACachingAllocator::resetPeakStats(d);
   });
 }
 

@@ -274,9 +274,9 @@ impl Trainer {
         let shape = task.fixed_shape();
         let mut graphed =
             graphed::for_run(cfg.run.cuda_graphs, self.device, single, shape, progress);
-        let build = match (&graphed, shape) {
-            (Some(_), Some(shape)) => graphed::padding(task.batcher(), shape),
-            _ => task.batcher(),
+        let build = match &graphed {
+            Some(g) => graphed::padding(task.batcher(), g.shape()),
+            None => task.batcher(),
         };
 
         let mut last_valid = String::from("–");
@@ -312,7 +312,6 @@ impl Trainer {
                 debug_assert_eq!(next.step, state.step);
                 // Dropout randomness depends on the step (and rank) only: resuming replays it exactly.
                 let seed = ranks.dropout_seed(cfg.run.seed, state.step);
-                tch::manual_seed(seed);
                 let mb = next.batch.to_device(self.device);
                 let lr = cfg.optim.lr_at(state.step + 1);
                 let share = (next.local, next.examples);
@@ -324,6 +323,7 @@ impl Trainer {
                         (Some(out.loss), out.grad_norm)
                     }
                     None => {
+                        tch::manual_seed(seed);
                         let loss = (next.local > 0).then(|| task.loss(&model, &mb));
                         let gnorm =
                             ranks.step(&mut opt, loss.as_ref(), share, cfg.optim.grad_clip, lr)?;

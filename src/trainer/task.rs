@@ -11,7 +11,6 @@ use crate::config::TaskKind;
 use crate::data::HeldOut;
 use crate::error::{Error, Result};
 use crate::model::{T5Config, T5};
-use crate::prompt;
 use crate::util::part::Part;
 use std::collections::BTreeMap;
 use tch::{nn, Device, Kind, Tensor};
@@ -158,13 +157,13 @@ impl Task for GenerateTask<'_> {
     }
     fn fixed_shape(&self) -> Option<Shape> {
         let t = self.t;
-        let longest = t.item_tokens.iter().map(Vec::len).max().unwrap_or(0);
-        Some(Shape {
-            rows: t.cfg.optim.batch_size as i64,
-            enc_len: prompt::max_encoder_positions(&t.vocab, &t.item_tokens, &t.cfg.data.prompt())
-                as i64,
-            dec_len: longest as i64 + 1,
-        })
+        let p = t.cfg.data.prompt();
+        Some(Shape::largest(
+            &t.vocab,
+            &t.item_tokens,
+            &p,
+            t.cfg.optim.batch_size,
+        ))
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;

@@ -99,13 +99,7 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     )?;
     let mut graph = match t.cuda_graph {
         true => {
-            let longest = item_tokens.iter().map(Vec::len).max().unwrap_or(0);
-            let shape = Shape {
-                rows: t.batch_size as i64,
-                enc_len: genrec::prompt::max_encoder_positions(&vocab, &item_tokens, &prompt_cfg)
-                    as i64,
-                dec_len: longest as i64 + 1,
-            };
+            let shape = Shape::largest(&vocab, &item_tokens, &prompt_cfg, t.batch_size);
             Some(Graphed::new(device, shape)?)
         }
         false => None,
@@ -190,7 +184,7 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
         name,
         &json!({"device": runtime::describe(device), "bf16": t.bf16 && device.is_cuda(), "cuda_graph": t.cuda_graph, "batch_size": t.batch_size, "steps": t.steps,
         "examples_per_second": (t.steps * t.batch_size) as f64 / secs, "step_ms": secs * 1000.0 / t.steps as f64, "profile": split,
-        "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1), "peak_gpu_mb": genrec::cuda::peak_allocated_mb(device, false)}),
+        "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1), "peak_gpu_mb": genrec::cuda::peak_allocated_mb(device)}),
     )?;
     Ok(())
 }
