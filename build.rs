@@ -116,6 +116,7 @@ fn cuda_includes(lib: &Path) -> Option<Vec<PathBuf>> {
 fn build_graph_shim(lib: &Path) {
     println!("cargo::rustc-check-cfg=cfg(genrec_cuda)");
     println!("cargo:rerun-if-changed=src/cuda/shim.cpp");
+    println!("cargo:rerun-if-changed=src/cuda/trace.cpp");
     println!("cargo:rerun-if-changed=src/util/guarded.hpp");
     let Some(cuda) = cuda_includes(lib) else {
         return;
@@ -126,6 +127,7 @@ fn build_graph_shim(lib: &Path) {
     }
     b.define("USE_CUDA", None)
         .file("src/cuda/shim.cpp")
+        .file("src/cuda/trace.cpp")
         .compile("genrec_cuda");
     println!("cargo:rustc-link-lib=dylib=c10_cuda");
     println!("cargo:rustc-cfg=genrec_cuda");

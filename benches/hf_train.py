@@ -4,7 +4,10 @@ gradient clipping. Prints examples/s (and, on CUDA, peak GPU memory) as JSON.
 
 DEVICE=cuda runs it on the GPU with bf16 autocast (as genrec's `--bf16`),
 batches page-locked and copied without blocking, losses read once at the end:
-the loop a careful PyTorch user writes. THREADS sets CPU threads (default 2)."""
+the loop a careful PyTorch user writes. THREADS sets CPU threads (default 2).
+TRACE=FILE records the timed steps with torch.profiler (operations and CUDA
+kernels) as a Chrome trace, as `genrec-bench train --trace` does; time a run
+without it."""
 import json, sys, time, os
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
@@ -24,6 +27,8 @@ if cuda:
 warmup, steps = spec["warmup"], spec["steps"]
 bs = batches[0]["input_ids"].shape[0]
 losses = []
+trace = os.environ.get("TRACE")
+prof = None
 def sync():
     if cuda:
         torch.cuda.synchronize()
@@ -31,6 +36,10 @@ for s, hb in enumerate(batches):
     if s == warmup:
         sync()
         t0 = time.perf_counter()
+        if trace:
+            acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+            prof = torch.profiler.profile(activities=acts, record_shapes=True)
+            prof.__enter__()
     b = {k: v.to(dev, non_blocking=True) for k, v in hb.items()}
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
         out_ = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], decoder_input_ids=b["decoder_input_ids"])
@@ -43,6 +52,9 @@ for s, hb in enumerate(batches):
     losses.append(loss.detach())
 sync()
 secs = time.perf_counter() - t0
+if prof is not None:
+    prof.__exit__(None, None, None)
+    prof.export_chrome_trace(trace)
 res = {"torch": torch.__version__, "transformers": __import__("transformers").__version__, "device": str(dev), "bf16": cuda,
        "batch_size": bs, "steps": steps, "examples_per_second": steps * bs / secs, "step_ms": secs * 1000 / steps,
        "first_loss": losses[0].item(), "last_loss": losses[-1].item(),

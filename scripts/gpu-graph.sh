@@ -12,6 +12,9 @@
 #           batch 256 and 1024, bf16, TIGER's size (train/beauty.toml): examples/s, peak memory
 #   train   `genrec train` itself at batch 1024, 400 steps with and without graphs:
 #           examples/s between steps 200 and 400, and both runs' losses
+#   trace   kernel-level traces at batch TRACE_BATCH (default 1024), TRACE_STEPS steps: genrec
+#           eager and with the graph (genrec-bench train --trace) and the HF peer (TRACE=),
+#           each summed by benches/trace_summary.py (trace-*.txt; the traces gzipped)
 #   recipe  train/beauty-fast.toml for MIN minutes (graphs on, the default), then the
 #           test split with the text fusion and the baselines (like scripts/gpu-recipe.sh)
 # A dry run on the CPU (script logic only; graphs need a GPU): DEVICE=cpu G=target/release
@@ -93,6 +96,26 @@ for g in ("true", "false"):
     eps = (n // 2) * bs / (t(n) - t(n // 2)) if n // 2 in rows and n in rows else float("nan")
     print(f"cuda_graphs={g}: {eps:,.0f} ex/s (steps {n // 2}-{n}); losses", [round(rows[s]["loss"], 4) for s in sorted(rows)])
 PY
+  pack
+fi
+
+if [[ " $PARTS " == *" trace "* ]]; then
+  TB=${TRACE_BATCH:-1024}
+  TS=${TRACE_STEPS:-5}
+  o=/tmp/trace-$TB
+  for mode in eager graph; do
+    flag=(); [ $mode = graph ] && flag=(--cuda-graph)
+    say "genrec-bench train --trace, $mode, batch $TB"
+    timeout 150 $G/genrec-bench train --device "$DEVICE" --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
+      --batch-size $TB --steps $TS --warmup 10 --trace "$W/trace-genrec-$mode.json" --out $o 2>"$W/trace-genrec-$mode.err" | tail -1
+    python3 benches/trace_summary.py "$W/trace-genrec-$mode.json" $TS 30 > "$W/trace-genrec-$mode.txt" 2>&1
+    head -16 "$W/trace-genrec-$mode.txt"
+  done
+  say "hf_train.py with TRACE, batch $TB"
+  DEVICE=$DEVICE THREADS=4 TRACE="$W/trace-hf.json" timeout 150 python3 benches/hf_train.py $o 2>&1 | tail -1
+  python3 benches/trace_summary.py "$W/trace-hf.json" $TS 30 > "$W/trace-hf.txt" 2>&1
+  head -16 "$W/trace-hf.txt"
+  gzip -f "$W"/trace-*.json
   pack
 fi
 

@@ -8,7 +8,10 @@
 //! `build.rs` when libtorch has CUDA and CUDA's headers are present, does.
 //! The rules are libtorch's: work is captured on a side stream, captured code
 //! must not read values back to the host or change tensor shapes, and a
-//! replay reads and writes exactly the tensors the capture used.
+//! replay reads and writes exactly the tensors the capture used. `trace`
+//! records libtorch's Kineto profiler (operations and kernels) to a file.
+pub mod trace;
+
 use crate::error::{Error, Result};
 use std::ffi::{c_char, c_void, CStr};
 use tch::Device;
@@ -86,7 +89,7 @@ pub fn peak_allocated_mb(device: Device) -> Option<f64> {
 }
 
 /// libtorch's message for a failed call (or why there is none).
-fn status(rc: i32, err: *mut c_char, what: &str) -> Result<()> {
+pub(crate) fn status(rc: i32, err: *mut c_char, what: &str) -> Result<()> {
     if rc == 0 {
         return Ok(());
     }
@@ -101,7 +104,7 @@ fn status(rc: i32, err: *mut c_char, what: &str) -> Result<()> {
         unsafe { genrec_graph_free_str(err) };
         s
     };
-    Err(Error::Other(format!("CUDA graph: {what}: {msg}")))
+    Err(Error::Other(format!("CUDA shim: {what}: {msg}")))
 }
 
 /// One CUDA graph with its side stream, owned.

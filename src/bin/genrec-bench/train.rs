@@ -2,12 +2,13 @@
 //! with what `genrec train` does per step on the clock — batches (on the
 //! prefetch thread on a GPU), copies, forward, backward, clipping, AdamW —
 //! eagerly, as one CUDA graph (`--cuda-graph`), or phase by phase
-//! (`--profile`). It writes the batches for `benches/hf_train.py`, which
+//! (`--profile`), optionally with a kernel-level trace (`--trace`). It writes the batches for `benches/hf_train.py`, which
 //! trains Hugging Face's T5 on the same examples.
 use crate::bench::write_json;
 use crate::clock::{Clock, Phases};
 use crate::progress::Bar;
 use genrec::batch::Shape;
+use genrec::cuda::trace::Trace;
 use genrec::data::Dataset;
 use genrec::model::{hf, hf_init, T5};
 use genrec::runtime;
@@ -46,6 +47,12 @@ pub struct TrainArgs {
     /// graph's own three eager steps and its capture.
     #[arg(long)]
     cuda_graph: bool,
+    /// Record a Kineto trace of the timed steps (libtorch's operations and,
+    /// on CUDA, their kernels with device times) to this Chrome-trace file;
+    /// `benches/trace_summary.py` sums it by kernel. The recording slows the
+    /// steps, so time a run without it.
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
@@ -114,6 +121,7 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     let mut losses = Vec::new();
     let mut phases = Phases::default();
     let mut t0 = Instant::now();
+    let mut trace = None;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut feed = (!t.profile)
             .then(|| prefetch::batches(scope, schedule, 0..t.warmup + t.steps, &*build, device));
@@ -123,6 +131,9 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
                 runtime::synchronize(device);
                 t0 = Instant::now();
                 phases = Phases::default();
+                if t.trace.is_some() {
+                    trace = Some(Trace::start(device)?);
+                }
             }
             let mut clock = Clock::new(device, t.profile);
             let host = match feed.as_mut() {
@@ -161,6 +172,9 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
         runtime::synchronize(device);
         Ok(())
     })?;
+    if let (Some(tr), Some(path)) = (trace, &t.trace) {
+        tr.save(path)?;
+    }
     let secs = t0.elapsed().as_secs_f64();
     genrec::progress::Progress::finish(&pb);
     let params: i64 = vs
