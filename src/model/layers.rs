@@ -1,7 +1,10 @@
 //! T5's layers (Raffel et al. 2020): the bias-free linear layer that computes
 //! in its input's precision, RMSNorm, relative-position buckets, multi-head
 //! attention without 1/√d scaling, and the ReLU / gated-GELU feed-forward
-//! block. `model::t5` stacks them into the encoder-decoder.
+//! block. `model::t5` stacks them into the encoder-decoder. On CUDA, RMSNorm
+//! is libtorch's fused kernel and the projections of one input run as one
+//! matrix product (fewer kernels per step); the CPU keeps T5's op-by-op
+//! formulas, so its results stay bit for bit.
 use super::config::{FeedForward, T5Config};
 use super::dropout::dropout;
 use std::cell::RefCell;
@@ -53,13 +56,53 @@ impl RmsNorm {
     }
 }
 
-impl Module for RmsNorm {
-    fn forward(&self, x: &Tensor) -> Tensor {
+impl RmsNorm {
+    /// T5's formula op by op (HF's `T5LayerNorm`): the CPU's path, which
+    /// keeps CPU results bit for bit.
+    fn reference(&self, x: &Tensor) -> Tensor {
         let xf = x.to_kind(Kind::Float);
         let var = xf.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
         let y = &xf * (var + self.eps).rsqrt();
         self.weight.to_kind(x.kind()) * y.to_kind(x.kind())
     }
+
+    /// libtorch's `rms_norm`, on CUDA one fused kernel forward and one
+    /// backward instead of about twenty element-wise ones (it accumulates
+    /// in f32 and applies the weight before rounding to `x`'s precision;
+    /// the weight must be in `x`'s precision or libtorch decomposes it).
+    fn fused(&self, x: &Tensor) -> Tensor {
+        let d = self.weight.size()[0];
+        x.rms_norm([d], Some(self.weight.to_kind(x.kind())), self.eps)
+    }
+}
+
+impl Module for RmsNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        match x.device().is_cuda() {
+            true => self.fused(x),
+            false => self.reference(x),
+        }
+    }
+}
+
+/// `x` through several bias-free projections of the same input: on CUDA one
+/// matrix product with their weights stacked (one larger kernel forward and
+/// two backward instead of several of each), elsewhere one by one (the CPU
+/// keeps its results bit for bit).
+pub(crate) fn project(x: &Tensor, lins: &[&Lin]) -> Vec<Tensor> {
+    match x.device().is_cuda() {
+        true => stacked(x, lins),
+        false => lins.iter().map(|l| l.forward(x)).collect(),
+    }
+}
+
+fn stacked(x: &Tensor, lins: &[&Lin]) -> Vec<Tensor> {
+    let ws: Vec<&Tensor> = lins.iter().map(|l| &l.ws).collect();
+    let sizes: Vec<i64> = lins.iter().map(|l| l.ws.size()[0]).collect();
+    let all = Lin {
+        ws: Tensor::cat(&ws, 0),
+    };
+    all.forward(x).split_with_sizes(sizes, -1)
 }
 
 /// HF's `_relative_position_bucket`, with the same float32 arithmetic.
@@ -200,7 +243,21 @@ impl Attention {
     }
 
     pub fn project_kv(&self, x: &Tensor) -> (Tensor, Tensor) {
-        (self.heads(self.k.forward(x)), self.heads(self.v.forward(x)))
+        let mut kv = project(x, &[&self.k, &self.v]).into_iter();
+        let mut next = || self.heads(kv.next().expect("two projections"));
+        (next(), next())
+    }
+
+    /// Self-attention of `x` `[B, T, C]` (queries, keys and values all
+    /// projected from it, at once on CUDA) with an additive bias as in
+    /// [`Attention::attend`].
+    pub(crate) fn self_attend(&self, x: &Tensor, bias: &Tensor, train: bool) -> Tensor {
+        // Keys and values first, as `attend` after `project_kv`: on the CPU
+        // the order in which autograd sums `x`'s gradients stays the same.
+        let mut kvq = project(x, &[&self.k, &self.v, &self.q]).into_iter();
+        let mut next = || self.heads(kvq.next().expect("three projections"));
+        let (k, v, q) = (next(), next(), next());
+        self.mix(&q, &k, &v, bias, train)
     }
 
     /// Attention of `x` `[B, Tq, C]` over keys/values `[B, H, Tk, D]` with an
@@ -214,10 +271,14 @@ impl Attention {
         bias: &Tensor,
         train: bool,
     ) -> Tensor {
-        let (b, t, _) = x.size3().expect("[B, T, C]");
-        let q = self.heads(self.q.forward(x));
+        self.mix(&self.heads(self.q.forward(x)), k, v, bias, train)
+    }
+
+    /// Queries `[B, H, Tq, D]` over keys and values → `[B, Tq, C]`.
+    fn mix(&self, q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, train: bool) -> Tensor {
+        let (b, _, t, _) = q.size4().expect("[B, H, T, D]");
         let p = if train { self.dropout } else { 0.0 };
-        let ctx = Tensor::scaled_dot_product_attention(&q, k, v, Some(bias), p, false, 1.0, false);
+        let ctx = Tensor::scaled_dot_product_attention(q, k, v, Some(bias), p, false, 1.0, false);
         self.o
             .forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
     }
@@ -260,5 +321,102 @@ impl FeedForwardLayer {
         };
         let h = dropout(&h, self.dropout, train);
         x + dropout(&self.wo.forward(&h), self.dropout, train)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The CUDA paths (fused RMSNorm, stacked projections) against the
+    //! CPU's op-by-op ones, values and gradients, run on the CPU.
+    use super::*;
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a.to_kind(Kind::Float) - b.to_kind(Kind::Float))
+            .abs()
+            .max()
+            .double_value(&[])
+    }
+
+    fn grads(xs: &[&Tensor]) -> Vec<Tensor> {
+        xs.iter().map(|x| x.grad().copy()).collect()
+    }
+
+    fn zero(xs: &[&Tensor]) {
+        for x in xs {
+            let mut g = x.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+    }
+
+    #[test]
+    fn fused_rms_norm_matches_t5s_formula() {
+        let _rng = crate::runtime::global_rng_lock();
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut norm = RmsNorm::new(vs.root(), 16, 1e-6);
+        tch::no_grad(|| {
+            let _ = norm.weight.copy_(&(Tensor::randn([16], (Kind::Float, Device::Cpu)) + 1.0));
+        });
+        let x = (Tensor::randn([4, 7, 16], (Kind::Float, Device::Cpu)) * 3.0).set_requires_grad(true);
+        let up = Tensor::randn([4, 7, 16], (Kind::Float, Device::Cpu));
+        let leaves = [&x, &norm.weight];
+        let a = norm.reference(&x);
+        (&a * &up).sum(Kind::Float).backward();
+        let ga = grads(&leaves);
+        zero(&leaves);
+        let b = norm.fused(&x);
+        (&b * &up).sum(Kind::Float).backward();
+        let gb = grads(&leaves);
+        assert!(max_diff(&a, &b) < 1e-5, "values {}", max_diff(&a, &b));
+        for (i, (ga, gb)) in ga.iter().zip(&gb).enumerate() {
+            let scale = ga.abs().max().double_value(&[]);
+            assert!(max_diff(ga, gb) < 1e-5 * scale, "gradient {i}: {}", max_diff(ga, gb));
+        }
+        // In bf16 both round once or twice: within bf16's precision.
+        let xb = x.detach().to_kind(Kind::BFloat16);
+        let (a, b) = (norm.reference(&xb), norm.fused(&xb));
+        let scale = a.to_kind(Kind::Float).abs().max().double_value(&[]);
+        assert!(max_diff(&a, &b) < 2e-2 * scale, "bf16 {}", max_diff(&a, &b));
+    }
+
+    #[test]
+    fn stacked_projections_match_separate_ones() {
+        let _rng = crate::runtime::global_rng_lock();
+        tch::manual_seed(4);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lins: Vec<Lin> = (0..3).map(|i| linear(vs.root() / i, 16, 12)).collect();
+        let refs: Vec<&Lin> = lins.iter().collect();
+        let x = Tensor::randn([2, 5, 16], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let ups: Vec<Tensor> = (0..3)
+            .map(|_| Tensor::randn([2, 5, 12], (Kind::Float, Device::Cpu)))
+            .collect();
+        let mut leaves = vec![&x];
+        leaves.extend(lins.iter().map(|l| &l.ws));
+        let run = |outs: Vec<Tensor>| {
+            let loss = outs
+                .iter()
+                .zip(&ups)
+                .map(|(o, u)| (o * u).sum(Kind::Float))
+                .fold(Tensor::zeros([], (Kind::Float, Device::Cpu)), |a, b| a + b);
+            loss.backward();
+            outs
+        };
+        let a = run(lins.iter().map(|l| l.forward(&x)).collect());
+        let ga = grads(&leaves);
+        zero(&leaves);
+        let b = run(stacked(&x, &refs));
+        let gb = grads(&leaves);
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!(b.size(), [2, 5, 12]);
+            assert!(max_diff(a, b) < 1e-5, "values {}", max_diff(a, b));
+        }
+        for (i, (ga, gb)) in ga.iter().zip(&gb).enumerate() {
+            assert!(max_diff(ga, gb) < 1e-5, "gradient {i}: {}", max_diff(ga, gb));
+        }
+        // Off CUDA `project` is the separate products, bit for bit.
+        let c = project(&x, &refs);
+        assert_eq!(max_diff(&a[1], &c[1]), 0.0);
     }
 }

@@ -222,8 +222,7 @@ impl T5 {
             self.compute_bias(self.encoder[0].attn.position_bias(s, s, 0, ids.device()) + pad);
         for blk in &self.encoder {
             let n = blk.attn_norm.forward(&h);
-            let (k, v) = blk.attn.project_kv(&n);
-            h = &h + dropout(&blk.attn.attend(&n, &k, &v, &bias, train), p_drop, train);
+            h = &h + dropout(&blk.attn.self_attend(&n, &bias, train), p_drop, train);
             h = blk.ff.forward_t(&h, train);
         }
         dropout(&self.encoder_norm.forward(&h), p_drop, train)
@@ -283,10 +282,9 @@ impl T5 {
         let mut h = dropout(&x, p_drop, train);
         for blk in &self.decoder {
             let n = blk.self_norm.forward(&h);
-            let (k, v) = blk.self_attn.project_kv(&n);
             h = &h
                 + dropout(
-                    &blk.self_attn.attend(&n, &k, &v, &self_bias, train),
+                    &blk.self_attn.self_attend(&n, &self_bias, train),
                     p_drop,
                     train,
                 );
