@@ -15,15 +15,19 @@
 #   trace   kernel-level traces at batch TRACE_BATCH (default 1024), TRACE_STEPS steps: genrec
 #           eager and with the graph (genrec-bench train --trace) and the HF peer (TRACE=),
 #           each summed by benches/trace_summary.py (trace-*.txt; the traces gzipped)
-#   recipe  train/beauty-fast.toml for MIN minutes (graphs on, the default), then the
+#   recipe  train/beauty-fast.toml for MIN minutes (graphs on, the default; LP sets
+#           optim.length_pool, default 0), then the
 #           test split with the text fusion and the baselines (like scripts/gpu-recipe.sh)
 # A dry run on the CPU (script logic only; graphs need a GPU): DEVICE=cpu G=target/release
 #   D=data/prepared/ml-100k BATCHES=16 STEPS=20 MIN=0.1 PARTS="speed train recipe" scripts/gpu-graph.sh
+# For prev-graph, put an earlier genrec-bench at .gpu/prev/genrec-bench (session 16 used
+# 463a905's, before the fused RMSNorm and stacked projections).
 # Everything goes to $OUT/results.tgz, rewritten after each part. With 15 minutes of
-# device time: first `PARTS="speed train"` (about 4 minutes), then on the warm machine
-# `PARTS=recipe MIN=5.5` (about 7), then give the machine back.
+# device time: first `PARTS="speed trace"` (about 4 minutes), then on the warm machine
+# `PARTS=recipe MIN=5.5 LP=50` (about 7: compare its validation with session 16's
+# recipe-metrics.jsonl before taking length pools into the recipe), then give it back.
 set -uo pipefail
-export BATCHES STEPS
+export BATCHES STEPS MODES
 T0=$(date +%s)
 OUT=${OUT:-/tmp/gpu-out}
 PARTS=${PARTS:-speed train}
@@ -33,6 +37,10 @@ G=${G:-.gpu}
 DEVICE=${DEVICE:-cuda}
 BATCHES=${BATCHES:-256 1024}
 STEPS=${STEPS:-400}
+# Bench modes: eager, graph, eager-lp / graph-lp (--length-pool 50), prev-graph
+# (the binary at $PREV, for a before/after in one run; skipped when absent).
+PREV=${PREV:-$G/prev/genrec-bench}
+MODES=${MODES:-eager graph prev-graph graph-lp}
 W=/tmp/gpu-graph
 rm -rf "$W" && mkdir -p "$OUT" "$W"
 pack() { tar -czf "$OUT/results.tgz" -C "$W" . ; }
@@ -45,15 +53,23 @@ DS=(--set "data.dataset=\"$D\"" --set "data.index=\"$D/index\"")
 if [[ " $PARTS " == *" speed "* ]]; then
   for bs in $BATCHES; do
     o=/tmp/bench-$bs
-    for mode in eager graph; do
-      flag=(); [ $mode = graph ] && flag=(--cuda-graph)
+    for mode in $MODES; do
+      flag=(); bin=$G/genrec-bench
+      case $mode in
+        graph) flag=(--cuda-graph) ;;
+        eager-lp) flag=(--length-pool 50) ;;
+        graph-lp) flag=(--cuda-graph --length-pool 50) ;;
+        prev-graph) flag=(--cuda-graph); bin=$PREV ;;
+      esac
+      [ -x "$bin" ] || continue
       say "genrec-bench train $mode batch $bs"
-      timeout 150 $G/genrec-bench train --device "$DEVICE" --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
+      rm -f $o/train-genrec*.json
+      timeout 150 $bin train --device "$DEVICE" --bf16 "${flag[@]}" --dataset "$D" --config train/beauty.toml \
         --batch-size $bs --steps 60 --warmup 10 --out $o 2>"$W/bench-$mode-$bs.err" | tail -1
+      cp $o/train-genrec*.json "$W/bench-$mode-$bs.json"
     done
     say "hf_train.py batch $bs"
     DEVICE=$DEVICE THREADS=4 timeout 150 python3 benches/hf_train.py $o 2>&1 | tail -1
-    cp $o/train-genrec.json "$W/bench-eager-$bs.json"; cp $o/train-genrec-graph.json "$W/bench-graph-$bs.json"
     cp $o/train-hf.json "$W/bench-hf-$bs.json"
   done 2>&1 | tee "$W/speed.txt"
   python3 - "$W" <<'PY' | tee "$W/speed-summary.txt"
@@ -61,12 +77,14 @@ import json, os, sys
 w = sys.argv[1]
 for bs in map(int, os.environ["BATCHES"].split()):
     r = {}
-    for m in ("eager", "graph", "hf"):
+    for m in os.environ["MODES"].split() + ["hf"]:
         p = os.path.join(w, f"bench-{m}-{bs}.json")
         if os.path.exists(p):
             j = json.load(open(p)); r[m] = (j["examples_per_second"], j.get("peak_gpu_mb"))
     line = " | ".join(f"{m} {v[0]:,.0f} ex/s, peak {v[1] or 0:,.0f} MB" for m, v in r.items())
-    ratio = " | graph/hf %.2f, graph/eager %.2f" % (r["graph"][0] / r["hf"][0], r["graph"][0] / r["eager"][0]) if len(r) == 3 else ""
+    ratio = "".join(f" | {m}/hf {r[m][0] / r['hf'][0]:.2f}" for m in r if m != "hf" and "hf" in r)
+    if "graph" in r and "prev-graph" in r:
+        ratio += f" | graph/prev-graph {r['graph'][0] / r['prev-graph'][0]:.2f}"
     print(f"batch {bs}: {line}{ratio}")
 PY
   pack
@@ -122,7 +140,7 @@ fi
 if [[ " $PARTS " == *" recipe "* ]]; then
   say "recipe: train/beauty-fast.toml for $MIN minutes"
   $G/genrec train -c train/beauty-fast.toml --device "$DEVICE" "${DS[@]}" --set 'run.checkpoints="/tmp/gpu-ck"' \
-    --set run.name=\"graph\" --set "run.max_minutes=$MIN" > "$W/recipe-train.log" 2>&1
+    --set run.name=\"graph\" --set "run.max_minutes=$MIN" --set "optim.length_pool=${LP:-0}" > "$W/recipe-train.log" 2>&1
   echo "train rc $?"; tr '\r' '\n' < "$W/recipe-train.log" | grep -v '^\s*$' | tail -4
   cp /tmp/gpu-ck/graph/metrics.jsonl /tmp/gpu-ck/graph/train.toml "$W/" 2>/dev/null
   pack

@@ -159,6 +159,18 @@ impl Shape {
             dec_len: longest as i64 + 1,
         }
     }
+
+    /// The shape of `buckets` evenly spaced encoder lengths up to this one
+    /// (the largest) that a batch needing `enc_len` positions pads to: the
+    /// smallest that fits. One bucket: this shape.
+    pub fn bucket(self, enc_len: i64, buckets: usize) -> Shape {
+        let step = (self.enc_len + buckets.max(1) as i64 - 1) / buckets.max(1) as i64;
+        let len = ((enc_len.max(1) + step - 1) / step * step).min(self.enc_len);
+        Shape {
+            enc_len: len,
+            ..self
+        }
+    }
 }
 
 /// History-match features of a batch (see [`prompt::history_matches`]),

@@ -245,6 +245,11 @@ pub struct OptimConfig {
     pub grad_clip: f64,
     pub batch_size: usize,
     pub max_steps: usize,
+    /// Batches of similar history length (0: off): each epoch's shuffled
+    /// examples are sorted by history length within pools of this many
+    /// batches and the batches shuffled, so a batch pads to less (short
+    /// histories are the norm in product catalogues).
+    pub length_pool: usize,
 }
 
 impl Default for OptimConfig {
@@ -260,6 +265,7 @@ impl Default for OptimConfig {
             grad_clip: 1.0,
             batch_size: 256,
             max_steps: 20_000,
+            length_pool: 0,
         }
     }
 }

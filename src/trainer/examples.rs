@@ -45,6 +45,13 @@ pub fn split_examples(train: &[TrainSequence], hold_out: usize) -> (Vec<Example>
     (kept, held)
 }
 
+/// Each example's history length in items (what its prompt's length grows
+/// with), capped at `max_history`: the key of `optim.length_pool`.
+pub fn history_lengths(examples: &[Example], max_history: usize) -> Vec<u16> {
+    let cap = max_history.min(u16::MAX as usize) as u32;
+    examples.iter().map(|e| e.pos.min(cap) as u16).collect()
+}
+
 pub fn make_batch(
     ds: &Dataset,
     vocab: &Vocab,

@@ -10,7 +10,6 @@
 //! the step. Dropout stays seeded per step: libtorch hands a captured graph
 //! the generator's seed at every replay.
 use super::optim::{descend, AdamW};
-use super::task::BatchBuilder;
 use crate::batch::{Batch, Shape};
 use crate::cuda::CudaGraph;
 use crate::error::{Error, Result};
@@ -256,40 +255,6 @@ fn check_replay(
         passed,
         note: format!("training without CUDA graphs: the graph's replay does not match the eager step ({figures})"),
         out: eager,
-    })
-}
-
-/// Graphed steps for a run, when they apply: `run.cuda_graphs` on a GPU,
-/// one process (`single`), a task whose batches have a fixed `shape`. Says
-/// why not when they would have applied but cannot.
-pub fn for_run(
-    wanted: bool,
-    device: Device,
-    single: bool,
-    shape: Option<Shape>,
-    progress: &dyn Progress,
-) -> Option<Graphed> {
-    if !wanted || !device.is_cuda() {
-        return None;
-    }
-    let why = match (single, shape) {
-        (false, _) => "a data-parallel job trains eagerly".to_string(),
-        (true, None) => "this task's batches have no fixed shape".to_string(),
-        (true, Some(shape)) => match Graphed::new(device, shape) {
-            Ok(g) => return Some(g),
-            Err(e) => e.to_string(),
-        },
-    };
-    progress.note(&format!("training without CUDA graphs: {why}"));
-    None
-}
-
-/// `build` with every batch padded to `shape` (run on the prefetch thread).
-pub fn padding<'a>(build: BatchBuilder<'a>, shape: Shape) -> BatchBuilder<'a> {
-    Box::new(move |idx: &[u32]| {
-        build(idx)
-            .padded_to(shape)
-            .unwrap_or_else(|e| panic!("padding a training batch: {e}"))
     })
 }
 

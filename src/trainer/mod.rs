@@ -6,6 +6,7 @@
 pub mod data_parallel;
 pub mod examples;
 pub mod fusion;
+pub mod graph_set;
 pub mod graphed;
 pub mod optim;
 pub mod plot;
@@ -19,7 +20,7 @@ pub mod validation;
 pub mod verify_lambda;
 pub mod verify_task;
 
-pub use examples::{examples, make_batch, split_examples, Example};
+pub use examples::{examples, history_lengths, make_batch, split_examples, Example};
 pub use optim::optimise;
 use plot::truncate_metrics;
 pub use plot::write_plot;
@@ -252,11 +253,15 @@ impl Trainer {
         }
 
         let n_examples = task.n_examples();
+        let lengths = (cfg.optim.length_pool > 0)
+            .then(|| task.example_lengths())
+            .flatten();
         let schedule = prefetch::Schedule {
             n_examples,
             batch_size: cfg.optim.batch_size,
             seed: cfg.run.seed,
             part: ranks.part(),
+            lengths: lengths.as_deref().map(|l| (l, cfg.optim.length_pool)),
         };
         // Rank 0 alone keeps the log (a sink elsewhere).
         let mut log: Box<dyn Write> = match ranks.lead() {
@@ -272,10 +277,15 @@ impl Trainer {
         let score_key = task.score_key();
         let single = ranks.part() == crate::util::part::Part::WHOLE;
         let shape = task.fixed_shape();
-        let mut graphed =
-            graphed::for_run(cfg.run.cuda_graphs, self.device, single, shape, progress);
+        // Sorted batches come in several lengths: one graph per length bucket.
+        let buckets = match schedule.lengths {
+            Some(_) => graph_set::BUCKETS,
+            None => 1,
+        };
+        let wanted = cfg.run.cuda_graphs;
+        let mut graphed = graph_set::for_run(wanted, self.device, single, shape, buckets, progress);
         let build = match &graphed {
-            Some(g) => graphed::padding(task.batcher(), g.shape()),
+            Some(g) => g.padding(task.batcher()),
             None => task.batcher(),
         };
 

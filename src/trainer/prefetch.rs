@@ -27,37 +27,60 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<u32> {
 }
 
 /// Which examples each step trains on: epochs of `batch_size` slices of the
-/// epoch's permutation (the last slice of an epoch may be shorter).
+/// epoch's permutation (the last slice of an epoch may be shorter), or, with
+/// `lengths`, batches of similar length (see [`Schedule::epoch`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Schedule {
+pub struct Schedule<'a> {
     pub n_examples: usize,
     pub batch_size: usize,
     pub seed: u64,
     /// This process's part of each batch (data-parallel ranks).
     pub part: Part,
+    /// Each example's length and the sorting pool in batches
+    /// (`optim.length_pool`); None: plain slices of the permutation.
+    pub lengths: Option<(&'a [u16], usize)>,
 }
 
-impl Schedule {
+impl<'a> Schedule<'a> {
     pub fn steps_per_epoch(&self) -> usize {
         self.n_examples.div_ceil(self.batch_size)
     }
 
+    /// The batches of an epoch, in order. With lengths, the epoch's
+    /// permutation is cut into pools of `pool` batches, each pool sorted by
+    /// length (stably, so ties keep the permutation's order) and cut into
+    /// batches, and the batches are shuffled: batches of like lengths in a
+    /// random order, every example once per epoch, all fixed by (seed,
+    /// epoch) so a resumed run sees the same batches.
+    pub fn epoch(&self, epoch: usize) -> Vec<Vec<u32>> {
+        let order = epoch_order(self.n_examples, self.seed, epoch);
+        let Some((lengths, pool)) = self.lengths.filter(|(_, pool)| *pool > 0) else {
+            return order.chunks(self.batch_size).map(<[u32]>::to_vec).collect();
+        };
+        let mut batches: Vec<Vec<u32>> = Vec::with_capacity(self.steps_per_epoch());
+        for chunk in order.chunks(self.batch_size * pool) {
+            let mut sorted = chunk.to_vec();
+            sorted.sort_by_key(|&i| lengths[i as usize]);
+            batches.extend(sorted.chunks(self.batch_size).map(<[u32]>::to_vec));
+        }
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(
+            !self.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        batches.shuffle(&mut rng);
+        batches
+    }
+
     /// Example indices of every step in `steps` (0-based), with their epoch.
-    pub fn iter(self, steps: Range<usize>) -> impl Iterator<Item = (usize, Vec<u32>)> {
-        let mut cached: Option<(usize, Vec<u32>)> = None;
+    pub fn iter(self, steps: Range<usize>) -> impl Iterator<Item = (usize, Vec<u32>)> + 'a {
+        let mut cached: Option<(usize, Vec<Vec<u32>>)> = None;
         steps.map(move |step| {
             let spe = self.steps_per_epoch();
             let epoch = step / spe;
             if cached.as_ref().map(|c| c.0) != Some(epoch) {
-                cached = Some((epoch, epoch_order(self.n_examples, self.seed, epoch)));
+                cached = Some((epoch, self.epoch(epoch)));
             }
-            let order = &cached.as_ref().expect("just set").1;
-            let b = step % spe;
-            (
-                epoch,
-                order[b * self.batch_size..((b + 1) * self.batch_size).min(self.n_examples)]
-                    .to_vec(),
-            )
+            let batches = &cached.as_ref().expect("just set").1;
+            (epoch, batches[step % spe].clone())
         })
     }
 }
@@ -79,7 +102,7 @@ pub struct Prefetched {
 /// the ones training; measured on ML-100K, 702 vs 713 examples/s, the same).
 pub fn batches<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
-    schedule: Schedule,
+    schedule: Schedule<'env>,
     steps: Range<usize>,
     build: &'env (dyn Fn(&[u32]) -> Batch + Sync),
     device: Device,
@@ -93,7 +116,7 @@ pub fn batches<'scope, 'env>(
 
 /// The batches of `steps`, built on the calling thread as they are asked for.
 fn built<'a>(
-    schedule: Schedule,
+    schedule: Schedule<'a>,
     steps: Range<usize>,
     build: &'a (dyn Fn(&[u32]) -> Batch + Sync),
 ) -> impl Iterator<Item = Prefetched> + 'a {
@@ -117,7 +140,7 @@ fn built<'a>(
 /// order. Dropping the receiver stops the thread at its next batch.
 pub fn spawn<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
-    schedule: Schedule,
+    schedule: Schedule<'env>,
     steps: Range<usize>,
     build: &'env (dyn Fn(&[u32]) -> Batch + Sync),
     device: Device,
@@ -145,6 +168,7 @@ mod tests {
             batch_size: 4,
             seed: 7,
             part: Part::WHOLE,
+            lengths: None,
         };
         assert_eq!(s.steps_per_epoch(), 3);
         let all: Vec<(usize, Vec<u32>)> = s.iter(0..6).collect();
@@ -161,5 +185,56 @@ mod tests {
         assert_ne!(all[0].1, all[3].1, "epochs are shuffled differently");
         let resumed: Vec<(usize, Vec<u32>)> = s.iter(4..6).collect();
         assert_eq!(resumed, all[4..6].to_vec());
+    }
+
+    #[test]
+    fn length_pools_make_like_batches_and_keep_every_example_once() {
+        let n = 1000;
+        // Lengths 1..=20, the short ones most common (as in Amazon Beauty).
+        let lengths: Vec<u16> = (0..n).map(|i| (1 + (i * i * 7) % 400 / 20) as u16).collect();
+        let plain = Schedule {
+            n_examples: n,
+            batch_size: 32,
+            seed: 3,
+            part: Part::WHOLE,
+            lengths: None,
+        };
+        let pooled = Schedule {
+            lengths: Some((&lengths, 8)),
+            ..plain
+        };
+        let spread = |s: &Schedule, epoch| -> f64 {
+            let b = s.epoch(epoch);
+            let sum: usize = b
+                .iter()
+                .map(|b| {
+                    let l = b.iter().map(|&i| lengths[i as usize]);
+                    (l.clone().max().unwrap() - l.min().unwrap()) as usize
+                })
+                .sum();
+            sum as f64 / b.len() as f64
+        };
+        for epoch in 0..2 {
+            let batches = pooled.epoch(epoch);
+            assert_eq!(batches.len(), pooled.steps_per_epoch());
+            let mut seen: Vec<u32> = batches.concat();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n as u32).collect::<Vec<u32>>(), "each example once");
+            assert!(batches.iter().all(|b| b.len() <= 32));
+            // Pools of 8 batches spread lengths over about 1/8 the range a random batch does.
+            let (p, r) = (spread(&pooled, epoch), spread(&plain, epoch));
+            assert!(p * 3.0 < r, "pooled spread {p} vs plain {r}");
+        }
+        assert_ne!(pooled.epoch(0), pooled.epoch(1), "epochs differ");
+        assert_eq!(pooled.epoch(1), pooled.epoch(1), "fixed by seed and epoch");
+        let all: Vec<(usize, Vec<u32>)> = pooled.iter(0..70).collect();
+        let resumed: Vec<(usize, Vec<u32>)> = pooled.iter(40..70).collect();
+        assert_eq!(resumed, all[40..].to_vec());
+        // A pool of 0 is the plain schedule.
+        let off = Schedule {
+            lengths: Some((&lengths, 0)),
+            ..plain
+        };
+        assert_eq!(off.epoch(0), plain.epoch(0));
     }
 }

@@ -2,7 +2,7 @@
 //! batches, loss, validation score, initial weights) — and the generator's
 //! task (next-item semantic IDs, P5/TIGER-style), with the helpers tasks
 //! share: the teacher-forced loss and copying weights between models.
-use super::examples::{make_batch, split_examples, Example};
+use super::examples::{history_lengths, make_batch, split_examples, Example};
 use super::validation::{sample_users, validate, validate_sums};
 use super::Trainer;
 use crate::artifact::checkpoint;
@@ -89,6 +89,12 @@ pub trait Task {
     fn fixed_shape(&self) -> Option<Shape> {
         None
     }
+    /// Each example's length, for batches of like lengths
+    /// (`optim.length_pool`); None when the task's examples have no
+    /// length worth sorting by.
+    fn example_lengths(&self) -> Option<Vec<u16>> {
+        None
+    }
 }
 
 /// Next-item generation (the generator).
@@ -164,6 +170,9 @@ impl Task for GenerateTask<'_> {
             &p,
             t.cfg.optim.batch_size,
         ))
+    }
+    fn example_lengths(&self) -> Option<Vec<u16>> {
+        Some(history_lengths(&self.examples, self.t.cfg.data.max_history))
     }
     fn validate(&self, model: &T5) -> BTreeMap<String, f64> {
         let t = self.t;

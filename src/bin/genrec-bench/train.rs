@@ -13,7 +13,7 @@ use genrec::data::Dataset;
 use genrec::model::{hf, hf_init, T5};
 use genrec::runtime;
 use genrec::semantic_id::store::Index;
-use genrec::trainer::graphed::{self, Graphed};
+use genrec::trainer::graph_set::{self, Graphs};
 use genrec::trainer::prefetch::{self, Schedule};
 use genrec::trainer::{self, optim::AdamW};
 use serde_json::json;
@@ -53,6 +53,10 @@ pub struct TrainArgs {
     /// steps, so time a run without it.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Batches of like history lengths, as `optim.length_pool` in training
+    /// (0: off); with `--cuda-graph`, one graph per length bucket.
+    #[arg(long, default_value_t = 0)]
+    length_pool: usize,
 }
 
 pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
@@ -78,11 +82,13 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     }
     let prompt_cfg = genrec::config::DataConfig::default().prompt();
     let exs = trainer::examples(&ds);
+    let lengths = trainer::history_lengths(&exs, prompt_cfg.max_history);
     let schedule = Schedule {
         n_examples: exs.len(),
         batch_size: t.batch_size,
         seed: 0,
         part: genrec::util::part::Part::WHOLE,
+        lengths: (t.length_pool > 0).then_some((lengths.as_slice(), t.length_pool)),
     };
     let build = |idx: &[u32]| -> trainer::Batch {
         let b: Vec<_> = idx.iter().map(|&i| exs[i as usize]).collect();
@@ -107,12 +113,13 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     let mut graph = match t.cuda_graph {
         true => {
             let shape = Shape::largest(&vocab, &item_tokens, &prompt_cfg, t.batch_size);
-            Some(Graphed::new(device, shape)?)
+            let buckets = if t.length_pool > 0 { graph_set::BUCKETS } else { 1 };
+            Some(Graphs::new(device, shape, buckets)?)
         }
         false => None,
     };
     let build: trainer::BatchBuilder = match &graph {
-        Some(g) => graphed::padding(Box::new(build), g.shape()),
+        Some(g) => g.padding(Box::new(build)),
         None => Box::new(build),
     };
     let mut opt = AdamW::for_config(&vs, &genrec::config::OptimConfig::default());
@@ -198,7 +205,7 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
         name,
         &json!({"device": runtime::describe(device), "bf16": t.bf16 && device.is_cuda(), "cuda_graph": t.cuda_graph, "batch_size": t.batch_size, "steps": t.steps,
         "examples_per_second": (t.steps * t.batch_size) as f64 / secs, "step_ms": secs * 1000.0 / t.steps as f64, "profile": split,
-        "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1), "peak_gpu_mb": genrec::cuda::peak_allocated_mb(device)}),
+        "length_pool": t.length_pool, "parameters": params, "first_loss": loss_at(0), "last_loss": loss_at(losses.len() - 1), "peak_gpu_mb": genrec::cuda::peak_allocated_mb(device)}),
     )?;
     Ok(())
 }
