@@ -357,9 +357,11 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut norm = RmsNorm::new(vs.root(), 16, 1e-6);
         tch::no_grad(|| {
-            let _ = norm.weight.copy_(&(Tensor::randn([16], (Kind::Float, Device::Cpu)) + 1.0));
+            norm.weight
+                .copy_(&(Tensor::randn([16], (Kind::Float, Device::Cpu)) + 1.0));
         });
-        let x = (Tensor::randn([4, 7, 16], (Kind::Float, Device::Cpu)) * 3.0).set_requires_grad(true);
+        let x =
+            (Tensor::randn([4, 7, 16], (Kind::Float, Device::Cpu)) * 3.0).set_requires_grad(true);
         let up = Tensor::randn([4, 7, 16], (Kind::Float, Device::Cpu));
         let leaves = [&x, &norm.weight];
         let a = norm.reference(&x);
@@ -372,7 +374,11 @@ mod tests {
         assert!(max_diff(&a, &b) < 1e-5, "values {}", max_diff(&a, &b));
         for (i, (ga, gb)) in ga.iter().zip(&gb).enumerate() {
             let scale = ga.abs().max().double_value(&[]);
-            assert!(max_diff(ga, gb) < 1e-5 * scale, "gradient {i}: {}", max_diff(ga, gb));
+            assert!(
+                max_diff(ga, gb) < 1e-5 * scale,
+                "gradient {i}: {}",
+                max_diff(ga, gb)
+            );
         }
         // In bf16 both round once or twice: within bf16's precision.
         let xb = x.detach().to_kind(Kind::BFloat16);
@@ -413,7 +419,11 @@ mod tests {
             assert!(max_diff(a, b) < 1e-5, "values {}", max_diff(a, b));
         }
         for (i, (ga, gb)) in ga.iter().zip(&gb).enumerate() {
-            assert!(max_diff(ga, gb) < 1e-5, "gradient {i}: {}", max_diff(ga, gb));
+            assert!(
+                max_diff(ga, gb) < 1e-5,
+                "gradient {i}: {}",
+                max_diff(ga, gb)
+            );
         }
         // Off CUDA `project` is the separate products, bit for bit.
         let c = project(&x, &refs);

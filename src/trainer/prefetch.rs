@@ -191,7 +191,9 @@ mod tests {
     fn length_pools_make_like_batches_and_keep_every_example_once() {
         let n = 1000;
         // Lengths 1..=20, the short ones most common (as in Amazon Beauty).
-        let lengths: Vec<u16> = (0..n).map(|i| (1 + (i * i * 7) % 400 / 20) as u16).collect();
+        let lengths: Vec<u16> = (0..n)
+            .map(|i| (1 + (i * i * 7) % 400 / 20) as u16)
+            .collect();
         let plain = Schedule {
             n_examples: n,
             batch_size: 32,
@@ -219,7 +221,11 @@ mod tests {
             assert_eq!(batches.len(), pooled.steps_per_epoch());
             let mut seen: Vec<u32> = batches.concat();
             seen.sort_unstable();
-            assert_eq!(seen, (0..n as u32).collect::<Vec<u32>>(), "each example once");
+            assert_eq!(
+                seen,
+                (0..n as u32).collect::<Vec<u32>>(),
+                "each example once"
+            );
             assert!(batches.iter().all(|b| b.len() <= 32));
             // Pools of 8 batches spread lengths over about 1/8 the range a random batch does.
             let (p, r) = (spread(&pooled, epoch), spread(&plain, epoch));

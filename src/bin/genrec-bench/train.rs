@@ -113,7 +113,11 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     let mut graph = match t.cuda_graph {
         true => {
             let shape = Shape::largest(&vocab, &item_tokens, &prompt_cfg, t.batch_size);
-            let buckets = if t.length_pool > 0 { graph_set::BUCKETS } else { 1 };
+            let buckets = if t.length_pool > 0 {
+                graph_set::BUCKETS
+            } else {
+                1
+            };
             Some(Graphs::new(device, shape, buckets)?)
         }
         false => None,
