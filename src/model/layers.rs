@@ -243,9 +243,17 @@ impl Attention {
     }
 
     pub fn project_kv(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let mut kv = project(x, &[&self.k, &self.v]).into_iter();
-        let mut next = || self.heads(kv.next().expect("two projections"));
-        (next(), next())
+        let [k, v] = self.project_heads(x, [&self.k, &self.v]);
+        (k, v)
+    }
+
+    /// `x` through `lins` (see [`project`]), each split into heads.
+    fn project_heads<const N: usize>(&self, x: &Tensor, lins: [&Lin; N]) -> [Tensor; N] {
+        let heads: Vec<Tensor> = project(x, &lins)
+            .into_iter()
+            .map(|t| self.heads(t))
+            .collect();
+        heads.try_into().expect("one output per projection")
     }
 
     /// Self-attention of `x` `[B, T, C]` (queries, keys and values all
@@ -254,9 +262,7 @@ impl Attention {
     pub(crate) fn self_attend(&self, x: &Tensor, bias: &Tensor, train: bool) -> Tensor {
         // Keys and values first, as `attend` after `project_kv`: on the CPU
         // the order in which autograd sums `x`'s gradients stays the same.
-        let mut kvq = project(x, &[&self.k, &self.v, &self.q]).into_iter();
-        let mut next = || self.heads(kvq.next().expect("three projections"));
-        let (k, v, q) = (next(), next(), next());
+        let [k, v, q] = self.project_heads(x, [&self.k, &self.v, &self.q]);
         self.mix(&q, &k, &v, bias, train)
     }
 

@@ -1,5 +1,5 @@
 //! CUDA-graph steps for batches of several shapes: one [`Graphed`] per
-//! encoder length, the lengths `buckets` evenly spaced sizes up to the
+//! encoder length, the lengths [`BUCKETS`] evenly spaced sizes up to the
 //! largest a prompt can make. With batches of like lengths
 //! (`optim.length_pool`) a batch of short histories pads to a short bucket
 //! instead of the longest prompt; each bucket's graph is captured (and its
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use tch::{Device, Tensor};
 
 /// Encoder-length buckets when batches are sorted by length.
-pub const BUCKETS: usize = 4;
+const BUCKETS: usize = 4;
 
 /// The graphs of one training run, by encoder length.
 pub struct Graphs {
@@ -27,14 +27,15 @@ pub struct Graphs {
 }
 
 impl Graphs {
-    /// Graphs for batches up to `largest`, padded to one of `buckets`
-    /// encoder lengths; fails when this device or build cannot capture.
-    pub fn new(device: Device, largest: Shape, buckets: usize) -> Result<Self> {
+    /// Graphs for batches up to `largest`: one shape, or, when batches
+    /// come `sorted` by length (`optim.length_pool`), one of [`BUCKETS`]
+    /// encoder lengths. Fails when this device or build cannot capture.
+    pub fn new(device: Device, largest: Shape, sorted: bool) -> Result<Self> {
         let first = Graphed::new(device, largest)?;
         Ok(Self {
             device,
             largest,
-            buckets: buckets.max(1),
+            buckets: if sorted { BUCKETS } else { 1 },
             by_len: BTreeMap::from([(largest.enc_len, first)]),
         })
     }
@@ -78,14 +79,14 @@ impl Graphs {
 
 /// Graphed steps for a run, when they apply: `run.cuda_graphs` on a GPU,
 /// one process (`single`), a task whose batches have a bound `shape`
-/// (padded to one of `buckets` encoder lengths). Says why not when they
-/// would have applied but cannot.
+/// (see [`Graphs::new`] for `sorted`). Says why not when they would have
+/// applied but cannot.
 pub fn for_run(
     wanted: bool,
     device: Device,
     single: bool,
     shape: Option<Shape>,
-    buckets: usize,
+    sorted: bool,
     progress: &dyn Progress,
 ) -> Option<Graphs> {
     if !wanted || !device.is_cuda() {
@@ -94,7 +95,7 @@ pub fn for_run(
     let why = match (single, shape) {
         (false, _) => "a data-parallel job trains eagerly".to_string(),
         (true, None) => "this task's batches have no fixed shape".to_string(),
-        (true, Some(shape)) => match Graphs::new(device, shape, buckets) {
+        (true, Some(shape)) => match Graphs::new(device, shape, sorted) {
             Ok(g) => return Some(g),
             Err(e) => e.to_string(),
         },

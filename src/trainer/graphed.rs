@@ -88,11 +88,6 @@ impl Graphed {
         })
     }
 
-    /// The shape every batch must have.
-    pub fn shape(&self) -> Shape {
-        self.shape
-    }
-
     /// What happened to the graph, once: the first replay's check, or why
     /// steps run eagerly (a failed capture or check).
     pub fn take_note(&mut self) -> Option<String> {
@@ -104,7 +99,7 @@ impl Graphed {
         self.checked && self.outputs.is_none()
     }
 
-    /// One step on `batch` (on the device, of [`Graphed::shape`]): `body`
+    /// One step on `batch` (on the device, of the graph's shape): `body`
     /// queues the step's device work on the inputs it is given. The first
     /// steps run it on the side stream, the next captures and replays it,
     /// later ones replay it; the first replay after the capture is checked
@@ -187,7 +182,10 @@ impl Graphed {
             device_step(opt, grad_clip, || loss(b))
         })?;
         if let Some(note) = self.take_note() {
-            progress.note(&note);
+            progress.note(&format!(
+                "{note} [batches of {} encoder positions]",
+                self.shape.enc_len
+            ));
         }
         Ok(out)
     }

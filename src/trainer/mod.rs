@@ -277,13 +277,8 @@ impl Trainer {
         let score_key = task.score_key();
         let single = ranks.part() == crate::util::part::Part::WHOLE;
         let shape = task.fixed_shape();
-        // Sorted batches come in several lengths: one graph per length bucket.
-        let buckets = match schedule.lengths {
-            Some(_) => graph_set::BUCKETS,
-            None => 1,
-        };
-        let wanted = cfg.run.cuda_graphs;
-        let mut graphed = graph_set::for_run(wanted, self.device, single, shape, buckets, progress);
+        let (wanted, sorted) = (cfg.run.cuda_graphs, schedule.lengths.is_some());
+        let mut graphed = graph_set::for_run(wanted, self.device, single, shape, sorted, progress);
         let build = match &graphed {
             Some(g) => g.padding(task.batcher()),
             None => task.batcher(),

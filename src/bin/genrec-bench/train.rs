@@ -13,7 +13,7 @@ use genrec::data::Dataset;
 use genrec::model::{hf, hf_init, T5};
 use genrec::runtime;
 use genrec::semantic_id::store::Index;
-use genrec::trainer::graph_set::{self, Graphs};
+use genrec::trainer::graph_set::Graphs;
 use genrec::trainer::prefetch::{self, Schedule};
 use genrec::trainer::{self, optim::AdamW};
 use serde_json::json;
@@ -113,12 +113,7 @@ pub fn run(t: &TrainArgs, device: Device, out: &Path) -> anyhow::Result<()> {
     let mut graph = match t.cuda_graph {
         true => {
             let shape = Shape::largest(&vocab, &item_tokens, &prompt_cfg, t.batch_size);
-            let buckets = if t.length_pool > 0 {
-                graph_set::BUCKETS
-            } else {
-                1
-            };
-            Some(Graphs::new(device, shape, buckets)?)
+            Some(Graphs::new(device, shape, schedule.lengths.is_some())?)
         }
         false => None,
     };
