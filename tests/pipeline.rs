@@ -1591,6 +1591,106 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
     .unwrap();
     assert_eq!(card.valid, again.valid);
     evaluate_reranked(&ver, &t.path().join("eval"));
+    the_blend_is_chosen_and_applied(&ds, &best, t.path());
+}
+
+/// The sequence verifier's run chose the three-way blend on validation and
+/// stored it; `recommend --rerank` applies a stored blend: weights (0, 0, 1)
+/// give SASRec's own lists exactly (`genrec baseline --lists`, same cached
+/// model), (1, 0, 0) the generator's; `--no-blend` goes back to λ.
+fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
+    let card = genrec::artifact::checkpoint::load_meta(best).unwrap();
+    let b = genrec::eval::BlendChoice::from_extra(&card.extra).expect("a blend was chosen");
+    let valid_users = genrec::data::Dataset::load(ds).unwrap().valid.len();
+    assert_eq!(b.valid_users, valid_users.min(20_000));
+    assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    assert_eq!(b.used, b.valid_gain.lo > 0.0);
+    let with = |weights: [f64; 3]| {
+        let mut meta = card.clone();
+        let forced = genrec::eval::BlendChoice {
+            blend: genrec::eval::Blend { weights, k: 60.0 },
+            used: true,
+            ..b.clone()
+        };
+        meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
+        genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    };
+    let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = root.join(name);
+        let mut args = vec![
+            "recommend",
+            "--checkpoint",
+            tiny_checkpoint().to_str().unwrap(),
+            "--split",
+            "test",
+            "--threads",
+            "1",
+            "--batch-size",
+            "512",
+            "--rerank",
+            best.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        lines(&out)
+    };
+    let items = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        v.iter().map(|l| l["items"].clone()).collect()
+    };
+    // SASRec's own top 10 per test user, from the same cache.
+    let lists = root.join("sasrec-lists");
+    let base = genrec(&[
+        "baseline",
+        "-d",
+        ds.to_str().unwrap(),
+        "--max-epochs",
+        "1",
+        "--seed",
+        "7",
+        "--threads",
+        "1",
+        "--lists",
+        lists.to_str().unwrap(),
+        "--top-k",
+        "10",
+    ]);
+    assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
+    assert!(!String::from_utf8_lossy(&base.stderr).contains("training SASRec"));
+    let sasrec = lines(&lists.join("sasrec-test.jsonl"));
+    with([0.0, 0.0, 1.0]);
+    assert_eq!(items(&recommend("v.jsonl", &[])), items(&sasrec));
+    // The generator alone: its own (unfused) lists.
+    with([1.0, 0.0, 0.0]);
+    let gen_only = recommend("g.jsonl", &[]);
+    let plain = root.join("plain.jsonl");
+    ok(&[
+        "recommend",
+        "--checkpoint",
+        tiny_checkpoint().to_str().unwrap(),
+        "--split",
+        "test",
+        "--threads",
+        "1",
+        "--no-text-fusion",
+        "--beam",
+        "20",
+        "--output",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(items(&gen_only), items(&lines(&plain)));
+    // --no-blend: the λ-reranking, which reorders the generator's candidates.
+    let lambda = recommend("l.jsonl", &["--no-blend"]);
+    assert_ne!(items(&lambda), items(&sasrec));
+}
+
+fn lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The ranks of a data-parallel job on 127.0.0.1, killed if the test ends

@@ -37,6 +37,15 @@ pub struct Args {
     /// Seed of initialisation, dropout and batch order (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also write SASRec's top `--top-k` items of every validation and test
+    /// user to DIR/sasrec-valid.jsonl and DIR/sasrec-test.jsonl (one line per
+    /// user in the split's order, `recommend`'s format: {"user", "items"},
+    /// original item ids, best first), to study or combine its lists.
+    #[arg(long, value_name = "DIR")]
+    pub lists: Option<PathBuf>,
+    /// Items per user in `--lists`.
+    #[arg(long, default_value_t = 20)]
+    pub top_k: usize,
     #[command(flatten)]
     pub runtime: super::common::RuntimeArgs,
 }
@@ -67,7 +76,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     for split in [Split::Valid, Split::Test] {
         let held = ds.held_out(split);
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
-        let lists = t.recommend(held, 10, None);
+        let lists = t.recommend(held, a.top_k.max(10), None);
+        if let Some(dir) = &a.lists {
+            write_lists(dir, split, &ds, held, &lists)?;
+        }
+        let lists: Vec<Vec<u32>> = lists
+            .into_iter()
+            .map(|l| l.into_iter().take(10).collect())
+            .collect();
         let r = eval::score_lists("SASRec", &targets, &lists, &pop, &protocol, 0.0);
         let (rc, nd) = (r.metrics["recall@10"], r.metrics["ndcg@10"]);
         println!(
@@ -81,5 +97,43 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             nd.hi
         );
     }
+    Ok(())
+}
+
+/// Writes one split's lists to `dir/sasrec-<split>.jsonl` (staged, then renamed).
+fn write_lists(
+    dir: &std::path::Path,
+    split: Split,
+    ds: &Dataset,
+    held: &[genrec::data::HeldOut],
+    lists: &[Vec<u32>],
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = serde_json::to_value(split)?
+        .as_str()
+        .unwrap_or("split")
+        .to_string();
+    let path = dir.join(format!("sasrec-{name}.jsonl"));
+    let tmp = path.with_extension("jsonl.partial");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    for (h, l) in held.iter().zip(lists) {
+        let items: Vec<&str> = l
+            .iter()
+            .map(|&i| ds.items[i as usize].original_id.as_str())
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"user": h.user, "items": items})
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
     Ok(())
 }

@@ -68,9 +68,17 @@ pub struct RerankArgs {
     /// Candidates reranked (default: the verifier's `rerank_top`).
     #[arg(long)]
     pub rerank_top: Option<usize>,
-    /// Weight of log P(yes) (default: the λ chosen on validation and stored with the verifier).
+    /// Weight of log P(yes) (default: the λ chosen on validation and stored
+    /// with the verifier). Giving one reranks by λ even where training chose
+    /// the blend.
     #[arg(long)]
     pub lambda: Option<f64>,
+    /// Rerank the generator's candidates by `log p_gen + λ · log P(yes)` even
+    /// where training chose the blend of the generator's beams, the text
+    /// neighbours and the sequence verifier's own top items (README: "the
+    /// blend").
+    #[arg(long)]
+    pub no_blend: bool,
 }
 
 impl ModelArgs {
@@ -100,6 +108,7 @@ impl RerankArgs {
             verifier: p.clone(),
             lambda: self.lambda,
             top: self.rerank_top,
+            no_blend: self.no_blend,
         };
         Ok(Some(Reranker::load(&spec, rec, device, default_top)?))
     }

@@ -91,9 +91,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None if a.no_text_fusion => None,
         None => text_fusion(&inf)?,
     };
+    // The blend chosen with the verifier (its text neighbours read and checked).
+    let mut blend_nn = match &verifier {
+        Some(v) => v.blend_neighbours(&inf.ds_dir)?,
+        None => None,
+    };
+    if let Some(b) = verifier.as_ref().and_then(|v| v.blend.as_ref()) {
+        eprintln!("{}", b.describe());
+    }
     let n_gen = verifier
         .as_ref()
-        .map_or(a.top_k, |v| v.top)
+        .map_or(a.top_k, |v| v.top.max(v.blend.as_ref().map_or(0, |b| b.depth)))
         .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
     let beam = a.decode.beam_for(a.top_k).max(n_gen);
@@ -199,7 +207,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .iter()
                 .map(|r| (r.user.as_str(), r.history.as_slice()))
                 .collect();
-            hits = v.apply(item_tokens, &users, &hits);
+            let histories: Vec<&[u32]> = users.iter().map(|u| u.1).collect();
+            let keep = |u: usize, i: u32| {
+                allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i))
+            };
+            let filtered = a.decode.exclude_seen || allow.is_some() || deny.is_some();
+            let extra = if filtered {
+                histories.iter().map(|h| h.len()).max().unwrap_or(0) + 4 * n_gen
+            } else {
+                0
+            };
+            let blended = match &mut blend_nn {
+                Some(nn) => v.blend_lists(nn, (&histories, &hits), a.top_k, &keep, extra)?,
+                None => None,
+            };
+            hits = match blended {
+                Some(b) => b,
+                None => v.apply(item_tokens, &users, &hits),
+            };
             verify_secs += tv.elapsed().as_secs_f64();
         }
         if let Some((c, nn)) = &mut text {

@@ -337,6 +337,10 @@ fn train_sequence_verifier(
         &Bar::new(),
     )?;
     print_choice(&r.checkpoint, &r.choice);
+    match &r.blend {
+        Some(b) => println!("{}", b.describe()),
+        None => println!("no blend (the λ-reranking stands)"),
+    }
     println!(
         "sequence verifier (SASRec): best epoch {} of {}, validation NDCG@10 {:.4}, {:.0} s of training; yes/no validation AUC {:.4} (hard {:.4}, random {:.4}); checkpoint {}",
         r.best_epoch,

@@ -4,12 +4,14 @@
 //! interval; baselines (most-popular, text kNN) run in the same harness, and
 //! each method's difference to a reference (the generator, or an earlier
 //! run's lists) comes with a paired-bootstrap interval over the same users.
+pub mod blend;
 pub mod metrics;
 mod popular;
 pub mod sample;
 mod table;
 pub mod text;
 
+pub use blend::{Blend, BlendChoice, BLEND_DEPTH};
 pub use popular::{most_popular, popularity, seen_before};
 pub use sample::sample_indices;
 pub use table::markdown_table;

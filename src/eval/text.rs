@@ -260,30 +260,7 @@ impl RankFusion {
 
     /// Each user's fused list with the fused scores, best `top`.
     pub fn fuse_scored(&self, a: &[Vec<u32>], b: &[Vec<u32>], top: usize) -> Vec<Vec<(u32, f64)>> {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| {
-                let mut score: Vec<(u32, f64, (usize, usize))> = Vec::new();
-                for (list_no, (l, w)) in [(x, self.weight), (y, 1.0 - self.weight)]
-                    .into_iter()
-                    .enumerate()
-                {
-                    for (r, &it) in l.iter().enumerate() {
-                        let add = w / (self.k + (r + 1) as f64);
-                        match score.iter_mut().find(|(i, _, _)| *i == it) {
-                            Some(e) => e.1 += add,
-                            None => score.push((it, add, (list_no, r))),
-                        }
-                    }
-                }
-                score.sort_by(|p, q| q.1.total_cmp(&p.1).then(p.2.cmp(&q.2)));
-                score
-                    .into_iter()
-                    .take(top)
-                    .map(|(i, s, _)| (i, s))
-                    .collect()
-            })
-            .collect()
+        super::blend::reciprocal_rank_fusion(&[a, b], &[self.weight, 1.0 - self.weight], self.k, top)
     }
 }
 

@@ -13,11 +13,14 @@ use crate::data::Dataset;
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
+use crate::eval::BlendChoice;
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::text::TextVerifier;
 use crate::verify::{rerank, Judge, Verifier};
+
+mod blend;
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -103,11 +106,14 @@ impl Recommender {
     }
 }
 
-/// A loaded verifier with its λ and the number of candidates it reranks.
+/// A loaded verifier with its λ and the number of candidates it reranks,
+/// and the three-way blend chosen with it on validation, when that beat the
+/// λ-reranking there (`eval::BlendChoice`).
 pub struct Reranker {
     pub reader: LoadedVerifier,
     pub lambda: f64,
     pub top: usize,
+    pub blend: Option<BlendChoice>,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -139,6 +145,8 @@ pub struct RerankSpec {
     pub verifier: PathBuf,
     pub lambda: Option<f64>,
     pub top: Option<usize>,
+    /// Rerank by λ even when a blend was chosen (a given λ implies it).
+    pub no_blend: bool,
 }
 
 impl Reranker {
@@ -189,6 +197,8 @@ impl Reranker {
             }
         };
         let chosen = VerifierChoice::from_extra(&meta.extra);
+        let blend = BlendChoice::from_extra(&meta.extra)
+            .filter(|b| b.used && !spec.no_blend && spec.lambda.is_none());
         let lambda = spec
             .lambda
             .or(chosen.as_ref().map(|c| c.lambda))
@@ -206,6 +216,7 @@ impl Reranker {
             reader,
             lambda,
             top,
+            blend,
         })
     }
 

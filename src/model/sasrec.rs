@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::model::dropout::dropout;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -304,6 +305,44 @@ impl SasRec {
     pub fn next_item_scores(&self, histories: &[&[u32]]) -> Tensor {
         let (seq, lens) = batch_of(histories, self.p.max_len, self.items.ws.device());
         self.scores(&self.forward_t(&seq, &lens, false))
+    }
+
+    /// Each history's `k` best next items (item ids, best first), leaving
+    /// out each history's `banned` items when given (one set per history).
+    pub fn top_items(
+        &self,
+        histories: &[&[u32]],
+        k: usize,
+        banned: Option<&[HashSet<u32>]>,
+    ) -> Vec<Vec<u32>> {
+        let _g = tch::no_grad_guard();
+        let device = self.items.ws.device();
+        let k = k.min(self.items.ws.size()[0].saturating_sub(1) as usize) as i64;
+        let mut out = Vec::with_capacity(histories.len());
+        for (ci, chunk) in histories.chunks(512).enumerate() {
+            let mut s = self.next_item_scores(chunk);
+            if let Some(b) = banned {
+                let (mut rows, mut cols) = (Vec::new(), Vec::new());
+                for (r, set) in b[ci * 512..ci * 512 + chunk.len()].iter().enumerate() {
+                    for &it in set {
+                        rows.push(r as i64);
+                        cols.push(i64::from(it) + 1);
+                    }
+                }
+                let idx = [
+                    Some(Tensor::from_slice(&rows).to(device)),
+                    Some(Tensor::from_slice(&cols).to(device)),
+                ];
+                let _ = s.index_put_(&idx, &Tensor::from(f32::NEG_INFINITY).to(device), false);
+            }
+            let top = s.topk(k, 1, true, true).1.to_device(Device::Cpu);
+            let top: Vec<Vec<i64>> = Vec::try_from(&top).expect("i64 indices");
+            out.extend(
+                top.into_iter()
+                    .map(|row| row.into_iter().map(|i| (i - 1) as u32).collect()),
+            );
+        }
+        out
     }
 }
 

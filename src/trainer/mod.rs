@@ -3,6 +3,7 @@
 //! `max_history` items), AdamW with warm-up then decay, gradient clipping,
 //! dropout; validation Recall/NDCG@10 with constrained beam search every N
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
+pub mod blend;
 pub mod data_parallel;
 pub mod examples;
 pub mod fusion;

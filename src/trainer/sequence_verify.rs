@@ -8,12 +8,14 @@
 //! same validation questions as the other verifiers' (AUC against the
 //! generator's beams and against random items), the checkpoint is written
 //! (`best` and `latest` name it) and λ is chosen on validation.
+use super::blend::choose_and_store_blend;
 use super::verify_lambda::{choose_lambda, store_choice};
 use super::verify_task::VerifyTask;
 use super::Trainer;
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::baseline::sasrec::{SasRecParams, Trained};
 use crate::error::{IoContext, Result};
+use crate::eval::BlendChoice;
 use crate::progress::Progress;
 use crate::util::fsx::{write_atomic, write_json, StagedDir};
 use crate::verify::sequence::SequenceVerifier;
@@ -32,12 +34,16 @@ pub struct SequenceRun {
     /// AUC of the yes/no answers on the validation questions.
     pub valid: BTreeMap<String, f64>,
     pub choice: VerifierChoice,
+    /// The three-way blend chosen on validation (`None`: no usable text
+    /// embeddings; the λ-reranking stands).
+    pub blend: Option<BlendChoice>,
     /// Seconds SASRec's training took (when it was trained, not cached).
     pub train_seconds: f64,
 }
 
 /// Trains (or takes from the cache) SASRec on the run's dataset, saves it as
-/// a verifier checkpoint and chooses λ reranking `generator`.
+/// a verifier checkpoint, chooses λ reranking `generator`, then the blend
+/// of the generator's beams, the text neighbours and SASRec's own top items.
 pub fn train_sequence_verifier(
     t: &Trainer,
     generator: &Loaded,
@@ -91,6 +97,7 @@ pub fn train_sequence_verifier(
     checkpoint::point_to(&t.run_dir, &name, true)?;
     let choice = choose_lambda(t, generator, &verifier);
     store_choice(&dest, &choice)?;
+    let blend = choose_and_store_blend(t, generator, (&verifier, &dest), &choice, progress)?;
     Ok(SequenceRun {
         checkpoint: dest,
         best_epoch: meta.best_epoch,
@@ -98,6 +105,7 @@ pub fn train_sequence_verifier(
         valid_ndcg_at_10: meta.valid_ndcg_at_10,
         valid,
         choice,
+        blend,
         train_seconds: meta.train_seconds,
     })
 }

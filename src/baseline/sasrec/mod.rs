@@ -117,44 +117,9 @@ impl Trained {
         k: usize,
         banned: Option<&[HashSet<u32>]>,
     ) -> Vec<Vec<u32>> {
-        top_k(&self.model, held, k, banned, self.model.items.ws.device())
+        let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
+        self.model.top_items(&histories, k, banned)
     }
-}
-
-fn top_k(
-    model: &SasRec,
-    held: &[HeldOut],
-    k: usize,
-    banned: Option<&[HashSet<u32>]>,
-    device: Device,
-) -> Vec<Vec<u32>> {
-    let _g = tch::no_grad_guard();
-    let mut out = Vec::with_capacity(held.len());
-    for (ci, chunk) in held.chunks(512).enumerate() {
-        let hs: Vec<&[u32]> = chunk.iter().map(|h| h.history.as_slice()).collect();
-        let mut s = model.next_item_scores(&hs);
-        if let Some(b) = banned {
-            let (mut rows, mut cols) = (Vec::new(), Vec::new());
-            for (r, set) in b[ci * 512..ci * 512 + chunk.len()].iter().enumerate() {
-                for &it in set {
-                    rows.push(r as i64);
-                    cols.push(i64::from(it) + 1);
-                }
-            }
-            let idx = [
-                Some(Tensor::from_slice(&rows).to(device)),
-                Some(Tensor::from_slice(&cols).to(device)),
-            ];
-            let _ = s.index_put_(&idx, &Tensor::from(f32::NEG_INFINITY).to(device), false);
-        }
-        let top = s.topk(k as i64, 1, true, true).1.to_device(Device::Cpu);
-        let top: Vec<Vec<i64>> = Vec::try_from(&top).expect("i64 indices");
-        out.extend(
-            top.into_iter()
-                .map(|row| row.into_iter().map(|i| (i - 1) as u32).collect()),
-        );
-    }
-    out
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ const SHAPE_STEP: usize = 64;
 const IGNORED: i64 = -100;
 
 /// Mean NDCG@10 of the model on held-out users (seen items rankable).
-fn ndcg_at_10(model: &SasRec, held: &[HeldOut], device: Device) -> f64 {
-    let lists = top_k(model, held, 10, None, device);
+fn ndcg_at_10(model: &SasRec, held: &[HeldOut]) -> f64 {
+    let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
+    let lists = model.top_items(&histories, 10, None);
     let v: Vec<f64> = held
         .iter()
         .zip(&lists)
@@ -86,7 +87,7 @@ pub fn train(
             opt.backward_step(&loss);
         }
         progress.inc(1);
-        let nd = ndcg_at_10(&model, &ds.valid, device);
+        let nd = ndcg_at_10(&model, &ds.valid);
         history.push(nd);
         progress.note(&format!(
             "SASRec epoch {epoch}: validation ndcg@10 {nd:.4}{}",

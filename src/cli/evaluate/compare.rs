@@ -46,3 +46,18 @@ pub(super) fn earlier_lists(
         .join(name);
     Ok(eval::read_lists(&path, ds, held)?)
 }
+
+/// Paired differences of `lists` to each rival row (its name and its index
+/// in `others`).
+pub(super) fn against_rivals(
+    lists: &[Vec<u32>],
+    rivals: &[(String, usize)],
+    others: &[Vec<Vec<u32>>],
+    targets: &[u32],
+    protocol: &eval::Protocol,
+) -> Vec<eval::Paired> {
+    rivals
+        .iter()
+        .map(|(name, i)| eval::paired_difference(name, targets, lists, &others[*i], protocol))
+        .collect()
+}

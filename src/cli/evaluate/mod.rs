@@ -5,11 +5,12 @@
 //! verifier's reranking, each row with its paired difference to the generator.
 use super::progress::Bar;
 mod compare;
+mod blend;
 mod fusion;
 mod report;
 
 use anyhow::Context;
-use compare::earlier_lists;
+use compare::{against_rivals, earlier_lists};
 use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::Split;
@@ -148,7 +149,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     // The text fusion `recommend` applies by default (chosen at training).
     let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
-    let keep_beams = a.text_fusion || stored.is_some();
+    let blend = verifier.as_ref().filter(|r| r.blend.is_some());
+    let keep_beams = a.text_fusion || stored.is_some() || blend.is_some();
     let n_gen = verifier.as_ref().map_or(10, |v| v.top).max(if keep_beams {
         FUSION_BEAMS.min(beam)
     } else {
@@ -309,6 +311,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let d = against_rivals(&other_lists[0], &rivals, &other_lists, &targets, &protocol);
         results[1].paired.extend(d);
     }
+    if let Some(r) = blend {
+        let t = Instant::now();
+        let (name, l) = blend::row(r, &ds_dir, held, &beams, &seen, &protocol)?;
+        results.push(score(&name, &l, secs + verify_secs + t.elapsed().as_secs_f64()));
+        let d = against_rivals(&l, &rivals, &other_lists, &targets, &protocol);
+        results.last_mut().expect("just pushed").paired.extend(d);
+        other_lists.push(l);
+    }
     if let Some(c) = &stored {
         read_text(&mut text).context(
             "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
@@ -418,21 +428,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &recs,
     )?;
     Ok(())
-}
-
-/// Paired differences of `lists` to each rival row (its name and its index
-/// in `others`).
-fn against_rivals(
-    lists: &[Vec<u32>],
-    rivals: &[(String, usize)],
-    others: &[Vec<Vec<u32>>],
-    targets: &[u32],
-    protocol: &Protocol,
-) -> Vec<eval::Paired> {
-    rivals
-        .iter()
-        .map(|(name, i)| eval::paired_difference(name, targets, lists, &others[*i], protocol))
-        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,0 +1,90 @@
+//! After the sequence verifier's λ is chosen: choosing, on the validation
+//! users, the three-way blend (`eval::BlendChoice`: weighted reciprocal-rank
+//! fusion of the generator's beams, the last item's text neighbours and the
+//! verifier's own top items) and storing it in the verifier's card, where
+//! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
+//! it beats the λ-reranking with a paired interval above zero.
+use super::fusion::FUSION_MAX_USERS;
+use super::{sample_users, Trainer};
+use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
+use crate::decode::generator::Query;
+use crate::decode::hit_items;
+use crate::error::Result;
+use crate::eval::{BlendChoice, TextNeighbours, TextQuery, BLEND_DEPTH};
+use crate::progress::Progress;
+use crate::verify::sequence::SequenceVerifier;
+use crate::verify::{rerank, Judge};
+use std::path::Path;
+
+/// Chooses the blend for `verifier` over `generator` (with the λ of
+/// `choice`) on a seeded sample of validation users and stores it in the
+/// verifier checkpoint `dir`'s card. `Ok(None)` with the reason noted when
+/// the dataset's embeddings are missing or not the index's.
+pub fn choose_and_store_blend(
+    t: &Trainer,
+    generator: &Loaded,
+    (verifier, dir): (&SequenceVerifier, &Path),
+    choice: &VerifierChoice,
+    progress: &dyn Progress,
+) -> Result<Option<BlendChoice>> {
+    let sha = &t.index.summary.embeddings_sha256;
+    let mut nn = match TextNeighbours::read(&t.cfg.data.dataset) {
+        Ok(nn) if nn.sha256() == sha.as_str() => nn,
+        Ok(_) => {
+            progress.note("no blend: the dataset's embeddings are not the ones the index was built from");
+            return Ok(None);
+        }
+        Err(e) => {
+            progress.note(&format!("no blend: {e}"));
+            return Ok(None);
+        }
+    };
+    let held = sample_users(&t.ds.valid, FUSION_MAX_USERS, t.cfg.run.seed);
+    let depth = BLEND_DEPTH.max(choice.rerank_top);
+    let gen = t.generator(
+        &generator.model,
+        generator.meta.prompt(),
+        t.cfg.eval.beam.max(depth),
+    );
+    progress.note(&format!(
+        "the blend: the generator's {BLEND_DEPTH} beams, the last item's {BLEND_DEPTH} text neighbours and the verifier's own top {BLEND_DEPTH}, on {} validation users",
+        held.len()
+    ));
+    let queries: Vec<Query> = held.iter().map(Query::from).collect();
+    progress.start(held.len() as u64, "decoding the validation users");
+    let hits = gen.generate_batched(&queries, depth, t.cfg.eval.batch_size, progress);
+    progress.finish();
+    let users: Vec<(&str, &[u32])> = held
+        .iter()
+        .map(|h| (h.user.as_str(), h.history.as_slice()))
+        .collect();
+    let tops: Vec<Vec<crate::decode::Hit>> = hits
+        .iter()
+        .map(|hs| hs.iter().take(choice.rerank_top).copied().collect())
+        .collect();
+    let yes = verifier.log_p_yes_lists(&users, &tops);
+    let reranked: Vec<Vec<u32>> = tops
+        .iter()
+        .zip(&yes)
+        .map(|(hs, y)| {
+            rerank(hs, y, choice.lambda)
+                .iter()
+                .take(10)
+                .map(|x| x.item)
+                .collect()
+        })
+        .collect();
+    let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
+    let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
+    let own = verifier.model.top_items(&histories, BLEND_DEPTH, None);
+    let beams: Vec<Vec<u32>> = hit_items(&hits)
+        .into_iter()
+        .map(|l| l.into_iter().take(BLEND_DEPTH).collect())
+        .collect();
+    let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, sha);
+    let mut meta = checkpoint::load_meta(dir)?;
+    meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
+        .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;
+    checkpoint::save_meta(dir, &meta)?;
+    Ok(Some(blend))
+}
