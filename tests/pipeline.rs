@@ -1656,11 +1656,19 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         "--top-k",
         "10",
     ]);
-    assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
+    assert!(
+        base.status.success(),
+        "{}",
+        String::from_utf8_lossy(&base.stderr)
+    );
     assert!(!String::from_utf8_lossy(&base.stderr).contains("training SASRec"));
     let sasrec = lines(&lists.join("sasrec-test.jsonl"));
     with([0.0, 0.0, 1.0]);
-    assert_eq!(items(&recommend("v.jsonl", &[])), items(&sasrec));
+    same_lists(
+        &items(&recommend("v.jsonl", &[])),
+        &items(&sasrec),
+        "SASRec's",
+    );
     // The generator alone: its own (unfused) lists.
     with([1.0, 0.0, 0.0]);
     let gen_only = recommend("g.jsonl", &[]);
@@ -1679,10 +1687,25 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         "--output",
         plain.to_str().unwrap(),
     ]);
-    assert_eq!(items(&gen_only), items(&lines(&plain)));
+    same_lists(&items(&gen_only), &items(&lines(&plain)), "the generator's");
     // --no-blend: the λ-reranking, which reorders the generator's candidates.
     let lambda = recommend("l.jsonl", &["--no-blend"]);
     assert_ne!(items(&lambda), items(&sasrec));
+}
+
+/// Asserts that two runs' per-user lists are the same, naming the first user that differs.
+fn same_lists(got: &[serde_json::Value], want: &[serde_json::Value], what: &str) {
+    assert_eq!(got.len(), want.len());
+    let differ: Vec<usize> = (0..got.len()).filter(|&u| got[u] != want[u]).collect();
+    assert!(
+        differ.is_empty(),
+        "{} of {} users' lists are not {what}; first, user line {}: {} vs {}",
+        differ.len(),
+        got.len(),
+        differ[0],
+        got[differ[0]],
+        want[differ[0]]
+    );
 }
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {

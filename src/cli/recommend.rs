@@ -101,7 +101,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let n_gen = verifier
         .as_ref()
-        .map_or(a.top_k, |v| v.top.max(v.blend.as_ref().map_or(0, |b| b.depth)))
+        .map_or(a.top_k, |v| {
+            v.top.max(v.blend.as_ref().map_or(0, |b| b.depth))
+        })
         .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");
     let beam = a.decode.beam_for(a.top_k).max(n_gen);
@@ -208,9 +210,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .map(|r| (r.user.as_str(), r.history.as_slice()))
                 .collect();
             let histories: Vec<&[u32]> = users.iter().map(|u| u.1).collect();
-            let keep = |u: usize, i: u32| {
-                allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i))
-            };
+            let keep =
+                |u: usize, i: u32| allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i));
             let filtered = a.decode.exclude_seen || allow.is_some() || deny.is_some();
             let extra = if filtered {
                 histories.iter().map(|h| h.len()).max().unwrap_or(0) + 4 * n_gen

@@ -108,6 +108,9 @@ impl Blend {
     }
 }
 
+/// One ranked list per user.
+pub type UserLists = [Vec<u32>];
+
 /// Items each source gives the blend, per user.
 pub const BLEND_DEPTH: usize = 20;
 
@@ -149,7 +152,7 @@ impl BlendChoice {
     /// over the reranked lists has a lower end above zero.
     pub fn choose(
         held: &[HeldOut],
-        (beams, text, verifier): (&[Vec<u32>], &[Vec<u32>], &[Vec<u32>]),
+        (beams, text, verifier): (&UserLists, &UserLists, &UserLists),
         reranked: &[Vec<u32>],
         embeddings_sha256: &str,
     ) -> BlendChoice {
@@ -228,7 +231,10 @@ mod tests {
         assert!((got[0][0].1 - 0.375).abs() < 1e-12);
         // A source of weight 0 only fills the list after the others.
         let only_b = reciprocal_rank_fusion(&[&a, &b], &[0.0, 1.0], 1.0, 10);
-        assert_eq!(only_b[0].iter().map(|x| x.0).collect::<Vec<_>>(), [3, 4, 1, 2]);
+        assert_eq!(
+            only_b[0].iter().map(|x| x.0).collect::<Vec<_>>(),
+            [3, 4, 1, 2]
+        );
     }
 
     #[test]

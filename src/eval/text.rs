@@ -260,7 +260,12 @@ impl RankFusion {
 
     /// Each user's fused list with the fused scores, best `top`.
     pub fn fuse_scored(&self, a: &[Vec<u32>], b: &[Vec<u32>], top: usize) -> Vec<Vec<(u32, f64)>> {
-        super::blend::reciprocal_rank_fusion(&[a, b], &[self.weight, 1.0 - self.weight], self.k, top)
+        super::blend::reciprocal_rank_fusion(
+            &[a, b],
+            &[self.weight, 1.0 - self.weight],
+            self.k,
+            top,
+        )
     }
 }
 

@@ -31,7 +31,9 @@ pub fn choose_and_store_blend(
     let mut nn = match TextNeighbours::read(&t.cfg.data.dataset) {
         Ok(nn) if nn.sha256() == sha.as_str() => nn,
         Ok(_) => {
-            progress.note("no blend: the dataset's embeddings are not the ones the index was built from");
+            progress.note(
+                "no blend: the dataset's embeddings are not the ones the index was built from",
+            );
             return Ok(None);
         }
         Err(e) => {

@@ -4,8 +4,8 @@
 //! otherwise run (most-popular, text-kNN, SASRec), the text fusions and the
 //! verifier's reranking, each row with its paired difference to the generator.
 use super::progress::Bar;
-mod compare;
 mod blend;
+mod compare;
 mod fusion;
 mod report;
 
@@ -314,7 +314,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(r) = blend {
         let t = Instant::now();
         let (name, l) = blend::row(r, &ds_dir, held, &beams, &seen, &protocol)?;
-        results.push(score(&name, &l, secs + verify_secs + t.elapsed().as_secs_f64()));
+        results.push(score(
+            &name,
+            &l,
+            secs + verify_secs + t.elapsed().as_secs_f64(),
+        ));
         let d = against_rivals(&l, &rivals, &other_lists, &targets, &protocol);
         results.last_mut().expect("just pushed").paired.extend(d);
         other_lists.push(l);
