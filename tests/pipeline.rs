@@ -1615,6 +1615,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
         genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
     };
+    // The tiny generator's lists for the test users, with `extra` options.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
         let out = root.join(name);
         let mut args = vec![
@@ -1627,8 +1628,6 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             "1",
             "--batch-size",
             "512",
-            "--rerank",
-            best.to_str().unwrap(),
             "--output",
             out.to_str().unwrap(),
         ];
@@ -1636,6 +1635,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         ok(&args);
         lines(&out)
     };
+    let rerank = ["--rerank", best.to_str().unwrap()];
     let items = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
         v.iter().map(|l| l["items"].clone()).collect()
     };
@@ -1665,31 +1665,17 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     let sasrec = lines(&lists.join("sasrec-test.jsonl"));
     with([0.0, 0.0, 1.0]);
     same_lists(
-        &items(&recommend("v.jsonl", &[])),
+        &items(&recommend("v.jsonl", &rerank)),
         &items(&sasrec),
         "SASRec's",
     );
     // The generator alone: its own (unfused) lists.
     with([1.0, 0.0, 0.0]);
-    let gen_only = recommend("g.jsonl", &[]);
-    let plain = root.join("plain.jsonl");
-    ok(&[
-        "recommend",
-        "--checkpoint",
-        tiny_checkpoint().to_str().unwrap(),
-        "--split",
-        "test",
-        "--threads",
-        "1",
-        "--no-text-fusion",
-        "--beam",
-        "20",
-        "--output",
-        plain.to_str().unwrap(),
-    ]);
-    same_lists(&items(&gen_only), &items(&lines(&plain)), "the generator's");
+    let gen_only = recommend("g.jsonl", &rerank);
+    let plain = recommend("plain.jsonl", &["--no-text-fusion", "--beam", "20"]);
+    same_lists(&items(&gen_only), &items(&plain), "the generator's");
     // --no-blend: the λ-reranking, which reorders the generator's candidates.
-    let lambda = recommend("l.jsonl", &["--no-blend"]);
+    let lambda = recommend("l.jsonl", &[&rerank[..], &["--no-blend"]].concat());
     assert_ne!(items(&lambda), items(&sasrec));
 }
 
