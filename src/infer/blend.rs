@@ -48,7 +48,8 @@ impl Reranker {
     }
 
     /// Each user's blended list, best `top` (the fused score as each hit's
-    /// score), from the generator's `hits` (their first `depth`), the text
+    /// score), from the generator's `hits` (their first `depth`: the blend's,
+    /// or `top` when more are asked for), the text
     /// neighbours of the last item in `nn` and the verifier's own top items;
     /// `keep(user, item)` says what may be recommended (the beams already
     /// obey it), `extra` how many more neighbours to fetch to make up for
@@ -64,13 +65,15 @@ impl Reranker {
         let Some(b) = &self.blend else {
             return Ok(None);
         };
-        let Some(own) = self.own_top(histories, b.depth, keep) else {
+        // Lists as deep as the blend was chosen with, or as the request.
+        let depth = b.depth.max(top);
+        let Some(own) = self.own_top(histories, depth, keep) else {
             return Ok(None);
         };
-        let text = nn.search(histories, TextQuery::LAST, b.depth, extra, keep)?;
+        let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
         let beams: Vec<Vec<u32>> = hits
             .iter()
-            .map(|hs| hs.iter().take(b.depth).map(|h| h.item).collect())
+            .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
             .collect();
         Ok(Some(
             b.blend
