@@ -164,7 +164,8 @@ impl Shape {
     /// (the largest) that a batch needing `enc_len` positions pads to: the
     /// smallest that fits. One bucket: this shape.
     pub fn bucket(self, enc_len: i64, buckets: usize) -> Shape {
-        let step = (self.enc_len + buckets as i64 - 1) / buckets.max(1) as i64;
+        let n = buckets.max(1) as i64;
+        let step = (self.enc_len + n - 1) / n;
         Shape {
             enc_len: ((enc_len.max(1) + step - 1) / step * step).min(self.enc_len),
             ..self

@@ -108,32 +108,21 @@ fn write_lists(
     held: &[genrec::data::HeldOut],
     lists: &[Vec<u32>],
 ) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = serde_json::to_value(split)?
         .as_str()
         .unwrap_or("split")
         .to_string();
     let path = dir.join(format!("sasrec-{name}.jsonl"));
-    let tmp = path.with_extension("jsonl.partial");
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
+    let mut text = String::new();
     for (h, l) in held.iter().zip(lists) {
         let items: Vec<&str> = l
             .iter()
             .map(|&i| ds.items[i as usize].original_id.as_str())
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"user": h.user, "items": items})
-        )?;
+        text.push_str(&serde_json::json!({"user": h.user, "items": items}).to_string());
+        text.push('\n');
     }
-    out.flush()?;
-    drop(out);
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    genrec::util::fsx::write_atomic(&path, text.as_bytes())?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }

@@ -203,59 +203,36 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 None
             },
         );
+        let histories: Vec<&[u32]> = batch.iter().map(|r| r.history.as_slice()).collect();
+        let keep =
+            |u: usize, i: u32| allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i));
+        // Neighbours fetched beyond `depth` to make up for what `keep` refuses.
+        let filtered = a.decode.exclude_seen || allow.is_some() || deny.is_some();
+        let longest = histories.iter().map(|h| h.len()).max().unwrap_or(0);
+        let extra = |depth: usize| if filtered { longest + 4 * depth } else { 0 };
         if let Some(v) = &verifier {
             let tv = Instant::now();
-            let users: Vec<(&str, &[u32])> = batch
-                .iter()
-                .map(|r| (r.user.as_str(), r.history.as_slice()))
-                .collect();
-            let histories: Vec<&[u32]> = users.iter().map(|u| u.1).collect();
-            let keep =
-                |u: usize, i: u32| allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i));
-            let filtered = a.decode.exclude_seen || allow.is_some() || deny.is_some();
-            let extra = if filtered {
-                histories.iter().map(|h| h.len()).max().unwrap_or(0) + 4 * n_gen
-            } else {
-                0
-            };
             let blended = match &mut blend_nn {
-                Some(nn) => v.blend_lists(nn, (&histories, &hits), a.top_k, &keep, extra)?,
+                Some(nn) => v.blend_lists(nn, (&histories, &hits), a.top_k, &keep, extra(n_gen))?,
                 None => None,
             };
             hits = match blended {
                 Some(b) => b,
-                None => v.apply(item_tokens, &users, &hits),
+                None => {
+                    let users: Vec<(&str, &[u32])> = batch
+                        .iter()
+                        .map(|r| (r.user.as_str(), r.history.as_slice()))
+                        .collect();
+                    v.apply(item_tokens, &users, &hits)
+                }
             };
             verify_secs += tv.elapsed().as_secs_f64();
         }
         if let Some((c, nn)) = &mut text {
-            let histories: Vec<&[u32]> = batch.iter().map(|r| r.history.as_slice()).collect();
-            let extra = histories.iter().map(|h| h.len()).max().unwrap_or(0);
-            let knn = nn.search(
-                &histories,
-                genrec::eval::TextQuery::LAST,
-                c.depth,
-                if a.decode.exclude_seen || allow.is_some() || deny.is_some() {
-                    extra + 4 * c.depth
-                } else {
-                    0
-                },
-                |u, i| allowed(i) && !(a.decode.exclude_seen && seen[u].contains(&i)),
-            )?;
+            let last = genrec::eval::TextQuery::LAST;
+            let knn = nn.search(&histories, last, c.depth, extra(c.depth), keep)?;
             let beams = genrec::decode::hit_items(&hits);
-            hits = c
-                .fusion
-                .fuse_scored(&beams, &knn, a.top_k)
-                .into_iter()
-                .map(|l| {
-                    l.into_iter()
-                        .map(|(item, score)| genrec::decode::Hit {
-                            item,
-                            score: score as f32,
-                        })
-                        .collect()
-                })
-                .collect();
+            hits = genrec::decode::scored_hits(c.fusion.fuse_scored(&beams, &knn, a.top_k));
         }
         for hs in hits.iter_mut() {
             hs.truncate(a.top_k);

@@ -31,6 +31,21 @@ pub fn hit_items(hits: &[Vec<Hit>]) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// Each user's `(item, score)` list as hits (a fusion's lists, scored).
+pub fn scored_hits(lists: Vec<Vec<(u32, f64)>>) -> Vec<Vec<Hit>> {
+    lists
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .map(|(item, score)| Hit {
+                    item,
+                    score: score as f32,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 const DEAD: Node = Node::MAX;
 
 /// Items a user must not receive (e.g. already seen): `(user in batch, item) → banned`.

@@ -7,8 +7,8 @@ pub mod generator;
 pub mod t5_step;
 
 pub use beam::{
-    beam_search, beam_search_with, greedy, hit_items, Banned, BeamOutput, Constraints, Greedy, Hit,
-    Prior, Search,
+    beam_search, beam_search_with, greedy, hit_items, scored_hits, Banned, BeamOutput, Constraints,
+    Greedy, Hit, Prior, Search,
 };
 
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! the sequence — and a rank fusion needs no common score scale. The blend
 //! is kept only when its paired gain over the verifier's λ-reranking on the
 //! validation users has a lower end above zero.
-use super::{Estimate, Protocol};
+use super::{Estimate, Protocol, TextNeighbours};
 use crate::data::HeldOut;
 use serde::{Deserialize, Serialize};
 
@@ -170,27 +170,29 @@ impl BlendChoice {
             &Protocol::default(),
         );
         let gain = paired.difference["ndcg@10"];
-        let ndcg_of = |l: &[Vec<u32>]| {
-            let v: Vec<f64> = super::ranks(&targets, l)
-                .into_iter()
-                .map(|r| super::metrics::ndcg_at(r, 10))
-                .collect();
-            super::metrics::mean(&v)
-        };
+        // Sorted best first (stable: ties keep the grid's order, as the choice does).
         let mut best_settings = sweep;
         best_settings.sort_by(|a, b| b.1.total_cmp(&a.1));
         best_settings.truncate(10);
+        let valid_ndcg = best_settings[0].1;
         BlendChoice {
             blend: best,
             depth: beams.iter().chain(text).map(Vec::len).max().unwrap_or(0),
             embeddings_sha256: embeddings_sha256.to_owned(),
             valid_users: held.len(),
-            valid_ndcg: ndcg_of(&lists),
-            rerank_ndcg: ndcg_of(reranked),
+            valid_ndcg,
+            // The paired difference's mean is the difference of the means.
+            rerank_ndcg: valid_ndcg - gain.mean,
             valid_gain: gain,
             used: gain.lo > 0.0,
             best_settings,
         }
+    }
+
+    /// Refuses text neighbours built from other embeddings than the ones
+    /// this blend was chosen with.
+    pub fn check_neighbours(&self, nn: &TextNeighbours) -> crate::Result<()> {
+        nn.check_sha(&self.embeddings_sha256, "the verifier's blend")
     }
 
     pub fn describe(&self) -> String {

@@ -107,6 +107,20 @@ impl TextNeighbours {
         &self.sha256
     }
 
+    /// Refuses these neighbours unless they come from the embeddings file
+    /// of hash `expected`, the one `what` was chosen with.
+    pub fn check_sha(&self, expected: &str, what: &str) -> crate::Result<()> {
+        if self.sha256 == expected {
+            return Ok(());
+        }
+        let short = |s: &str| s[..12.min(s.len())].to_string();
+        Err(crate::Error::Mismatch(format!(
+            "not the embeddings {what} was chosen with ({}…; these are {}…)",
+            short(expected),
+            short(&self.sha256)
+        )))
+    }
+
     /// Each history's `k` items nearest to its `query` vector, best first,
     /// leaving out the query's own items and those `keep` refuses.
     pub fn search(
@@ -338,15 +352,7 @@ impl FusionChoice {
     /// Refuses text neighbours built from other embeddings than the ones
     /// this choice was made with.
     pub fn check_neighbours(&self, nn: &TextNeighbours) -> crate::Result<()> {
-        if nn.sha256() == self.embeddings_sha256 {
-            return Ok(());
-        }
-        let short = |s: &str| s[..12.min(s.len())].to_string();
-        Err(crate::Error::Mismatch(format!(
-            "not the embeddings the text fusion was chosen with ({}…; these are {}…)",
-            short(&self.embeddings_sha256),
-            short(nn.sha256())
-        )))
+        nn.check_sha(&self.embeddings_sha256, "the text fusion")
     }
 
     /// Does the choice change the generator's lists?

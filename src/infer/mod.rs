@@ -18,7 +18,7 @@ use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::text::TextVerifier;
-use crate::verify::{rerank, Judge, Verifier};
+use crate::verify::{rerank_lists, Judge, Verifier};
 
 mod blend;
 use std::path::{Path, PathBuf};
@@ -239,9 +239,6 @@ impl Reranker {
             LoadedVerifier::Text(t) => t.log_p_yes_lists(users, hits),
             LoadedVerifier::Sequence(q) => q.log_p_yes_lists(users, hits),
         };
-        hits.iter()
-            .zip(yes)
-            .map(|(hs, yes)| rerank(hs, &yes, self.lambda))
-            .collect()
+        rerank_lists(hits, &yes, self.lambda)
     }
 }

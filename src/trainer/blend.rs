@@ -4,16 +4,16 @@
 //! verifier's own top items) and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
 //! it beats the λ-reranking with a paired interval above zero.
-use super::fusion::FUSION_MAX_USERS;
+use super::fusion::{index_neighbours, FUSION_MAX_USERS};
 use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
-use crate::eval::{BlendChoice, TextNeighbours, TextQuery, BLEND_DEPTH};
+use crate::eval::{BlendChoice, TextQuery, BLEND_DEPTH};
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
-use crate::verify::{rerank, Judge};
+use crate::verify::{rerank_lists, Judge};
 use std::path::Path;
 
 /// Chooses the blend for `verifier` over `generator` (with the λ of
@@ -27,17 +27,10 @@ pub fn choose_and_store_blend(
     choice: &VerifierChoice,
     progress: &dyn Progress,
 ) -> Result<Option<BlendChoice>> {
-    let sha = &t.index.summary.embeddings_sha256;
-    let mut nn = match TextNeighbours::read(&t.cfg.data.dataset) {
-        Ok(nn) if nn.sha256() == sha.as_str() => nn,
-        Ok(_) => {
-            progress.note(
-                "no blend: the dataset's embeddings are not the ones the index was built from",
-            );
-            return Ok(None);
-        }
-        Err(e) => {
-            progress.note(&format!("no blend: {e}"));
+    let mut nn = match index_neighbours(t) {
+        Ok(nn) => nn,
+        Err(why) => {
+            progress.note(&format!("no blend: {why}"));
             return Ok(None);
         }
     };
@@ -65,25 +58,18 @@ pub fn choose_and_store_blend(
         .map(|hs| hs.iter().take(choice.rerank_top).copied().collect())
         .collect();
     let yes = verifier.log_p_yes_lists(&users, &tops);
-    let reranked: Vec<Vec<u32>> = tops
-        .iter()
-        .zip(&yes)
-        .map(|(hs, y)| {
-            rerank(hs, y, choice.lambda)
-                .iter()
-                .take(10)
-                .map(|x| x.item)
-                .collect()
-        })
+    let reranked: Vec<Vec<u32>> = hit_items(&rerank_lists(&tops, &yes, choice.lambda))
+        .into_iter()
+        .map(|l| l.into_iter().take(10).collect())
         .collect();
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
-    let own = verifier.model.top_items(&histories, BLEND_DEPTH, None);
+    let own = verifier.own_top(&histories, BLEND_DEPTH, &|_, _| true);
     let beams: Vec<Vec<u32>> = hit_items(&hits)
         .into_iter()
         .map(|l| l.into_iter().take(BLEND_DEPTH).collect())
         .collect();
-    let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, sha);
+    let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;

@@ -43,14 +43,9 @@ pub fn choose_and_store(
             return Ok(FusionOutcome::ChosenBefore(c));
         }
     }
-    let mut nn = match TextNeighbours::read(&trainer.cfg.data.dataset) {
-        Ok(nn) if nn.sha256() == sha.as_str() => nn,
-        Ok(_) => {
-            return Ok(FusionOutcome::NoText(
-                "the dataset's embeddings are not the ones the index was built from".into(),
-            ))
-        }
-        Err(e) => return Ok(FusionOutcome::NoText(e.to_string())),
+    let mut nn = match index_neighbours(trainer) {
+        Ok(nn) => nn,
+        Err(why) => return Ok(FusionOutcome::NoText(why)),
     };
     let width = trainer.cfg.eval.beam.max(FUSION_DEPTH);
     let gen = trainer.generator(&g.model, g.meta.prompt(), width);
@@ -74,4 +69,14 @@ pub fn choose_and_store(
         .map_err(|e| crate::Error::Other(format!("the fusion choice: {e}")))?;
     checkpoint::save_meta(&g.dir, &meta)?;
     Ok(FusionOutcome::Chosen(choice))
+}
+
+/// The dataset's text neighbours when its embeddings are the ones the index
+/// was built from; otherwise why not.
+pub(super) fn index_neighbours(trainer: &Trainer) -> std::result::Result<TextNeighbours, String> {
+    match TextNeighbours::read(&trainer.cfg.data.dataset) {
+        Ok(nn) if nn.sha256() == trainer.index.summary.embeddings_sha256 => Ok(nn),
+        Ok(_) => Err("the dataset's embeddings are not the ones the index was built from".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }

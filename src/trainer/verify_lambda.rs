@@ -7,9 +7,10 @@ use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded};
 use crate::data::HeldOut;
 use crate::decode::generator::{Generator, Query};
+use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::choose_on_validation;
-use crate::verify::{rerank, Judge, Verifier};
+use crate::verify::{rerank_lists, Judge, Verifier};
 use tch::Device;
 
 /// Each λ of `lambdas` with the NDCG@10 of the held-out users' lists after
@@ -32,10 +33,7 @@ pub fn lambda_sweep(
     let yes = ver.log_p_yes_lists(&users, &tops);
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     choose_on_validation(lambdas, &targets, |&l| {
-        tops.iter()
-            .zip(&yes)
-            .map(|(hits, y)| rerank(hits, y, l).iter().map(|x| x.item).collect())
-            .collect()
+        hit_items(&rerank_lists(&tops, &yes, l))
     })
 }
 

@@ -168,6 +168,14 @@ pub fn rerank(hits: &[Hit], log_p_yes: &[f32], lambda: f64) -> Vec<Hit> {
     v
 }
 
+/// [`rerank`] of each user's hits with that user's log P(yes).
+pub fn rerank_lists(hits: &[Vec<Hit>], log_p_yes: &[Vec<f32>], lambda: f64) -> Vec<Vec<Hit>> {
+    hits.iter()
+        .zip(log_p_yes)
+        .map(|(hs, ly)| rerank(hs, ly, lambda))
+        .collect()
+}
+
 /// Area under the ROC curve: the probability that a random positive scores
 /// above a random negative (ties count ½).
 pub fn auc(pos: &[f32], neg: &[f32]) -> f64 {

@@ -58,6 +58,22 @@ impl SequenceVerifier {
             .map_err(|e| Error::input(&wf, None, e.to_string()))
     }
 
+    /// Its own top `k` next items for each history over the whole catalogue,
+    /// leaving out those `keep(user, item)` refuses among its top `4k`.
+    pub fn own_top(
+        &self,
+        histories: &[&[u32]],
+        k: usize,
+        keep: &dyn Fn(usize, u32) -> bool,
+    ) -> Vec<Vec<u32>> {
+        self.model
+            .top_items(histories, 4 * k, None)
+            .into_iter()
+            .enumerate()
+            .map(|(u, l)| l.into_iter().filter(|&i| keep(u, i)).take(k).collect())
+            .collect()
+    }
+
     /// log P(next item = c) for each history's candidates (item ids), one
     /// list per history, in the candidates' order.
     pub fn log_p(&self, histories: &[&[u32]], candidates: &[Vec<u32>]) -> Vec<Vec<f32>> {

@@ -2,26 +2,25 @@
 //! blend chosen on validation (`eval::BlendChoice`), the generator's beams,
 //! the last item's text neighbours and the verifier's own top items fused as
 //! `recommend --rerank` fuses them.
+use anyhow::Context;
 use genrec::decode::Hit;
-use genrec::eval::Protocol;
+use genrec::eval::{Protocol, TextNeighbours};
 use genrec::infer::Reranker;
 use std::collections::HashSet;
-use std::path::Path;
 
 /// The row's name and each user's top 10 (seen items left out under the
 /// exclude-seen protocol).
 pub(super) fn row(
     r: &Reranker,
-    ds_dir: &Path,
+    nn: &mut TextNeighbours,
     held: &[genrec::data::HeldOut],
     beams: &[Vec<Hit>],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
 ) -> anyhow::Result<(String, Vec<Vec<u32>>)> {
     let b = r.blend.as_ref().expect("a row only for a chosen blend");
-    let mut nn = r
-        .blend_neighbours(ds_dir)?
-        .expect("a chosen blend reads the text neighbours");
+    b.check_neighbours(nn)
+        .context("the dataset's embeddings: pass --no-blend, or retrain the verifier")?;
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let keep = |u: usize, i: u32| !protocol.exclude_seen || !seen[u].contains(&i);
     let extra = if protocol.exclude_seen {
@@ -30,11 +29,9 @@ pub(super) fn row(
         0
     };
     let lists = r
-        .blend_lists(&mut nn, (&histories, beams), 10, &keep, extra)?
-        .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?
-        .into_iter()
-        .map(|l| l.into_iter().map(|h| h.item).collect())
-        .collect();
+        .blend_lists(nn, (&histories, beams), 10, &keep, extra)?
+        .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
+    let lists = genrec::decode::hit_items(&lists);
     let w = b.blend.weights;
     let name = format!(
         "genrec ⊕ text ⊕ verifier (recommend --rerank's default; weights {}, {}, {}, k = {}, chosen at training on validation)",

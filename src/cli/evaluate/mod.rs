@@ -151,12 +151,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
     let blend = verifier.as_ref().filter(|r| r.blend.is_some());
     let keep_beams = a.text_fusion || stored.is_some() || blend.is_some();
+    let blend_depth = blend.and_then(|r| r.blend.as_ref()).map_or(0, |b| b.depth);
     let n_gen = verifier.as_ref().map_or(10, |v| v.top).max(if keep_beams {
-        FUSION_BEAMS.min(beam)
+        FUSION_BEAMS.max(blend_depth).min(beam)
     } else {
         0
     });
-    // With --text-fusion, every user's beams (the fusion's candidates).
+    // With --text-fusion or a blend, every user's beams (their candidates).
     let mut beams: Vec<Vec<genrec::decode::Hit>> = Vec::new();
     let mut reranked: Vec<Vec<u32>> = Vec::new();
     let mut verify_secs = 0.0;
@@ -313,7 +314,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(r) = blend {
         let t = Instant::now();
-        let (name, l) = blend::row(r, &ds_dir, held, &beams, &seen, &protocol)?;
+        read_text(&mut text).context("the verifier's blend needs the dataset's embeddings")?;
+        let nn = text.as_mut().expect("just read");
+        let (name, l) = blend::row(r, nn, held, &beams, &seen, &protocol)?;
         results.push(score(
             &name,
             &l,
