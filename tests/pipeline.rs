@@ -1137,6 +1137,8 @@ fn train_without_a_config_file_picks_one_from_the_dataset() {
         "5",
         "--threads",
         "1",
+        "--task",
+        "generate",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -1144,6 +1146,9 @@ fn train_without_a_config_file_picks_one_from_the_dataset() {
         err.contains("no --config") && err.contains("d_model 64"),
         "{err}"
     );
+    // --task generate: the generator alone, no verifier linked to it.
+    assert!(err.contains("not now: --task generate"), "{err}");
+    assert!(!t.path().join("ml-100k/verifier").exists());
     let toml = std::fs::read_to_string(t.path().join("ml-100k/train.toml")).unwrap();
     assert!(
         toml.contains("d_model = 64") && toml.contains("match_history = 50"),
@@ -1592,6 +1597,140 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
     assert_eq!(card.valid, again.valid);
     evaluate_reranked(&ver, &t.path().join("eval"));
     the_blend_is_chosen_and_applied(&ds, &best, t.path());
+    train_d_trains_and_links_the_verifier(&ds, t.path());
+}
+
+/// `genrec train -d` without `--task` trains the generator, then the
+/// sequence verifier over it (SASRec from the dataset's cache), and links
+/// the two: `evaluate` and `recommend` rerank with it unless `--no-rerank`.
+/// A re-run keeps it; a verifier trained over other weights is not used, and
+/// the next `train -d --resume` trains it again.
+fn train_d_trains_and_links_the_verifier(ds: &Path, root: &Path) {
+    use genrec::artifact::checkpoint;
+    let ck = root.join("ck");
+    let sets = format!("run.checkpoints=\"{}\"", ck.display());
+    let train = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "train",
+            "-d",
+            ds.to_str().unwrap(),
+            "--set",
+            &sets,
+            // The seed and epochs of the cached SASRec (train/tiny.toml's seed).
+            "--set",
+            "run.seed=7",
+            "--set",
+            "verify.sequence_max_epochs=1",
+            "--max-steps",
+            "5",
+            "--eval-every",
+            "5",
+            "--threads",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        let o = genrec(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        assert!(err.contains("linked:"), "{err}");
+        assert!(!err.contains("training SASRec"), "SASRec is cached: {err}");
+        err
+    };
+    train(&[]);
+    let (gen, ver) = (ck.join("ml-100k"), ck.join("ml-100k-verifier"));
+    let gen_best = checkpoint::resolve(&gen).unwrap();
+    assert_eq!(checkpoint::linked_verifier(&gen_best), Some(ver.clone()));
+    let evaluate = |name: &str, extra: &[&str]| -> (serde_json::Value, String) {
+        let out = root.join(name);
+        let mut args = vec![
+            "evaluate",
+            "--checkpoint",
+            gen.to_str().unwrap(),
+            "--no-baselines",
+            "--bootstrap",
+            "10",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = genrec(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("results-test.json")).unwrap()).unwrap();
+        (r, err)
+    };
+    let reranked = |r: &serde_json::Value| {
+        r["results"].as_array().unwrap().iter().any(|row| {
+            row["method"]
+                .as_str()
+                .unwrap()
+                .starts_with("genrec + verifier")
+        })
+    };
+    let (r, err) = evaluate("linked", &[]);
+    assert!(err.contains("reranking with") && reranked(&r), "{err}");
+    let card = checkpoint::load_meta(&checkpoint::resolve(&ver).unwrap()).unwrap();
+    let used = genrec::eval::BlendChoice::from_extra(&card.extra).is_some_and(|b| b.used);
+    let default = r["recommend_default"].as_str().unwrap();
+    let want = if used {
+        "genrec ⊕ text ⊕ verifier"
+    } else {
+        "genrec + verifier"
+    };
+    assert!(default.starts_with(want), "{default}");
+    // recommend, told nothing, gives the linked verifier's lists.
+    let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = root.join(name);
+        let mut args = vec![
+            "recommend",
+            "--checkpoint",
+            gen.to_str().unwrap(),
+            "--split",
+            "test",
+            "--threads",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        jsonl(&out)
+            .into_iter()
+            .map(|l| l["items"].clone())
+            .collect()
+    };
+    let told = recommend("told.jsonl", &["--rerank", ver.to_str().unwrap()]);
+    same_lists(
+        &recommend("untold.jsonl", &[]),
+        &told,
+        "the linked verifier's",
+    );
+    let (r, _) = evaluate("alone", &["--no-rerank"]);
+    assert!(!reranked(&r));
+    let default = r["recommend_default"].as_str().unwrap();
+    assert!(
+        default == "genrec" || default.starts_with("genrec ⊕ text-kNN"),
+        "{default}"
+    );
+    // A second run keeps the verifier.
+    assert!(train(&["--resume"]).contains(": kept"));
+    // A verifier trained over other generator weights is not used...
+    let best = checkpoint::resolve(&ver).unwrap();
+    let mut meta = checkpoint::load_meta(&best).unwrap();
+    meta.built_from_sha256 = Some("0".repeat(64));
+    checkpoint::save_meta(&best, &meta).unwrap();
+    let (r, err) = evaluate("stale", &[]);
+    assert!(err.contains("not reranking") && !reranked(&r), "{err}");
+    // ...and trained again by the next run, the old one kept aside.
+    let err = train(&["--resume"]);
+    assert!(
+        err.contains("other generator weights") && err.contains("moved it to"),
+        "{err}"
+    );
+    assert!(reranked(&evaluate("again", &[]).0));
 }
 
 /// The sequence verifier's run chose the three-way blend on validation and
@@ -1633,7 +1772,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         ];
         args.extend_from_slice(extra);
         ok(&args);
-        lines(&out)
+        jsonl(&out)
     };
     let rerank = ["--rerank", best.to_str().unwrap()];
     let items = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
@@ -1662,7 +1801,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         String::from_utf8_lossy(&base.stderr)
     );
     assert!(!String::from_utf8_lossy(&base.stderr).contains("training SASRec"));
-    let sasrec = lines(&lists.join("sasrec-test.jsonl"));
+    let sasrec = jsonl(&lists.join("sasrec-test.jsonl"));
     with([0.0, 0.0, 1.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
@@ -1692,14 +1831,6 @@ fn same_lists(got: &[serde_json::Value], want: &[serde_json::Value], what: &str)
         got[differ[0]],
         want[differ[0]]
     );
-}
-
-fn lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The ranks of a data-parallel job on 127.0.0.1, killed if the test ends

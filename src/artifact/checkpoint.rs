@@ -279,3 +279,58 @@ pub fn load_meta(dir: &Path) -> Result<GenrecMeta> {
 pub fn save_meta(dir: &Path, meta: &GenrecMeta) -> Result<()> {
     write_json(&dir.join("genrec.json"), meta)
 }
+
+/// The file in a generator's run directory that names the verifier
+/// `genrec train -d` trained over it: `evaluate` and `recommend` rerank with
+/// that verifier when no `--rerank` is given.
+pub const VERIFIER_LINK: &str = "verifier";
+
+/// Records `verifier_run` as the verifier of the run holding the generator
+/// checkpoint `generator`: by its name when the two runs are siblings (so
+/// the checkpoints directory can move), else by its absolute path.
+pub fn link_verifier(generator: &Path, verifier_run: &Path) -> Result<()> {
+    let run = run_of(generator)?;
+    let verifier_run = std::path::absolute(verifier_run).at(verifier_run)?;
+    let target = match verifier_run.file_name() {
+        Some(name) if verifier_run.parent() == run.parent() => PathBuf::from(name),
+        _ => verifier_run.clone(),
+    };
+    let line = format!("{}\n", target.display());
+    write_atomic(&run.join(VERIFIER_LINK), line.as_bytes())
+}
+
+/// The verifier run linked to the run holding the generator checkpoint
+/// `generator` ([`link_verifier`]), if one is.
+pub fn linked_verifier(generator: &Path) -> Option<PathBuf> {
+    let run = run_of(generator).ok()?;
+    let s = std::fs::read_to_string(run.join(VERIFIER_LINK)).ok()?;
+    // A name is a sibling of the generator's run; an absolute path stays.
+    Some(run.parent()?.join(s.trim()))
+}
+
+/// The (absolute) run directory holding checkpoint `dir`.
+fn run_of(dir: &Path) -> Result<PathBuf> {
+    let dir = std::path::absolute(dir).at(dir)?;
+    Ok(dir.parent().map_or(dir.clone(), Path::to_path_buf))
+}
+
+/// The best checkpoint of the verifier run `verifier`, when that run is
+/// finished (its λ stored) and was trained over the generator weights whose
+/// SHA-256 is `generator_sha256`; otherwise an error that says which.
+pub fn check_built_over(verifier: &Path, generator_sha256: &str) -> Result<PathBuf> {
+    let dir = resolve(verifier)?;
+    let meta = load_meta(&dir)?;
+    if meta.built_from_sha256.as_deref() != Some(generator_sha256) {
+        return Err(Error::Mismatch(format!(
+            "verifier {} was trained over other generator weights",
+            verifier.display()
+        )));
+    }
+    if meta.task != TaskKind::Verify || VerifierChoice::from_extra(&meta.extra).is_none() {
+        return Err(Error::Config(format!(
+            "{} is not a finished verifier (no λ stored)",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}

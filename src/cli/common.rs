@@ -63,8 +63,15 @@ impl DecodeArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct RerankArgs {
     /// Rerank the generator's top candidates with this verifier checkpoint.
+    /// Without it, the verifier `genrec train -d` trained over this
+    /// generator (named in its run directory's `verifier` file) reranks, when
+    /// it was trained over these very weights.
     #[arg(long)]
     pub rerank: Option<PathBuf>,
+    /// The generator's own lists (with its text fusion): no verifier, not
+    /// even the one `genrec train -d` trained over it.
+    #[arg(long, conflicts_with_all = ["rerank", "rerank_top", "lambda", "no_blend"])]
+    pub no_rerank: bool,
     /// Candidates reranked (default: the verifier's `rerank_top`).
     #[arg(long)]
     pub rerank_top: Option<usize>,
@@ -94,18 +101,34 @@ impl ModelArgs {
 }
 
 impl RerankArgs {
-    /// The verifier, when `--rerank` names one.
+    /// The verifier: the one `--rerank` names, else the one `genrec train -d`
+    /// linked to the generator (unless `--no-rerank`), else none.
     pub fn load(
         &self,
         rec: &Recommender,
         device: Device,
         default_top: usize,
     ) -> anyhow::Result<Option<Reranker>> {
-        let Some(p) = &self.rerank else {
-            return Ok(None);
+        let p = match (&self.rerank, self.no_rerank) {
+            (Some(p), _) => p.clone(),
+            (None, true) => return Ok(None),
+            (None, false) => match rec.linked_verifier() {
+                Ok(Some(p)) => {
+                    eprintln!(
+                        "reranking with {}, the verifier `genrec train -d` trained over this generator (--no-rerank: the generator's own lists)",
+                        p.display()
+                    );
+                    p
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    eprintln!("not reranking: {e} (genrec train -d <dataset> --task verify trains it again)");
+                    return Ok(None);
+                }
+            },
         };
         let spec = RerankSpec {
-            verifier: p.clone(),
+            verifier: p,
             lambda: self.lambda,
             top: self.rerank_top,
             no_blend: self.no_blend,

@@ -10,6 +10,7 @@ pub mod prepare;
 pub mod progress;
 pub mod recommend;
 pub mod train;
+mod train_auto;
 mod train_job;
 
 use clap::{Parser, Subcommand};

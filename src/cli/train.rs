@@ -122,43 +122,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ),
         );
     }
+    // `-d` without a config: the configuration comes from the data, and the
+    // run is the default pipeline's (generator, then verifier).
+    let auto = a.config.is_none();
     let cfg = match (&a.config, &a.dataset) {
         (Some(c), _) => TrainConfig::load(c, &o)?,
-        (None, Some(d)) => {
-            let ds = genrec::data::Dataset::load(d)?;
-            let device = runtime::device(a.device.unwrap_or_default())?;
-            let mut auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
-            if a.task == Some(TaskKind::Verify) {
-                auto = auto.verifier();
-            }
-            let cfg = auto.with_overrides(&o)?;
-            if cfg.run.task == TaskKind::Verify {
-                eprintln!(
-                    "no --config: the {} verifier over {}, λ chosen reranking its top {} (written to {}/train.toml)",
-                    cfg.verify.reader.name(),
-                    cfg.verify.generator.display(),
-                    cfg.verify.rerank_top,
-                    cfg.run.checkpoints.join(&cfg.run.name).display()
-                );
-            } else {
-                eprintln!(
-                "no --config: for {} users and {} interactions on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml)",
-                ds.manifest.stats.users,
-                ds.manifest.stats.interactions,
-                runtime::describe(device),
-                cfg.model.d_model,
-                cfg.model.num_layers,
-                cfg.model.num_decoder_layers,
-                cfg.optim.batch_size,
-                cfg.optim.lr,
-                cfg.eval.every,
-                cfg.eval.max_users,
-                cfg.eval.patience,
-                cfg.run.checkpoints.join(&cfg.run.name).display()
-            );
-            }
-            cfg
-        }
+        (None, Some(d)) => super::train_auto::config(d, &a, &o)?,
         (None, None) => anyhow::bail!("give --config <file.toml> or --dataset <prepared dataset>"),
     };
     runtime::set_threads((cfg.run.threads > 0).then_some(cfg.run.threads));
@@ -168,6 +137,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (tch::Device::Cuda(_), Some(j)) => tch::Device::Cuda(j.local_rank),
         (d, _) => d,
     };
+    if auto && cfg.run.task == TaskKind::Verify && job.is_none() && !a.choose_text_fusion {
+        return super::train_auto::verifier(cfg, device);
+    }
     let trainer = Trainer::new(cfg, device)?;
     if let Some(j) = &job {
         return super::train_job::run(&trainer, j, &a);
@@ -200,39 +172,55 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             s
         }
-        TaskKind::Verify => {
-            let reader = trainer.cfg.verify.reader;
-            if reader != VerifyReader::Ids {
-                run_can_start(&trainer, a.resume)?;
-            }
-            let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
-            let miner = trainer
-                .cfg
-                .verify
-                .miner
-                .as_deref()
-                .map(|p| trainer.load_generator(p))
-                .transpose()?;
-            let task = genrec::trainer::verify_task::VerifyTask::new(
-                &trainer,
-                &generator,
-                miner.as_ref(),
-                &Bar::new(),
-            )?;
-            match reader {
-                VerifyReader::Text => return train_text_verifier(&trainer, &generator, &task),
-                VerifyReader::Sequence => {
-                    return train_sequence_verifier(&trainer, &generator, &task)
-                }
-                VerifyReader::Ids => {}
-            }
-            let s = trainer.run(&task, &opts, &Bar::new())?;
-            choose_lambda(&trainer, &generator, device)?;
-            s
-        }
+        TaskKind::Verify => return train_verifier(&trainer, device, &opts),
     };
     print_summary(&s);
+    if auto && a.task.is_none() && a.stop_after.is_none() {
+        // `train -d`'s second part: the verifier over the generator just
+        // trained, with the run's settings and the `--set verify.…` given.
+        let verify: Vec<String> = o.into_iter().filter(|s| s.starts_with("verify.")).collect();
+        let cfg = trainer.cfg.clone().verifier().with_overrides(&verify)?;
+        drop(trainer);
+        return super::train_auto::verifier(cfg, device);
+    }
     Ok(())
+}
+
+/// Trains the verifier `trainer` is configured for and chooses its λ (and,
+/// for the sequence reader, the blend) on validation.
+pub(super) fn train_verifier(
+    trainer: &Trainer,
+    device: tch::Device,
+    opts: &TrainOptions,
+) -> anyhow::Result<()> {
+    let reader = trainer.cfg.verify.reader;
+    if reader != VerifyReader::Ids {
+        run_can_start(trainer, opts.resume)?;
+    }
+    let generator = trainer.load_generator(&trainer.cfg.verify.generator)?;
+    let miner = trainer
+        .cfg
+        .verify
+        .miner
+        .as_deref()
+        .map(|p| trainer.load_generator(p))
+        .transpose()?;
+    let task = genrec::trainer::verify_task::VerifyTask::new(
+        trainer,
+        &generator,
+        miner.as_ref(),
+        &Bar::new(),
+    )?;
+    match reader {
+        VerifyReader::Text => train_text_verifier(trainer, &generator, &task),
+        VerifyReader::Sequence => train_sequence_verifier(trainer, &generator, &task),
+        VerifyReader::Ids => {
+            let s = trainer.run(&task, opts, &Bar::new())?;
+            choose_lambda(trainer, &generator, device)?;
+            print_summary(&s);
+            Ok(())
+        }
+    }
 }
 
 /// The line that ends a training run.

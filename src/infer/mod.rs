@@ -92,6 +92,20 @@ impl Recommender {
 }
 
 impl Recommender {
+    /// The verifier `genrec train -d` linked to this generator's run
+    /// ([`checkpoint::linked_verifier`]), when there is one: `Err` when it
+    /// was not trained over these very weights (the generator was trained
+    /// again since) or is unfinished.
+    pub fn linked_verifier(&self) -> Result<Option<PathBuf>> {
+        let Some(run) = checkpoint::linked_verifier(&self.ck.dir) else {
+            return Ok(None);
+        };
+        checkpoint::check_built_over(&run, &self.ck.weights_sha256)?;
+        Ok(Some(run))
+    }
+}
+
+impl Recommender {
     /// The generator over `trie` (all items, or those a request allows),
     /// beam search of `width` beams, with the prompt the model was trained on.
     pub fn generator<'a>(&'a self, trie: &'a Trie, width: usize) -> Generator<'a> {

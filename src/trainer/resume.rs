@@ -3,7 +3,7 @@
 //! `--restart-if-changed` a run that does not match is moved aside.
 use super::{Task, TrainOptions, Trainer};
 use crate::artifact::checkpoint;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 
@@ -64,18 +64,7 @@ impl Trainer {
             (true, Some(dir)) => match self.resume_problem(&dir, task)? {
                 None => Some(dir),
                 Some(why) if opts.restart_if_changed => {
-                    let secs = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0);
-                    let aside = self.run_dir.with_file_name(format!(
-                        "{}.replaced-{secs}",
-                        self.run_dir
-                            .file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                    ));
-                    std::fs::rename(&self.run_dir, &aside).at(&self.run_dir)?;
+                    let aside = crate::util::fsx::move_aside(&self.run_dir)?;
                     progress.note(&format!(
                         "{why}: moved it to {} and training afresh",
                         aside.display()

@@ -19,6 +19,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).at(path)
 }
 
+/// Moves `dir` aside to `<dir>.replaced-<unix time>` (kept, not deleted)
+/// and returns where it went.
+pub fn move_aside(dir: &Path) -> Result<PathBuf> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let aside = dir.with_file_name(format!("{name}.replaced-{secs}"));
+    std::fs::rename(dir, &aside).at(dir)?;
+    Ok(aside)
+}
+
 /// Writes `v` as pretty JSON with a final newline, atomically.
 pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, v: &T) -> Result<()> {
     let mut s = serde_json::to_vec_pretty(v).map_err(|e| Error::Other(e.to_string()))?;

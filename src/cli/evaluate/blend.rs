@@ -34,7 +34,7 @@ pub(super) fn row(
     let lists = genrec::decode::hit_items(&lists);
     let w = b.blend.weights;
     let name = format!(
-        "genrec ⊕ text ⊕ verifier (recommend --rerank's default; weights {}, {}, {}, k = {}, chosen at training on validation)",
+        "genrec ⊕ text ⊕ verifier (recommend's default with this verifier; weights {}, {}, {}, k = {}, chosen at training on validation)",
         w[0], w[1], w[2], b.blend.k
     );
     Ok((name, lists))

@@ -210,13 +210,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     pb.finish();
     let secs = t0.elapsed().as_secs_f64() - verify_secs;
     if verifier.is_some() {
-        eprintln!(
-            "the verifier took {verify_secs:.1} s of {:.1} s ({:.0} %): {:.1} users/s with it, {:.1} without",
-            secs + verify_secs,
-            100.0 * verify_secs / (secs + verify_secs).max(1e-9),
-            held.len() as f64 / (secs + verify_secs).max(1e-9),
-            held.len() as f64 / secs.max(1e-9)
-        );
+        report::verifier_share(held.len(), secs, verify_secs);
     }
     let mut results: Vec<MethodResult> = vec![score("genrec", &lists, secs)];
     if let Some((c, earlier)) = &earlier {
@@ -233,10 +227,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // The rows a user would otherwise pick (text-kNN, SASRec): the row of
     // recommend's default gets its paired difference to each of them too.
     let mut rivals: Vec<(String, usize)> = Vec::new();
+    // The row whose lists `recommend` returns with the same arguments.
+    let mut default_row = 0;
     if let Some(r) = &verifier {
         let name = format!("genrec + verifier (top {}, λ = {})", r.top, r.lambda);
         results.push(score(&name, &reranked, secs + verify_secs));
         other_lists.push(reranked);
+        default_row = 1;
     }
 
     let baselines: &[Baseline] = if a.no_baselines { &[] } else { &a.baselines };
@@ -325,6 +322,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let d = against_rivals(&l, &rivals, &other_lists, &targets, &protocol);
         results.last_mut().expect("just pushed").paired.extend(d);
         other_lists.push(l);
+        default_row = results.len() - 1;
     }
     if let Some(c) = &stored {
         read_text(&mut text).context(
@@ -339,7 +337,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let l = c.fusion.fuse(&hit_items(&beams), &tk, 10);
         results.push(score(
             &format!(
-                "genrec ⊕ text-kNN (recommend's default; w = {}, k = {}, chosen at training on validation)",
+                "genrec ⊕ text-kNN (recommend's default without a verifier; w = {}, k = {}, chosen at training on validation)",
                 c.fusion.weight, c.fusion.k
             ),
             &l,
@@ -348,6 +346,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let d = against_rivals(&l, &rivals, &other_lists, &targets, &protocol);
         results.last_mut().expect("just pushed").paired.extend(d);
         other_lists.push(l);
+        if verifier.is_none() {
+            default_row = results.len() - 1;
+        }
     }
     if a.text_fusion {
         read_text(&mut text)
@@ -412,14 +413,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
 
-    let out = a.out.clone().unwrap_or_else(|| {
-        ck.dir
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_else(|| ck.dir.clone())
-    });
     report::write(
-        &out,
+        a.out.as_deref(),
         &report::Run {
             ck,
             ds_dir: &ds_dir,
@@ -430,6 +425,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             beam,
             users: held.len(),
             exclude_seen: a.decode.exclude_seen,
+            default_row,
         },
         &results,
         &recs,

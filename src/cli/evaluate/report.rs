@@ -18,15 +18,19 @@ pub(super) struct Run<'a> {
     pub beam: usize,
     pub users: usize,
     pub exclude_seen: bool,
+    /// The row whose lists `recommend` returns with the same arguments.
+    pub default_row: usize,
 }
 
-/// Writes the three files into `out` and prints the table.
+/// Writes the three files into `out` (default: the checkpoint's run
+/// directory) and prints the table.
 pub(super) fn write(
-    out: &Path,
+    out: Option<&Path>,
     run: &Run,
     results: &[MethodResult],
     recs: &[serde_json::Value],
 ) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| run.ck.dir.parent().unwrap_or(&run.ck.dir));
     let table = eval::markdown_table(results);
     let split = serde_json::to_value(run.split)?;
     let split = split.as_str().unwrap_or("test");
@@ -34,7 +38,8 @@ pub(super) fn write(
     let report = serde_json::json!({
         "checkpoint": run.ck.dir, "dataset": run.ds_dir, "split": split, "protocol": run.protocol,
         "beam": run.beam, "semantic_ids_sha256": run.codes_sha256,
-        "dataset_content_sha256": run.ds.manifest.content_sha256, "lists": recs_name, "results": results,
+        "dataset_content_sha256": run.ds.manifest.content_sha256, "lists": recs_name,
+        "recommend_default": results[run.default_row].method, "results": results,
     });
     let name = format!("results-{split}");
     genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report)
@@ -58,9 +63,29 @@ pub(super) fn write(
     let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
     genrec::util::fsx::write_atomic(&out.join(&recs_name), recs_text.as_bytes())?;
     print!("{header}{table}");
+    let d = &results[run.default_row];
+    let m = |k: &str| d.metrics.get(k).map_or(f64::NAN, |e| e.mean);
+    println!(
+        "recommend returns the row \"{}\": Recall@10 {:.4}, NDCG@10 {:.4}",
+        d.method,
+        m("recall@10"),
+        m("ndcg@10")
+    );
     println!(
         "wrote {}",
         out.join(format!("{name}.{{json,md}}")).display()
     );
     Ok(())
+}
+
+/// Prints the verifier's share of the decoding time and the throughput with
+/// and without it.
+pub(super) fn verifier_share(users: usize, secs: f64, verify_secs: f64) {
+    let all = secs + verify_secs;
+    eprintln!(
+        "the verifier took {verify_secs:.1} s of {all:.1} s ({:.0} %): {:.1} users/s with it, {:.1} without",
+        100.0 * verify_secs / all.max(1e-9),
+        users as f64 / all.max(1e-9),
+        users as f64 / secs.max(1e-9)
+    );
 }
