@@ -1121,25 +1121,31 @@ fn sasrec_trains_once_and_is_cached() {
     );
 }
 
-#[test]
-fn train_without_a_config_file_picks_one_from_the_dataset() {
-    let t = tempfile::tempdir().unwrap();
-    let d = data().to_str().unwrap().to_string();
-    let o = genrec(&[
+/// `genrec train -d ds` into the checkpoints directory `ck`: 5 steps, one
+/// thread, with `extra`.
+fn train_d(ds: &Path, ck: &Path, extra: &[&str]) -> Output {
+    let sets = format!("run.checkpoints=\"{}\"", ck.display());
+    let mut args = vec![
         "train",
         "-d",
-        &d,
+        ds.to_str().unwrap(),
         "--set",
-        &format!("run.checkpoints=\"{}\"", t.path().display()),
+        &sets,
         "--max-steps",
         "5",
         "--eval-every",
         "5",
         "--threads",
         "1",
-        "--task",
-        "generate",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    genrec(&args)
+}
+
+#[test]
+fn train_without_a_config_file_picks_one_from_the_dataset() {
+    let t = tempfile::tempdir().unwrap();
+    let o = train_d(data(), t.path(), &["--task", "generate"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -1608,28 +1614,15 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
 fn train_d_trains_and_links_the_verifier(ds: &Path, root: &Path) {
     use genrec::artifact::checkpoint;
     let ck = root.join("ck");
-    let sets = format!("run.checkpoints=\"{}\"", ck.display());
     let train = |extra: &[&str]| -> String {
-        let mut args = vec![
-            "train",
-            "-d",
-            ds.to_str().unwrap(),
-            "--set",
-            &sets,
-            // The seed and epochs of the cached SASRec (train/tiny.toml's seed).
+        // The seed and epochs of the cached SASRec (train/tiny.toml's seed).
+        let cached = [
             "--set",
             "run.seed=7",
             "--set",
             "verify.sequence_max_epochs=1",
-            "--max-steps",
-            "5",
-            "--eval-every",
-            "5",
-            "--threads",
-            "1",
         ];
-        args.extend_from_slice(extra);
-        let o = genrec(&args);
+        let o = train_d(ds, &ck, &[&cached[..], extra].concat());
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(o.status.success(), "{err}");
         assert!(err.contains("linked:"), "{err}");
@@ -1640,27 +1633,34 @@ fn train_d_trains_and_links_the_verifier(ds: &Path, root: &Path) {
     let (gen, ver) = (ck.join("ml-100k"), ck.join("ml-100k-verifier"));
     let gen_best = checkpoint::resolve(&gen).unwrap();
     assert_eq!(checkpoint::linked_verifier(&gen_best), Some(ver.clone()));
-    let evaluate = |name: &str, extra: &[&str]| -> (serde_json::Value, String) {
+    // `cmd` on the generator, one thread, its output to `root/name`.
+    let on_generator = |cmd: &str, name: &str, extra: &[&str]| -> (Output, PathBuf) {
         let out = root.join(name);
+        let out_flag = if cmd == "evaluate" {
+            "--out"
+        } else {
+            "--output"
+        };
         let mut args = vec![
-            "evaluate",
+            cmd,
             "--checkpoint",
             gen.to_str().unwrap(),
-            "--no-baselines",
-            "--bootstrap",
-            "10",
             "--threads",
             "1",
-            "--out",
+            out_flag,
             out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         let o = genrec(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (o, out)
+    };
+    let evaluate = |name: &str, extra: &[&str]| -> (serde_json::Value, String) {
+        let quick = ["--no-baselines", "--bootstrap", "10"];
+        let (o, out) = on_generator("evaluate", name, &[&quick[..], extra].concat());
+        let r = std::fs::read(out.join("results-test.json")).unwrap();
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
-        assert!(o.status.success(), "{err}");
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("results-test.json")).unwrap()).unwrap();
-        (r, err)
+        (serde_json::from_slice(&r).unwrap(), err)
     };
     let reranked = |r: &serde_json::Value| {
         r["results"].as_array().unwrap().iter().any(|row| {
@@ -1683,20 +1683,8 @@ fn train_d_trains_and_links_the_verifier(ds: &Path, root: &Path) {
     assert!(default.starts_with(want), "{default}");
     // recommend, told nothing, gives the linked verifier's lists.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
-        let out = root.join(name);
-        let mut args = vec![
-            "recommend",
-            "--checkpoint",
-            gen.to_str().unwrap(),
-            "--split",
-            "test",
-            "--threads",
-            "1",
-            "--output",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        ok(&args);
+        let with_test = [&["--split", "test"][..], extra].concat();
+        let (_, out) = on_generator("recommend", name, &with_test);
         jsonl(&out)
             .into_iter()
             .map(|l| l["items"].clone())

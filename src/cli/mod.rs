@@ -34,7 +34,7 @@ pub enum Command {
     Embed(embed::Args),
     /// Build semantic IDs by residual k-means and print the index's health; `--add` for cold start.
     Index(index::Args),
-    /// Train the T5 generator (GPU when present, CPU otherwise).
+    /// Train the T5 generator or the verifier (GPU when present, CPU otherwise); `-d <dataset>` alone: both.
     Train(train::Args),
     /// Leave-one-out evaluation with confidence intervals, next to baselines.
     Evaluate(evaluate::Args),

@@ -19,8 +19,12 @@ pub struct Args {
     /// device (README: "train without a config file").
     #[arg(long, short, required_unless_present = "dataset")]
     pub config: Option<PathBuf>,
-    /// Prepared dataset to train on (overrides the config's `data.dataset`;
-    /// without --config, the configuration comes from its statistics).
+    /// Prepared dataset to train on (overrides the config's `data.dataset`).
+    /// Without --config, the configuration comes from its statistics and the
+    /// run is the default pipeline: the generator (`checkpoints/<dataset
+    /// name>`), then the sequence verifier over it with λ and the blend
+    /// chosen on validation (`<name>-verifier`), linked so that `evaluate`
+    /// and `recommend` on the generator use it.
     #[arg(long, short)]
     pub dataset: Option<PathBuf>,
     /// Override any setting: --set optim.lr=0.002 --set eval.every=200 (repeatable).
@@ -34,9 +38,12 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub device: Option<DeviceChoice>,
     /// What to train (default: run.task of the config, "generate"). With
-    /// --dataset and no --config, `--task verify` trains the sequence
-    /// verifier (SASRec) over the generator `genrec train -d` trained on the
-    /// same dataset (`checkpoints/<dataset name>`), as `<name>-verifier`.
+    /// --dataset and no --config (default: both, generator then verifier),
+    /// `--task generate` trains the generator alone and `--task verify` the
+    /// sequence verifier (SASRec) over the generator `genrec train -d`
+    /// trained on the same dataset (`checkpoints/<dataset name>`), as
+    /// `<name>-verifier`: one already trained over its weights is kept, any
+    /// other moved aside.
     #[arg(long, value_enum)]
     pub task: Option<TaskKind>,
     /// Shorthands for --set run.name / optim.max_steps / optim.batch_size / optim.lr / eval.every / run.threads.
