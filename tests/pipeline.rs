@@ -1796,6 +1796,45 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         &items(&sasrec),
         "SASRec's",
     );
+    // With seen items excluded: SASRec's own top 10 among the items the user
+    // has not seen, however long their history (ML-100K: hundreds of items),
+    // from its lists 1,000 deep.
+    let deep = root.join("sasrec-deep");
+    let base = genrec(&[
+        "baseline",
+        "-d",
+        ds.to_str().unwrap(),
+        "--max-epochs",
+        "1",
+        "--seed",
+        "7",
+        "--threads",
+        "1",
+        "--lists",
+        deep.to_str().unwrap(),
+        "--top-k",
+        "1000",
+    ]);
+    assert!(base.status.success());
+    let d = genrec::data::Dataset::load(ds).unwrap();
+    let unseen: Vec<serde_json::Value> = jsonl(&deep.join("sasrec-test.jsonl"))
+        .iter()
+        .zip(&d.test)
+        .map(|(l, h)| {
+            let seen: std::collections::HashSet<&str> = h
+                .history
+                .iter()
+                .map(|&i| d.items[i as usize].original_id.as_str())
+                .collect();
+            let all = l["items"].as_array().unwrap().iter();
+            all.filter(|i| !seen.contains(i.as_str().unwrap()))
+                .take(10)
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let excluded = recommend("vx.jsonl", &[&rerank[..], &["--exclude-seen"]].concat());
+    same_lists(&items(&excluded), &unseen, "SASRec's unseen");
     // The generator alone: its own (unfused) lists.
     with([1.0, 0.0, 0.0]);
     let gen_only = recommend("g.jsonl", &rerank);

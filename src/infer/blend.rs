@@ -50,7 +50,7 @@ impl Reranker {
         let LoadedVerifier::Sequence(q) = &self.reader else {
             return Ok(None);
         };
-        let own = q.own_top(histories, depth, keep);
+        let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
         let beams: Vec<Vec<u32>> = hits
             .iter()

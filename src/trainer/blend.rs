@@ -64,7 +64,7 @@ pub fn choose_and_store_blend(
         .collect();
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
-    let own = verifier.own_top(&histories, BLEND_DEPTH, &|_, _| true);
+    let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
     let beams: Vec<Vec<u32>> = hit_items(&hits)
         .into_iter()
         .map(|l| l.into_iter().take(BLEND_DEPTH).collect())

@@ -59,15 +59,17 @@ impl SequenceVerifier {
     }
 
     /// Its own top `k` next items for each history over the whole catalogue,
-    /// leaving out those `keep(user, item)` refuses among its top `4k`.
+    /// leaving out those `keep(user, item)` refuses among its top
+    /// `4k + extra` (`extra`: how many it may refuse, e.g. the most items a
+    /// user has seen when seen items are excluded).
     pub fn own_top(
         &self,
         histories: &[&[u32]],
-        k: usize,
+        (k, extra): (usize, usize),
         keep: &dyn Fn(usize, u32) -> bool,
     ) -> Vec<Vec<u32>> {
         self.model
-            .top_items(histories, 4 * k, None)
+            .top_items(histories, 4 * k + extra, None)
             .into_iter()
             .enumerate()
             .map(|(u, l)| l.into_iter().filter(|&i| keep(u, i)).take(k).collect())
