@@ -452,6 +452,48 @@ fn jsonl_item_text_keeps_the_file_order_with_the_title_first() {
 }
 
 #[test]
+fn jsonl_dates_order_interactions_and_nested_item_fields_become_text() {
+    // Times as exported catalogues write them: dates, date-times, zones.
+    let p = run_case(
+        Format::Jsonl,
+        (
+            "i.jsonl",
+            b"{\"user\": \"u\", \"item\": \"a\", \"timestamp\": \"2016-03-09 00:44:42\"}\n\
+{\"user\": \"u\", \"item\": \"b\", \"timestamp\": \"2016-03-09T02:44:41+02:00\"}\n\
+{\"user\": \"u\", \"item\": \"c\", \"timestamp\": \"2016-03-08\"}\n",
+        ),
+        (
+            "items.jsonl",
+            b"{\"item\": \"a\", \"name\": \"Joe's Pizza\", \"attributes\": {\"WiFi\": \"free\", \"Parking\": null}, \"images\": [{\"large\": \"https://x.example/a.jpg\"}], \"url\": \"http://x.example/a\"}\n\
+{\"item\": \"b\", \"name\": \"B\", \"categories\": [[\"Beauty\", \"Skin\"], \"Face\"]}\n\
+{\"item\": \"c\", \"name\": \"C\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    // c (the 8th) first, then b (00:44:41 UTC) one second before a.
+    assert_eq!(p.sequences[0].items, vec![2, 1, 0]);
+    // Objects as "key: value", links and empty values left out.
+    assert_eq!(p.items[0].text, "Joe's Pizza | WiFi: free");
+    assert_eq!(p.items[1].text, "B | Beauty, Skin, Face");
+    // Neither a number nor a date: the line and what was expected.
+    let e = run_case(
+        Format::Jsonl,
+        (
+            "i.jsonl",
+            b"{\"user\": \"u\", \"item\": \"a\", \"timestamp\": \"2016-02-30\"}\n",
+        ),
+        ("items.jsonl", b"{\"item\": \"a\"}\n"),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("i.jsonl:1: timestamp `2016-02-30` is not a number nor a date"),
+        "{e}"
+    );
+}
+
+#[test]
 fn catalogue_items_without_interactions_are_kept_unless_dropped() {
     let items: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\nd\tD\n";
     let inter: &[u8] =

@@ -17,6 +17,41 @@ fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<Str
     }
 }
 
+/// A JSON value as item text: strings as they are, except web addresses
+/// (image and video links describe nothing the text encoder can read);
+/// arrays joined with ", "; objects as "key: value; …" (e.g. a product's
+/// `details`, a business's `attributes`); null as nothing.
+fn item_text(v: &Value) -> String {
+    let joined = |parts: Vec<String>, sep: &str| {
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) if is_link(s.trim()) => String::new(),
+        Value::String(s) => s.trim().to_string(),
+        Value::Array(a) => joined(a.iter().map(item_text).collect(), ", "),
+        Value::Object(m) => joined(
+            m.iter()
+                .map(|(k, x)| match item_text(x) {
+                    t if t.is_empty() => t,
+                    t => format!("{k}: {t}"),
+                })
+                .collect(),
+            "; ",
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A web address alone (no other words).
+fn is_link(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && !s.contains(char::is_whitespace)
+}
+
 fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<Ordered> {
     serde_json::from_str::<Ordered>(line).map_err(|e| {
         if e.is_data() {
@@ -68,6 +103,9 @@ impl<'de> serde::Deserialize<'de> for Ordered {
     }
 }
 
+const NOT_A_TIME: &str =
+    "is not a number nor a date (expected e.g. 1457484282, 2016-03-09 or 2016-03-09T00:44:42Z)";
+
 pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
     let f = TextFile::read(path)?;
     let mut out = Vec::new();
@@ -111,15 +149,9 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
         } else {
             let ts = match m.get("timestamp") {
                 Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-                Some(Value::String(s)) => parse_number(&f, ln, "timestamp", s)?,
-                Some(other) => {
-                    return Err(f.err(
-                        ln,
-                        format!(
-                            "timestamp `{other}` is not a number (expected a numeric timestamp)"
-                        ),
-                    ))
-                }
+                Some(Value::String(s)) => super::timestamp::parse(s)
+                    .ok_or_else(|| f.err(ln, format!("timestamp `{s}` {NOT_A_TIME}")))?,
+                Some(other) => return Err(f.err(ln, format!("timestamp `{other}` {NOT_A_TIME}"))),
                 None => return Err(f.err(ln, "missing field `timestamp`")),
             };
             let rating = match m.get("rating") {
@@ -170,20 +202,7 @@ pub(super) fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>
             if k == key {
                 continue;
             }
-            let s = match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.trim().to_string(),
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
+            let s = item_text(v);
             if !fields.contains(k) {
                 fields.push(k.clone());
             }

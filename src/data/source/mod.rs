@@ -5,9 +5,11 @@
 //!   typed header (`user_id:token  item_id:token  rating:float  timestamp:float`).
 //! * P5-style `sequential_data.txt` (`user item item ...`, items in time order,
 //!   LF or CRLF) with an item TSV (`p5_item_id  asin  title`).
-//! * Generic JSONL: interactions (`{"user", "item", "timestamp", "rating"?}`) or
+//! * Generic JSONL: interactions (`{"user", "item", "timestamp", "rating"?}`,
+//!   the timestamp a number or an ISO 8601 date) or
 //!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
 mod jsonl;
+mod timestamp;
 
 use super::lines::TextFile;
 use crate::error::{Error, Result};
@@ -71,8 +73,19 @@ pub enum Format {
     Jsonl,
 }
 
-/// Names accepted for the item id column of an item file, in order of preference.
-const ITEM_ID_COLUMNS: [&str; 4] = ["item_id", "p5_item_id", "item", "id"];
+/// Names accepted for the item id column of an item file, in order of
+/// preference: genrec's own, then those of exported catalogues (Amazon
+/// Reviews 2023's `parent_asin`, 2018's `asin`, Yelp's `business_id`).
+const ITEM_ID_COLUMNS: [&str; 8] = [
+    "item_id",
+    "p5_item_id",
+    "item",
+    "id",
+    "parent_asin",
+    "asin",
+    "business_id",
+    "product_id",
+];
 
 /// Works out the format and the two file paths from what the user gave.
 pub fn resolve(
