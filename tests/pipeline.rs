@@ -1766,30 +1766,30 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     let items = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
         v.iter().map(|l| l["items"].clone()).collect()
     };
-    // SASRec's own top 10 per test user, from the same cache.
-    let lists = root.join("sasrec-lists");
-    let base = genrec(&[
-        "baseline",
-        "-d",
-        ds.to_str().unwrap(),
-        "--max-epochs",
-        "1",
-        "--seed",
-        "7",
-        "--threads",
-        "1",
-        "--lists",
-        lists.to_str().unwrap(),
-        "--top-k",
-        "10",
-    ]);
-    assert!(
-        base.status.success(),
-        "{}",
-        String::from_utf8_lossy(&base.stderr)
-    );
-    assert!(!String::from_utf8_lossy(&base.stderr).contains("training SASRec"));
-    let sasrec = jsonl(&lists.join("sasrec-test.jsonl"));
+    // SASRec's own top `k` per test user, from the same cache.
+    let sasrec_lists = |name: &str, k: &str| -> Vec<serde_json::Value> {
+        let dir = root.join(name);
+        let base = genrec(&[
+            "baseline",
+            "-d",
+            ds.to_str().unwrap(),
+            "--max-epochs",
+            "1",
+            "--seed",
+            "7",
+            "--threads",
+            "1",
+            "--lists",
+            dir.to_str().unwrap(),
+            "--top-k",
+            k,
+        ]);
+        let err = String::from_utf8_lossy(&base.stderr);
+        assert!(base.status.success(), "{err}");
+        assert!(!err.contains("training SASRec"), "{err}");
+        jsonl(&dir.join("sasrec-test.jsonl"))
+    };
+    let sasrec = sasrec_lists("sasrec-lists", "10");
     with([0.0, 0.0, 1.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
@@ -1799,25 +1799,8 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     // With seen items excluded: SASRec's own top 10 among the items the user
     // has not seen, however long their history (ML-100K: hundreds of items),
     // from its lists 1,000 deep.
-    let deep = root.join("sasrec-deep");
-    let base = genrec(&[
-        "baseline",
-        "-d",
-        ds.to_str().unwrap(),
-        "--max-epochs",
-        "1",
-        "--seed",
-        "7",
-        "--threads",
-        "1",
-        "--lists",
-        deep.to_str().unwrap(),
-        "--top-k",
-        "1000",
-    ]);
-    assert!(base.status.success());
     let d = genrec::data::Dataset::load(ds).unwrap();
-    let unseen: Vec<serde_json::Value> = jsonl(&deep.join("sasrec-test.jsonl"))
+    let unseen: Vec<serde_json::Value> = sasrec_lists("sasrec-deep", "1000")
         .iter()
         .zip(&d.test)
         .map(|(l, h)| {
