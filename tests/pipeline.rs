@@ -1818,14 +1818,34 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         .collect();
     let excluded = recommend("vx.jsonl", &[&rerank[..], &["--exclude-seen"]].concat());
     same_lists(&items(&excluded), &unseen, "SASRec's unseen");
-    // The generator alone: its own (unfused) lists.
+    // The generator's source alone: its candidates reranked by λ, what
+    // --no-blend gives.
     with([1.0, 0.0, 0.0]);
     let gen_only = recommend("g.jsonl", &rerank);
-    let plain = recommend("plain.jsonl", &["--no-text-fusion", "--beam", "20"]);
-    same_lists(&items(&gen_only), &items(&plain), "the generator's");
-    // --no-blend: the λ-reranking, which reorders the generator's candidates.
     let lambda = recommend("l.jsonl", &[&rerank[..], &["--no-blend"]].concat());
+    same_lists(&items(&gen_only), &items(&lambda), "the λ-reranking's");
     assert_ne!(items(&lambda), items(&sasrec));
+    // With λ = 0 that is the generator's own (unfused) list.
+    let mut meta = card.clone();
+    let mut c = genrec::artifact::checkpoint::VerifierChoice::from_extra(&meta.extra).unwrap();
+    c.lambda = 0.0;
+    let forced = genrec::eval::BlendChoice {
+        blend: genrec::eval::Blend {
+            weights: [1.0, 0.0, 0.0],
+            k: 60.0,
+        },
+        used: true,
+        ..b.clone()
+    };
+    meta.extra = c.to_extra();
+    meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
+    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    let plain = recommend("plain.jsonl", &["--no-text-fusion", "--beam", "20"]);
+    same_lists(
+        &items(&recommend("g0.jsonl", &rerank)),
+        &items(&plain),
+        "the generator's",
+    );
 }
 
 /// Asserts that two runs' per-user lists are the same, naming the first user that differs.

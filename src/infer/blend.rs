@@ -1,12 +1,13 @@
 //! The three-way blend at inference (`eval::BlendChoice`, chosen when the
 //! sequence verifier was trained): each user's list is the weighted
-//! reciprocal-rank fusion of the generator's beams, the last item's text
+//! reciprocal-rank fusion of the generator's beams (reranked by λ), the last item's text
 //! neighbours and the verifier's own top items, every source leaving out
 //! what the request forbids (seen items, deny- or outside allow-lists).
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{scored_hits, Hit};
 use crate::error::Result;
 use crate::eval::{TextNeighbours, TextQuery};
+use crate::verify::{rerank_lists, reranked_beams, Judge};
 use std::path::Path;
 
 impl Reranker {
@@ -52,10 +53,15 @@ impl Reranker {
         };
         let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
-        let beams: Vec<Vec<u32>> = hits
+        // The generator's list: its first candidates reranked by λ, as the
+        // blend was chosen with.
+        let tops: Vec<Vec<Hit>> = hits
             .iter()
-            .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
+            .map(|hs| hs.iter().take(self.top).copied().collect())
             .collect();
+        let users: Vec<(&str, &[u32])> = histories.iter().map(|&h| ("", h)).collect();
+        let yes = q.log_p_yes_lists(&users, &tops);
+        let beams = reranked_beams(hits, &rerank_lists(&tops, &yes, self.lambda), depth);
         Ok(Some(scored_hits(b.blend.fuse(&beams, &text, &own, top))))
     }
 }

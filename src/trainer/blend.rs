@@ -1,7 +1,7 @@
 //! After the sequence verifier's λ is chosen: choosing, on the validation
 //! users, the three-way blend (`eval::BlendChoice`: weighted reciprocal-rank
-//! fusion of the generator's beams, the last item's text neighbours and the
-//! verifier's own top items) and storing it in the verifier's card, where
+//! fusion of the generator's beams reranked by λ, the last item's text
+//! neighbours and the verifier's own top items) and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
 //! it beats the λ-reranking with a paired interval above zero.
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::eval::{BlendChoice, TextQuery, BLEND_DEPTH};
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
-use crate::verify::{rerank_lists, Judge};
+use crate::verify::{rerank_lists, reranked_beams, Judge};
 use std::path::Path;
 
 /// Chooses the blend for `verifier` over `generator` (with the λ of
@@ -42,7 +42,7 @@ pub fn choose_and_store_blend(
         t.cfg.eval.beam.max(depth),
     );
     progress.note(&format!(
-        "the blend: the generator's {BLEND_DEPTH} beams, the last item's {BLEND_DEPTH} text neighbours and the verifier's own top {BLEND_DEPTH}, on {} validation users",
+        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours and the verifier's own top {BLEND_DEPTH}, on {} validation users",
         held.len()
     ));
     let queries: Vec<Query> = held.iter().map(Query::from).collect();
@@ -58,17 +58,15 @@ pub fn choose_and_store_blend(
         .map(|hs| hs.iter().take(choice.rerank_top).copied().collect())
         .collect();
     let yes = verifier.log_p_yes_lists(&users, &tops);
-    let reranked: Vec<Vec<u32>> = hit_items(&rerank_lists(&tops, &yes, choice.lambda))
+    let rr = rerank_lists(&tops, &yes, choice.lambda);
+    let reranked: Vec<Vec<u32>> = hit_items(&rr)
         .into_iter()
         .map(|l| l.into_iter().take(10).collect())
         .collect();
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
     let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
-    let beams: Vec<Vec<u32>> = hit_items(&hits)
-        .into_iter()
-        .map(|l| l.into_iter().take(BLEND_DEPTH).collect())
-        .collect();
+    let beams = reranked_beams(&hits, &rr, BLEND_DEPTH);
     let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)

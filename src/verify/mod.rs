@@ -176,6 +176,20 @@ pub fn rerank_lists(hits: &[Vec<Hit>], log_p_yes: &[Vec<f32>], lambda: f64) -> V
         .collect()
 }
 
+/// The generator's list as the blend reads it: its candidates reranked by λ
+/// (`reranked`, from [`rerank_lists`] of each user's first candidates), then
+/// the rest of its beams (`hits`), `depth` items in all. A blend that weighs
+/// this list alone gives the λ-reranking.
+pub fn reranked_beams(hits: &[Vec<Hit>], reranked: &[Vec<Hit>], depth: usize) -> Vec<Vec<u32>> {
+    hits.iter()
+        .zip(reranked)
+        .map(|(hs, rr)| {
+            let rest = hs.iter().skip(rr.len());
+            rr.iter().chain(rest).map(|h| h.item).take(depth).collect()
+        })
+        .collect()
+}
+
 /// Area under the ROC curve: the probability that a random positive scores
 /// above a random negative (ties count ½).
 pub fn auc(pos: &[f32], neg: &[f32]) -> f64 {
