@@ -9,6 +9,7 @@
 //!   optimizer.safetensors AdamW moments + step        ┐ for --resume
 //!   trainer.json          step, best score, patience  ┘
 //! latest, best            one line each: the directory of that checkpoint
+//! verifier                (a generator run of `genrec train -d`) its verifier's run
 //! metrics.jsonl, metrics.svg, train.toml
 //! ```
 //! A checkpoint directory is written under a temporary name and renamed when
