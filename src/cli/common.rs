@@ -1,6 +1,7 @@
 //! What the commands share: device and threads; the options naming a generator
 //! checkpoint with its dataset and index, and the verifier's rerank options;
 //! loading and its checks are the library's (`genrec::infer`).
+use anyhow::Context;
 use genrec::infer::{Recommender, RerankSpec, Reranker, Source};
 use genrec::runtime::{self, DeviceChoice};
 use std::path::PathBuf;
@@ -109,6 +110,7 @@ impl RerankArgs {
         device: Device,
         default_top: usize,
     ) -> anyhow::Result<Option<Reranker>> {
+        let linked = self.rerank.is_none();
         let p = match (&self.rerank, self.no_rerank) {
             (Some(p), _) => p.clone(),
             (None, true) => return Ok(None),
@@ -133,7 +135,14 @@ impl RerankArgs {
             top: self.rerank_top,
             no_blend: self.no_blend,
         };
-        Ok(Some(Reranker::load(&spec, rec, device, default_top)?))
+        let r = Reranker::load(&spec, rec, device, default_top).with_context(|| {
+            if linked {
+                "the verifier `genrec train -d` linked to this generator (--no-rerank: without it)"
+            } else {
+                "--rerank"
+            }
+        })?;
+        Ok(Some(r))
     }
 }
 

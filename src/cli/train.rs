@@ -149,6 +149,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let trainer = Trainer::new(cfg, device)?;
     if let Some(j) = &job {
+        if auto && a.task.is_none() {
+            eprintln!("a data-parallel job trains the generator only: run `genrec train -d <dataset> --task verify` after it for the verifier");
+        }
         return super::train_job::run(&trainer, j, &a);
     }
     eprintln!(
