@@ -212,20 +212,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let extra = |depth: usize| if filtered { longest + 4 * depth } else { 0 };
         if let Some(v) = &verifier {
             let tv = Instant::now();
-            let blended = match &mut blend_nn {
-                Some(nn) => v.blend_lists(nn, (&histories, &hits), a.top_k, &keep, extra(n_gen))?,
-                None => None,
-            };
-            hits = match blended {
-                Some(b) => b,
-                None => {
-                    let users: Vec<(&str, &[u32])> = batch
-                        .iter()
-                        .map(|r| (r.user.as_str(), r.history.as_slice()))
-                        .collect();
-                    v.apply(item_tokens, &users, &hits)
-                }
-            };
+            let users: Vec<(&str, &[u32])> = batch
+                .iter()
+                .map(|r| (r.user.as_str(), r.history.as_slice()))
+                .collect();
+            // λ-reranked; the blend, when chosen, fuses these with the others.
+            hits = v.apply(item_tokens, &users, &hits);
+            if let Some(nn) = &mut blend_nn {
+                let blended =
+                    v.blend_lists(nn, (&histories, &hits), a.top_k, &keep, extra(n_gen))?;
+                hits = blended.unwrap_or(hits);
+            }
             verify_secs += tv.elapsed().as_secs_f64();
         }
         if let Some((c, nn)) = &mut text {

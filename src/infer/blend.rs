@@ -7,7 +7,6 @@ use super::{LoadedVerifier, Reranker};
 use crate::decode::{scored_hits, Hit};
 use crate::error::Result;
 use crate::eval::{TextNeighbours, TextQuery};
-use crate::verify::{rerank_lists, reranked_beams, Judge};
 use std::path::Path;
 
 impl Reranker {
@@ -28,8 +27,9 @@ impl Reranker {
     }
 
     /// Each user's blended list, best `top` (the fused score as each hit's
-    /// score), from the generator's `hits` (their first `depth`: the blend's,
-    /// or `top` when more are asked for), the text
+    /// score), from the generator's candidates as [`Reranker::apply`]
+    /// reranked them (`reranked`, their first `depth`: the blend's, or `top`
+    /// when more are asked for), the text
     /// neighbours of the last item in `nn` and the verifier's own top items;
     /// `keep(user, item)` says what may be recommended (the beams already
     /// obey it), `extra` how many more neighbours to fetch to make up for
@@ -37,7 +37,7 @@ impl Reranker {
     pub fn blend_lists(
         &self,
         nn: &mut TextNeighbours,
-        (histories, hits): (&[&[u32]], &[Vec<Hit>]),
+        (histories, reranked): (&[&[u32]], &[Vec<Hit>]),
         top: usize,
         keep: &dyn Fn(usize, u32) -> bool,
         extra: usize,
@@ -53,15 +53,10 @@ impl Reranker {
         };
         let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
-        // The generator's list: its first candidates reranked by λ, as the
-        // blend was chosen with.
-        let tops: Vec<Vec<Hit>> = hits
+        let beams: Vec<Vec<u32>> = reranked
             .iter()
-            .map(|hs| hs.iter().take(self.top).copied().collect())
+            .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
             .collect();
-        let users: Vec<(&str, &[u32])> = histories.iter().map(|&h| ("", h)).collect();
-        let yes = q.log_p_yes_lists(&users, &tops);
-        let beams = reranked_beams(hits, &rerank_lists(&tops, &yes, self.lambda), depth);
         Ok(Some(scored_hits(b.blend.fuse(&beams, &text, &own, top))))
     }
 }

@@ -18,7 +18,7 @@ use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::text::TextVerifier;
-use crate::verify::{rerank_lists, Judge, Verifier};
+use crate::verify::{rerank_front, Judge, Verifier};
 
 mod blend;
 use std::path::{Path, PathBuf};
@@ -234,7 +234,8 @@ impl Reranker {
         })
     }
 
-    /// Reranks each user's candidates; all (user, candidate) pairs of the
+    /// Reranks each user's first `top` candidates (the depth λ was chosen
+    /// for) and keeps the rest after them; all (user, candidate) pairs of the
     /// batch go through the verifier together.
     pub fn apply(
         &self,
@@ -242,6 +243,10 @@ impl Reranker {
         users: &[(&str, &[u32])],
         hits: &[Vec<Hit>],
     ) -> Vec<Vec<Hit>> {
+        let tops: Vec<Vec<Hit>> = hits
+            .iter()
+            .map(|hs| hs.iter().take(self.top).copied().collect())
+            .collect();
         let yes = match &self.reader {
             LoadedVerifier::Ids(ck) => Verifier {
                 model: &ck.model,
@@ -249,10 +254,10 @@ impl Reranker {
                 item_tokens,
                 prompt: ck.meta.prompt(),
             }
-            .log_p_yes_lists(users, hits),
-            LoadedVerifier::Text(t) => t.log_p_yes_lists(users, hits),
-            LoadedVerifier::Sequence(q) => q.log_p_yes_lists(users, hits),
+            .log_p_yes_lists(users, &tops),
+            LoadedVerifier::Text(t) => t.log_p_yes_lists(users, &tops),
+            LoadedVerifier::Sequence(q) => q.log_p_yes_lists(users, &tops),
         };
-        rerank_lists(hits, &yes, self.lambda)
+        rerank_front(hits, &yes, self.lambda)
     }
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::eval::{BlendChoice, TextQuery, BLEND_DEPTH};
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
-use crate::verify::{rerank_lists, reranked_beams, Judge};
+use crate::verify::{rerank_front, Judge};
 use std::path::Path;
 
 /// Chooses the blend for `verifier` over `generator` (with the λ of
@@ -58,15 +58,19 @@ pub fn choose_and_store_blend(
         .map(|hs| hs.iter().take(choice.rerank_top).copied().collect())
         .collect();
     let yes = verifier.log_p_yes_lists(&users, &tops);
-    let rr = rerank_lists(&tops, &yes, choice.lambda);
-    let reranked: Vec<Vec<u32>> = hit_items(&rr)
-        .into_iter()
-        .map(|l| l.into_iter().take(10).collect())
-        .collect();
+    // The generator's list as inference reranks it: the first `rerank_top`
+    // by λ, the rest after (`Reranker::apply`).
+    let rr = hit_items(&rerank_front(&hits, &yes, choice.lambda));
+    let first = |n: usize| -> Vec<Vec<u32>> {
+        rr.iter()
+            .map(|l| l.iter().take(n).copied().collect())
+            .collect()
+    };
+    let reranked = first(10);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
     let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
-    let beams = reranked_beams(&hits, &rr, BLEND_DEPTH);
+    let beams = first(BLEND_DEPTH);
     let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)

@@ -176,16 +176,18 @@ pub fn rerank_lists(hits: &[Vec<Hit>], log_p_yes: &[Vec<f32>], lambda: f64) -> V
         .collect()
 }
 
-/// The generator's list as the blend reads it: its candidates reranked by λ
-/// (`reranked`, from [`rerank_lists`] of each user's first candidates), then
-/// the rest of its beams (`hits`), `depth` items in all. A blend that weighs
-/// this list alone gives the λ-reranking.
-pub fn reranked_beams(hits: &[Vec<Hit>], reranked: &[Vec<Hit>], depth: usize) -> Vec<Vec<u32>> {
+/// Each user's list with its first candidates (as many as that user has
+/// log P(yes) for) [`rerank`]ed by λ and the rest kept after them in their
+/// order: the λ-reranking of the depth λ was chosen for, and the list the
+/// blend reads as the generator's.
+pub fn rerank_front(hits: &[Vec<Hit>], log_p_yes: &[Vec<f32>], lambda: f64) -> Vec<Vec<Hit>> {
     hits.iter()
-        .zip(reranked)
-        .map(|(hs, rr)| {
-            let rest = hs.iter().skip(rr.len());
-            rr.iter().chain(rest).map(|h| h.item).take(depth).collect()
+        .zip(log_p_yes)
+        .map(|(hs, ly)| {
+            let n = ly.len().min(hs.len());
+            let mut v = rerank(&hs[..n], &ly[..n], lambda);
+            v.extend_from_slice(&hs[n..]);
+            v
         })
         .collect()
 }

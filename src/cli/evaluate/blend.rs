@@ -1,5 +1,6 @@
 //! `evaluate --rerank`'s blend row: when the verifier was trained with a
-//! blend chosen on validation (`eval::BlendChoice`), the generator's beams,
+//! blend chosen on validation (`eval::BlendChoice`), the generator's beams
+//! as the verifier reranked them,
 //! the last item's text neighbours and the verifier's own top items fused as
 //! `recommend --rerank` fuses them.
 use anyhow::Context;
@@ -14,7 +15,7 @@ pub(super) fn row(
     r: &Reranker,
     nn: &mut TextNeighbours,
     held: &[genrec::data::HeldOut],
-    beams: &[Vec<Hit>],
+    reranked: &[Vec<Hit>],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
 ) -> anyhow::Result<(String, Vec<Vec<u32>>)> {
@@ -29,7 +30,7 @@ pub(super) fn row(
         0
     };
     let lists = r
-        .blend_lists(nn, (&histories, beams), 10, &keep, extra)?
+        .blend_lists(nn, (&histories, reranked), 10, &keep, extra)?
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
     let lists = genrec::decode::hit_items(&lists);
     let w = b.blend.weights;

@@ -150,16 +150,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // The text fusion `recommend` applies by default (chosen at training).
     let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
     let blend = verifier.as_ref().filter(|r| r.blend.is_some());
-    let keep_beams = a.text_fusion || stored.is_some() || blend.is_some();
+    let keep_beams = a.text_fusion || stored.is_some();
     let blend_depth = blend.and_then(|r| r.blend.as_ref()).map_or(0, |b| b.depth);
-    let n_gen = verifier.as_ref().map_or(10, |v| v.top).max(if keep_beams {
-        FUSION_BEAMS.max(blend_depth).min(beam)
-    } else {
-        0
-    });
-    // With --text-fusion or a blend, every user's beams (their candidates).
+    let fused_depth = if keep_beams { FUSION_BEAMS } else { 0 };
+    let n_gen = verifier
+        .as_ref()
+        .map_or(10, |v| v.top)
+        .max(fused_depth.max(blend_depth).min(beam));
+    // With --text-fusion or a stored fusion, every user's beams (their candidates).
     let mut beams: Vec<Vec<genrec::decode::Hit>> = Vec::new();
     let mut reranked: Vec<Vec<u32>> = Vec::new();
+    // With a blend, each user's whole λ-reranked list (the blend's first source).
+    let mut reranked_hits: Vec<Vec<genrec::decode::Hit>> = Vec::new();
     let mut verify_secs = 0.0;
     let pb = Bar::new();
     pb.start(
@@ -190,6 +192,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .collect();
             for hs in r.apply(item_tokens, &users, &all_hits) {
                 reranked.push(hs.iter().take(10).map(|x| x.item).collect());
+                if blend.is_some() {
+                    reranked_hits.push(hs);
+                }
             }
             verify_secs += tv.elapsed().as_secs_f64();
         }
@@ -313,7 +318,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let t = Instant::now();
         read_text(&mut text).context("the verifier's blend needs the dataset's embeddings")?;
         let nn = text.as_mut().expect("just read");
-        let (name, l) = blend::row(r, nn, held, &beams, &seen, &protocol)?;
+        let (name, l) = blend::row(r, nn, held, &reranked_hits, &seen, &protocol)?;
         results.push(score(
             &name,
             &l,
