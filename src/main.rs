@@ -1,3 +1,5 @@
+//! The `genrec` command line: one binary whose subcommands run the
+//! pipeline (prepare → embed → index → train → evaluate / recommend).
 use clap::Parser;
 
 mod cli;

@@ -494,6 +494,112 @@ fn jsonl_dates_order_interactions_and_nested_item_fields_become_text() {
 }
 
 #[test]
+fn jsonl_reads_the_field_names_of_exported_catalogues() {
+    // Amazon Reviews 2023: `user_id`, both `asin` and `parent_asin` (the
+    // item file is keyed by `parent_asin`), times in milliseconds.
+    let reviews = |extra: &str| {
+        format!(
+            "{{\"rating\": 5.0, \"asin\": \"B1\", \"parent_asin\": \"P2\", \"user_id\": \"U\", \"timestamp\": 1588687738923}}\n\
+{{\"rating\": 2.0, \"asin\": \"B2\", \"parent_asin\": \"P1\", \"user_id\": \"U\", \"timestamp\": 1588687728923}}\n\
+{{\"rating\": 4.0, \"asin\": \"B3\", \"parent_asin\": \"P3\", \"user_id\": \"U\", \"timestamp\": 1588687748923}}\n{extra}"
+        )
+    };
+    let meta: &[u8] = b"{\"title\": \"One\", \"parent_asin\": \"P1\"}\n{\"title\": \"Two\", \"parent_asin\": \"P2\"}\n{\"title\": \"Three\", \"parent_asin\": \"P3\"}\n";
+    let amazon = |extra: &str, rating_threshold| {
+        run_case(
+            Format::Jsonl,
+            ("reviews.jsonl", reviews(extra).as_bytes()),
+            ("meta.jsonl", meta),
+            PrepareOptions {
+                rating_threshold,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    assert_eq!(amazon("", None).sequences[0].items, vec![0, 1, 2]);
+    // The rating is read from `rating`: P1's 2.0 is below the threshold.
+    let rated = amazon(
+        "{\"rating\": 3.0, \"asin\": \"B1\", \"parent_asin\": \"P2\", \"user_id\": \"U\", \"timestamp\": 1588687758923}\n",
+        Some(3.0),
+    );
+    assert_eq!(rated.stats.dropped_by_rating, 1);
+    assert_eq!(rated.sequences[0].items, vec![1, 2, 1]);
+    // Yelp: `business_id` beside `review_id`, dates, `stars`; Goodreads'
+    // books carry an empty `asin` before `book_id`, and the item file's id is
+    // the interactions' item key.
+    let yelp = run_case(
+        Format::Jsonl,
+        (
+            "review.jsonl",
+            b"{\"review_id\": \"r1\", \"user_id\": \"u\", \"business_id\": \"b\", \"stars\": 5, \"date\": \"2018-07-07 22:09:11\"}\n\
+{\"review_id\": \"r2\", \"user_id\": \"u\", \"business_id\": \"a\", \"stars\": 4, \"date\": \"2018-07-06 10:00:00\"}\n\
+{\"review_id\": \"r3\", \"user_id\": \"u\", \"business_id\": \"c\", \"stars\": 1, \"date\": \"2018-07-08\"}\n",
+        ),
+        (
+            "business.jsonl",
+            b"{\"business_id\": \"a\", \"name\": \"A\"}\n{\"business_id\": \"b\", \"name\": \"B\"}\n{\"business_id\": \"c\", \"name\": \"C\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(yelp.sequences[0].items, vec![0, 1, 2]);
+    let books = run_case(
+        Format::Jsonl,
+        (
+            "interactions.jsonl",
+            b"{\"user_id\": \"u\", \"book_id\": \"2\", \"review_id\": \"x\", \"rating\": 3}\n\
+{\"user_id\": \"u\", \"book_id\": \"1\", \"review_id\": \"y\", \"rating\": 3}\n\
+{\"user_id\": \"u\", \"book_id\": \"3\", \"review_id\": \"z\", \"rating\": 3}\n",
+        ),
+        (
+            "books.jsonl",
+            b"{\"asin\": \"\", \"title\": \"One\", \"book_id\": \"1\"}\n{\"asin\": \"\", \"title\": \"Two\", \"book_id\": \"2\"}\n{\"asin\": \"\", \"title\": \"Three\", \"book_id\": \"3\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    // No time field: each user's lines in file order.
+    assert_eq!(books.sequences[0].items, vec![1, 0, 2]);
+    assert_eq!(books.items[1].text, "Two");
+    // The keys of line 1 are required on every line, and a missing key
+    // names what is accepted.
+    let e = run_case(
+        Format::Jsonl,
+        (
+            "i.jsonl",
+            b"{\"user_id\": \"u\", \"item_id\": \"a\", \"time\": 1}\n{\"user_id\": \"u\", \"item\": \"b\", \"time\": 2}\n",
+        ),
+        ("items.jsonl", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n"),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.contains("i.jsonl:2: missing field `item_id`"), "{e}");
+    let e = run_case(
+        Format::Jsonl,
+        ("i.jsonl", b"{\"customer\": \"u\", \"item\": \"a\"}\n"),
+        ("items.jsonl", b"{\"item_id\": \"a\"}\n"),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("i.jsonl:1: missing user field (expected one of user, user_id"),
+        "{e}"
+    );
+    let e = run_case(
+        Format::Jsonl,
+        (
+            "i.jsonl",
+            b"{\"user\": \"u\", \"item\": \"a\", \"time\": 1}\n{\"user\": \"u\", \"item\": \"b\"}\n",
+        ),
+        ("items.jsonl", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n"),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.contains("i.jsonl:2: missing field `time`"), "{e}");
+}
+
+#[test]
 fn catalogue_items_without_interactions_are_kept_unless_dropped() {
     let items: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\nd\tD\n";
     let inter: &[u8] =

@@ -1,3 +1,7 @@
+//! `genrec embed`: the items' text embeddings (all-MiniLM-L6-v2 in tch,
+//! as sentence-transformers computes them, Reimers & Gurevych 2019), or a
+//! user's own embeddings imported with `--from`, cached by encoder and
+//! item-text hash.
 use super::progress::Bar;
 use anyhow::Context;
 use genrec::data::Dataset;

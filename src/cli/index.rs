@@ -1,3 +1,6 @@
+//! `genrec index`: semantic IDs by residual k-means over the item
+//! embeddings (RQ-KMeans, as in TIGER, Rajput et al. 2023), their health
+//! report, and `--add` for new items by nearest centroid (cold start).
 use super::progress::Bar;
 use anyhow::Context;
 use genrec::data::{Dataset, Item};

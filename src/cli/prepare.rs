@@ -1,3 +1,7 @@
+//! `genrec prepare`: a raw dataset (RecBole atomic files, P5 sequences
+//! with an item TSV, or JSONL as exported catalogues write it) into the
+//! canonical dataset directory with the leave-one-out split (Kang &
+//! McAuley 2018's protocol, which P5 and TIGER follow).
 use anyhow::Context;
 use genrec::data::prepare::{self, PrepareOptions};
 use genrec::data::source::{self, Format};
@@ -80,6 +84,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         format
     );
     let raw = source::read(format, &inter, &items)?;
+    if let Some(keys) = &raw.interaction_keys {
+        eprintln!("interactions: {keys}");
+    }
     let prepared = prepare::build(&raw, &opts)?;
     prepare::write(&raw, &opts, &prepared, &out)
         .with_context(|| format!("writing {}", out.display()))?;

@@ -1,3 +1,6 @@
+//! `genrec recommend`: batch inference, each user's top-K by
+//! trie-constrained beam search (P5 / TIGER) with the linked verifier's
+//! reranking or blend, streamed, sharded, with allow and deny lists.
 use super::progress::Bar;
 use anyhow::{bail, Context};
 use genrec::data::Split;

@@ -1,3 +1,7 @@
+//! `genrec train`: the generator (a P5-style T5 reading semantic-ID
+//! histories, Geng et al. 2022) or, with `--task verify`, the
+//! TALLRec-style verifier over it (Bao et al. 2023), from a config file or
+//! chosen from the dataset (`train_auto`), on one device or data-parallel.
 use super::progress::Bar;
 use genrec::config::{TaskKind, TrainConfig, VerifyReader};
 use genrec::runtime::{self, DeviceChoice};

@@ -106,30 +106,135 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 const NOT_A_TIME: &str =
     "is not a number nor a date (expected e.g. 1457484282, 2016-03-09 or 2016-03-09T00:44:42Z)";
 
-pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, bool)> {
+/// Names accepted for each field of an interaction line, in order of
+/// preference: genrec's own first, then those of exported catalogues
+/// (Amazon Reviews 2023: `user_id`, `parent_asin` before `asin`; 2018:
+/// `reviewerID`, `unixReviewTime`, `overall`; Yelp: `business_id`, `date`,
+/// `stars`; Google Local: `gmap_id`, `time`; Goodreads: `book_id`).
+const USER_KEYS: &[&str] = &["user", "user_id", "userId", "reviewerID", "customer_id"];
+const ITEM_KEYS: &[&str] = &[
+    "item",
+    "item_id",
+    "itemId",
+    "parent_asin",
+    "asin",
+    "business_id",
+    "gmap_id",
+    "product_id",
+    "book_id",
+    "movie_id",
+    "movieId",
+];
+const TIME_KEYS: &[&str] = &[
+    "timestamp",
+    "time",
+    "unixReviewTime",
+    "date",
+    "datetime",
+    "created_at",
+];
+const RATING_KEYS: &[&str] = &["rating", "stars", "overall", "score"];
+
+/// The keys an interactions file uses, chosen on its first line (the first
+/// accepted name present) and then required on every line.
+struct Keys {
+    user: &'static str,
+    /// `items` (whole sequences) or the item key of an interaction line.
+    item: &'static str,
+    /// `None`: no time field; the file's order is the time order.
+    time: Option<&'static str>,
+    rating: Option<&'static str>,
+}
+
+impl Keys {
+    fn choose(f: &TextFile, ln: usize, m: &Ordered) -> Result<Keys> {
+        let first = |names: &[&'static str]| names.iter().copied().find(|k| m.contains_key(k));
+        let expected = |what: &str, names: &[&str], or: &str| {
+            f.err(
+                ln,
+                format!(
+                    "missing {what} field (expected one of {}{or})",
+                    names.join(", ")
+                ),
+            )
+        };
+        let user = first(USER_KEYS).ok_or_else(|| expected("user", USER_KEYS, ""))?;
+        if m.contains_key("items") {
+            return Ok(Keys {
+                user,
+                item: "items",
+                time: None,
+                rating: None,
+            });
+        }
+        Ok(Keys {
+            user,
+            item: first(ITEM_KEYS).ok_or_else(|| {
+                expected(
+                    "item",
+                    ITEM_KEYS,
+                    "; or `items`: [...] for a whole sequence",
+                )
+            })?,
+            time: first(TIME_KEYS),
+            rating: first(RATING_KEYS),
+        })
+    }
+
+    /// What was read, for the summary.
+    fn describe(&self) -> String {
+        let time = match self.time {
+            Some(t) => format!("time `{t}`"),
+            None if self.item == "items" => "time: the order of `items`".into(),
+            None => format!(
+                "no time field ({} absent): each user's lines in file order",
+                TIME_KEYS.join(", ")
+            ),
+        };
+        let rating = self
+            .rating
+            .map(|r| format!(", rating `{r}`"))
+            .unwrap_or_default();
+        format!("user `{}`, item `{}`, {time}{rating}", self.user, self.item)
+    }
+}
+
+/// The interactions of a JSONL file, and which keys they were read from.
+pub(super) struct JsonlInteractions {
+    pub interactions: Vec<RawInteraction>,
+    pub has_rating: bool,
+    pub keys: String,
+    /// The item key of interaction lines (`None` for whole sequences): the
+    /// item file's id when it has one of that name.
+    pub item_key: Option<&'static str>,
+}
+
+pub(super) fn read_jsonl_interactions(path: &Path) -> Result<JsonlInteractions> {
     let f = TextFile::read(path)?;
     let mut out = Vec::new();
-    let mut sequences: Option<bool> = None;
-    let mut has_rating = None;
+    let mut keys: Option<Keys> = None;
     let mut seen_users: HashMap<String, usize> = HashMap::new();
     for (ln, line) in f.data_lines() {
         let m = json_object(&f, ln, line)?;
+        let k = match &keys {
+            Some(k) => k,
+            None => keys.insert(Keys::choose(&f, ln, &m)?),
+        };
         let is_seq = m.contains_key("items");
-        match sequences {
-            None => sequences = Some(is_seq),
-            Some(s) if s != is_seq => {
-                return Err(f.err(
-                    ln,
-                    if s {
-                        "expected a sequence line with `items` like the first line"
-                    } else {
-                        "expected an interaction line with `item` like the first line"
-                    },
-                ))
-            }
-            _ => {}
+        if is_seq != (k.item == "items") {
+            return Err(f.err(
+                ln,
+                if is_seq {
+                    format!(
+                        "expected an interaction line with `{}` like the first line",
+                        k.item
+                    )
+                } else {
+                    "expected a sequence line with `items` like the first line".into()
+                },
+            ));
         }
-        let user = json_id(&f, ln, "user", m.get("user"))?;
+        let user = json_id(&f, ln, k.user, m.get(k.user))?;
         if is_seq {
             if let Some(prev) = seen_users.insert(user.clone(), ln) {
                 return Err(f.err(ln, format!("user {user} appears again (first at line {prev}); expected one line per user")));
@@ -146,46 +251,63 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
                     line: ln,
                 });
             }
-        } else {
-            let ts = match m.get("timestamp") {
-                Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-                Some(Value::String(s)) => super::timestamp::parse(s)
-                    .ok_or_else(|| f.err(ln, format!("timestamp `{s}` {NOT_A_TIME}")))?,
-                Some(other) => return Err(f.err(ln, format!("timestamp `{other}` {NOT_A_TIME}"))),
-                None => return Err(f.err(ln, "missing field `timestamp`")),
-            };
-            let rating = match m.get("rating") {
-                None | Some(Value::Null) => None,
-                Some(Value::Number(n)) => n.as_f64(),
-                Some(other) => return Err(f.err(ln, format!("rating `{other}` is not a number"))),
-            };
-            match has_rating {
-                None => has_rating = Some(rating.is_some()),
-                Some(h) if h != rating.is_some() => {
-                    return Err(f.err(ln, "`rating` must be on every line or on none"))
-                }
-                _ => {}
-            }
-            out.push(RawInteraction {
-                user,
-                item: json_id(&f, ln, "item", m.get("item"))?,
-                timestamp: ts,
-                rating,
-                line: ln,
-            });
+            continue;
         }
+        let timestamp = match k.time.map(|t| (t, m.get(t))) {
+            // Ties are broken by file order: one time for all keeps it.
+            None => 0.0,
+            Some((_, Some(Value::Number(n)))) => n.as_f64().unwrap_or(f64::NAN),
+            Some((t, Some(Value::String(s)))) => super::timestamp::parse(s)
+                .ok_or_else(|| f.err(ln, format!("{t} `{s}` {NOT_A_TIME}")))?,
+            Some((t, Some(other))) => return Err(f.err(ln, format!("{t} `{other}` {NOT_A_TIME}"))),
+            Some((t, None)) => {
+                return Err(f.err(
+                    ln,
+                    format!("missing field `{t}` (the time field of line 1)"),
+                ))
+            }
+        };
+        let rating = match k.rating.map(|r| (r, m.get(r))) {
+            None => None,
+            Some((_, Some(Value::Number(n)))) => n.as_f64(),
+            Some((r, None | Some(Value::Null))) => {
+                return Err(f.err(ln, format!("`{r}` must be on every line or on none")))
+            }
+            Some((r, Some(other))) => {
+                return Err(f.err(ln, format!("{r} `{other}` is not a number")))
+            }
+        };
+        out.push(RawInteraction {
+            user,
+            item: json_id(&f, ln, k.item, m.get(k.item))?,
+            timestamp,
+            rating,
+            line: ln,
+        });
     }
-    Ok((out, has_rating.unwrap_or(false)))
+    Ok(JsonlInteractions {
+        has_rating: keys.as_ref().is_some_and(|k| k.rating.is_some()),
+        item_key: keys.as_ref().map(|k| k.item).filter(|&i| i != "items"),
+        keys: keys.map(|k| k.describe()).unwrap_or_default(),
+        interactions: out,
+    })
 }
 
-pub(super) fn read_jsonl_items(path: &Path) -> Result<(Vec<RawItem>, Vec<String>)> {
+/// The items of a JSONL file, each keyed by `preferred` when it has that
+/// field (the interactions' item key: Goodreads' books carry an often empty
+/// `asin` beside `book_id`), else by the first of [`ITEM_ID_COLUMNS`] present.
+pub(super) fn read_jsonl_items(
+    path: &Path,
+    preferred: Option<&str>,
+) -> Result<(Vec<RawItem>, Vec<String>)> {
     let f = TextFile::read(path)?;
     let mut items = Vec::new();
     let mut fields: Vec<String> = Vec::new();
     for (ln, line) in f.data_lines() {
         let m = json_object(&f, ln, line)?;
-        let key = ITEM_ID_COLUMNS
+        let key = preferred
             .iter()
+            .chain(ITEM_ID_COLUMNS.iter())
             .find(|k| m.contains_key(k))
             .ok_or_else(|| {
                 f.err(

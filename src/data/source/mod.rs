@@ -6,7 +6,8 @@
 //! * P5-style `sequential_data.txt` (`user item item ...`, items in time order,
 //!   LF or CRLF) with an item TSV (`p5_item_id  asin  title`).
 //! * Generic JSONL: interactions (`{"user", "item", "timestamp", "rating"?}`,
-//!   the timestamp a number or an ISO 8601 date) or
+//!   the timestamp a number or an ISO 8601 date; the names exported
+//!   catalogues use are read too, e.g. `user_id`, `parent_asin`) or
 //!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
 mod jsonl;
 mod timestamp;
@@ -53,6 +54,9 @@ pub struct RawDataset {
     pub items_path: PathBuf,
     pub interactions: Vec<RawInteraction>,
     pub has_rating: bool,
+    /// Which fields the interactions were read from, when the format lets
+    /// them vary (JSONL), for the summary.
+    pub interaction_keys: Option<String>,
     pub items: Vec<RawItem>,
     /// Text field names of the item file (id column excluded), in column order.
     pub item_fields: Vec<String>,
@@ -75,16 +79,20 @@ pub enum Format {
 
 /// Names accepted for the item id column of an item file, in order of
 /// preference: genrec's own, then those of exported catalogues (Amazon
-/// Reviews 2023's `parent_asin`, 2018's `asin`, Yelp's `business_id`).
-const ITEM_ID_COLUMNS: [&str; 8] = [
+/// Reviews 2023's `parent_asin`, Goodreads' `book_id`, Amazon 2018's `asin`,
+/// Yelp's `business_id`, Google Local's `gmap_id`).
+const ITEM_ID_COLUMNS: [&str; 11] = [
     "item_id",
     "p5_item_id",
     "item",
     "id",
     "parent_asin",
+    "book_id",
     "asin",
     "business_id",
+    "gmap_id",
     "product_id",
+    "movie_id",
 ];
 
 /// Works out the format and the two file paths from what the user gave.
@@ -167,13 +175,19 @@ pub fn resolve(
 
 /// Reads a dataset in the given format.
 pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawDataset> {
-    let (interactions_v, has_rating) = match format {
-        Format::Recbole => read_recbole_inter(interactions)?,
-        Format::P5 => (read_p5_sequences(interactions)?, false),
-        Format::Jsonl => read_jsonl_interactions(interactions)?,
+    let (interactions_v, has_rating, interaction_keys, item_key) = match format {
+        Format::Recbole => {
+            let (v, rated) = read_recbole_inter(interactions)?;
+            (v, rated, None, None)
+        }
+        Format::P5 => (read_p5_sequences(interactions)?, false, None, None),
+        Format::Jsonl => {
+            let j = read_jsonl_interactions(interactions)?;
+            (j.interactions, j.has_rating, Some(j.keys), j.item_key)
+        }
     };
     let (items_v, item_fields) = match format {
-        Format::Jsonl => read_jsonl_items(items)?,
+        Format::Jsonl => read_jsonl_items(items, item_key)?,
         _ => read_tsv_items(items)?,
     };
     let default_fallback_field = item_fields.iter().find(|f| *f == "asin").cloned();
@@ -183,6 +197,7 @@ pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawData
         items_path: items.to_path_buf(),
         interactions: interactions_v,
         has_rating,
+        interaction_keys,
         items: items_v,
         item_fields,
         default_fallback_field,
