@@ -412,7 +412,7 @@ fn p5_and_jsonl_formats() {
 }
 
 #[test]
-fn jsonl_item_text_keeps_the_file_order_with_the_title_first() {
+fn jsonl_item_text_puts_the_title_first_then_the_shorter_fields() {
     let p = run_case(
         Format::Jsonl,
         ("s.jsonl", b"{\"user\": \"x\", \"items\": [\"a\", \"b\", \"a\"]}\n"),
@@ -423,14 +423,17 @@ fn jsonl_item_text_keeps_the_file_order_with_the_title_first() {
         PrepareOptions::default(),
     )
     .unwrap();
-    // Not alphabetical (alpha | brand | description | title | zeta): the
-    // file's order, with the title moved to the front.
-    assert_eq!(p.items[0].text, "T | Z | a long text | Br");
-    assert_eq!(p.items[1].text, "Z2 | A2");
+    // Not alphabetical (alpha | brand | description | title | zeta), nor
+    // the file's order: the title first, then the fields by their total
+    // length over the items (brand 2, alpha 2, zeta 3, description 11; ties
+    // in the file's order), so that a long one is what the encoder's cut
+    // shortens.
+    assert_eq!(p.items[0].text, "T | Br | Z | a long text");
+    assert_eq!(p.items[1].text, "A2 | Z2");
     assert!(
         p.stats
             .text
-            .contains("title, zeta, description, brand, alpha"),
+            .contains("title, brand, alpha, zeta, description"),
         "{}",
         p.stats.text
     );

@@ -28,9 +28,11 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Item text template over the item file's columns, e.g.
     /// "{movie_title} ({release_year}) | {class}". Default: the non-empty
-    /// columns joined with " | " in the file's order, the item's name first
-    /// (a column `title`, else `name`, else `*_title`/`*_name`). An item whose
-    /// template fields are all empty gets the fallback field's value instead.
+    /// columns joined with " | ", the item's name first (a column `title`,
+    /// else `name`, else `*_title`/`*_name`), then the others from the
+    /// shortest to the longest on average, so that the encoder's 256-token cut
+    /// shortens the longest. An item whose template fields are all empty gets
+    /// the fallback field's value instead.
     #[arg(long)]
     pub text_template: Option<String>,
     /// Column used as text when an item's text is empty (default: `asin` when

@@ -97,7 +97,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         Some(t) => Some(TextTemplate::parse(t, &raw.item_fields)?),
         None => None,
     };
-    let text_fields = default_text_fields(&raw.item_fields);
+    let text_fields = default_text_fields(&raw.item_fields, &raw.items);
     let fallback = opts
         .fallback_field
         .clone()

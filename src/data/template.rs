@@ -89,23 +89,38 @@ impl TextTemplate {
     }
 }
 
-/// The fields the default text joins, in order: the item file's order, with
-/// the item's name first — a field called `title` (else `name`, else one
-/// ending in `_title` or `_name`) — so that a long description after it can
-/// be cut by the encoder's truncation without losing what the item is.
-pub fn default_text_fields(fields: &[String]) -> Vec<String> {
+/// The fields the default text joins, in order: the item's name first — a
+/// field called `title` (else `name`, else one ending in `_title` or
+/// `_name`) — then the others from the shortest to the longest on average
+/// over `items` (ties in the file's order). The encoder reads only the first
+/// 256 tokens: a long description or attribute list, last, loses its tail
+/// rather than pushing what the item is, its category or its brand past the cut.
+pub fn default_text_fields(fields: &[String], items: &[RawItem]) -> Vec<String> {
     let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
     let first = ["title", "name"]
         .iter()
         .find_map(|n| lower.iter().position(|f| f == n))
         .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
         .or_else(|| lower.iter().position(|f| f.ends_with("_name")));
-    let mut out = fields.to_vec();
-    if let Some(i) = first {
-        let f = out.remove(i);
-        out.insert(0, f);
-    }
-    out
+    let length = |f: &str| -> usize {
+        items
+            .iter()
+            .map(|it| it.field(f).map_or(0, |v| v.trim().chars().count()))
+            .sum()
+    };
+    let mut rest: Vec<(usize, &String)> = fields
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| Some(i) != first)
+        .map(|(_, f)| (length(f), f))
+        .collect();
+    rest.sort_by_key(|&(len, _)| len);
+    first
+        .map(|i| &fields[i])
+        .into_iter()
+        .chain(rest.into_iter().map(|(_, f)| f))
+        .cloned()
+        .collect()
 }
 
 /// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
