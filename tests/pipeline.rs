@@ -1010,7 +1010,14 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         d,
     ]);
     assert!(out.contains("2 of them without interactions"), "{out}");
-    ok(&["embed", "-d", d, "--threads", "1"]);
+    // Run from the user's own directory: the encoder and its tokenizer,
+    // named relative to the project, are found in the project's set-up.
+    let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
+        .args(["embed", "-d", "ds", "--threads", "1"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     ok(&["index", "-d", d, "--codebook-size", "4"]);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ds.join("index/index.json")).unwrap()).unwrap();

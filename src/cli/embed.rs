@@ -84,7 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let weights = a.encoder.join("model.safetensors");
+    let weights = genrec::embed::installed(&a.encoder).join("model.safetensors");
     let src = EmbeddingSource {
         encoder: a
             .encoder

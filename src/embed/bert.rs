@@ -208,6 +208,7 @@ impl Bert {
     /// with or without a `bert.` prefix) from a directory; also returns the
     /// weights file's sha256.
     pub fn load(dir: &Path, device: Device) -> Result<(Self, nn::VarStore, String)> {
+        let dir = &super::installed(dir);
         let config = BertConfig::from_file(&dir.join("config.json"))?;
         let vs = nn::VarStore::new(device);
         let model = Bert::new(vs.root(), &config);

@@ -24,6 +24,19 @@ pub const MAX_SEQ_LEN: usize = 256;
 /// Where `scripts/setup.sh` puts all-MiniLM-L6-v2 (the default encoder).
 pub const DEFAULT_ENCODER_DIR: &str = "checkpoints/encoders/all-MiniLM-L6-v2";
 
+/// A file the project's set-up installs (the encoder, its tokenizer) named
+/// relative to the project: from the working directory when it is there,
+/// else from the project this binary was built in, so that `genrec embed`
+/// run from a user's own data directory finds them.
+pub fn installed(path: &Path) -> PathBuf {
+    let in_project = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if path.is_relative() && !path.exists() && in_project.exists() {
+        in_project
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// A tokenizer plus a BERT encoder that turns texts into sentence embeddings.
 pub struct TextEncoder {
     pub bert: Bert,
@@ -181,6 +194,7 @@ pub fn pad_batch(batch: &[&TokenIds], device: Device) -> (Tensor, Tensor) {
 /// Loads `tokenizer.json`, replacing its own padding/truncation (MiniLM ships
 /// Fixed(128)) with truncation at `max_len` and no padding (we pad per batch).
 pub fn load_tokenizer(path: &Path, max_len: usize) -> Result<Tokenizer> {
+    let path = &installed(path);
     if !path.exists() {
         return Err(Error::input(
             path,
