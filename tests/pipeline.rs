@@ -198,7 +198,7 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
         "--bootstrap",
         "50",
         "--baselines",
-        "pop,knn,knn-recent",
+        "pop,knn,knn-recent,next",
         "--out",
         out.to_str().unwrap(),
         "--threads",
@@ -208,7 +208,8 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
         stdout.contains("| genrec |")
             && stdout.contains("| most-popular |")
             && stdout.contains("| text-kNN (last item) |")
-            && stdout.contains("| text-kNN (last 5, weights 0.5^age) |"),
+            && stdout.contains("| text-kNN (last 5, weights 0.5^age) |")
+            && stdout.contains("| item transitions (successors of the last 3 items) |"),
         "{stdout}"
     );
     let report: serde_json::Value =
@@ -1728,7 +1729,7 @@ fn train_d_trains_and_links_the_verifier(ds: &Path, root: &Path) {
     assert!(reranked(&evaluate("again", &[]).0));
 }
 
-/// The sequence verifier's run chose the three-way blend on validation and
+/// The sequence verifier's run chose the four-way blend on validation and
 /// stored it; `recommend --rerank` applies a stored blend: weights (0, 0, 1)
 /// give SASRec's own lists exactly (`genrec baseline --lists`, same cached
 /// model), (1, 0, 0) the generator's; `--no-blend` goes back to λ.
@@ -1739,7 +1740,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
-    let with = |weights: [f64; 3]| {
+    let with = |weights: [f64; 4]| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
             blend: genrec::eval::Blend { weights, k: 60.0 },
@@ -1797,7 +1798,34 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         jsonl(&dir.join("sasrec-test.jsonl"))
     };
     let sasrec = sasrec_lists("sasrec-lists", "10");
-    with([0.0, 0.0, 1.0]);
+    // The transitions alone: the items that most often followed each test
+    // user's last three in the training sequences (then the other sources'
+    // items, of score 0, fill the list).
+    with([0.0, 0.0, 0.0, 1.0]);
+    let d = genrec::data::Dataset::load(ds).unwrap();
+    let histories: Vec<&[u32]> = d.test.iter().map(|h| h.history.as_slice()).collect();
+    let next =
+        genrec::eval::Transitions::count(d.items.len(), &d.train).top(&histories, 10, &|_, _| true);
+    let got = items(&recommend("t.jsonl", &rerank));
+    assert!(next.iter().filter(|l| l.len() == 10).count() > d.test.len() / 2);
+    for (u, (g, want)) in got.iter().zip(&next).enumerate() {
+        let want: Vec<&str> = want
+            .iter()
+            .map(|&i| d.items[i as usize].original_id.as_str())
+            .collect();
+        let g: Vec<&str> = g
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            g[..want.len()],
+            want[..],
+            "user line {u}: the transitions' top"
+        );
+    }
+    with([0.0, 0.0, 1.0, 0.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
         &items(&sasrec),
@@ -1806,7 +1834,6 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     // With seen items excluded: SASRec's own top 10 among the items the user
     // has not seen, however long their history (ML-100K: hundreds of items),
     // from its lists 1,000 deep.
-    let d = genrec::data::Dataset::load(ds).unwrap();
     let unseen: Vec<serde_json::Value> = sasrec_lists("sasrec-deep", "1000")
         .iter()
         .zip(&d.test)
@@ -1827,7 +1854,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     same_lists(&items(&excluded), &unseen, "SASRec's unseen");
     // The generator's source alone: its candidates reranked by λ, what
     // --no-blend gives.
-    with([1.0, 0.0, 0.0]);
+    with([1.0, 0.0, 0.0, 0.0]);
     let gen_only = recommend("g.jsonl", &rerank);
     let lambda = recommend("l.jsonl", &[&rerank[..], &["--no-blend"]].concat());
     same_lists(&items(&gen_only), &items(&lambda), "the λ-reranking's");
@@ -1838,7 +1865,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     c.lambda = 0.0;
     let forced = genrec::eval::BlendChoice {
         blend: genrec::eval::Blend {
-            weights: [1.0, 0.0, 0.0],
+            weights: [1.0, 0.0, 0.0, 0.0],
             k: 60.0,
         },
         used: true,

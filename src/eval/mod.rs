@@ -10,11 +10,13 @@ mod popular;
 pub mod sample;
 mod table;
 pub mod text;
+pub mod transitions;
 
-pub use blend::{Blend, BlendChoice, BLEND_DEPTH};
+pub use blend::{Blend, BlendChoice, BLEND_DEPTH, BLEND_SOURCES};
 pub use popular::{most_popular, popularity, seen_before};
 pub use sample::sample_indices;
 pub use table::markdown_table;
+pub use transitions::{transition_baseline, Transitions, TRANSITIONS_NAME};
 
 pub use text::{
     cosines, fuse, text_knn, Candidate, FusionChoice, RankFusion, TextNeighbours, TextQuery,

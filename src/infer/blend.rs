@@ -1,7 +1,8 @@
-//! The three-way blend at inference (`eval::BlendChoice`, chosen when the
+//! The four-way blend at inference (`eval::BlendChoice`, chosen when the
 //! sequence verifier was trained): each user's list is the weighted
 //! reciprocal-rank fusion of the generator's beams (reranked by λ), the last item's text
-//! neighbours and the verifier's own top items, every source leaving out
+//! neighbours, the verifier's own top items and the items that followed the
+//! last ones in the training sequences, every source leaving out
 //! what the request forbids (seen items, deny- or outside allow-lists).
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{scored_hits, Hit};
@@ -30,7 +31,8 @@ impl Reranker {
     /// score), from the generator's candidates as [`Reranker::apply`]
     /// reranked them (`reranked`, their first `depth`: the blend's, or `top`
     /// when more are asked for), the text
-    /// neighbours of the last item in `nn` and the verifier's own top items;
+    /// neighbours of the last item in `nn`, the verifier's own top items and
+    /// the transitions;
     /// `keep(user, item)` says what may be recommended (the beams already
     /// obey it), `extra` how many more neighbours to fetch to make up for
     /// what it refuses. `None` without a blend.
@@ -53,10 +55,16 @@ impl Reranker {
         };
         let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
+        let next = match &self.transitions {
+            Some(t) => t.top(histories, depth, keep),
+            None => vec![Vec::new(); histories.len()],
+        };
         let beams: Vec<Vec<u32>> = reranked
             .iter()
             .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
             .collect();
-        Ok(Some(scored_hits(b.blend.fuse(&beams, &text, &own, top))))
+        Ok(Some(scored_hits(
+            b.blend.fuse([&beams, &text, &own, &next], top),
+        )))
     }
 }

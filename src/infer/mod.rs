@@ -121,13 +121,15 @@ impl Recommender {
 }
 
 /// A loaded verifier with its λ and the number of candidates it reranks,
-/// and the three-way blend chosen with it on validation, when that beat the
+/// and the four-way blend chosen with it on validation, when that beat the
 /// λ-reranking there (`eval::BlendChoice`).
 pub struct Reranker {
     pub reader: LoadedVerifier,
     pub lambda: f64,
     pub top: usize,
     pub blend: Option<BlendChoice>,
+    /// The training sequences' transitions, counted when a blend is used.
+    pub transitions: Option<crate::eval::Transitions>,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -226,11 +228,15 @@ impl Reranker {
             .top
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
+        let transitions = blend
+            .as_ref()
+            .map(|_| crate::eval::Transitions::count(rec.ds.items.len(), &rec.ds.train));
         Ok(Reranker {
             reader,
             lambda,
             top,
             blend,
+            transitions,
         })
     }
 

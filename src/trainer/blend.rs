@@ -1,7 +1,8 @@
 //! After the sequence verifier's λ is chosen: choosing, on the validation
-//! users, the three-way blend (`eval::BlendChoice`: weighted reciprocal-rank
+//! users, the four-way blend (`eval::BlendChoice`: weighted reciprocal-rank
 //! fusion of the generator's beams reranked by λ, the last item's text
-//! neighbours and the verifier's own top items) and storing it in the verifier's card, where
+//! neighbours, the verifier's own top items and the items that followed the
+//! last ones in training, `eval::Transitions`) and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
 //! it beats the λ-reranking with a paired interval above zero.
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
@@ -10,7 +11,7 @@ use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
-use crate::eval::{BlendChoice, TextQuery, BLEND_DEPTH};
+use crate::eval::{BlendChoice, TextQuery, Transitions, BLEND_DEPTH};
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::{rerank_front, Judge};
@@ -42,7 +43,7 @@ pub fn choose_and_store_blend(
         t.cfg.eval.beam.max(depth),
     );
     progress.note(&format!(
-        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours and the verifier's own top {BLEND_DEPTH}, on {} validation users",
+        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours, the verifier's own top {BLEND_DEPTH} and the {BLEND_DEPTH} items that most often followed the last ones in training, on {} validation users",
         held.len()
     ));
     let queries: Vec<Query> = held.iter().map(Query::from).collect();
@@ -70,8 +71,11 @@ pub fn choose_and_store_blend(
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
     let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
+    let next =
+        Transitions::count(t.ds.items.len(), &t.ds.train)
+            .top(&histories, BLEND_DEPTH, &|_, _| true);
     let beams = first(BLEND_DEPTH);
-    let blend = BlendChoice::choose(&held, (&beams, &text, &own), &reranked, nn.sha256());
+    let blend = BlendChoice::choose(&held, [&beams, &text, &own, &next], &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;

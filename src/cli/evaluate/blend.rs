@@ -1,7 +1,7 @@
 //! `evaluate --rerank`'s blend row: when the verifier was trained with a
 //! blend chosen on validation (`eval::BlendChoice`), the generator's beams
-//! as the verifier reranked them,
-//! the last item's text neighbours and the verifier's own top items fused as
+//! as the verifier reranked them, the last item's text neighbours, the
+//! verifier's own top items and the transitions fused as
 //! `recommend --rerank` fuses them.
 use anyhow::Context;
 use genrec::decode::Hit;
@@ -33,10 +33,9 @@ pub(super) fn row(
         .blend_lists(nn, (&histories, reranked), 10, &keep, extra)?
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
     let lists = genrec::decode::hit_items(&lists);
-    let w = b.blend.weights;
     let name = format!(
-        "genrec ⊕ text ⊕ verifier (recommend's default with this verifier; weights {}, {}, {}, k = {}, chosen at training on validation)",
-        w[0], w[1], w[2], b.blend.k
+        "genrec ⊕ text ⊕ verifier ⊕ transitions (recommend's default with this verifier; {}, chosen at training on validation)",
+        b.blend.describe()
     );
     Ok((name, lists))
 }

@@ -4,12 +4,14 @@
 //! otherwise run (most-popular, text-kNN, SASRec), the text fusions and the
 //! verifier's reranking, each row with its paired difference to the generator.
 use super::progress::Bar;
+mod baselines;
 mod blend;
 mod compare;
 mod fusion;
 mod report;
 
 use anyhow::Context;
+pub use baselines::Baseline;
 use compare::{against_rivals, earlier_lists};
 use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
@@ -43,7 +45,8 @@ pub struct Args {
     /// Baselines in the same table, each with its paired difference to the
     /// generator: pop (most popular), knn (text-kNN of the last item),
     /// knn-recent (text-kNN of a recency-weighted mean of the last five),
-    /// sasrec (SASRec as RecBole trains it; trained once on the dataset's
+    /// next (the items that most often followed the user's last three in the
+    /// training sequences, weights 0.5^age: FPMC's Markov chain), sasrec (SASRec as RecBole trains it; trained once on the dataset's
     /// training split, chosen on validation, cached in <dataset>/baselines/).
     /// When the checkpoint stores a text fusion, recommend's default row also
     /// gets its paired difference to text-kNN and SASRec.
@@ -51,7 +54,7 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "pop,knn,knn-recent,sasrec"
+        default_value = "pop,knn,knn-recent,next,sasrec"
     )]
     pub baselines: Vec<Baseline>,
     /// Skip the baselines.
@@ -274,6 +277,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let l = eval::text_knn(nn, held, &seen, &protocol, q, 10)?;
                 (q.name(), l, t.elapsed().as_secs_f64())
             }
+            Baseline::Next => {
+                let t = Instant::now();
+                let l = eval::transition_baseline(ds, held, &seen, &protocol, 10);
+                (eval::TRANSITIONS_NAME.into(), l, t.elapsed().as_secs_f64())
+            }
             Baseline::Sasrec => {
                 let sr = SasRec::load_or_train(
                     &ds_dir,
@@ -292,7 +300,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
         };
         results.push(score(&name, &l, row_secs));
-        if matches!(b, Baseline::Knn | Baseline::Sasrec) {
+        if matches!(b, Baseline::Knn | Baseline::Next | Baseline::Sasrec) {
             rivals.push((name.clone(), other_lists.len()));
         }
         if *b == Baseline::Knn {
@@ -436,12 +444,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &recs,
     )?;
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Baseline {
-    Pop,
-    Knn,
-    KnnRecent,
-    Sasrec,
 }

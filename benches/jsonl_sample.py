@@ -1,0 +1,78 @@
+"""Samples Amazon Beauty (../shared/data/amazon-beauty) into the JSONL shapes
+exported catalogues have, to run genrec's default commands on data shaped
+unlike the repository's two datasets (benches/RESULTS.md, "Catalogues shaped
+as exports").
+
+  python3 benches/jsonl_sample.py amazon2023 OUT   # 4,000 whole users as Amazon
+      Reviews 2023 writes them: user_id, asin + parent_asin, ISO date-times;
+      meta with main_category, average_rating, image objects; all 12,101 items
+  python3 benches/jsonl_sample.py short OUT        # 6,000 other users, each cut
+      to a window of 3 items or more (P(longer) = 0.6 per item, mean about 4):
+      not 5-core, as raw exports are; user_id, item_id, dates
+
+The times are made up (each user's items in their order); only the order is
+Beauty's. Research data: OUT must stay out of the repository (runs/ is ignored).
+"""
+import datetime
+import json
+import os
+import random
+import sys
+
+SRC = os.path.join(os.path.dirname(__file__), "../../shared/data/amazon-beauty")
+
+
+def main(kind, out):
+    os.makedirs(out, exist_ok=True)
+    items = {}
+    with open(os.path.join(SRC, "items.tsv")) as f:
+        next(f)
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            items[p[0]] = (p[1], p[2] if len(p) > 2 else "")
+    with open(os.path.join(SRC, "sequential_data.txt")) as f:
+        users = [line.split() for line in f]
+    if kind == "amazon2023":
+        rng = random.Random(7)
+        rng.shuffle(users)
+        t0 = datetime.datetime(2014, 1, 1)
+        with open(os.path.join(out, "reviews.jsonl"), "w") as f:
+            for u in users[:4000]:
+                start = t0 + datetime.timedelta(days=rng.randint(0, 1000))
+                for k, it in enumerate(u[1:]):
+                    ts = start + datetime.timedelta(days=3 * k, seconds=rng.randint(0, 80000))
+                    f.write(json.dumps({"rating": 5.0, "asin": items[it][0],
+                                        "parent_asin": items[it][0], "user_id": "A" + u[0],
+                                        "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ")}) + "\n")
+        with open(os.path.join(out, "meta.jsonl"), "w") as f:
+            for asin, title in items.values():
+                f.write(json.dumps({"main_category": "All Beauty", "title": title,
+                                    "average_rating": round(rng.uniform(3, 5), 1),
+                                    "images": [{"large": "https://x/a.jpg", "variant": "MAIN"}],
+                                    "parent_asin": asin}) + "\n")
+    elif kind == "short":
+        rng = random.Random(11)
+        rng.shuffle(users)
+        with open(os.path.join(out, "interactions.jsonl"), "w") as f:
+            for u in users[4000:10000]:
+                seq = u[1:]
+                n = 3
+                while n < len(seq) and rng.random() < 0.6:
+                    n += 1
+                s = rng.randint(0, len(seq) - n)
+                for k, it in enumerate(seq[s:s + n]):
+                    day = datetime.date(2015, 1, 1) + datetime.timedelta(days=k)
+                    f.write(json.dumps({"user_id": "U" + u[0], "item_id": items[it][0],
+                                        "date": day.isoformat()}) + "\n")
+        with open(os.path.join(out, "items.jsonl"), "w") as f:
+            for asin, title in items.values():
+                f.write(json.dumps({"item_id": asin, "title": title,
+                                    "store": title.split(" ")[0] if title else ""}) + "\n")
+    else:
+        sys.exit(f"unknown kind {kind!r}: amazon2023 or short")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
