@@ -43,7 +43,8 @@ pub struct SequenceRun {
 
 /// Trains (or takes from the cache) SASRec on the run's dataset, saves it as
 /// a verifier checkpoint, chooses λ reranking `generator`, then the blend
-/// of the generator's beams, the text neighbours and SASRec's own top items.
+/// of the generator's beams, the text neighbours, SASRec's own top items and
+/// the item transitions.
 pub fn train_sequence_verifier(
     t: &Trainer,
     generator: &Loaded,
