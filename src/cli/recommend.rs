@@ -100,12 +100,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(b) = verifier.as_ref().and_then(|v| v.blend.as_ref()) {
-        eprintln!("{}", b.describe());
+        eprintln!("{}", b.choice.describe());
     }
     let n_gen = verifier
         .as_ref()
         .map_or(a.top_k, |v| {
-            v.top.max(v.blend.as_ref().map_or(0, |b| b.depth))
+            v.top.max(v.blend.as_ref().map_or(0, |b| b.choice.depth))
         })
         .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");

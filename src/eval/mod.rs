@@ -25,7 +25,7 @@ pub use text::{
 
 use crate::data::{Dataset, HeldOut};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// A metric's mean over users and its bootstrap 95 % interval.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -71,6 +71,23 @@ pub struct Protocol {
     pub exclude_seen: bool,
     pub bootstrap: usize,
     pub seed: u64,
+}
+
+impl Protocol {
+    /// Whether `item` may be in the list of a user who has seen `seen`.
+    pub fn allows(&self, seen: &HashSet<u32>, item: u32) -> bool {
+        !self.exclude_seen || !seen.contains(&item)
+    }
+
+    /// How many candidates beyond `k` to fetch so that `k` remain after
+    /// [`allows`](Self::allows) (the most items a user has seen, or none).
+    pub fn extra(&self, seen: &[HashSet<u32>]) -> usize {
+        if self.exclude_seen {
+            seen.iter().map(HashSet::len).max().unwrap_or(0)
+        } else {
+            0
+        }
+    }
 }
 
 impl Default for Protocol {

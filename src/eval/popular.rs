@@ -51,7 +51,7 @@ pub fn most_popular(
             order
                 .iter()
                 .copied()
-                .filter(|i| !protocol.exclude_seen || !s.contains(i))
+                .filter(|&i| protocol.allows(s, i))
                 .take(k)
                 .collect()
         })

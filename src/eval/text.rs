@@ -173,14 +173,9 @@ pub fn text_knn(
     query: TextQuery,
     k: usize,
 ) -> crate::Result<Vec<Vec<u32>>> {
-    let extra = if protocol.exclude_seen {
-        seen.iter().map(HashSet::len).max().unwrap_or(0)
-    } else {
-        0
-    };
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    nn.search(&histories, query, k, extra, |u, i| {
-        !protocol.exclude_seen || !seen[u].contains(&i)
+    nn.search(&histories, query, k, protocol.extra(seen), |u, i| {
+        protocol.allows(&seen[u], i)
     })
 }
 

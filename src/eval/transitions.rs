@@ -88,7 +88,7 @@ pub fn transition_baseline(
     k: usize,
 ) -> Vec<Vec<u32>> {
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    let keep = |u: usize, i: u32| !protocol.exclude_seen || !seen[u].contains(&i);
+    let keep = |u: usize, i: u32| protocol.allows(&seen[u], i);
     Transitions::count(ds.items.len(), &ds.train).top(&histories, k, &keep)
 }
 

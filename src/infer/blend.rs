@@ -18,7 +18,7 @@ impl Reranker {
             return Ok(None);
         };
         let nn = TextNeighbours::read(dataset_dir)?;
-        b.check_neighbours(&nn).map_err(|e| {
+        b.choice.check_neighbours(&nn).map_err(|e| {
             crate::Error::Mismatch(format!(
                 "{}: {e}; pass --no-blend, or retrain the verifier",
                 crate::embed::default_output(dataset_dir).display()
@@ -48,23 +48,20 @@ impl Reranker {
             return Ok(None);
         };
         // Lists as deep as the blend was chosen with, or as the request.
-        let depth = b.depth.max(top);
+        let depth = b.choice.depth.max(top);
         // Only the sequence reader ranks the whole catalogue.
         let LoadedVerifier::Sequence(q) = &self.reader else {
             return Ok(None);
         };
         let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
-        let next = match &self.transitions {
-            Some(t) => t.top(histories, depth, keep),
-            None => vec![Vec::new(); histories.len()],
-        };
+        let next = b.transitions.top(histories, depth, keep);
         let beams: Vec<Vec<u32>> = reranked
             .iter()
             .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
             .collect();
         Ok(Some(scored_hits(
-            b.blend.fuse([&beams, &text, &own, &next], top),
+            b.choice.blend.fuse([&beams, &text, &own, &next], top),
         )))
     }
 }

@@ -127,9 +127,14 @@ pub struct Reranker {
     pub reader: LoadedVerifier,
     pub lambda: f64,
     pub top: usize,
-    pub blend: Option<BlendChoice>,
-    /// The training sequences' transitions, counted when a blend is used.
-    pub transitions: Option<crate::eval::Transitions>,
+    pub blend: Option<Blending>,
+}
+
+/// The blend chosen with a verifier, and the training sequences'
+/// transitions it reads (counted only when there is a blend to use).
+pub struct Blending {
+    pub choice: BlendChoice,
+    pub transitions: crate::eval::Transitions,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -228,15 +233,15 @@ impl Reranker {
             .top
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
-        let transitions = blend
-            .as_ref()
-            .map(|_| crate::eval::Transitions::count(rec.ds.items.len(), &rec.ds.train));
+        let blend = blend.map(|choice| Blending {
+            choice,
+            transitions: crate::eval::Transitions::count(rec.ds.items.len(), &rec.ds.train),
+        });
         Ok(Reranker {
             reader,
             lambda,
             top,
             blend,
-            transitions,
         })
     }
 

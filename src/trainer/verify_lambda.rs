@@ -10,7 +10,7 @@ use crate::decode::generator::{Generator, Query};
 use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::choose_on_validation;
-use crate::verify::{rerank_lists, Judge, Verifier};
+use crate::verify::{rerank_front, Judge, Verifier};
 use tch::Device;
 
 /// Each λ of `lambdas` with the NDCG@10 of the held-out users' lists after
@@ -33,7 +33,7 @@ pub fn lambda_sweep(
     let yes = ver.log_p_yes_lists(&users, &tops);
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     choose_on_validation(lambdas, &targets, |&l| {
-        hit_items(&rerank_lists(&tops, &yes, l))
+        hit_items(&rerank_front(&tops, &yes, l))
     })
 }
 

@@ -168,14 +168,6 @@ pub fn rerank(hits: &[Hit], log_p_yes: &[f32], lambda: f64) -> Vec<Hit> {
     v
 }
 
-/// [`rerank`] of each user's hits with that user's log P(yes).
-pub fn rerank_lists(hits: &[Vec<Hit>], log_p_yes: &[Vec<f32>], lambda: f64) -> Vec<Vec<Hit>> {
-    hits.iter()
-        .zip(log_p_yes)
-        .map(|(hs, ly)| rerank(hs, ly, lambda))
-        .collect()
-}
-
 /// Each user's list with its first candidates (as many as that user has
 /// log P(yes) for) [`rerank`]ed by λ and the rest kept after them in their
 /// order: the λ-reranking of the depth λ was chosen for, and the list the

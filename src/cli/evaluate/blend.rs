@@ -19,16 +19,16 @@ pub(super) fn row(
     seen: &[HashSet<u32>],
     protocol: &Protocol,
 ) -> anyhow::Result<(String, Vec<Vec<u32>>)> {
-    let b = r.blend.as_ref().expect("a row only for a chosen blend");
+    let b = &r
+        .blend
+        .as_ref()
+        .expect("a row only for a chosen blend")
+        .choice;
     b.check_neighbours(nn)
         .context("the dataset's embeddings: pass --no-blend, or retrain the verifier")?;
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    let keep = |u: usize, i: u32| !protocol.exclude_seen || !seen[u].contains(&i);
-    let extra = if protocol.exclude_seen {
-        seen.iter().map(HashSet::len).max().unwrap_or(0)
-    } else {
-        0
-    };
+    let keep = |u: usize, i: u32| protocol.allows(&seen[u], i);
+    let extra = protocol.extra(seen);
     let lists = r
         .blend_lists(nn, (&histories, reranked), 10, &keep, extra)?
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;

@@ -154,7 +154,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let stored = eval::FusionChoice::from_extra(&ck.meta.extra).filter(|c| c.uses_text());
     let blend = verifier.as_ref().filter(|r| r.blend.is_some());
     let keep_beams = a.text_fusion || stored.is_some();
-    let blend_depth = blend.and_then(|r| r.blend.as_ref()).map_or(0, |b| b.depth);
+    let blend_depth = blend
+        .and_then(|r| r.blend.as_ref())
+        .map_or(0, |b| b.choice.depth);
     let fused_depth = if keep_beams { FUSION_BEAMS } else { 0 };
     let n_gen = verifier
         .as_ref()

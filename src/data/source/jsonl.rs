@@ -108,23 +108,11 @@ const NOT_A_TIME: &str =
 
 /// Names accepted for each field of an interaction line, in order of
 /// preference: genrec's own first, then those of exported catalogues
-/// (Amazon Reviews 2023: `user_id`, `parent_asin` before `asin`; 2018:
-/// `reviewerID`, `unixReviewTime`, `overall`; Yelp: `business_id`, `date`,
-/// `stars`; Google Local: `gmap_id`, `time`; Goodreads: `book_id`).
+/// (Amazon Reviews 2023: `user_id`; 2018: `reviewerID`, `unixReviewTime`,
+/// `overall`; Yelp: `date`, `stars`; Google Local: `time`). The item is
+/// named as in item files ([`ITEM_ID_COLUMNS`]), except `id`: on an
+/// interaction line that is the review's.
 const USER_KEYS: &[&str] = &["user", "user_id", "userId", "reviewerID", "customer_id"];
-const ITEM_KEYS: &[&str] = &[
-    "item",
-    "item_id",
-    "itemId",
-    "parent_asin",
-    "asin",
-    "business_id",
-    "gmap_id",
-    "product_id",
-    "book_id",
-    "movie_id",
-    "movieId",
-];
 const TIME_KEYS: &[&str] = &[
     "timestamp",
     "time",
@@ -137,7 +125,7 @@ const RATING_KEYS: &[&str] = &["rating", "stars", "overall", "score"];
 
 /// The keys an interactions file uses, chosen on its first line (the first
 /// accepted name present) and then required on every line.
-struct Keys {
+pub(super) struct Keys {
     user: &'static str,
     /// `items` (whole sequences) or the item key of an interaction line.
     item: &'static str,
@@ -149,6 +137,11 @@ struct Keys {
 impl Keys {
     fn choose(f: &TextFile, ln: usize, m: &Ordered) -> Result<Keys> {
         let first = |names: &[&'static str]| names.iter().copied().find(|k| m.contains_key(k));
+        let item_keys: Vec<&'static str> = ITEM_ID_COLUMNS
+            .iter()
+            .copied()
+            .filter(|&k| k != "id")
+            .collect();
         let expected = |what: &str, names: &[&str], or: &str| {
             f.err(
                 ln,
@@ -169,10 +162,10 @@ impl Keys {
         }
         Ok(Keys {
             user,
-            item: first(ITEM_KEYS).ok_or_else(|| {
+            item: first(&item_keys).ok_or_else(|| {
                 expected(
                     "item",
-                    ITEM_KEYS,
+                    &item_keys,
                     "; or `items`: [...] for a whole sequence",
                 )
             })?,
@@ -181,8 +174,19 @@ impl Keys {
         })
     }
 
+    /// Whether the lines carry a rating.
+    pub(super) fn rated(&self) -> bool {
+        self.rating.is_some()
+    }
+
+    /// The item key of interaction lines (`None` for whole sequences): the
+    /// item file's id when it has one of that name.
+    pub(super) fn item_key(&self) -> Option<&'static str> {
+        Some(self.item).filter(|&i| i != "items")
+    }
+
     /// What was read, for the summary.
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let time = match self.time {
             Some(t) => format!("time `{t}`"),
             None if self.item == "items" => "time: the order of `items`".into(),
@@ -199,17 +203,9 @@ impl Keys {
     }
 }
 
-/// The interactions of a JSONL file, and which keys they were read from.
-pub(super) struct JsonlInteractions {
-    pub interactions: Vec<RawInteraction>,
-    pub has_rating: bool,
-    pub keys: String,
-    /// The item key of interaction lines (`None` for whole sequences): the
-    /// item file's id when it has one of that name.
-    pub item_key: Option<&'static str>,
-}
-
-pub(super) fn read_jsonl_interactions(path: &Path) -> Result<JsonlInteractions> {
+/// The interactions of a JSONL file, and the keys they were read from
+/// (`None`: the file has no data line).
+pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, Option<Keys>)> {
     let f = TextFile::read(path)?;
     let mut out = Vec::new();
     let mut keys: Option<Keys> = None;
@@ -285,12 +281,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<JsonlInteractions> 
             line: ln,
         });
     }
-    Ok(JsonlInteractions {
-        has_rating: keys.as_ref().is_some_and(|k| k.rating.is_some()),
-        item_key: keys.as_ref().map(|k| k.item).filter(|&i| i != "items"),
-        keys: keys.map(|k| k.describe()).unwrap_or_default(),
-        interactions: out,
-    })
+    Ok((out, keys))
 }
 
 /// The items of a JSONL file, each keyed by `preferred` when it has that

@@ -81,11 +81,12 @@ pub enum Format {
 /// preference: genrec's own, then those of exported catalogues (Amazon
 /// Reviews 2023's `parent_asin`, Goodreads' `book_id`, Amazon 2018's `asin`,
 /// Yelp's `business_id`, Google Local's `gmap_id`).
-const ITEM_ID_COLUMNS: [&str; 11] = [
+const ITEM_ID_COLUMNS: [&str; 13] = [
     "item_id",
     "p5_item_id",
     "item",
     "id",
+    "itemId",
     "parent_asin",
     "book_id",
     "asin",
@@ -93,6 +94,7 @@ const ITEM_ID_COLUMNS: [&str; 11] = [
     "gmap_id",
     "product_id",
     "movie_id",
+    "movieId",
 ];
 
 /// Works out the format and the two file paths from what the user gave.
@@ -182,8 +184,14 @@ pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawData
         }
         Format::P5 => (read_p5_sequences(interactions)?, false, None, None),
         Format::Jsonl => {
-            let j = read_jsonl_interactions(interactions)?;
-            (j.interactions, j.has_rating, Some(j.keys), j.item_key)
+            let (v, keys) = read_jsonl_interactions(interactions)?;
+            let k = keys.as_ref();
+            (
+                v,
+                k.is_some_and(|k| k.rated()),
+                k.map(|k| k.describe()),
+                k.and_then(|k| k.item_key()),
+            )
         }
     };
     let (items_v, item_fields) = match format {
