@@ -1740,16 +1740,21 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
-    let with = |weights: [f64; 4]| {
+    let with_nudge = |weights: [f64; 4], text_nudge: f64| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
-            blend: genrec::eval::Blend { weights, k: 60.0 },
+            blend: genrec::eval::Blend {
+                weights,
+                k: 60.0,
+                text_nudge,
+            },
             used: true,
             ..b.clone()
         };
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
         genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
     };
+    let with = |weights: [f64; 4]| with_nudge(weights, 0.0);
     // The tiny generator's lists for the test users, with `extra` options.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
         let out = root.join(name);
@@ -1825,6 +1830,67 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             "user line {u}: the transitions' top"
         );
     }
+    // The text neighbours alone, nudged toward popular items: each test
+    // user's list is the best 10 by cos(last item, item) + 0.04 · ln(1 +
+    // training count), the last item left out (by brute force here).
+    with_nudge([0.0, 1.0, 0.0, 0.0], 0.04);
+    let got = items(&recommend("n.jsonl", &rerank));
+    let e = genrec::embed::Embeddings::read(&genrec::embed::default_output(ds)).unwrap();
+    let dim = e.matrix.size()[1] as usize;
+    let emb = Vec::<f32>::try_from(e.matrix.to_kind(tch::Kind::Float).flatten(0, -1)).unwrap();
+    let mut count = vec![0f32; d.items.len()];
+    for t in &d.train {
+        for &i in &t.items {
+            count[i as usize] += 1.0;
+        }
+    }
+    let id_of: std::collections::HashMap<&str, usize> = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.original_id.as_str(), i))
+        .collect();
+    let mut nudged = 0;
+    for (u, (g, h)) in got.iter().zip(&d.test).enumerate() {
+        let last = *h.history.last().unwrap() as usize;
+        let q = &emb[last * dim..(last + 1) * dim];
+        let score = |i: usize| -> f32 {
+            let cos: f32 = q
+                .iter()
+                .zip(&emb[i * dim..(i + 1) * dim])
+                .map(|(a, b)| a * b)
+                .sum();
+            cos + 0.04 * count[i].ln_1p()
+        };
+        let mut all: Vec<f32> = (0..d.items.len())
+            .filter(|&i| i != last)
+            .map(score)
+            .collect();
+        all.sort_by(|a, b| b.total_cmp(a));
+        let g: Vec<f32> = g
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| score(id_of[v.as_str().unwrap()]))
+            .collect();
+        assert_eq!(g.len(), 10);
+        for (r, (&s, &want)) in g.iter().zip(&all).enumerate() {
+            assert!(
+                (s - want).abs() < 1e-4,
+                "user line {u}, rank {r}: {s} vs {want}"
+            );
+        }
+        // Would the cosine alone have ranked another item first?
+        let top_cos = (0..d.items.len())
+            .filter(|&i| i != last)
+            .max_by(|&a, &b| {
+                (score(a) - 0.04 * count[a].ln_1p())
+                    .total_cmp(&(score(b) - 0.04 * count[b].ln_1p()))
+            })
+            .unwrap();
+        nudged += usize::from(top_cos != id_of[got[u][0].as_str().unwrap()]);
+    }
+    assert!(nudged > 0, "the nudge changed no user's first item");
     with([0.0, 0.0, 1.0, 0.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
@@ -1867,6 +1933,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         blend: genrec::eval::Blend {
             weights: [1.0, 0.0, 0.0, 0.0],
             k: 60.0,
+            text_nudge: 0.0,
         },
         used: true,
         ..b.clone()

@@ -2,16 +2,15 @@
 //! lists per user, and the four-way blend the verifier's stage can apply:
 //! the generator's beams, the last item's text neighbours, the sequence
 //! verifier's own top items and the items that followed the last ones in
-//! the training sequences (`eval::transitions`), each list's weight and the
-//! rank offset `k` chosen on validation. Each source knows something the
+//! the training sequences (`eval::transitions`), each list's weight, the
+//! rank offset `k` and the text neighbours' popularity nudge chosen on
+//! validation (`eval::blend_choice`). Each source knows something the
 //! others do not — the generator the semantic-ID paths, the text neighbours
 //! what the items say, the verifier (SASRec, trained on every position
 //! against every item) the sequence, the transitions which items are taken
 //! one after the other — and a rank fusion needs no common score scale. The
 //! blend is kept only when its paired gain over the verifier's λ-reranking
 //! on the validation users has a lower end above zero.
-use super::{Estimate, Protocol, TextNeighbours};
-use crate::data::HeldOut;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -103,9 +102,16 @@ pub fn reciprocal_rank_fusion(
 /// The blend's sources, in the order of [`Blend::weights`].
 pub const BLEND_SOURCES: [&str; 4] = ["generator", "text", "verifier", "transitions"];
 
+/// The popularity nudges tried for the text neighbours (`β` of
+/// [`super::popularity_bias`]; 0: the cosine alone). On validation users, with the
+/// other three sources: +0.0055 [+0.0029, +0.0082] NDCG@10 at β = 0.04 on a
+/// sparse Beauty sample (4 items a user), nothing on Beauty itself — so β
+/// is chosen with the weights, 0 first.
+pub const TEXT_NUDGES: [f64; 4] = [0.0, 0.02, 0.04, 0.08];
+
 /// Weights of the generator's beams, the text neighbours, the verifier's
-/// own top items and the transitions, and the rank offset, for
-/// [`reciprocal_rank_fusion`].
+/// own top items and the transitions, the rank offset, for
+/// [`reciprocal_rank_fusion`], and the text neighbours' popularity nudge.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Blend {
     /// Generator, text, verifier, transitions; they sum to 1. A blend chosen
@@ -113,6 +119,10 @@ pub struct Blend {
     #[serde(deserialize_with = "three_or_four")]
     pub weights: [f64; 4],
     pub k: f64,
+    /// The text neighbours ranked by `cos + text_nudge · ln(1 + count)`
+    /// (0, and for cards written before the nudge: the cosine alone).
+    #[serde(default)]
+    pub text_nudge: f64,
 }
 
 fn three_or_four<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 4], D::Error> {
@@ -129,19 +139,31 @@ fn three_or_four<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 4], D::
 
 impl Blend {
     /// The settings tried on validation: the generator alone first, then
-    /// every weight quadruple on a 0.1 grid of the simplex at k = 2, 10 and 60.
+    /// every weight quadruple on a 0.1 grid of the simplex at k = 2, 10 and
+    /// 60, for each of [`TEXT_NUDGES`] (a nudge only where the text has a
+    /// weight).
     pub fn grid() -> Vec<Blend> {
         let mut g = vec![Blend {
             weights: [1.0, 0.0, 0.0, 0.0],
             k: 60.0,
+            text_nudge: 0.0,
         }];
         let tenth = |n: u32| f64::from(n) / 10.0;
-        for k in [2.0, 10.0, 60.0] {
-            for a in 0..=10u32 {
-                for b in 0..=(10 - a) {
-                    for c in 0..=(10 - a - b) {
-                        let weights = [tenth(a), tenth(b), tenth(c), tenth(10 - a - b - c)];
-                        g.push(Blend { weights, k });
+        for text_nudge in TEXT_NUDGES {
+            for k in [2.0, 10.0, 60.0] {
+                for a in 0..=10u32 {
+                    for b in 0..=(10 - a) {
+                        if b == 0 && text_nudge > 0.0 {
+                            continue;
+                        }
+                        for c in 0..=(10 - a - b) {
+                            let weights = [tenth(a), tenth(b), tenth(c), tenth(10 - a - b - c)];
+                            g.push(Blend {
+                                weights,
+                                k,
+                                text_nudge,
+                            });
+                        }
                     }
                 }
             }
@@ -155,13 +177,19 @@ impl Blend {
         reciprocal_rank_fusion(&sources, &self.weights, self.k, top)
     }
 
-    /// The weights as "generator 0.3, text 0.4, …" (sources of weight 0 left out).
+    /// The weights as "generator 0.3, text 0.4, …" (sources of weight 0
+    /// left out), with the text's popularity nudge when it has one.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = BLEND_SOURCES
             .iter()
             .zip(self.weights)
             .filter(|&(_, w)| w > 0.0)
-            .map(|(s, w)| format!("{s} {w}"))
+            .map(|(s, w)| match s {
+                &"text" if self.text_nudge > 0.0 => {
+                    format!("{s} {w} (cos + {}·ln(1 + count))", self.text_nudge)
+                }
+                _ => format!("{s} {w}"),
+            })
             .collect();
         format!("{}, k = {}", parts.join(", "), self.k)
     }
@@ -172,115 +200,6 @@ pub type UserLists = [Vec<u32>];
 
 /// Items each source gives the blend, per user.
 pub const BLEND_DEPTH: usize = 20;
-
-/// The blend chosen on validation, stored in the verifier's card
-/// (`extra.blend`) and applied by `recommend --rerank` and `evaluate
-/// --rerank` when `used`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BlendChoice {
-    pub blend: Blend,
-    /// Items each source gave (each list's depth).
-    pub depth: usize,
-    /// The embeddings file the text neighbours came from.
-    pub embeddings_sha256: String,
-    pub valid_users: usize,
-    /// Validation NDCG@10 of the best blend, and of the λ-reranking.
-    pub valid_ndcg: f64,
-    pub rerank_ndcg: f64,
-    /// Best blend − λ-reranking, NDCG@10, paired-bootstrap 95 % interval.
-    pub valid_gain: Estimate,
-    /// Whether the blend replaces the λ-reranking (the gain's lower end is
-    /// above zero).
-    pub used: bool,
-    /// The ten best settings tried, with their validation NDCG@10.
-    pub best_settings: Vec<(Blend, f64)>,
-}
-
-impl BlendChoice {
-    /// The key of the choice in a verifier card's `extra` record.
-    pub const KEY: &'static str = "blend";
-
-    /// The choice stored in a card's `extra` record, if any.
-    pub fn from_extra(extra: &serde_json::Value) -> Option<BlendChoice> {
-        serde_json::from_value(extra.get(Self::KEY)?.clone()).ok()
-    }
-
-    /// Chooses on `held` (validation users) given each user's lists from
-    /// the four sources and the verifier's λ-reranked lists: every setting
-    /// of [`Blend::grid`], best mean NDCG@10, used only when its paired gain
-    /// over the reranked lists has a lower end above zero.
-    pub fn choose(
-        held: &[HeldOut],
-        sources: [&UserLists; 4],
-        reranked: &[Vec<u32>],
-        embeddings_sha256: &str,
-    ) -> BlendChoice {
-        let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
-        let grid = Blend::grid();
-        let pooled = Pooled::new(&sources);
-        let lists_of = |b: &Blend| -> Vec<Vec<u32>> {
-            pooled
-                .fuse(&b.weights, b.k, 10)
-                .into_iter()
-                .map(|l| l.into_iter().map(|(i, _)| i).collect())
-                .collect()
-        };
-        let (best, sweep) = super::choose_on_validation(&grid, &targets, lists_of);
-        let lists = lists_of(&best);
-        let paired = super::paired_difference(
-            "the verifier's reranking",
-            &targets,
-            &lists,
-            reranked,
-            &Protocol::default(),
-        );
-        let gain = paired.difference["ndcg@10"];
-        // Sorted best first (stable: ties keep the grid's order, as the choice does).
-        let mut best_settings = sweep;
-        best_settings.sort_by(|a, b| b.1.total_cmp(&a.1));
-        best_settings.truncate(10);
-        let valid_ndcg = best_settings[0].1;
-        BlendChoice {
-            blend: best,
-            depth: sources
-                .iter()
-                .flat_map(|s| s.iter())
-                .map(Vec::len)
-                .max()
-                .unwrap_or(0),
-            embeddings_sha256: embeddings_sha256.to_owned(),
-            valid_users: held.len(),
-            valid_ndcg,
-            // The paired difference's mean is the difference of the means.
-            rerank_ndcg: valid_ndcg - gain.mean,
-            valid_gain: gain,
-            used: gain.lo > 0.0,
-            best_settings,
-        }
-    }
-
-    /// Refuses text neighbours built from other embeddings than the ones
-    /// this blend was chosen with.
-    pub fn check_neighbours(&self, nn: &TextNeighbours) -> crate::Result<()> {
-        nn.check_sha(&self.embeddings_sha256, "the verifier's blend")
-    }
-
-    pub fn describe(&self) -> String {
-        let g = &self.valid_gain;
-        format!(
-            "blend of the generator's beams, the text neighbours, the verifier's own top {} and the transitions on {} validation users: NDCG@10 {:.4} ({}) against the λ-reranking's {:.4}, paired difference {:+.4} [{:+.4}, {:+.4}] → {}",
-            self.depth,
-            self.valid_users,
-            self.valid_ndcg,
-            self.blend.describe(),
-            self.rerank_ndcg,
-            g.mean,
-            g.lo,
-            g.hi,
-            if self.used { "blended" } else { "the λ-reranking" }
-        )
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -309,8 +228,13 @@ mod tests {
     fn the_grid_starts_with_the_generator_and_covers_the_simplex() {
         let g = Blend::grid();
         assert_eq!(g[0].weights, [1.0, 0.0, 0.0, 0.0]);
-        // Quadruples of tenths summing to 1: C(13, 3) = 286 per k.
-        assert_eq!(g.len(), 1 + 3 * 286);
+        // Quadruples of tenths summing to 1: C(13, 3) = 286 per k, of
+        // which the C(12, 2) = 66 without text are not tried again nudged.
+        assert_eq!(
+            g.len(),
+            1 + 3 * 286 + (TEXT_NUDGES.len() - 1) * 3 * (286 - 66)
+        );
+        assert!(g.iter().all(|b| b.text_nudge == 0.0 || b.weights[1] > 0.0));
         assert!(g
             .iter()
             .all(|b| (b.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9));
@@ -323,6 +247,7 @@ mod tests {
         let old: Blend =
             serde_json::from_str(r#"{"weights": [0.3, 0.3, 0.4], "k": 10.0}"#).unwrap();
         assert_eq!(old.weights, [0.3, 0.3, 0.4, 0.0]);
+        assert_eq!(old.text_nudge, 0.0);
         let bad = serde_json::from_str::<Blend>(r#"{"weights": [1.0], "k": 10.0}"#);
         assert!(bad.unwrap_err().to_string().contains("3 or 4 weights"));
     }
@@ -359,38 +284,5 @@ mod tests {
                 .collect();
             assert_eq!(got, by_hand(w, k), "{w:?} {k}");
         }
-    }
-
-    fn held(targets: &[u32]) -> Vec<HeldOut> {
-        targets
-            .iter()
-            .enumerate()
-            .map(|(u, &t)| HeldOut {
-                user: u.to_string(),
-                history: vec![100],
-                target: t,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_source_that_finds_the_targets_is_blended_in_and_noise_is_not() {
-        let n = 300u32;
-        // The generator and the text find nothing; the verifier ranks every
-        // user's target second; the reranked lists miss it.
-        let targets: Vec<u32> = (0..n).map(|u| 1000 + u).collect();
-        let miss: Vec<Vec<u32>> = (0..n).map(|u| vec![u, u + 1, u + 2]).collect();
-        let finds: Vec<Vec<u32>> = (0..n).map(|u| vec![u + 5, 1000 + u]).collect();
-        let c = BlendChoice::choose(&held(&targets), [&miss, &miss, &finds, &miss], &miss, "sha");
-        assert!(c.used, "{}", c.describe());
-        assert!(c.blend.weights[2] > 0.0);
-        assert!(c.valid_gain.lo > 0.0);
-        // The same from the transitions.
-        let t = BlendChoice::choose(&held(&targets), [&miss, &miss, &miss, &finds], &miss, "sha");
-        assert!(t.used && t.blend.weights[3] > 0.0, "{}", t.describe());
-        // When no source beats the reranking, the reranking stays.
-        let none = BlendChoice::choose(&held(&targets), [&miss, &miss, &miss, &miss], &miss, "sha");
-        assert!(!none.used, "{}", none.describe());
-        assert_eq!(none.valid_gain.mean, 0.0);
     }
 }

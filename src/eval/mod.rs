@@ -5,6 +5,7 @@
 //! each method's difference to a reference (the generator, or an earlier
 //! run's lists) comes with a paired-bootstrap interval over the same users.
 pub mod blend;
+pub mod blend_choice;
 pub mod metrics;
 mod popular;
 pub mod sample;
@@ -12,15 +13,16 @@ mod table;
 pub mod text;
 pub mod transitions;
 
-pub use blend::{Blend, BlendChoice, BLEND_DEPTH, BLEND_SOURCES};
+pub use blend::{Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES};
+pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};
 pub use sample::sample_indices;
 pub use table::markdown_table;
 pub use transitions::{transition_baseline, Transitions, TRANSITIONS_NAME};
 
 pub use text::{
-    cosines, fuse, text_knn, Candidate, FusionChoice, RankFusion, TextNeighbours, TextQuery,
-    FUSION_DEPTH,
+    cosines, fuse, popularity_bias, text_knn, Candidate, FusionChoice, RankFusion, TextNeighbours,
+    TextQuery, FUSION_DEPTH,
 };
 
 use crate::data::{Dataset, HeldOut};

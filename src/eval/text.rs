@@ -66,6 +66,16 @@ pub struct TextNeighbours {
     dim: usize,
     /// Hash of the embeddings file they were read from (empty: built in memory).
     sha256: String,
+    /// Whether `index` holds `[e_i, bias_i]` ([`with_bias`](Self::with_bias)).
+    biased: bool,
+}
+
+/// Per-item additions to the text cosine that favour items bought often:
+/// `beta · ln(1 + count)` (`counts`: training interactions per item). Text
+/// neighbours know what an item is like, not whether anybody buys it; on
+/// sparse catalogues the nudge lifts the neighbours people actually take.
+pub fn popularity_bias(counts: &[f64], beta: f64) -> Vec<f32> {
+    counts.iter().map(|&c| (beta * c.ln_1p()) as f32).collect()
 }
 
 fn faiss_err(e: faiss::error::Error) -> crate::Error {
@@ -83,6 +93,31 @@ impl TextNeighbours {
             emb,
             dim,
             sha256: String::new(),
+            biased: false,
+        })
+    }
+
+    /// The same neighbours ranked by `cos(query, e_i) + bias[i]` (one bias
+    /// per item, e.g. [`popularity_bias`]): an index over `[e_i, bias_i]`
+    /// searched with `[query / |query|, 1]`, so the search stays exact.
+    pub fn with_bias(&self, bias: &[f32]) -> crate::Result<Self> {
+        use faiss::Index;
+        let n = self.emb.len() / self.dim;
+        assert_eq!(bias.len(), n, "one bias per item");
+        let rows: Vec<f32> = self
+            .emb
+            .chunks(self.dim)
+            .zip(bias)
+            .flat_map(|(e, &b)| e.iter().copied().chain(std::iter::once(b)))
+            .collect();
+        let mut index = faiss::FlatIndex::new_ip(self.dim as u32 + 1).map_err(faiss_err)?;
+        index.add(&rows).map_err(faiss_err)?;
+        Ok(Self {
+            index,
+            emb: self.emb.clone(),
+            dim: self.dim,
+            sha256: self.sha256.clone(),
+            biased: true,
         })
     }
 
@@ -121,8 +156,9 @@ impl TextNeighbours {
         )))
     }
 
-    /// Each history's `k` items nearest to its `query` vector, best first,
-    /// leaving out the query's own items and those `keep` refuses.
+    /// Each history's `k` items nearest to its `query` vector, best first
+    /// (with a bias: by cosine plus the bias), leaving out the query's own
+    /// items and those `keep` refuses.
     pub fn search(
         &mut self,
         histories: &[&[u32]],
@@ -138,7 +174,17 @@ impl TextNeighbours {
         let want = (k + query.window + extra).min(self.emb.len() / self.dim);
         let queries: Vec<f32> = histories
             .iter()
-            .flat_map(|h| query.vector(&self.emb, self.dim, h))
+            .flat_map(|h| {
+                let q = query.vector(&self.emb, self.dim, h);
+                if !self.biased {
+                    return q;
+                }
+                let norm = q.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                q.into_iter()
+                    .map(|v| v / norm)
+                    .chain(std::iter::once(1.0))
+                    .collect()
+            })
             .collect();
         let res = self.index.search(&queries, want).map_err(faiss_err)?;
         Ok(histories
@@ -390,5 +436,9 @@ mod tests {
         assert_eq!(got[2], vec![1, 0], "the last item (2) is the query");
         let kept = nn.search(&h, TextQuery::LAST, 2, 0, |_, i| i != 1).unwrap();
         assert_eq!(kept[1], vec![2]);
+        // A bias of 1 on item 2: its 0 + 1 beats item 1's 0.8 + 0.
+        let mut b = nn.with_bias(&[0.0, 0.0, 1.0]).unwrap();
+        let got = b.search(&h, TextQuery::LAST, 2, 0, |_, _| true).unwrap();
+        assert_eq!(got[1], vec![2, 1]);
     }
 }

@@ -12,7 +12,8 @@ use std::path::Path;
 
 impl Reranker {
     /// The text neighbours the blend needs: the dataset's embeddings, checked
-    /// to be the ones it was chosen with. `None` without a blend.
+    /// to be the ones it was chosen with, ranked as it was chosen with
+    /// (see [`blend_text`](Self::blend_text)). `None` without a blend.
     pub fn blend_neighbours(&self, dataset_dir: &Path) -> Result<Option<TextNeighbours>> {
         let Some(b) = &self.blend else {
             return Ok(None);
@@ -24,15 +25,25 @@ impl Reranker {
                 crate::embed::default_output(dataset_dir).display()
             ))
         })?;
-        Ok(Some(nn))
+        Ok(Some(self.blend_text(&nn)?.unwrap_or(nn)))
+    }
+
+    /// `nn` with the popularity bias the blend's text neighbours were
+    /// chosen with (`eval::Blend::text_nudge`); `None` when they were chosen
+    /// by cosine alone (then `nn` itself is what the blend searches).
+    pub fn blend_text(&self, nn: &TextNeighbours) -> Result<Option<TextNeighbours>> {
+        match self.blend.as_ref().and_then(|b| b.text_bias.as_ref()) {
+            Some(bias) => Ok(Some(nn.with_bias(bias)?)),
+            None => Ok(None),
+        }
     }
 
     /// Each user's blended list, best `top` (the fused score as each hit's
     /// score), from the generator's candidates as [`Reranker::apply`]
     /// reranked them (`reranked`, their first `depth`: the blend's, or `top`
     /// when more are asked for), the text
-    /// neighbours of the last item in `nn`, the verifier's own top items and
-    /// the transitions;
+    /// neighbours of the last item in `nn` (as [`blend_neighbours`](Self::blend_neighbours)
+    /// gives them), the verifier's own top items and the transitions;
     /// `keep(user, item)` says what may be recommended (the beams already
     /// obey it), `extra` how many more neighbours to fetch to make up for
     /// what it refuses. `None` without a blend.

@@ -130,11 +130,13 @@ pub struct Reranker {
     pub blend: Option<Blending>,
 }
 
-/// The blend chosen with a verifier, and the training sequences'
-/// transitions it reads (counted only when there is a blend to use).
+/// The blend chosen with a verifier, and what it reads of the training
+/// sequences (counted only when there is a blend to use): the transitions,
+/// and the text neighbours' popularity bias when it was chosen with one.
 pub struct Blending {
     pub choice: BlendChoice,
     pub transitions: crate::eval::Transitions,
+    pub text_bias: Option<Vec<f32>>,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -233,9 +235,16 @@ impl Reranker {
             .top
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
+        let n = rec.ds.items.len();
         let blend = blend.map(|choice| Blending {
+            text_bias: (choice.blend.text_nudge > 0.0).then(|| {
+                crate::eval::popularity_bias(
+                    &crate::eval::popularity(&rec.ds, n),
+                    choice.blend.text_nudge,
+                )
+            }),
             choice,
-            transitions: crate::eval::Transitions::count(rec.ds.items.len(), &rec.ds.train),
+            transitions: crate::eval::Transitions::count(n, &rec.ds.train),
         });
         Ok(Reranker {
             reader,

@@ -11,7 +11,10 @@ use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
-use crate::eval::{BlendChoice, TextQuery, Transitions, BLEND_DEPTH};
+use crate::eval::{
+    popularity, popularity_bias, BlendChoice, BlendLists, TextNeighbours, TextQuery, Transitions,
+    BLEND_DEPTH, TEXT_NUDGES,
+};
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::{rerank_front, Judge};
@@ -43,7 +46,7 @@ pub fn choose_and_store_blend(
         t.cfg.eval.beam.max(depth),
     );
     progress.note(&format!(
-        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours, the verifier's own top {BLEND_DEPTH} and the {BLEND_DEPTH} items that most often followed the last ones in training, on {} validation users",
+        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours (by cosine, or nudged toward popular items: cos + β·ln(1 + count), β in {TEXT_NUDGES:?}), the verifier's own top {BLEND_DEPTH} and the {BLEND_DEPTH} items that most often followed the last ones in training, on {} validation users",
         held.len()
     ));
     let queries: Vec<Query> = held.iter().map(Query::from).collect();
@@ -69,13 +72,33 @@ pub fn choose_and_store_blend(
     };
     let reranked = first(10);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    let text = nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)?;
+    let counts = popularity(&t.ds, t.ds.items.len());
+    let texts = TEXT_NUDGES
+        .iter()
+        .map(|&beta| {
+            let search = |nn: &mut TextNeighbours| {
+                nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)
+            };
+            if beta > 0.0 {
+                search(&mut nn.with_bias(&popularity_bias(&counts, beta))?)
+            } else {
+                search(&mut nn)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let texts: Vec<&[Vec<u32>]> = texts.iter().map(Vec::as_slice).collect();
     let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
     let next =
         Transitions::count(t.ds.items.len(), &t.ds.train)
             .top(&histories, BLEND_DEPTH, &|_, _| true);
     let beams = first(BLEND_DEPTH);
-    let blend = BlendChoice::choose(&held, [&beams, &text, &own, &next], &reranked, nn.sha256());
+    let lists = BlendLists {
+        beams: &beams,
+        texts: &texts,
+        own: &own,
+        next: &next,
+    };
+    let blend = BlendChoice::choose(&held, &lists, &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;

@@ -26,6 +26,9 @@ pub(super) fn row(
         .choice;
     b.check_neighbours(nn)
         .context("the dataset's embeddings: pass --no-blend, or retrain the verifier")?;
+    // The text neighbours as the blend was chosen with them.
+    let mut biased = r.blend_text(nn)?;
+    let nn = biased.as_mut().unwrap_or(nn);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let keep = |u: usize, i: u32| protocol.allows(&seen[u], i);
     let extra = protocol.extra(seen);
