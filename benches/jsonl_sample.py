@@ -9,6 +9,11 @@ as exports").
   python3 benches/jsonl_sample.py short OUT        # 6,000 other users, each cut
       to a window of 3 items or more (P(longer) = 0.6 per item, mean about 4):
       not 5-core, as raw exports are; user_id, item_id, dates
+  python3 benches/jsonl_sample.py yelp OUT         # 5,000 other whole users as
+      Yelp's open dataset writes them: review.jsonl (review_id, user_id,
+      business_id, stars 1-5, "YYYY-MM-DD HH:MM:SS" dates, review text) and
+      business.jsonl (name, city, categories, an attributes object, stars,
+      review_count); only the businesses the reviews name
 
 The times are made up (each user's items in their order); only the order is
 Beauty's. Research data: OUT must stay out of the repository (runs/ is ignored).
@@ -68,8 +73,33 @@ def main(kind, out):
             for asin, title in items.values():
                 f.write(json.dumps({"item_id": asin, "title": title,
                                     "store": title.split(" ")[0] if title else ""}) + "\n")
+    elif kind == "yelp":
+        rng = random.Random(13)
+        rng.shuffle(users)
+        used = set()
+        t0 = datetime.datetime(2016, 1, 1)
+        with open(os.path.join(out, "review.jsonl"), "w") as f:
+            for n, u in enumerate(users[10000:15000]):
+                start = t0 + datetime.timedelta(days=rng.randint(0, 1500))
+                for k, it in enumerate(u[1:]):
+                    used.add(it)
+                    ts = start + datetime.timedelta(days=5 * k, seconds=rng.randint(0, 80000))
+                    f.write(json.dumps({"review_id": f"r{n}-{k}", "user_id": "Y" + u[0],
+                                        "business_id": items[it][0], "stars": rng.randint(1, 5),
+                                        "useful": 0, "text": "Went there again, fine.",
+                                        "date": ts.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        with open(os.path.join(out, "business.jsonl"), "w") as f:
+            for it in sorted(used):
+                asin, title = items[it]
+                store = title.split(" ")[0] if title else ""
+                f.write(json.dumps({"business_id": asin, "name": title, "city": "Las Vegas",
+                                    "stars": round(rng.uniform(2, 5) * 2) / 2,
+                                    "review_count": rng.randint(5, 500),
+                                    "attributes": {"BusinessAcceptsCreditCards": "True",
+                                                   "RestaurantsPriceRange2": str(rng.randint(1, 4))},
+                                    "categories": f"Beauty & Spas, {store}"}) + "\n")
     else:
-        sys.exit(f"unknown kind {kind!r}: amazon2023 or short")
+        sys.exit(f"unknown kind {kind!r}: amazon2023, short or yelp")
 
 
 if __name__ == "__main__":
