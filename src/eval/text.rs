@@ -62,7 +62,8 @@ impl TextQuery {
 /// command and shared by every kNN row and fusion.
 pub struct TextNeighbours {
     index: faiss::FlatIndex,
-    emb: Vec<f32>,
+    /// Shared with the neighbours [`with_bias`](Self::with_bias) derives.
+    emb: std::sync::Arc<[f32]>,
     dim: usize,
     /// Hash of the embeddings file they were read from (empty: built in memory).
     sha256: String,
@@ -90,7 +91,7 @@ impl TextNeighbours {
         index.add(&emb).map_err(faiss_err)?;
         Ok(Self {
             index,
-            emb,
+            emb: emb.into(),
             dim,
             sha256: String::new(),
             biased: false,
@@ -114,7 +115,7 @@ impl TextNeighbours {
         index.add(&rows).map_err(faiss_err)?;
         Ok(Self {
             index,
-            emb: self.emb.clone(),
+            emb: std::sync::Arc::clone(&self.emb),
             dim: self.dim,
             sha256: self.sha256.clone(),
             biased: true,
