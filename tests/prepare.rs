@@ -171,6 +171,18 @@ fn run_case(
         })
 }
 
+/// The error reading JSONL interactions `inter` (`i.jsonl`) with items
+/// `items` (`items.jsonl`) under the default options.
+fn jsonl_error(inter: &[u8], items: &[u8]) -> String {
+    run_case(
+        Format::Jsonl,
+        ("i.jsonl", inter),
+        ("items.jsonl", items),
+        PrepareOptions::default(),
+    )
+    .unwrap_err()
+}
+
 const ITEMS: &[u8] = b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\n";
 const INTER_OK: &[u8] =
     b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n";
@@ -480,16 +492,10 @@ fn jsonl_dates_order_interactions_and_nested_item_fields_become_text() {
     assert_eq!(p.items[0].text, "Joe's Pizza | WiFi: free");
     assert_eq!(p.items[1].text, "B | Beauty, Skin, Face");
     // Neither a number nor a date: the line and what was expected.
-    let e = run_case(
-        Format::Jsonl,
-        (
-            "i.jsonl",
-            b"{\"user\": \"u\", \"item\": \"a\", \"timestamp\": \"2016-02-30\"}\n",
-        ),
-        ("items.jsonl", b"{\"item\": \"a\"}\n"),
-        PrepareOptions::default(),
-    )
-    .unwrap_err();
+    let e = jsonl_error(
+        b"{\"user\": \"u\", \"item\": \"a\", \"timestamp\": \"2016-02-30\"}\n",
+        b"{\"item\": \"a\"}\n",
+    );
     assert!(
         e.contains("i.jsonl:1: timestamp `2016-02-30` is not a number nor a date"),
         "{e}"
@@ -567,38 +573,20 @@ fn jsonl_reads_the_field_names_of_exported_catalogues() {
     assert_eq!(books.items[1].text, "Two");
     // The keys of line 1 are required on every line, and a missing key
     // names what is accepted.
-    let e = run_case(
-        Format::Jsonl,
-        (
-            "i.jsonl",
-            b"{\"user_id\": \"u\", \"item_id\": \"a\", \"time\": 1}\n{\"user_id\": \"u\", \"item\": \"b\", \"time\": 2}\n",
-        ),
-        ("items.jsonl", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n"),
-        PrepareOptions::default(),
-    )
-    .unwrap_err();
+    let e = jsonl_error(b"{\"user_id\": \"u\", \"item_id\": \"a\", \"time\": 1}\n{\"user_id\": \"u\", \"item\": \"b\", \"time\": 2}\n", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n");
     assert!(e.contains("i.jsonl:2: missing field `item_id`"), "{e}");
-    let e = run_case(
-        Format::Jsonl,
-        ("i.jsonl", b"{\"customer\": \"u\", \"item\": \"a\"}\n"),
-        ("items.jsonl", b"{\"item_id\": \"a\"}\n"),
-        PrepareOptions::default(),
-    )
-    .unwrap_err();
+    let e = jsonl_error(
+        b"{\"customer\": \"u\", \"item\": \"a\"}\n",
+        b"{\"item_id\": \"a\"}\n",
+    );
     assert!(
         e.contains("i.jsonl:1: missing user field (expected one of user, user_id"),
         "{e}"
     );
-    let e = run_case(
-        Format::Jsonl,
-        (
-            "i.jsonl",
-            b"{\"user\": \"u\", \"item\": \"a\", \"time\": 1}\n{\"user\": \"u\", \"item\": \"b\"}\n",
-        ),
-        ("items.jsonl", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n"),
-        PrepareOptions::default(),
-    )
-    .unwrap_err();
+    let e = jsonl_error(
+        b"{\"user\": \"u\", \"item\": \"a\", \"time\": 1}\n{\"user\": \"u\", \"item\": \"b\"}\n",
+        b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n",
+    );
     assert!(e.contains("i.jsonl:2: missing field `time`"), "{e}");
 }
 
