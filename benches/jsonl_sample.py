@@ -9,6 +9,11 @@ as exports").
   python3 benches/jsonl_sample.py short OUT        # 6,000 other users, each cut
       to a window of 3 items or more (P(longer) = 0.6 per item, mean about 4):
       not 5-core, as raw exports are; user_id, item_id, dates
+  python3 benches/jsonl_sample.py repeat OUT       # the short sample's users,
+      each taking earlier items again: after each item, with p = 0.25, one
+      of theirs so far (the one k places back with weight 0.5^k): about one
+      interaction in five is a re-take, as in catalogues of things bought
+      again
   python3 benches/jsonl_sample.py yelp OUT         # 5,000 other whole users as
       Yelp's open dataset writes them: review.jsonl (review_id, user_id,
       business_id, stars 1-5, "YYYY-MM-DD HH:MM:SS" dates, review text) and
@@ -55,9 +60,10 @@ def main(kind, out):
                                     "average_rating": round(rng.uniform(3, 5), 1),
                                     "images": [{"large": "https://x/a.jpg", "variant": "MAIN"}],
                                     "parent_asin": asin}) + "\n")
-    elif kind == "short":
+    elif kind in ("short", "repeat"):
         rng = random.Random(11)
         rng.shuffle(users)
+        again = random.Random(7)
         with open(os.path.join(out, "interactions.jsonl"), "w") as f:
             for u in users[4000:10000]:
                 seq = u[1:]
@@ -65,9 +71,20 @@ def main(kind, out):
                 while n < len(seq) and rng.random() < 0.6:
                     n += 1
                 s = rng.randint(0, len(seq) - n)
-                for k, it in enumerate(seq[s:s + n]):
-                    day = datetime.date(2015, 1, 1) + datetime.timedelta(days=k)
-                    f.write(json.dumps({"user_id": "U" + u[0], "item_id": items[it][0],
+                taken = [items[it][0] for it in seq[s:s + n]]
+                if kind == "repeat":
+                    # After each item, with p = 0.25, one of the user's
+                    # items so far again (the one k places back: 0.5^k).
+                    with_again = []
+                    for it in taken:
+                        with_again.append(it)
+                        if again.random() < 0.25:
+                            w = [0.5 ** (len(with_again) - 1 - j) for j in range(len(with_again))]
+                            with_again.append(again.choices(with_again, w)[0])
+                    taken = with_again
+                for k, it in enumerate(taken):
+                    day = datetime.date(2015 if kind == "short" else 2020, 1, 1) + datetime.timedelta(days=k)
+                    f.write(json.dumps({"user_id": "U" + u[0], "item_id": it,
                                         "date": day.isoformat()}) + "\n")
         with open(os.path.join(out, "items.jsonl"), "w") as f:
             for asin, title in items.values():
@@ -99,7 +116,7 @@ def main(kind, out):
                                                    "RestaurantsPriceRange2": str(rng.randint(1, 4))},
                                     "categories": f"Beauty & Spas, {store}"}) + "\n")
     else:
-        sys.exit(f"unknown kind {kind!r}: amazon2023, short or yelp")
+        sys.exit(f"unknown kind {kind!r}: amazon2023, short, repeat or yelp")
 
 
 if __name__ == "__main__":

@@ -1740,7 +1740,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
-    let with_nudge = |weights: [f64; 4], text_nudge: f64| {
+    let with_nudge = |weights: [f64; 5], text_nudge: f64| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
             blend: genrec::eval::Blend {
@@ -1754,7 +1754,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
         genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
     };
-    let with = |weights: [f64; 4]| with_nudge(weights, 0.0);
+    let with = |weights: [f64; 5]| with_nudge(weights, 0.0);
     // The tiny generator's lists for the test users, with `extra` options.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
         let out = root.join(name);
@@ -1806,7 +1806,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     // The transitions alone: the items that most often followed each test
     // user's last three in the training sequences (then the other sources'
     // items, of score 0, fill the list).
-    with([0.0, 0.0, 0.0, 1.0]);
+    with([0.0, 0.0, 0.0, 1.0, 0.0]);
     let d = genrec::data::Dataset::load(ds).unwrap();
     let histories: Vec<&[u32]> = d.test.iter().map(|h| h.history.as_slice()).collect();
     let next =
@@ -1830,10 +1830,48 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             "user line {u}: the transitions' top"
         );
     }
+    // The user's own items alone: each test user's distinct items, latest
+    // first; with --exclude-seen none of them.
+    with([0.0, 0.0, 0.0, 0.0, 1.0]);
+    let latest = genrec::eval::latest_first(&histories, 10, &|_, _| true);
+    let original = |l: &serde_json::Value| -> Vec<String> {
+        l.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let got = items(&recommend("h.jsonl", &rerank));
+    for (u, (g, want)) in got.iter().zip(&latest).enumerate() {
+        let want: Vec<String> = want
+            .iter()
+            .map(|&i| d.items[i as usize].original_id.clone())
+            .collect();
+        assert_eq!(
+            original(g)[..want.len()],
+            want[..],
+            "user line {u}: latest first"
+        );
+    }
+    let unseen = items(&recommend(
+        "hx.jsonl",
+        &[&rerank[..], &["--exclude-seen"]].concat(),
+    ));
+    for (u, g) in unseen.iter().enumerate() {
+        let seen: std::collections::HashSet<&str> = histories[u]
+            .iter()
+            .map(|&i| d.items[i as usize].original_id.as_str())
+            .collect();
+        let g = original(g);
+        assert!(
+            g.len() == 10 && g.iter().all(|i| !seen.contains(i.as_str())),
+            "user line {u}: {g:?}"
+        );
+    }
     // The text neighbours alone, nudged toward popular items: each test
     // user's list is the best 10 by cos(last item, item) + 0.04 · ln(1 +
     // training count), the last item left out (by brute force here).
-    with_nudge([0.0, 1.0, 0.0, 0.0], 0.04);
+    with_nudge([0.0, 1.0, 0.0, 0.0, 0.0], 0.04);
     let got = items(&recommend("n.jsonl", &rerank));
     let e = genrec::embed::Embeddings::read(&genrec::embed::default_output(ds)).unwrap();
     let dim = e.matrix.size()[1] as usize;
@@ -1891,7 +1929,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         nudged += usize::from(top_cos != id_of[got[u][0].as_str().unwrap()]);
     }
     assert!(nudged > 0, "the nudge changed no user's first item");
-    with([0.0, 0.0, 1.0, 0.0]);
+    with([0.0, 0.0, 1.0, 0.0, 0.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
         &items(&sasrec),
@@ -1920,7 +1958,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     same_lists(&items(&excluded), &unseen, "SASRec's unseen");
     // The generator's source alone: its candidates reranked by λ, what
     // --no-blend gives.
-    with([1.0, 0.0, 0.0, 0.0]);
+    with([1.0, 0.0, 0.0, 0.0, 0.0]);
     let gen_only = recommend("g.jsonl", &rerank);
     let lambda = recommend("l.jsonl", &[&rerank[..], &["--no-blend"]].concat());
     same_lists(&items(&gen_only), &items(&lambda), "the λ-reranking's");
@@ -1931,7 +1969,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     c.lambda = 0.0;
     let forced = genrec::eval::BlendChoice {
         blend: genrec::eval::Blend {
-            weights: [1.0, 0.0, 0.0, 0.0],
+            weights: [1.0, 0.0, 0.0, 0.0, 0.0],
             k: 60.0,
             text_nudge: 0.0,
         },

@@ -1,16 +1,18 @@
 //! Weighted reciprocal-rank fusion (Cormack et al. 2009) of several ranked
-//! lists per user, and the four-way blend the verifier's stage can apply:
+//! lists per user, and the five-way blend the verifier's stage can apply:
 //! the generator's beams, the last item's text neighbours, the sequence
-//! verifier's own top items and the items that followed the last ones in
-//! the training sequences (`eval::transitions`), each list's weight, the
-//! rank offset `k` and the text neighbours' popularity nudge chosen on
-//! validation (`eval::blend_choice`). Each source knows something the
-//! others do not — the generator the semantic-ID paths, the text neighbours
-//! what the items say, the verifier (SASRec, trained on every position
-//! against every item) the sequence, the transitions which items are taken
-//! one after the other — and a rank fusion needs no common score scale. The
-//! blend is kept only when its paired gain over the verifier's λ-reranking
-//! on the validation users has a lower end above zero.
+//! verifier's own top items, the items that followed the last ones in the
+//! training sequences (`eval::transitions`) and the user's own items again,
+//! latest first (re-consumption, RepeatNet's repeat mode: Ren et al. 2019),
+//! each list's weight, the rank offset `k` and the text neighbours'
+//! popularity nudge chosen on validation (`eval::blend_choice`). Each source
+//! knows something the others do not — the generator the semantic-ID paths,
+//! the text neighbours what the items say, the verifier (SASRec, trained on
+//! every position against every item) the sequence, the transitions which
+//! items are taken one after the other, the history which items people take
+//! again — and a rank fusion needs no common score scale. The blend is kept
+//! only when its paired gain over the verifier's λ-reranking on the
+//! validation users has a lower end above zero.
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -100,7 +102,7 @@ pub fn reciprocal_rank_fusion(
 }
 
 /// The blend's sources, in the order of [`Blend::weights`].
-pub const BLEND_SOURCES: [&str; 4] = ["generator", "text", "verifier", "transitions"];
+pub const BLEND_SOURCES: [&str; 5] = ["generator", "text", "verifier", "transitions", "history"];
 
 /// The popularity nudges tried for the text neighbours (`β` of
 /// [`super::popularity_bias`]; 0: the cosine alone). On validation users, with the
@@ -110,14 +112,15 @@ pub const BLEND_SOURCES: [&str; 4] = ["generator", "text", "verifier", "transiti
 pub const TEXT_NUDGES: [f64; 4] = [0.0, 0.02, 0.04, 0.08];
 
 /// Weights of the generator's beams, the text neighbours, the verifier's
-/// own top items and the transitions, the rank offset, for
+/// own top items, the transitions and the history, the rank offset, for
 /// [`reciprocal_rank_fusion`], and the text neighbours' popularity nudge.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Blend {
-    /// Generator, text, verifier, transitions; they sum to 1. A blend chosen
-    /// before the transitions (three weights) reads with a fourth of 0.
-    #[serde(deserialize_with = "three_or_four")]
-    pub weights: [f64; 4],
+    /// Generator, text, verifier, transitions, history; they sum to 1. A
+    /// blend chosen before the transitions (three weights) or the history
+    /// (four) reads with 0 for those.
+    #[serde(deserialize_with = "three_to_five")]
+    pub weights: [f64; 5],
     pub k: f64,
     /// The text neighbours ranked by `cos + text_nudge · ln(1 + count)`
     /// (0, and for cards written before the nudge: the cosine alone).
@@ -125,45 +128,47 @@ pub struct Blend {
     pub text_nudge: f64,
 }
 
-fn three_or_four<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 4], D::Error> {
+fn three_to_five<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 5], D::Error> {
     let w = Vec::<f64>::deserialize(d)?;
-    match w[..] {
-        [a, b, c] => Ok([a, b, c, 0.0]),
-        [a, b, c, e] => Ok([a, b, c, e]),
-        _ => Err(serde::de::Error::custom(format!(
-            "a blend has 3 or 4 weights, not {}",
+    if !(3..=5).contains(&w.len()) {
+        return Err(serde::de::Error::custom(format!(
+            "a blend has 3 to 5 weights, not {}",
             w.len()
-        ))),
+        )));
     }
+    let mut five = [0.0; 5];
+    five[..w.len()].copy_from_slice(&w);
+    Ok(five)
 }
 
 impl Blend {
     /// The settings tried on validation: the generator alone first, then
-    /// every weight quadruple on a 0.1 grid of the simplex at k = 2, 10 and
-    /// 60, for each of [`TEXT_NUDGES`] (a nudge only where the text has a
-    /// weight).
+    /// every weight quadruple of the first four sources on a 0.1 grid of
+    /// the simplex at k = 2, 10 and 60, for each of [`TEXT_NUDGES`] (a
+    /// nudge only where the text has a weight), then the same with the
+    /// history weighted too. Those without the history come first, so that
+    /// where nobody takes an item again (the history never holds the
+    /// target, and weighting it can only push the target down) the choice
+    /// is the four-way blend's.
     pub fn grid() -> Vec<Blend> {
         let mut g = vec![Blend {
-            weights: [1.0, 0.0, 0.0, 0.0],
+            weights: [1.0, 0.0, 0.0, 0.0, 0.0],
             k: 60.0,
             text_nudge: 0.0,
         }];
         let tenth = |n: u32| f64::from(n) / 10.0;
-        for text_nudge in TEXT_NUDGES {
-            for k in [2.0, 10.0, 60.0] {
-                for a in 0..=10u32 {
-                    for b in 0..=(10 - a) {
-                        if b == 0 && text_nudge > 0.0 {
+        for history in [false, true] {
+            for text_nudge in TEXT_NUDGES {
+                for k in [2.0, 10.0, 60.0] {
+                    for w in simplex_tenths() {
+                        if (w[4] > 0) != history || (w[1] == 0 && text_nudge > 0.0) {
                             continue;
                         }
-                        for c in 0..=(10 - a - b) {
-                            let weights = [tenth(a), tenth(b), tenth(c), tenth(10 - a - b - c)];
-                            g.push(Blend {
-                                weights,
-                                k,
-                                text_nudge,
-                            });
-                        }
+                        g.push(Blend {
+                            weights: w.map(tenth),
+                            k,
+                            text_nudge,
+                        });
                     }
                 }
             }
@@ -171,9 +176,9 @@ impl Blend {
         g
     }
 
-    /// Each user's blended list from the four sources' lists (in the order
+    /// Each user's blended list from the five sources' lists (in the order
     /// of [`BLEND_SOURCES`]), best `top`, with the fused scores.
-    pub fn fuse(&self, sources: [&UserLists; 4], top: usize) -> Vec<Vec<(u32, f64)>> {
+    pub fn fuse(&self, sources: [&UserLists; 5], top: usize) -> Vec<Vec<(u32, f64)>> {
         reciprocal_rank_fusion(&sources, &self.weights, self.k, top)
     }
 
@@ -197,6 +202,43 @@ impl Blend {
 
 /// One ranked list per user.
 pub type UserLists = [Vec<u32>];
+
+/// Every five tenths summing to ten, in lexicographic order.
+fn simplex_tenths() -> impl Iterator<Item = [u32; 5]> {
+    (0..=10u32).flat_map(|a| {
+        (0..=10 - a).flat_map(move |b| {
+            (0..=10 - a - b).flat_map(move |c| {
+                (0..=10 - a - b - c).map(move |d| [a, b, c, d, 10 - a - b - c - d])
+            })
+        })
+    })
+}
+
+/// The history source: each history's distinct items, latest first, best
+/// `k`, leaving out what `keep(user, item)` refuses (with `--exclude-seen`
+/// that is all of them).
+pub fn latest_first(
+    histories: &[&[u32]],
+    k: usize,
+    keep: &dyn Fn(usize, u32) -> bool,
+) -> Vec<Vec<u32>> {
+    histories
+        .iter()
+        .enumerate()
+        .map(|(u, h)| {
+            let mut out: Vec<u32> = Vec::with_capacity(k.min(h.len()));
+            for &it in h.iter().rev() {
+                if out.len() == k {
+                    break;
+                }
+                if !out.contains(&it) && keep(u, it) {
+                    out.push(it);
+                }
+            }
+            out
+        })
+        .collect()
+}
 
 /// Items each source gives the blend, per user.
 pub const BLEND_DEPTH: usize = 20;
@@ -227,29 +269,60 @@ mod tests {
     #[test]
     fn the_grid_starts_with_the_generator_and_covers_the_simplex() {
         let g = Blend::grid();
-        assert_eq!(g[0].weights, [1.0, 0.0, 0.0, 0.0]);
-        // Quadruples of tenths summing to 1: C(13, 3) = 286 per k, of
-        // which the C(12, 2) = 66 without text are not tried again nudged.
+        assert_eq!(g[0].weights, [1.0, 0.0, 0.0, 0.0, 0.0]);
+        // Without the history: quadruples of tenths summing to 1, C(13, 3)
+        // = 286 per k, of which the C(12, 2) = 66 without text are not
+        // tried again nudged. With it: C(14, 4) − 286 = 715 quintuples, of
+        // which 286 − 66 = 220 without text.
+        let four = 1 + 3 * 286 + (TEXT_NUDGES.len() - 1) * 3 * (286 - 66);
         assert_eq!(
             g.len(),
-            1 + 3 * 286 + (TEXT_NUDGES.len() - 1) * 3 * (286 - 66)
+            four + 3 * 715 + (TEXT_NUDGES.len() - 1) * 3 * (715 - 220)
         );
+        // The four-way settings first, as before the history.
+        assert!(g[..four].iter().all(|b| b.weights[4] == 0.0));
+        assert!(g[four..].iter().all(|b| b.weights[4] > 0.0));
         assert!(g.iter().all(|b| b.text_nudge == 0.0 || b.weights[1] > 0.0));
         assert!(g
             .iter()
             .all(|b| (b.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9));
-        assert!(g.iter().any(|b| b.weights == [0.0, 0.0, 1.0, 0.0]));
-        assert!(g.iter().any(|b| b.weights == [0.0, 0.0, 0.0, 1.0]));
+        for one in 0..5 {
+            let mut w = [0.0; 5];
+            w[one] = 1.0;
+            assert!(g.iter().any(|b| b.weights == w), "{w:?}");
+        }
+        let distinct: std::collections::HashSet<String> =
+            g[1..].iter().map(|b| format!("{b:?}")).collect();
+        assert_eq!(distinct.len(), g.len() - 1);
     }
 
     #[test]
-    fn a_card_of_three_weights_reads_with_no_transitions() {
+    fn a_card_of_three_or_four_weights_reads_with_no_transitions_or_history() {
         let old: Blend =
             serde_json::from_str(r#"{"weights": [0.3, 0.3, 0.4], "k": 10.0}"#).unwrap();
-        assert_eq!(old.weights, [0.3, 0.3, 0.4, 0.0]);
+        assert_eq!(old.weights, [0.3, 0.3, 0.4, 0.0, 0.0]);
         assert_eq!(old.text_nudge, 0.0);
-        let bad = serde_json::from_str::<Blend>(r#"{"weights": [1.0], "k": 10.0}"#);
-        assert!(bad.unwrap_err().to_string().contains("3 or 4 weights"));
+        let four: Blend =
+            serde_json::from_str(r#"{"weights": [0.3, 0.3, 0.2, 0.2], "k": 10.0}"#).unwrap();
+        assert_eq!(four.weights, [0.3, 0.3, 0.2, 0.2, 0.0]);
+        for bad in ["[1.0]", "[0.1, 0.1, 0.2, 0.2, 0.2, 0.2]"] {
+            let e = serde_json::from_str::<Blend>(&format!(r#"{{"weights": {bad}, "k": 10.0}}"#));
+            assert!(
+                e.unwrap_err().to_string().contains("3 to 5 weights"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_history_source_is_the_distinct_items_latest_first() {
+        let h: [&[u32]; 3] = [&[1, 2, 3, 2, 4], &[], &[5, 5]];
+        let all = latest_first(&h, 10, &|_, _| true);
+        assert_eq!(all, [vec![4, 2, 3, 1], vec![], vec![5]]);
+        assert_eq!(latest_first(&h, 2, &|_, _| true)[0], [4, 2]);
+        // What the request refuses is left out, and the list goes deeper.
+        let no_two = latest_first(&h, 2, &|u, i| !(u == 0 && i == 2));
+        assert_eq!(no_two[0], [4, 3]);
     }
 
     #[test]

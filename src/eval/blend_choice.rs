@@ -1,9 +1,11 @@
-//! Choosing the four-way blend (`eval::blend`) on validation users: every
+//! Choosing the five-way blend (`eval::blend`) on validation users: every
 //! setting of `Blend::grid` (weights, rank offset, the text neighbours'
 //! popularity nudge) fused from lists pooled once per nudge, the best mean
-//! NDCG@10 kept, and used only when its paired gain over the verifier's
-//! λ-reranking has a lower end above zero (Cormack et al. 2009's fusion,
-//! chosen as Hou et al. 2022 choose their text-ID mix: on held-out users).
+//! NDCG@10 kept — the history and the nudge only where they beat the best
+//! setting without them with a paired interval above zero — and used only
+//! when its paired gain over the verifier's λ-reranking has a lower end
+//! above zero (Cormack et al. 2009's fusion, chosen as Hou et al. 2022
+//! choose their text-ID mix: on held-out users).
 use super::blend::{Blend, Pooled, UserLists, TEXT_NUDGES};
 use super::{Estimate, Protocol, TextNeighbours};
 use crate::data::HeldOut;
@@ -17,6 +19,8 @@ pub struct BlendLists<'a> {
     pub texts: &'a [&'a UserLists],
     pub own: &'a UserLists,
     pub next: &'a UserLists,
+    /// The user's own items, latest first (`eval::blend::latest_first`).
+    pub history: &'a UserLists,
 }
 
 /// The blend chosen on validation, stored in the verifier's card
@@ -44,6 +48,11 @@ pub struct BlendChoice {
     /// interval's lower end is above zero.
     #[serde(default)]
     pub nudge_gain: Option<(f64, Estimate)>,
+    /// When the best setting weighted the user's own items: its NDCG@10
+    /// gain over the best setting without them (paired-bootstrap 95 %
+    /// interval); the history is kept only when the lower end is above zero.
+    #[serde(default)]
+    pub history_gain: Option<Estimate>,
     /// The ten best settings tried, with their validation NDCG@10.
     pub best_settings: Vec<(Blend, f64)>,
 }
@@ -58,10 +67,12 @@ impl BlendChoice {
     }
 
     /// Chooses on `held` (validation users) given each user's lists from
-    /// the four sources (the text's: one per nudge of [`TEXT_NUDGES`], in
+    /// the five sources (the text's: one per nudge of [`TEXT_NUDGES`], in
     /// its order) and the verifier's λ-reranked lists: every setting of
-    /// [`Blend::grid`], best mean NDCG@10, used only when its paired gain
-    /// over the reranked lists has a lower end above zero.
+    /// [`Blend::grid`], best mean NDCG@10 (the history and the nudge only
+    /// where they beat the best setting without them with a paired
+    /// interval above zero), used only when its paired gain over the
+    /// reranked lists has a lower end above zero.
     pub fn choose(
         held: &[HeldOut],
         lists: &BlendLists,
@@ -73,13 +84,14 @@ impl BlendChoice {
             texts,
             own,
             next,
+            history,
         } = *lists;
         assert_eq!(texts.len(), TEXT_NUDGES.len(), "a text list per nudge");
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
         let grid = Blend::grid();
         let pooled: Vec<Pooled> = texts
             .iter()
-            .map(|text| Pooled::new(&[beams, text, own, next]))
+            .map(|text| Pooled::new(&[beams, text, own, next, history]))
             .collect();
         let lists_of = |b: &Blend| -> Vec<Vec<u32>> {
             let at = TEXT_NUDGES
@@ -96,29 +108,48 @@ impl BlendChoice {
         let ndcg_gain = |a: &[Vec<u32>], b: &[Vec<u32>]| {
             super::paired_difference("", &targets, a, b, &Protocol::default()).difference["ndcg@10"]
         };
-        // A nudge stays only when it beats the best setting by cosine alone
-        // with an interval above zero: on a sample of Amazon 2023 reviews
-        // a nudge chosen by its mean (+0.0014 [−0.0008, +0.0038] on
-        // validation) lost 0.0032 NDCG@10 on the test users.
-        let plain = sweep
-            .iter()
-            .filter(|s| s.0.text_nudge == 0.0)
-            .copied()
-            .reduce(|b, s| if s.1 > b.1 { s } else { b })
-            .expect("the grid holds un-nudged settings");
-        let nudge_gain = (best.text_nudge > 0.0).then(|| {
-            (
-                best.text_nudge,
-                ndcg_gain(&lists_of(&best), &lists_of(&plain.0)),
-            )
-        });
-        let (chosen, valid_ndcg) = match nudge_gain {
-            Some((_, g)) if g.lo <= 0.0 => plain,
-            _ => *sweep
+        let best_where = |keep: &dyn Fn(&Blend) -> bool| {
+            sweep
                 .iter()
-                .find(|s| s.0 == best)
-                .expect("the best was tried"),
+                .filter(|s| keep(&s.0))
+                .copied()
+                .reduce(|b, s| if s.1 > b.1 { s } else { b })
+                .expect("the grid holds settings of each kind")
         };
+        let gain_over = |a: &Blend, b: &Blend| ndcg_gain(&lists_of(a), &lists_of(b));
+        let mut chosen = *sweep
+            .iter()
+            .find(|s| s.0 == best)
+            .expect("the best was tried");
+        // The history stays only when it beats the best setting without it
+        // with an interval above zero: where nobody takes an item again it
+        // can only push the target down, and a finer grid of the other four
+        // weights alone would be chosen by chance.
+        let history_gain = (best.weights[4] > 0.0).then(|| {
+            let without = best_where(&|b| b.weights[4] == 0.0);
+            let g = gain_over(&best, &without.0);
+            if g.lo <= 0.0 {
+                chosen = without;
+            }
+            g
+        });
+        // A nudge stays only when it beats the best setting by cosine alone
+        // (with the history weighted or not, as chosen) with an interval
+        // above zero: on a sample of Amazon 2023 reviews a nudge chosen by
+        // its mean (+0.0014 [−0.0008, +0.0038] on validation) lost 0.0032
+        // NDCG@10 on the test users.
+        let with_history = chosen.0.weights[4] > 0.0;
+        let nudge_gain = (chosen.0.text_nudge > 0.0).then(|| {
+            let plain =
+                best_where(&|b| b.text_nudge == 0.0 && (b.weights[4] > 0.0) == with_history);
+            let g = gain_over(&chosen.0, &plain.0);
+            let nudge = chosen.0.text_nudge;
+            if g.lo <= 0.0 {
+                chosen = plain;
+            }
+            (nudge, g)
+        });
+        let (chosen, valid_ndcg) = chosen;
         let gain = ndcg_gain(&lists_of(&chosen), reranked);
         // Sorted best first (stable: ties keep the grid's order, as the choice does).
         let mut best_settings = sweep;
@@ -126,7 +157,7 @@ impl BlendChoice {
         best_settings.truncate(10);
         BlendChoice {
             blend: chosen,
-            depth: [beams, own, next]
+            depth: [beams, own, next, history]
                 .iter()
                 .chain(texts)
                 .flat_map(|s| s.iter())
@@ -141,6 +172,7 @@ impl BlendChoice {
             valid_gain: gain,
             used: gain.lo > 0.0,
             nudge_gain,
+            history_gain,
             best_settings,
         }
     }
@@ -154,7 +186,7 @@ impl BlendChoice {
     pub fn describe(&self) -> String {
         let g = &self.valid_gain;
         format!(
-            "blend of the generator's beams, the text neighbours, the verifier's own top {} and the transitions on {} validation users: NDCG@10 {:.4} ({}) against the λ-reranking's {:.4}, paired difference {:+.4} [{:+.4}, {:+.4}] → {}",
+            "blend of the generator's beams, the text neighbours, the verifier's own top {}, the transitions and the user's own items on {} validation users: NDCG@10 {:.4} ({}) against the λ-reranking's {:.4}, paired difference {:+.4} [{:+.4}, {:+.4}] → {}",
             self.depth,
             self.valid_users,
             self.valid_ndcg,
@@ -164,7 +196,15 @@ impl BlendChoice {
             g.lo,
             g.hi,
             if self.used { "blended" } else { "the λ-reranking" }
-        ) + &self.nudge_gain.map_or(String::new(), |(beta, g)| {
+        ) + &self.history_gain.map_or(String::new(), |g| {
+            format!(
+                "; the user's own items again against none: {:+.4} [{:+.4}, {:+.4}] → {}",
+                g.mean,
+                g.lo,
+                g.hi,
+                if g.lo > 0.0 { "weighted" } else { "left out" }
+            )
+        }) + &self.nudge_gain.map_or(String::new(), |(beta, g)| {
             format!(
                 "; the text nudged by popularity (β = {beta}) against the cosine alone: {:+.4} [{:+.4}, {:+.4}] → {}",
                 g.mean,
@@ -208,6 +248,7 @@ mod tests {
                 texts: &texts,
                 own: pick("own"),
                 next: pick("next"),
+                history: pick("history"),
             };
             BlendChoice::choose(&held(&targets), &l, &miss, "sha")
         };
@@ -218,6 +259,12 @@ mod tests {
         // The same from the transitions.
         let t = lists("next");
         assert!(t.used && t.blend.weights[3] > 0.0, "{}", t.describe());
+        // The same from the user's own items, with its gain over the best
+        // setting without them.
+        let h = lists("history");
+        assert!(h.used && h.blend.weights[4] > 0.0, "{}", h.describe());
+        assert!(h.history_gain.unwrap().lo > 0.0);
+        assert!(h.describe().contains("→ weighted"), "{}", h.describe());
         // When no source beats the reranking, the reranking stays.
         let none = lists("nothing");
         // A nudged text list that finds the targets is chosen with its nudge.
@@ -227,6 +274,7 @@ mod tests {
             texts: &texts,
             own: &miss,
             next: &miss,
+            history: &miss,
         };
         let n = BlendChoice::choose(&held(&targets), &l, &miss, "sha");
         assert!(n.used && n.blend.weights[1] > 0.0, "{}", n.describe());
@@ -263,6 +311,24 @@ mod tests {
         );
         assert_eq!(c.blend.text_nudge, 0.0);
         assert!(c.describe().contains("→ the cosine"), "{}", c.describe());
+        // So with the history: two users' targets found again are not
+        // enough to weight it.
+        let c = BlendChoice::choose(
+            &held(&targets),
+            &BlendLists {
+                history: &few,
+                texts: &[miss.as_slice(); 4],
+                ..l
+            },
+            &miss,
+            "sha",
+        );
+        let g = c
+            .history_gain
+            .expect("the best setting weighted the history");
+        assert!(g.mean > 0.0 && g.lo <= 0.0, "{}", c.describe());
+        assert_eq!(c.blend.weights[4], 0.0);
+        assert!(c.describe().contains("→ left out"), "{}", c.describe());
         assert!(!none.used, "{}", none.describe());
         assert_eq!(none.valid_gain.mean, 0.0);
     }

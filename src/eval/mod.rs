@@ -13,7 +13,7 @@ mod table;
 pub mod text;
 pub mod transitions;
 
-pub use blend::{Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES};
+pub use blend::{latest_first, Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES};
 pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};
 pub use sample::sample_indices;

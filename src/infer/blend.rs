@@ -1,13 +1,14 @@
-//! The four-way blend at inference (`eval::BlendChoice`, chosen when the
+//! The five-way blend at inference (`eval::BlendChoice`, chosen when the
 //! sequence verifier was trained): each user's list is the weighted
 //! reciprocal-rank fusion of the generator's beams (reranked by λ), the last item's text
-//! neighbours, the verifier's own top items and the items that followed the
-//! last ones in the training sequences, every source leaving out
+//! neighbours, the verifier's own top items, the items that followed the
+//! last ones in the training sequences and the user's own items, latest
+//! first, every source leaving out
 //! what the request forbids (seen items, deny- or outside allow-lists).
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{scored_hits, Hit};
 use crate::error::Result;
-use crate::eval::{TextNeighbours, TextQuery};
+use crate::eval::{latest_first, TextNeighbours, TextQuery};
 use std::path::Path;
 
 impl Reranker {
@@ -43,7 +44,8 @@ impl Reranker {
     /// reranked them (`reranked`, their first `depth`: the blend's, or `top`
     /// when more are asked for), the text
     /// neighbours of the last item in `nn` (as [`blend_neighbours`](Self::blend_neighbours)
-    /// gives them), the verifier's own top items and the transitions;
+    /// gives them), the verifier's own top items, the transitions and the
+    /// user's own items;
     /// `keep(user, item)` says what may be recommended (the beams already
     /// obey it), `extra` how many more neighbours to fetch to make up for
     /// what it refuses. `None` without a blend.
@@ -67,12 +69,15 @@ impl Reranker {
         let own = q.own_top(histories, (depth, extra), keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
         let next = b.transitions.top(histories, depth, keep);
+        let again = latest_first(histories, depth, keep);
         let beams: Vec<Vec<u32>> = reranked
             .iter()
             .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
             .collect();
         Ok(Some(scored_hits(
-            b.choice.blend.fuse([&beams, &text, &own, &next], top),
+            b.choice
+                .blend
+                .fuse([&beams, &text, &own, &next, &again], top),
         )))
     }
 }

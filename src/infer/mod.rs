@@ -121,7 +121,7 @@ impl Recommender {
 }
 
 /// A loaded verifier with its λ and the number of candidates it reranks,
-/// and the four-way blend chosen with it on validation, when that beat the
+/// and the five-way blend chosen with it on validation, when that beat the
 /// λ-reranking there (`eval::BlendChoice`).
 pub struct Reranker {
     pub reader: LoadedVerifier,

@@ -1,8 +1,9 @@
 //! After the sequence verifier's λ is chosen: choosing, on the validation
-//! users, the four-way blend (`eval::BlendChoice`: weighted reciprocal-rank
+//! users, the five-way blend (`eval::BlendChoice`: weighted reciprocal-rank
 //! fusion of the generator's beams reranked by λ, the last item's text
-//! neighbours, the verifier's own top items and the items that followed the
-//! last ones in training, `eval::Transitions`) and storing it in the verifier's card, where
+//! neighbours, the verifier's own top items, the items that followed the
+//! last ones in training, `eval::Transitions`, and the user's own items
+//! again, latest first) and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
 //! it beats the λ-reranking with a paired interval above zero.
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
@@ -12,8 +13,8 @@ use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::{
-    popularity, popularity_bias, BlendChoice, BlendLists, TextNeighbours, TextQuery, Transitions,
-    BLEND_DEPTH, TEXT_NUDGES,
+    latest_first, popularity, popularity_bias, BlendChoice, BlendLists, TextNeighbours, TextQuery,
+    Transitions, BLEND_DEPTH, TEXT_NUDGES,
 };
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
@@ -46,7 +47,7 @@ pub fn choose_and_store_blend(
         t.cfg.eval.beam.max(depth),
     );
     progress.note(&format!(
-        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours (by cosine, or nudged toward popular items: cos + β·ln(1 + count), β in {TEXT_NUDGES:?}), the verifier's own top {BLEND_DEPTH} and the {BLEND_DEPTH} items that most often followed the last ones in training, on {} validation users",
+        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours (by cosine, or nudged toward popular items: cos + β·ln(1 + count), β in {TEXT_NUDGES:?}), the verifier's own top {BLEND_DEPTH}, the {BLEND_DEPTH} items that most often followed the last ones in training and the user's own latest {BLEND_DEPTH}, on {} validation users",
         held.len()
     ));
     let queries: Vec<Query> = held.iter().map(Query::from).collect();
@@ -91,12 +92,14 @@ pub fn choose_and_store_blend(
     let next =
         Transitions::count(t.ds.items.len(), &t.ds.train)
             .top(&histories, BLEND_DEPTH, &|_, _| true);
+    let history = latest_first(&histories, BLEND_DEPTH, &|_, _| true);
     let beams = first(BLEND_DEPTH);
     let lists = BlendLists {
         beams: &beams,
         texts: &texts,
         own: &own,
         next: &next,
+        history: &history,
     };
     let blend = BlendChoice::choose(&held, &lists, &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;

@@ -34,7 +34,7 @@ pub struct SequenceRun {
     /// AUC of the yes/no answers on the validation questions.
     pub valid: BTreeMap<String, f64>,
     pub choice: VerifierChoice,
-    /// The four-way blend chosen on validation (`None`: no usable text
+    /// The five-way blend chosen on validation (`None`: no usable text
     /// embeddings; the λ-reranking stands).
     pub blend: Option<BlendChoice>,
     /// Seconds SASRec's training took (when it was trained, not cached).

@@ -1,7 +1,7 @@
 //! `evaluate --rerank`'s blend row: when the verifier was trained with a
 //! blend chosen on validation (`eval::BlendChoice`), the generator's beams
 //! as the verifier reranked them, the last item's text neighbours, the
-//! verifier's own top items and the transitions fused as
+//! verifier's own top items, the transitions and the user's own items fused as
 //! `recommend --rerank` fuses them.
 use anyhow::Context;
 use genrec::decode::Hit;
@@ -37,7 +37,8 @@ pub(super) fn row(
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
     let lists = genrec::decode::hit_items(&lists);
     let name = format!(
-        "genrec ⊕ text ⊕ verifier ⊕ transitions (recommend's default with this verifier; {}, chosen at training on validation)",
+        "genrec ⊕ text ⊕ verifier ⊕ transitions{} (recommend's default with this verifier; {}, chosen at training on validation)",
+        if b.blend.weights[4] > 0.0 { " ⊕ history" } else { "" },
         b.blend.describe()
     );
     Ok((name, lists))
