@@ -222,22 +222,20 @@ pub fn latest_first(
     k: usize,
     keep: &dyn Fn(usize, u32) -> bool,
 ) -> Vec<Vec<u32>> {
-    histories
-        .iter()
-        .enumerate()
-        .map(|(u, h)| {
-            let mut out: Vec<u32> = Vec::with_capacity(k.min(h.len()));
-            for &it in h.iter().rev() {
-                if out.len() == k {
-                    break;
-                }
-                if !out.contains(&it) && keep(u, it) {
-                    out.push(it);
-                }
+    let mut lists = Vec::with_capacity(histories.len());
+    for (u, h) in histories.iter().enumerate() {
+        let mut out: Vec<u32> = Vec::with_capacity(k.min(h.len()));
+        for &it in h.iter().rev().filter(|&&it| keep(u, it)) {
+            if out.len() == k {
+                break;
             }
-            out
-        })
-        .collect()
+            if !out.contains(&it) {
+                out.push(it);
+            }
+        }
+        lists.push(out);
+    }
+    lists
 }
 
 /// Items each source gives the blend, per user.
