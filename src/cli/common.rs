@@ -83,8 +83,8 @@ pub struct RerankArgs {
     pub lambda: Option<f64>,
     /// Rerank the generator's candidates by `log p_gen + λ · log P(yes)` even
     /// where training chose the blend of the generator's beams, the text
-    /// neighbours, the sequence verifier's own top items and the item
-    /// transitions (README: "the blend").
+    /// neighbours, the sequence verifier's own top items, the item
+    /// transitions and the user's own items (README: "the blend").
     #[arg(long)]
     pub no_blend: bool,
 }
