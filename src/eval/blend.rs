@@ -146,10 +146,9 @@ impl Blend {
     /// every weight quadruple of the first four sources on a 0.1 grid of
     /// the simplex at k = 2, 10 and 60, for each of [`TEXT_NUDGES`] (a
     /// nudge only where the text has a weight), then the same with the
-    /// history weighted too. Those without the history come first, so that
-    /// where nobody takes an item again (the history never holds the
-    /// target, and weighting it can only push the target down) the choice
-    /// is the four-way blend's.
+    /// history weighted too. Those without the history come first (ties
+    /// keep the four-way setting); where no validation target is in its
+    /// user's history `BlendChoice::choose` tries only those.
     pub fn grid() -> Vec<Blend> {
         let mut g = vec![Blend {
             weights: [1.0, 0.0, 0.0, 0.0, 0.0],
