@@ -1,5 +1,6 @@
 //! The CLI pipeline on ML-100K with train/tiny.toml: prepare → embed → index →
 //! train (loss falls, exact resume, kill-safety) → evaluate (hash check).
+use genrec::data::{Known, Split};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -1758,12 +1759,16 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     // The tiny generator's lists for the test users, with `extra` options.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
         let out = root.join(name);
+        // The test split, unless the histories are given as --input.
+        let split: &[&str] = if extra.contains(&"--input") {
+            &[]
+        } else {
+            &["--split", "test"]
+        };
         let mut args = vec![
             "recommend",
             "--checkpoint",
             tiny_checkpoint().to_str().unwrap(),
-            "--split",
-            "test",
             "--threads",
             "1",
             "--batch-size",
@@ -1771,6 +1776,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             "--output",
             out.to_str().unwrap(),
         ];
+        args.extend_from_slice(split);
         args.extend_from_slice(extra);
         ok(&args);
         jsonl(&out)
@@ -1804,31 +1810,57 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     };
     let sasrec = sasrec_lists("sasrec-lists", "10");
     // The transitions alone: the items that most often followed each test
-    // user's last three in the training sequences (then the other sources'
+    // user's last three in everything before the test targets (the training
+    // sequences and the validation targets); for histories given as
+    // `--input`, in all the dataset's interactions (then the other sources'
     // items, of score 0, fill the list).
     with([0.0, 0.0, 0.0, 1.0, 0.0]);
     let d = genrec::data::Dataset::load(ds).unwrap();
     let histories: Vec<&[u32]> = d.test.iter().map(|h| h.history.as_slice()).collect();
-    let next =
-        genrec::eval::Transitions::count(d.items.len(), &d.train).top(&histories, 10, &|_, _| true);
-    let got = items(&recommend("t.jsonl", &rerank));
+    let next_from = |k: Known| {
+        genrec::eval::Transitions::count(d.items.len(), &d.known(k))
+            .top(&histories, 10, &|_, _| true)
+    };
+    let next = next_from(Known::Before(Split::Test));
+    assert_ne!(next, next_from(Known::Before(Split::Valid)));
+    let input = root.join("histories.jsonl");
+    let lines: Vec<String> = d
+        .test
+        .iter()
+        .map(|h| {
+            let ids: Vec<&str> = h
+                .history
+                .iter()
+                .map(|&i| d.items[i as usize].original_id.as_str())
+                .collect();
+            serde_json::json!({"user": h.user, "items": ids}).to_string()
+        })
+        .collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let from_input = items(&recommend(
+        "ti.jsonl",
+        &[&rerank[..], &["--input", input.to_str().unwrap()]].concat(),
+    ));
+    let from_split = items(&recommend("t.jsonl", &rerank));
     assert!(next.iter().filter(|l| l.len() == 10).count() > d.test.len() / 2);
-    for (u, (g, want)) in got.iter().zip(&next).enumerate() {
-        let want: Vec<&str> = want
-            .iter()
-            .map(|&i| d.items[i as usize].original_id.as_str())
-            .collect();
-        let g: Vec<&str> = g
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        assert_eq!(
-            g[..want.len()],
-            want[..],
-            "user line {u}: the transitions' top"
-        );
+    for (got, next) in [(from_split, next), (from_input, next_from(Known::All))] {
+        for (u, (g, want)) in got.iter().zip(&next).enumerate() {
+            let want: Vec<&str> = want
+                .iter()
+                .map(|&i| d.items[i as usize].original_id.as_str())
+                .collect();
+            let g: Vec<&str> = g
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                g[..want.len()],
+                want[..],
+                "user line {u}: the transitions' top"
+            );
+        }
     }
     // The user's own items alone: each test user's distinct items, latest
     // first; with --exclude-seen none of them.
@@ -1870,14 +1902,14 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     }
     // The text neighbours alone, nudged toward popular items: each test
     // user's list is the best 10 by cos(last item, item) + 0.04 · ln(1 +
-    // training count), the last item left out (by brute force here).
+    // count before the test targets), the last item left out (by brute force here).
     with_nudge([0.0, 1.0, 0.0, 0.0, 0.0], 0.04);
     let got = items(&recommend("n.jsonl", &rerank));
     let e = genrec::embed::Embeddings::read(&genrec::embed::default_output(ds)).unwrap();
     let dim = e.matrix.size()[1] as usize;
     let emb = Vec::<f32>::try_from(e.matrix.to_kind(tch::Kind::Float).flatten(0, -1)).unwrap();
     let mut count = vec![0f32; d.items.len()];
-    for t in &d.train {
+    for t in &d.known(Known::Before(Split::Test)) {
         for &i in &t.items {
             count[i as usize] += 1.0;
         }

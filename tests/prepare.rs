@@ -93,6 +93,66 @@ fn split_with_tied_timestamps_and_short_users() {
     assert_eq!((s.sequence_length.min, s.sequence_length.max), (4, 4));
 }
 
+/// What a ranking may count before each split's targets, and the
+/// transitions baseline reading it; splits that disagree on their users are
+/// refused on load.
+#[test]
+fn known_interactions_before_each_split() {
+    use genrec::data::{Known, Split};
+    use genrec::eval::{seen_before, transition_baseline, Protocol};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let f = fixture();
+    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
+    let opts = PrepareOptions::default();
+    prepare::write(&raw, &opts, &prepare::build(&raw, &opts).unwrap(), &out).unwrap();
+    let ds = Dataset::load(&out).unwrap();
+    // u1: 2 1 | 0 | 3; u3: 0 2 | 1 | 3 (train | valid target | test target).
+    let items = |k: Known| -> Vec<Vec<u32>> { ds.known(k).into_iter().map(|s| s.items).collect() };
+    assert_eq!(ds.known(Known::Before(Split::Valid)), ds.train);
+    assert_eq!(
+        items(Known::Before(Split::Test)),
+        [vec![2, 1, 0], vec![0, 2, 1]]
+    );
+    assert_eq!(items(Known::All), [vec![2, 1, 0, 3], vec![0, 2, 1, 3]]);
+    let seen: Vec<Vec<u32>> = seen_before(&ds, Split::Test)
+        .into_iter()
+        .map(|s| {
+            let mut v: Vec<u32> = s.into_iter().collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    assert_eq!(seen, [vec![0, 1, 2], vec![0, 1, 2]]);
+    // At test, u3's last item 1 was followed by 0 only in u1's validation
+    // target: counted from the training split alone, u3 would get [2] (0's
+    // successor two places back; 1 itself, after 2, is the last item).
+    let seen = seen_before(&ds, Split::Test);
+    let p = Protocol::default();
+    let next = transition_baseline((&ds, Split::Test), &ds.test, &seen, &p, 10);
+    assert_eq!(next, [vec![2, 1], vec![0, 2]]);
+    let seen = seen_before(&ds, Split::Valid);
+    let next = transition_baseline((&ds, Split::Valid), &ds.valid, &seen, &p, 10);
+    assert_eq!(next, [vec![] as Vec<u32>, vec![1]]);
+    // valid.jsonl with its lines swapped: named, with the line.
+    let v = std::fs::read_to_string(out.join("valid.jsonl")).unwrap();
+    let lines: Vec<&str> = v.lines().collect();
+    std::fs::write(
+        out.join("valid.jsonl"),
+        format!("{}\n{}\n", lines[1], lines[0]),
+    )
+    .unwrap();
+    let Err(e) = Dataset::load(&out) else {
+        panic!("valid.jsonl with other users was read")
+    };
+    let e = e.to_string();
+    assert!(e.contains("valid.jsonl:1:"), "{e}");
+    assert!(
+        e.contains("user `u3` where train.jsonl has user `u1`"),
+        "{e}"
+    );
+}
+
 #[test]
 fn rating_threshold_k_core_and_max_history() {
     let p = prepared(&PrepareOptions {

@@ -72,7 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         t.dir.display()
     );
     let protocol = Protocol::default();
-    let pop = eval::popularity(&ds, ds.items.len());
+    let pop = eval::popularity(&ds.train, ds.items.len());
     for split in [Split::Valid, Split::Test] {
         let held = ds.held_out(split);
         let targets: Vec<u32> = held.iter().map(|h| h.target).collect();

@@ -2,6 +2,7 @@
 //! checkpoint with its dataset and index, and the verifier's rerank options;
 //! loading and its checks are the library's (`genrec::infer`).
 use anyhow::Context;
+use genrec::data::Known;
 use genrec::infer::{Recommender, RerankSpec, Reranker, Source};
 use genrec::runtime::{self, DeviceChoice};
 use std::path::PathBuf;
@@ -103,12 +104,14 @@ impl ModelArgs {
 
 impl RerankArgs {
     /// The verifier: the one `--rerank` names, else the one `genrec train -d`
-    /// linked to the generator (unless `--no-rerank`), else none.
+    /// linked to the generator (unless `--no-rerank`), else none; its blend
+    /// counts what `known` allows.
     pub fn load(
         &self,
         rec: &Recommender,
         device: Device,
         default_top: usize,
+        known: Known,
     ) -> anyhow::Result<Option<Reranker>> {
         let linked = self.rerank.is_none();
         let p = match (&self.rerank, self.no_rerank) {
@@ -134,6 +137,7 @@ impl RerankArgs {
             lambda: self.lambda,
             top: self.rerank_top,
             no_blend: self.no_blend,
+            known,
         };
         let r = Reranker::load(&spec, rec, device, default_top).with_context(|| {
             if linked {

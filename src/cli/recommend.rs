@@ -3,7 +3,7 @@
 //! reranking or blend, streamed, sharded, with allow and deny lists.
 use super::progress::Bar;
 use anyhow::{bail, Context};
-use genrec::data::Split;
+use genrec::data::{Known, Split};
 use genrec::decode::generator::Query;
 use genrec::progress::Progress;
 use genrec::runtime;
@@ -88,7 +88,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let device = a.runtime.start()?;
     let inf = a.model.load(device)?;
-    let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20))?;
+    // Counts (transitions, popularity) from what precedes the split's
+    // targets, or from every interaction for histories from outside.
+    let known = a.split.map_or(Known::All, Known::Before);
+    let verifier = a.rerank.load(&inf, device, (2 * a.top_k).max(20), known)?;
     let mut text = match &verifier {
         Some(_) => None,
         None if a.no_text_fusion => None,

@@ -58,6 +58,17 @@ impl Split {
     }
 }
 
+/// Which of a dataset's interactions a ranking may count (item popularity,
+/// transitions): everything before the held-out targets of a split (the
+/// validation targets come after the training sequences, the test targets
+/// after the validation ones), or all of them, for histories from outside
+/// the dataset (`recommend --input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Before(Split),
+    All,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SeqLenStats {
     pub min: usize,
@@ -213,6 +224,25 @@ impl Dataset {
                 format!("item id {b} out of range (the dataset has {n} items)"),
             ));
         }
+        // The splits are one user per line in the same order (`known` and
+        // `seen_before` pair them by position).
+        let name = |u: Option<&str>| u.map_or("no user".to_string(), |u| format!("user `{u}`"));
+        for (split, held) in [(Split::Valid, &valid), (Split::Test, &test)] {
+            let users = held.iter().map(|h| Some(h.user.as_str()));
+            let train_users = train.iter().map(|t| Some(t.user.as_str()));
+            let pairs = users.chain([None]).zip(train_users.chain([None]));
+            if let Some((line, (u, t))) = pairs.enumerate().find(|(_, (u, t))| u != t) {
+                return Err(Error::input(
+                    dir.join(split.file_name()),
+                    Some(line + 1),
+                    format!(
+                        "{} where train.jsonl has {} (the splits list the same users in the same order); run `genrec prepare` again",
+                        name(u),
+                        name(t)
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,
@@ -241,6 +271,30 @@ impl Dataset {
             Split::Valid => &self.valid,
             Split::Test => &self.test,
         }
+    }
+
+    /// Each user's interactions that `known` allows, in time order: the
+    /// training sequence, then (before the test targets, and for `All`) the
+    /// validation target, then (for `All`) the test target.
+    pub fn known(&self, known: Known) -> Vec<TrainSequence> {
+        let (valid, test) = match known {
+            Known::Before(Split::Valid) => (false, false),
+            Known::Before(Split::Test) => (true, false),
+            Known::All => (true, true),
+        };
+        self.train
+            .iter()
+            .zip(self.valid.iter().zip(&self.test))
+            .map(|(t, (v, s))| {
+                let later = [(valid, v.target), (test, s.target)];
+                let mut items = t.items.clone();
+                items.extend(later.iter().filter(|l| l.0).map(|l| l.1));
+                TrainSequence {
+                    user: t.user.clone(),
+                    items,
+                }
+            })
+            .collect()
     }
 
     pub fn texts(&self) -> Vec<&str> {

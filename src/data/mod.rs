@@ -6,4 +6,4 @@ pub mod prepare;
 pub mod source;
 pub mod template;
 
-pub use dataset::{Dataset, HeldOut, Item, Split, Stats};
+pub use dataset::{Dataset, HeldOut, Item, Known, Split, Stats};

@@ -1,13 +1,16 @@
 //! The most-popular baseline and what it and the other rankings need: item
-//! popularity in the training split, and each held-out user's earlier items.
+//! popularity in a set of sequences (the training split, or everything
+//! known before a split's targets), and each held-out user's earlier items.
 use super::Protocol;
-use crate::data::{Dataset, HeldOut, Split};
+use crate::data::dataset::TrainSequence;
+use crate::data::{Dataset, HeldOut, Known, Split};
 use std::collections::HashSet;
 
-/// Training interactions per item (the popularity used by baselines and the bias metric).
-pub fn popularity(ds: &Dataset, n_items: usize) -> Vec<f64> {
+/// Interactions per item in `sequences` (the training split for the bias
+/// metric; what [`Dataset::known`] gives for the rankings that count).
+pub fn popularity(sequences: &[TrainSequence], n_items: usize) -> Vec<f64> {
     let mut c = vec![0f64; n_items];
-    for t in &ds.train {
+    for t in sequences {
         for &i in &t.items {
             c[i as usize] += 1.0;
         }
@@ -18,16 +21,9 @@ pub fn popularity(ds: &Dataset, n_items: usize) -> Vec<f64> {
 /// Items each held-out user interacted with before the target (all of them,
 /// not only the truncated input history).
 pub fn seen_before(ds: &Dataset, split: Split) -> Vec<HashSet<u32>> {
-    ds.train
-        .iter()
-        .zip(&ds.valid)
-        .map(|(t, v)| {
-            let mut s: HashSet<u32> = t.items.iter().copied().collect();
-            if split == Split::Test {
-                s.insert(v.target);
-            }
-            s
-        })
+    ds.known(Known::Before(split))
+        .into_iter()
+        .map(|s| s.items.into_iter().collect())
         .collect()
 }
 

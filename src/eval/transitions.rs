@@ -8,7 +8,7 @@
 //! which products are bought one after the other.
 use super::Protocol;
 use crate::data::dataset::TrainSequence;
-use crate::data::{Dataset, HeldOut};
+use crate::data::{Dataset, HeldOut, Known, Split};
 use std::collections::{HashMap, HashSet};
 
 /// Items of a history whose successors are counted (the last first).
@@ -78,10 +78,11 @@ impl Transitions {
 }
 
 /// The transitions as a baseline: each held-out user's `k` items that most
-/// often followed their last ones in `ds`'s training sequences (under the
-/// exclude-seen protocol, none they have seen).
+/// often followed their last ones in what `ds` knows before `split`'s
+/// targets ([`Dataset::known`]; under the exclude-seen protocol, none they
+/// have seen).
 pub fn transition_baseline(
-    ds: &Dataset,
+    (ds, split): (&Dataset, Split),
     held: &[HeldOut],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
@@ -89,7 +90,8 @@ pub fn transition_baseline(
 ) -> Vec<Vec<u32>> {
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let keep = |u: usize, i: u32| protocol.allows(&seen[u], i);
-    Transitions::count(ds.items.len(), &ds.train).top(&histories, k, &keep)
+    let known = ds.known(Known::Before(split));
+    Transitions::count(ds.items.len(), &known).top(&histories, k, &keep)
 }
 
 /// The baseline row's name.

@@ -9,7 +9,7 @@
 //! needs nothing from training.
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::config::{TaskKind, VerifyReader};
-use crate::data::Dataset;
+use crate::data::{Dataset, Known};
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
@@ -170,6 +170,9 @@ pub struct RerankSpec {
     pub top: Option<usize>,
     /// Rerank by λ even when a blend was chosen (a given λ implies it).
     pub no_blend: bool,
+    /// What the blend's counts (transitions, the text nudge's popularity)
+    /// are read from: everything before the targets ranked, or all.
+    pub known: Known,
 }
 
 impl Reranker {
@@ -236,15 +239,16 @@ impl Reranker {
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
         let n = rec.ds.items.len();
+        let known = rec.ds.known(spec.known);
         let blend = blend.map(|choice| Blending {
             text_bias: (choice.blend.text_nudge > 0.0).then(|| {
                 crate::eval::popularity_bias(
-                    &crate::eval::popularity(&rec.ds, n),
+                    &crate::eval::popularity(&known, n),
                     choice.blend.text_nudge,
                 )
             }),
             choice,
-            transitions: crate::eval::Transitions::count(n, &rec.ds.train),
+            transitions: crate::eval::Transitions::count(n, &known),
         });
         Ok(Reranker {
             reader,

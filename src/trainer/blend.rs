@@ -73,7 +73,8 @@ pub fn choose_and_store_blend(
     };
     let reranked = first(10);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    let counts = popularity(&t.ds, t.ds.items.len());
+    // Validation: what is known before its targets is the training split.
+    let counts = popularity(&t.ds.train, t.ds.items.len());
     let texts = TEXT_NUDGES
         .iter()
         .map(|&beta| {

@@ -15,7 +15,7 @@ pub use baselines::Baseline;
 use compare::{against_rivals, earlier_lists};
 use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
-use genrec::data::Split;
+use genrec::data::{Known, Split};
 use genrec::decode::generator::Query;
 use genrec::decode::hit_items;
 use genrec::eval::{self, MethodResult, Protocol};
@@ -123,7 +123,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         seed: 0,
     };
     let n_items = ds.items.len();
-    let pop = eval::popularity(ds, n_items);
+    let pop = eval::popularity(&ds.train, n_items);
     let mut seen = eval::seen_before(ds, a.split);
     if let Some(k) = &keep {
         seen = k.iter().map(|&i| std::mem::take(&mut seen[i])).collect();
@@ -142,7 +142,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Some(c) => Some((c, earlier_lists(c, ds, held, a.split)?)),
         None => None,
     };
-    let verifier = a.rerank.load(&inf, device, 20)?;
+    let verifier = a.rerank.load(&inf, device, 20, Known::Before(a.split))?;
     if let Some(r) = &verifier {
         anyhow::ensure!(
             r.top >= 10 && r.top <= beam,
@@ -261,7 +261,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let (name, l, row_secs) = match b {
             Baseline::Pop => {
                 let t = Instant::now();
-                let l = eval::most_popular(&pop, held, &seen, &protocol, 10);
+                let known = eval::popularity(&ds.known(Known::Before(a.split)), n_items);
+                let l = eval::most_popular(&known, held, &seen, &protocol, 10);
                 ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Knn | Baseline::KnnRecent => {
@@ -281,7 +282,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             Baseline::Next => {
                 let t = Instant::now();
-                let l = eval::transition_baseline(ds, held, &seen, &protocol, 10);
+                let l = eval::transition_baseline((ds, a.split), held, &seen, &protocol, 10);
                 (eval::TRANSITIONS_NAME.into(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Sasrec => {
