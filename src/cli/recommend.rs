@@ -27,6 +27,8 @@ pub struct Args {
     #[command(flatten)]
     pub model: super::common::ModelArgs,
     /// Histories (JSONL). Use --split instead to read the prepared dataset's split.
+    /// The blend's counts (item transitions, popularity) then read every
+    /// interaction of the dataset; with --split, those before its targets.
     #[arg(long, short, required_unless_present = "split")]
     pub input: Option<PathBuf>,
     /// Recommend for the dataset's held-out users (their history before the target).
