@@ -16,16 +16,23 @@ fn prepared(opts: &PrepareOptions) -> genrec::Result<prepare::Prepared> {
     prepare::build(&raw, opts)
 }
 
-#[test]
-fn split_with_tied_timestamps_and_short_users() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ds");
+/// The tiny RecBole fixture prepared with the default options into
+/// `dir/ds`: the directory and the dataset read back.
+fn written(dir: &Path) -> (PathBuf, Dataset) {
+    let out = dir.join("ds");
     let f = fixture();
     let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
     let opts = PrepareOptions::default();
     let p = prepare::build(&raw, &opts).unwrap();
     prepare::write(&raw, &opts, &p, &out).unwrap();
     let ds = Dataset::load(&out).unwrap();
+    (out, ds)
+}
+
+#[test]
+fn split_with_tied_timestamps_and_short_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ds) = written(dir.path());
     // Item-file order: b, a, c, d, and e, which no sequence uses, stays in the catalogue.
     let ids: Vec<&str> = ds.items.iter().map(|i| i.original_id.as_str()).collect();
     assert_eq!(ids, ["b", "a", "c", "d", "e"]);
@@ -101,12 +108,7 @@ fn known_interactions_before_each_split() {
     use genrec::data::{Known, Split};
     use genrec::eval::{seen_before, transition_baseline, Protocol};
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ds");
-    let f = fixture();
-    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
-    let opts = PrepareOptions::default();
-    prepare::write(&raw, &opts, &prepare::build(&raw, &opts).unwrap(), &out).unwrap();
-    let ds = Dataset::load(&out).unwrap();
+    let (out, ds) = written(dir.path());
     // u1: 2 1 | 0 | 3; u3: 0 2 | 1 | 3 (train | valid target | test target).
     let items = |k: Known| -> Vec<Vec<u32>> { ds.known(k).into_iter().map(|s| s.items).collect() };
     assert_eq!(ds.known(Known::Before(Split::Valid)), ds.train);
