@@ -1,24 +1,13 @@
 """Proxy: the blend's transitions cut to the items with a weighted count of at least T (weak evidence left out), in place of the full list; cross-fitted."""
 import json, sys, itertools, numpy as np
-from collections import defaultdict, Counter
 exec(open("/work/main/runs/proxy/common.py").read())
+exec(open("/work/main/runs/proxy/trans_common.py").read())
 k = sys.argv[1]; TS = [float(x) for x in sys.argv[2:]]
 d = json.load(open(f"/work/main/runs/proxy/{k}.json"))
-valid = [json.loads(l) for l in open(f"/work/main/runs/{k}/ds/valid.jsonl")]
-train = [json.loads(l)["items"] for l in open(f"/work/main/runs/{k}/ds/train.jsonl")]
+train, valid, _, _ = splits(k)
 setup(d["targets"])
-c = defaultdict(Counter)
-for s in train:
-    for a, b in zip(s, s[1:]): c[a][b] += 1
-def lists(T):
-    out = []
-    for v in valid:
-        h = v["history"]; sc = Counter(); w = 1.0
-        for it in list(reversed(h))[:3]:
-            for j, x in c[it].items(): sc[j] += w * x
-            w *= 0.5
-        out.append([j for j, x in sorted(sc.items(), key=lambda t: (-t[1], t[0])) if j != h[-1] and x >= T][:20])
-    return out
+c = count(train)
+lists = lambda thr: [top(c, v["history"], 20, thr) for v in valid]
 assert lists(0) == d["next"]
 NUD = [0, 2]
 def srcs(n, nx): return [d["beams"], d["texts"][n], d["own"], nx]
