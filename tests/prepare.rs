@@ -117,7 +117,7 @@ fn known_interactions_before_each_split() {
         [vec![2, 1, 0], vec![0, 2, 1]]
     );
     assert_eq!(items(Known::All), [vec![2, 1, 0, 3], vec![0, 2, 1, 3]]);
-    let seen: Vec<Vec<u32>> = seen_before(&ds, Split::Test)
+    let seen: Vec<Vec<u32>> = seen_before(&ds.known(Known::Before(Split::Test)))
         .into_iter()
         .map(|s| {
             let mut v: Vec<u32> = s.into_iter().collect();
@@ -129,12 +129,11 @@ fn known_interactions_before_each_split() {
     // At test, u3's last item 1 was followed by 0 only in u1's validation
     // target: counted from the training split alone, u3 would get [2] (0's
     // successor two places back; 1 itself, after 2, is the last item).
-    let seen = seen_before(&ds, Split::Test);
-    let p = Protocol::default();
-    let next = transition_baseline((&ds, Split::Test), &ds.test, &seen, &p, 10);
+    let (test, valid) = (ds.known(Known::Before(Split::Test)), ds.train.clone());
+    let (n, p) = (ds.items.len(), Protocol::default());
+    let next = transition_baseline((&test, n), &ds.test, &seen_before(&test), &p, 10);
     assert_eq!(next, [vec![2, 1], vec![0, 2]]);
-    let seen = seen_before(&ds, Split::Valid);
-    let next = transition_baseline((&ds, Split::Valid), &ds.valid, &seen, &p, 10);
+    let next = transition_baseline((&valid, n), &ds.valid, &seen_before(&valid), &p, 10);
     assert_eq!(next, [vec![] as Vec<u32>, vec![1]]);
     // valid.jsonl with its lines swapped: named, with the line.
     let v = std::fs::read_to_string(out.join("valid.jsonl")).unwrap();

@@ -228,17 +228,16 @@ impl Dataset {
         // `seen_before` pair them by position).
         let name = |u: Option<&str>| u.map_or("no user".to_string(), |u| format!("user `{u}`"));
         for (split, held) in [(Split::Valid, &valid), (Split::Test, &test)] {
-            let users = held.iter().map(|h| Some(h.user.as_str()));
-            let train_users = train.iter().map(|t| Some(t.user.as_str()));
-            let pairs = users.chain([None]).zip(train_users.chain([None]));
-            if let Some((line, (u, t))) = pairs.enumerate().find(|(_, (u, t))| u != t) {
+            let off = held.iter().zip(&train).position(|(h, t)| h.user != t.user);
+            let off = off.or((held.len() != train.len()).then(|| held.len().min(train.len())));
+            if let Some(i) = off {
                 return Err(Error::input(
                     dir.join(split.file_name()),
-                    Some(line + 1),
+                    Some(i + 1),
                     format!(
                         "{} where train.jsonl has {} (the splits list the same users in the same order); run `genrec prepare` again",
-                        name(u),
-                        name(t)
+                        name(held.get(i).map(|h| h.user.as_str())),
+                        name(train.get(i).map(|t| t.user.as_str()))
                     ),
                 ));
             }
@@ -277,22 +276,22 @@ impl Dataset {
     /// training sequence, then (before the test targets, and for `All`) the
     /// validation target, then (for `All`) the test target.
     pub fn known(&self, known: Known) -> Vec<TrainSequence> {
-        let (valid, test) = match known {
-            Known::Before(Split::Valid) => (false, false),
-            Known::Before(Split::Test) => (true, false),
-            Known::All => (true, true),
+        let later = match known {
+            Known::Before(Split::Valid) => 0,
+            Known::Before(Split::Test) => 1,
+            Known::All => 2,
         };
         self.train
             .iter()
             .zip(self.valid.iter().zip(&self.test))
-            .map(|(t, (v, s))| {
-                let later = [(valid, v.target), (test, s.target)];
-                let mut items = t.items.clone();
-                items.extend(later.iter().filter(|l| l.0).map(|l| l.1));
-                TrainSequence {
-                    user: t.user.clone(),
-                    items,
-                }
+            .map(|(t, (v, s))| TrainSequence {
+                user: t.user.clone(),
+                items: t
+                    .items
+                    .iter()
+                    .copied()
+                    .chain([v.target, s.target].into_iter().take(later))
+                    .collect(),
             })
             .collect()
     }

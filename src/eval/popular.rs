@@ -3,11 +3,11 @@
 //! known before a split's targets), and each held-out user's earlier items.
 use super::Protocol;
 use crate::data::dataset::TrainSequence;
-use crate::data::{Dataset, HeldOut, Known, Split};
+use crate::data::HeldOut;
 use std::collections::HashSet;
 
 /// Interactions per item in `sequences` (the training split for the bias
-/// metric; what [`Dataset::known`] gives for the rankings that count).
+/// metric; what [`crate::data::Dataset::known`] gives for the rankings that count).
 pub fn popularity(sequences: &[TrainSequence], n_items: usize) -> Vec<f64> {
     let mut c = vec![0f64; n_items];
     for t in sequences {
@@ -19,11 +19,12 @@ pub fn popularity(sequences: &[TrainSequence], n_items: usize) -> Vec<f64> {
 }
 
 /// Items each held-out user interacted with before the target (all of them,
-/// not only the truncated input history).
-pub fn seen_before(ds: &Dataset, split: Split) -> Vec<HashSet<u32>> {
-    ds.known(Known::Before(split))
-        .into_iter()
-        .map(|s| s.items.into_iter().collect())
+/// not only the truncated input history), from what is known before the
+/// split's targets ([`crate::data::Dataset::known`]).
+pub fn seen_before(known: &[TrainSequence]) -> Vec<HashSet<u32>> {
+    known
+        .iter()
+        .map(|s| s.items.iter().copied().collect())
         .collect()
 }
 

@@ -8,7 +8,7 @@
 //! which products are bought one after the other.
 use super::Protocol;
 use crate::data::dataset::TrainSequence;
-use crate::data::{Dataset, HeldOut, Known, Split};
+use crate::data::HeldOut;
 use std::collections::{HashMap, HashSet};
 
 /// Items of a history whose successors are counted (the last first).
@@ -78,11 +78,11 @@ impl Transitions {
 }
 
 /// The transitions as a baseline: each held-out user's `k` items that most
-/// often followed their last ones in what `ds` knows before `split`'s
-/// targets ([`Dataset::known`]; under the exclude-seen protocol, none they
-/// have seen).
+/// often followed their last ones in `known` (what is known before the
+/// targets, [`crate::data::Dataset::known`], over `items` items; under the
+/// exclude-seen protocol, none they have seen).
 pub fn transition_baseline(
-    (ds, split): (&Dataset, Split),
+    (known, items): (&[TrainSequence], usize),
     held: &[HeldOut],
     seen: &[HashSet<u32>],
     protocol: &Protocol,
@@ -90,8 +90,7 @@ pub fn transition_baseline(
 ) -> Vec<Vec<u32>> {
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     let keep = |u: usize, i: u32| protocol.allows(&seen[u], i);
-    let known = ds.known(Known::Before(split));
-    Transitions::count(ds.items.len(), &known).top(&histories, k, &keep)
+    Transitions::count(items, known).top(&histories, k, &keep)
 }
 
 /// The baseline row's name.

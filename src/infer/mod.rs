@@ -239,16 +239,18 @@ impl Reranker {
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
         let n = rec.ds.items.len();
-        let known = rec.ds.known(spec.known);
-        let blend = blend.map(|choice| Blending {
-            text_bias: (choice.blend.text_nudge > 0.0).then(|| {
-                crate::eval::popularity_bias(
-                    &crate::eval::popularity(&known, n),
-                    choice.blend.text_nudge,
-                )
-            }),
-            choice,
-            transitions: crate::eval::Transitions::count(n, &known),
+        let blend = blend.map(|choice| {
+            let known = rec.ds.known(spec.known);
+            Blending {
+                text_bias: (choice.blend.text_nudge > 0.0).then(|| {
+                    crate::eval::popularity_bias(
+                        &crate::eval::popularity(&known, n),
+                        choice.blend.text_nudge,
+                    )
+                }),
+                choice,
+                transitions: crate::eval::Transitions::count(n, &known),
+            }
         });
         Ok(Reranker {
             reader,

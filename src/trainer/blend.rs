@@ -9,6 +9,7 @@
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
 use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
+use crate::data::{Known, Split};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
@@ -73,8 +74,10 @@ pub fn choose_and_store_blend(
     };
     let reranked = first(10);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    // Validation: what is known before its targets is the training split.
-    let counts = popularity(&t.ds.train, t.ds.items.len());
+    // The counts read what is known before the validation targets, as
+    // `recommend --split valid` reads it.
+    let known = t.ds.known(Known::Before(Split::Valid));
+    let counts = popularity(&known, t.ds.items.len());
     let texts = TEXT_NUDGES
         .iter()
         .map(|&beta| {
@@ -91,8 +94,7 @@ pub fn choose_and_store_blend(
     let texts: Vec<&[Vec<u32>]> = texts.iter().map(Vec::as_slice).collect();
     let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
     let next =
-        Transitions::count(t.ds.items.len(), &t.ds.train)
-            .top(&histories, BLEND_DEPTH, &|_, _| true);
+        Transitions::count(t.ds.items.len(), &known).top(&histories, BLEND_DEPTH, &|_, _| true);
     let history = latest_first(&histories, BLEND_DEPTH, &|_, _| true);
     let beams = first(BLEND_DEPTH);
     let lists = BlendLists {

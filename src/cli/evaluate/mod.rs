@@ -111,9 +111,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let all = ds.held_out(a.split);
     let keep = (a.max_users > 0 && a.max_users < all.len())
         .then(|| eval::sample_indices(all.len(), a.max_users, 0));
-    let pick = |i: &usize| all[*i].clone();
     let held_users: Cow<[genrec::data::HeldOut]> = match &keep {
-        Some(k) => Cow::Owned(k.iter().map(pick).collect()),
+        Some(k) => Cow::Owned(k.iter().map(|&i| all[i].clone()).collect()),
         None => Cow::Borrowed(all),
     };
     let held = held_users.as_ref();
@@ -124,7 +123,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let n_items = ds.items.len();
     let pop = eval::popularity(&ds.train, n_items);
-    let mut seen = eval::seen_before(ds, a.split);
+    let known = ds.known(Known::Before(a.split)); // what the counting rows count
+    let mut seen = eval::seen_before(&known);
     if let Some(k) = &keep {
         seen = k.iter().map(|&i| std::mem::take(&mut seen[i])).collect();
     }
@@ -261,8 +261,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let (name, l, row_secs) = match b {
             Baseline::Pop => {
                 let t = Instant::now();
-                let known = eval::popularity(&ds.known(Known::Before(a.split)), n_items);
-                let l = eval::most_popular(&known, held, &seen, &protocol, 10);
+                let counts = eval::popularity(&known, n_items);
+                let l = eval::most_popular(&counts, held, &seen, &protocol, 10);
                 ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Knn | Baseline::KnnRecent => {
@@ -282,7 +282,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             Baseline::Next => {
                 let t = Instant::now();
-                let l = eval::transition_baseline((ds, a.split), held, &seen, &protocol, 10);
+                let l = eval::transition_baseline((&known, n_items), held, &seen, &protocol, 10);
                 (eval::TRANSITIONS_NAME.into(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Sasrec => {
@@ -373,7 +373,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let t = Instant::now();
         // λ on the validation users: their beams, text neighbours and scores.
         let valid = ds.held_out(Split::Valid);
-        let valid_seen = eval::seen_before(ds, Split::Valid);
+        let valid_seen = eval::seen_before(&ds.known(Known::Before(Split::Valid)));
         let vq: Vec<Query> = valid.iter().map(Query::from).collect();
         let valid_beams = gen.generate_batched(
             &vq,
