@@ -1741,13 +1741,14 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
-    let with_nudge = |weights: [f64; 5], text_nudge: f64| {
+    let with_setting = |weights: [f64; 5], text_nudge: f64, unseen_only: bool| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
             blend: genrec::eval::Blend {
                 weights,
                 k: 60.0,
                 text_nudge,
+                unseen_only,
             },
             used: true,
             ..b.clone()
@@ -1755,6 +1756,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
         genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
     };
+    let with_nudge = |weights: [f64; 5], text_nudge: f64| with_setting(weights, text_nudge, false);
     let with = |weights: [f64; 5]| with_nudge(weights, 0.0);
     // The tiny generator's lists for the test users, with `extra` options.
     let recommend = |name: &str, extra: &[&str]| -> Vec<serde_json::Value> {
@@ -1988,6 +1990,11 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         .collect();
     let excluded = recommend("vx.jsonl", &[&rerank[..], &["--exclude-seen"]].concat());
     same_lists(&items(&excluded), &unseen, "SASRec's unseen");
+    // A blend chosen with the user's own items left out leaves them out
+    // without being asked.
+    with_setting([0.0, 0.0, 1.0, 0.0, 0.0], 0.0, true);
+    let own_left_out = recommend("vu.jsonl", &rerank);
+    same_lists(&items(&own_left_out), &unseen, "SASRec's unseen (chosen)");
     // The generator's source alone: its candidates reranked by λ, what
     // --no-blend gives.
     with([1.0, 0.0, 0.0, 0.0, 0.0]);
@@ -2004,6 +2011,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             weights: [1.0, 0.0, 0.0, 0.0, 0.0],
             k: 60.0,
             text_nudge: 0.0,
+            unseen_only: false,
         },
         used: true,
         ..b.clone()

@@ -126,6 +126,11 @@ pub struct Blend {
     /// (0, and for cards written before the nudge: the cosine alone).
     #[serde(default)]
     pub text_nudge: f64,
+    /// Every source with the user's own items left out (and so no history
+    /// source): where nobody takes an item again, the slots they held go to
+    /// items the user may take (cards written before: false).
+    #[serde(default)]
+    pub unseen_only: bool,
 }
 
 fn three_to_five<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 5], D::Error> {
@@ -146,17 +151,20 @@ impl Blend {
     /// every weight quadruple of the first four sources on a 0.1 grid of
     /// the simplex at k = 2, 10 and 60, for each of [`TEXT_NUDGES`] (a
     /// nudge only where the text has a weight), then the same with the
-    /// history weighted too. Those without the history come first (ties
-    /// keep the four-way setting); where no validation target is in its
-    /// user's history `BlendChoice::choose` tries only those.
+    /// history weighted too, then the four-way settings again over the
+    /// sources with the user's own items left out ([`Blend::unseen_only`]).
+    /// Those without the history come first (ties keep the four-way
+    /// setting); where no validation target is in its user's history
+    /// `BlendChoice::choose` skips the history's.
     pub fn grid() -> Vec<Blend> {
         let mut g = vec![Blend {
             weights: [1.0, 0.0, 0.0, 0.0, 0.0],
             k: 60.0,
             text_nudge: 0.0,
+            unseen_only: false,
         }];
         let tenth = |n: u32| f64::from(n) / 10.0;
-        for history in [false, true] {
+        for (history, unseen_only) in [(false, false), (true, false), (false, true)] {
             for text_nudge in TEXT_NUDGES {
                 for k in [2.0, 10.0, 60.0] {
                     for w in simplex_tenths() {
@@ -167,6 +175,7 @@ impl Blend {
                             weights: w.map(tenth),
                             k,
                             text_nudge,
+                            unseen_only,
                         });
                     }
                 }
@@ -182,7 +191,8 @@ impl Blend {
     }
 
     /// The weights as "generator 0.3, text 0.4, …" (sources of weight 0
-    /// left out), with the text's popularity nudge when it has one.
+    /// left out), with the text's popularity nudge when it has one, and
+    /// whether the user's own items are left out.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = BLEND_SOURCES
             .iter()
@@ -195,7 +205,16 @@ impl Blend {
                 _ => format!("{s} {w}"),
             })
             .collect();
-        format!("{}, k = {}", parts.join(", "), self.k)
+        format!(
+            "{}, k = {}{}",
+            parts.join(", "),
+            self.k,
+            if self.unseen_only {
+                ", the user's own items left out"
+            } else {
+                ""
+            }
+        )
     }
 }
 
@@ -271,14 +290,17 @@ mod tests {
         // = 286 per k, of which the C(12, 2) = 66 without text are not
         // tried again nudged. With it: C(14, 4) − 286 = 715 quintuples, of
         // which 286 − 66 = 220 without text.
+        // Then the four-way settings again, the user's own items left out.
         let four = 1 + 3 * 286 + (TEXT_NUDGES.len() - 1) * 3 * (286 - 66);
-        assert_eq!(
-            g.len(),
-            four + 3 * 715 + (TEXT_NUDGES.len() - 1) * 3 * (715 - 220)
-        );
+        let five = 3 * 715 + (TEXT_NUDGES.len() - 1) * 3 * (715 - 220);
+        assert_eq!(g.len(), four + five + four - 1);
         // The four-way settings first, as before the history.
         assert!(g[..four].iter().all(|b| b.weights[4] == 0.0));
-        assert!(g[four..].iter().all(|b| b.weights[4] > 0.0));
+        assert!(g[four..four + five].iter().all(|b| b.weights[4] > 0.0));
+        assert!(g[..four + five].iter().all(|b| !b.unseen_only));
+        assert!(g[four + five..]
+            .iter()
+            .all(|b| b.unseen_only && b.weights[4] == 0.0));
         assert!(g.iter().all(|b| b.text_nudge == 0.0 || b.weights[1] > 0.0));
         assert!(g
             .iter()
@@ -299,6 +321,7 @@ mod tests {
             serde_json::from_str(r#"{"weights": [0.3, 0.3, 0.4], "k": 10.0}"#).unwrap();
         assert_eq!(old.weights, [0.3, 0.3, 0.4, 0.0, 0.0]);
         assert_eq!(old.text_nudge, 0.0);
+        assert!(!old.unseen_only);
         let four: Blend =
             serde_json::from_str(r#"{"weights": [0.3, 0.3, 0.2, 0.2], "k": 10.0}"#).unwrap();
         assert_eq!(four.weights, [0.3, 0.3, 0.2, 0.2, 0.0]);

@@ -4,7 +4,8 @@
 //! neighbours, the verifier's own top items, the items that followed the
 //! last ones in the training sequences and the user's own items, latest
 //! first, every source leaving out
-//! what the request forbids (seen items, deny- or outside allow-lists).
+//! what the request forbids (seen items, deny- or outside allow-lists) and,
+//! when the blend was chosen so, the user's own items.
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{scored_hits, Hit};
 use crate::error::Result;
@@ -66,13 +67,26 @@ impl Reranker {
         let LoadedVerifier::Sequence(q) = &self.reader else {
             return Ok(None);
         };
-        let own = q.own_top(histories, (depth, extra), keep);
+        // Chosen with the user's own items left out: every source without
+        // them, fetched deeper to make up for them.
+        let unseen = b.choice.blend.unseen_only;
+        let longest = histories.iter().map(|h| h.len()).max().unwrap_or(0);
+        let extra = if unseen { extra + longest } else { extra };
+        let keep = |u: usize, i: u32| keep(u, i) && !(unseen && histories[u].contains(&i));
+        let own = q.own_top(histories, (depth, extra), &keep);
         let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
-        let next = b.transitions.top(histories, depth, keep);
-        let again = latest_first(histories, depth, keep);
+        let next = b.transitions.top(histories, depth, &keep);
+        let again = latest_first(histories, depth, &keep);
         let beams: Vec<Vec<u32>> = reranked
             .iter()
-            .map(|hs| hs.iter().take(depth).map(|h| h.item).collect())
+            .enumerate()
+            .map(|(u, hs)| {
+                hs.iter()
+                    .map(|h| h.item)
+                    .filter(|&i| keep(u, i))
+                    .take(depth)
+                    .collect()
+            })
             .collect();
         Ok(Some(scored_hits(
             b.choice

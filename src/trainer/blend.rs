@@ -3,7 +3,8 @@
 //! fusion of the generator's beams reranked by λ, the last item's text
 //! neighbours, the verifier's own top items, the items that followed the
 //! last ones in training, `eval::Transitions`, and the user's own items
-//! again, latest first) and storing it in the verifier's card, where
+//! again, latest first), each also with the user's own items left out,
+//! and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
 //! it beats the λ-reranking with a paired interval above zero.
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
@@ -14,12 +15,13 @@ use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::{
-    latest_first, popularity, popularity_bias, BlendChoice, BlendLists, TextNeighbours, TextQuery,
-    Transitions, BLEND_DEPTH, TEXT_NUDGES,
+    latest_first, popularity, popularity_bias, BlendChoice, BlendLists, TextQuery, Transitions,
+    BLEND_DEPTH, TEXT_NUDGES,
 };
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::{rerank_front, Judge};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// Chooses the blend for `verifier` over `generator` (with the λ of
@@ -78,33 +80,70 @@ pub fn choose_and_store_blend(
     // `recommend --split valid` reads it.
     let known = t.ds.known(Known::Before(Split::Valid));
     let counts = popularity(&known, t.ds.items.len());
-    let texts = TEXT_NUDGES
+    // Each source twice: as it comes, and with the user's own items left
+    // out (fetched deeper to make up for them) — where nobody takes an item
+    // again, their slots may go to items the user may take.
+    let seen: Vec<HashSet<u32>> = histories
         .iter()
-        .map(|&beta| {
-            let search = |nn: &mut TextNeighbours| {
-                nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, |_, _| true)
-            };
-            if beta > 0.0 {
-                search(&mut nn.with_bias(&popularity_bias(&counts, beta))?)
-            } else {
-                search(&mut nn)
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let texts: Vec<&[Vec<u32>]> = texts.iter().map(Vec::as_slice).collect();
-    let own = verifier.own_top(&histories, (BLEND_DEPTH, 0), &|_, _| true);
-    let next =
-        Transitions::count(t.ds.items.len(), &known).top(&histories, BLEND_DEPTH, &|_, _| true);
-    let history = latest_first(&histories, BLEND_DEPTH, &|_, _| true);
+        .map(|h| h.iter().copied().collect())
+        .collect();
+    let extra = seen.iter().map(HashSet::len).max().unwrap_or(0);
+    let all = |_: usize, _: u32| true;
+    let unseen = |u: usize, i: u32| !seen[u].contains(&i);
+    let mut texts: [Vec<Vec<Vec<u32>>>; 2] = Default::default();
+    for &beta in &TEXT_NUDGES {
+        let mut biased = match beta > 0.0 {
+            true => Some(nn.with_bias(&popularity_bias(&counts, beta))?),
+            false => None,
+        };
+        let nn = biased.as_mut().unwrap_or(&mut nn);
+        texts[0].push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, all)?);
+        texts[1].push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, extra, unseen)?);
+    }
+    let transitions = Transitions::count(t.ds.items.len(), &known);
     let beams = first(BLEND_DEPTH);
-    let lists = BlendLists {
-        beams: &beams,
-        texts: &texts,
-        own: &own,
-        next: &next,
-        history: &history,
-    };
-    let blend = BlendChoice::choose(&held, &lists, &reranked, nn.sha256());
+    let unseen_beams: Vec<Vec<u32>> = rr
+        .iter()
+        .enumerate()
+        .map(|(u, l)| {
+            l.iter()
+                .copied()
+                .filter(|&i| unseen(u, i))
+                .take(BLEND_DEPTH)
+                .collect()
+        })
+        .collect();
+    let (history, none) = (
+        latest_first(&histories, BLEND_DEPTH, &all),
+        vec![Vec::new(); held.len()],
+    );
+    let sources =
+        [(0, &all as &dyn Fn(usize, u32) -> bool), (extra, &unseen)].map(|(extra, keep)| {
+            (
+                verifier.own_top(&histories, (BLEND_DEPTH, extra), keep),
+                transitions.top(&histories, BLEND_DEPTH, keep),
+            )
+        });
+    let text_lists = texts
+        .each_ref()
+        .map(|t| t.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let lists = [
+        BlendLists {
+            beams: &beams,
+            texts: &text_lists[0],
+            own: &sources[0].0,
+            next: &sources[0].1,
+            history: &history,
+        },
+        BlendLists {
+            beams: &unseen_beams,
+            texts: &text_lists[1],
+            own: &sources[1].0,
+            next: &sources[1].1,
+            history: &none,
+        },
+    ];
+    let blend = BlendChoice::choose(&held, [&lists[0], &lists[1]], &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;
