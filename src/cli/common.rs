@@ -85,7 +85,10 @@ pub struct RerankArgs {
     /// Rerank the generator's candidates by `log p_gen + λ · log P(yes)` even
     /// where training chose the blend of the generator's beams, the text
     /// neighbours, the sequence verifier's own top items, the item
-    /// transitions and the user's own items (README: "the blend").
+    /// transitions and the user's own items (README: "the blend"). Where
+    /// training found on validation that nobody takes an item again, the
+    /// blend leaves the user's own items out (the verifier's card says so);
+    /// the λ-reranking does not.
     #[arg(long)]
     pub no_blend: bool,
 }
