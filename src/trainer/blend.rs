@@ -24,6 +24,9 @@ use crate::verify::{rerank_front, Judge};
 use std::collections::HashSet;
 use std::path::Path;
 
+/// What a source may return for a user (`keep(user, item)`).
+type Keep<'a> = &'a dyn Fn(usize, u32) -> bool;
+
 /// Chooses the blend for `verifier` over `generator` (with the λ of
 /// `choice`) on a seeded sample of validation users and stores it in the
 /// verifier checkpoint `dir`'s card. `Ok(None)` with the reason noted when
@@ -90,6 +93,8 @@ pub fn choose_and_store_blend(
     let extra = seen.iter().map(HashSet::len).max().unwrap_or(0);
     let all = |_: usize, _: u32| true;
     let unseen = |u: usize, i: u32| !seen[u].contains(&i);
+    // What each of the two fetches keeps, and how much deeper it looks.
+    let keeps: [(usize, Keep); 2] = [(0, &all), (extra, &unseen)];
     let mut texts: [Vec<Vec<Vec<u32>>>; 2] = Default::default();
     for &beta in &TEXT_NUDGES {
         let mut biased = match beta > 0.0 {
@@ -97,53 +102,42 @@ pub fn choose_and_store_blend(
             false => None,
         };
         let nn = biased.as_mut().unwrap_or(&mut nn);
-        texts[0].push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, 0, all)?);
-        texts[1].push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, extra, unseen)?);
+        for (lists, (extra, keep)) in texts.iter_mut().zip(keeps) {
+            lists.push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, extra, keep)?);
+        }
     }
     let transitions = Transitions::count(t.ds.items.len(), &known);
-    let beams = first(BLEND_DEPTH);
-    let unseen_beams: Vec<Vec<u32>> = rr
-        .iter()
-        .enumerate()
-        .map(|(u, l)| {
-            l.iter()
-                .copied()
-                .filter(|&i| unseen(u, i))
-                .take(BLEND_DEPTH)
-                .collect()
-        })
-        .collect();
-    let (history, none) = (
+    let sources = keeps.map(|(extra, keep)| {
+        let beams: Vec<Vec<u32>> = rr
+            .iter()
+            .enumerate()
+            .map(|(u, l)| {
+                let kept = l.iter().copied().filter(|&i| keep(u, i));
+                kept.take(BLEND_DEPTH).collect()
+            })
+            .collect();
+        (
+            beams,
+            verifier.own_top(&histories, (BLEND_DEPTH, extra), keep),
+            transitions.top(&histories, BLEND_DEPTH, keep),
+        )
+    });
+    // The history source only where the own items are kept.
+    let history = [
         latest_first(&histories, BLEND_DEPTH, &all),
         vec![Vec::new(); held.len()],
-    );
-    let sources =
-        [(0, &all as &dyn Fn(usize, u32) -> bool), (extra, &unseen)].map(|(extra, keep)| {
-            (
-                verifier.own_top(&histories, (BLEND_DEPTH, extra), keep),
-                transitions.top(&histories, BLEND_DEPTH, keep),
-            )
-        });
+    ];
     let text_lists = texts
         .each_ref()
         .map(|t| t.iter().map(Vec::as_slice).collect::<Vec<_>>());
-    let lists = [
-        BlendLists {
-            beams: &beams,
-            texts: &text_lists[0],
-            own: &sources[0].0,
-            next: &sources[0].1,
-            history: &history,
-        },
-        BlendLists {
-            beams: &unseen_beams,
-            texts: &text_lists[1],
-            own: &sources[1].0,
-            next: &sources[1].1,
-            history: &none,
-        },
-    ];
-    let blend = BlendChoice::choose(&held, [&lists[0], &lists[1]], &reranked, nn.sha256());
+    let lists: [BlendLists; 2] = std::array::from_fn(|v| BlendLists {
+        beams: &sources[v].0,
+        texts: &text_lists[v],
+        own: &sources[v].1,
+        next: &sources[v].2,
+        history: &history[v],
+    });
+    let blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;
