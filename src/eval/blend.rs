@@ -256,6 +256,37 @@ pub fn latest_first(
     lists
 }
 
+/// Each user's first `k` items of `lists` that `keep(user, item)` allows
+/// (the generator's beams as a blend source).
+pub fn first_kept(
+    lists: &[Vec<u32>],
+    k: usize,
+    keep: &dyn Fn(usize, u32) -> bool,
+) -> Vec<Vec<u32>> {
+    lists
+        .iter()
+        .enumerate()
+        .map(|(u, l)| l.iter().copied().filter(|&i| keep(u, i)).take(k).collect())
+        .collect()
+}
+
+/// What the blend's sources may return under [`Blend::unseen_only`]:
+/// what `keep(user, item)` allows and, when `unseen_only`, none of the
+/// user's own items (those of `histories`); with how many more items each
+/// source fetches to make up for them (the longest history; 0 without).
+pub fn own_items_rule<'a>(
+    histories: &'a [&'a [u32]],
+    unseen_only: bool,
+    keep: &'a dyn Fn(usize, u32) -> bool,
+) -> (usize, impl Fn(usize, u32) -> bool + 'a) {
+    let extra = match unseen_only {
+        true => histories.iter().map(|h| h.len()).max().unwrap_or(0),
+        false => 0,
+    };
+    let rule = move |u: usize, i: u32| keep(u, i) && !(unseen_only && histories[u].contains(&i));
+    (extra, rule)
+}
+
 /// Items each source gives the blend, per user.
 pub const BLEND_DEPTH: usize = 20;
 
@@ -343,6 +374,19 @@ mod tests {
         // What the request refuses is left out, and the list goes deeper.
         let no_two = latest_first(&h, 2, &|u, i| !(u == 0 && i == 2));
         assert_eq!(no_two[0], [4, 3]);
+    }
+
+    #[test]
+    fn the_own_items_rule_leaves_out_the_users_items_only_when_asked() {
+        let h: [&[u32]; 2] = [&[1, 2, 1], &[3]];
+        let lists = [vec![1, 4, 2, 5, 6], vec![1, 3, 7]];
+        let not_five = |_: usize, i: u32| i != 5;
+        let (extra, keep) = own_items_rule(&h, true, &not_five);
+        assert_eq!(extra, 3);
+        assert_eq!(first_kept(&lists, 2, &keep), [vec![4, 6], vec![1, 7]]);
+        let (extra, keep) = own_items_rule(&h, false, &not_five);
+        assert_eq!(extra, 0);
+        assert_eq!(first_kept(&lists, 2, &keep), [vec![1, 4], vec![1, 3]]);
     }
 
     #[test]

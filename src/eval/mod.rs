@@ -13,7 +13,9 @@ mod table;
 pub mod text;
 pub mod transitions;
 
-pub use blend::{latest_first, Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES};
+pub use blend::{
+    first_kept, latest_first, own_items_rule, Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES,
+};
 pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};
 pub use sample::sample_indices;

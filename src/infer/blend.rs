@@ -7,9 +7,9 @@
 //! what the request forbids (seen items, deny- or outside allow-lists) and,
 //! when the blend was chosen so, the user's own items.
 use super::{LoadedVerifier, Reranker};
-use crate::decode::{scored_hits, Hit};
+use crate::decode::{hit_items, scored_hits, Hit};
 use crate::error::Result;
-use crate::eval::{latest_first, TextNeighbours, TextQuery};
+use crate::eval::{first_kept, latest_first, own_items_rule, TextNeighbours, TextQuery};
 use std::path::Path;
 
 impl Reranker {
@@ -69,25 +69,13 @@ impl Reranker {
         };
         // Chosen with the user's own items left out: every source without
         // them, fetched deeper to make up for them.
-        let unseen = b.choice.blend.unseen_only;
-        let longest = histories.iter().map(|h| h.len()).max().unwrap_or(0);
-        let extra = if unseen { extra + longest } else { extra };
-        let keep = |u: usize, i: u32| keep(u, i) && !(unseen && histories[u].contains(&i));
+        let (more, keep) = own_items_rule(histories, b.choice.blend.unseen_only, keep);
+        let extra = extra + more;
         let own = q.own_top(histories, (depth, extra), &keep);
-        let text = nn.search(histories, TextQuery::LAST, depth, extra, keep)?;
+        let text = nn.search(histories, TextQuery::LAST, depth, extra, &keep)?;
         let next = b.transitions.top(histories, depth, &keep);
         let again = latest_first(histories, depth, &keep);
-        let beams: Vec<Vec<u32>> = reranked
-            .iter()
-            .enumerate()
-            .map(|(u, hs)| {
-                hs.iter()
-                    .map(|h| h.item)
-                    .filter(|&i| keep(u, i))
-                    .take(depth)
-                    .collect()
-            })
-            .collect();
+        let beams = first_kept(&hit_items(reranked), depth, &keep);
         Ok(Some(scored_hits(
             b.choice
                 .blend

@@ -15,13 +15,12 @@ use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::{
-    latest_first, popularity, popularity_bias, BlendChoice, BlendLists, TextQuery, Transitions,
-    BLEND_DEPTH, TEXT_NUDGES,
+    first_kept, latest_first, own_items_rule, popularity, popularity_bias, BlendChoice, BlendLists,
+    TextQuery, Transitions, BLEND_DEPTH, TEXT_NUDGES,
 };
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::{rerank_front, Judge};
-use std::collections::HashSet;
 use std::path::Path;
 
 /// What a source may return for a user (`keep(user, item)`).
@@ -72,12 +71,8 @@ pub fn choose_and_store_blend(
     // The generator's list as inference reranks it: the first `rerank_top`
     // by λ, the rest after (`Reranker::apply`).
     let rr = hit_items(&rerank_front(&hits, &yes, choice.lambda));
-    let first = |n: usize| -> Vec<Vec<u32>> {
-        rr.iter()
-            .map(|l| l.iter().take(n).copied().collect())
-            .collect()
-    };
-    let reranked = first(10);
+    let all = |_: usize, _: u32| true;
+    let reranked = first_kept(&rr, 10, &all);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
     // The counts read what is known before the validation targets, as
     // `recommend --split valid` reads it.
@@ -85,16 +80,10 @@ pub fn choose_and_store_blend(
     let counts = popularity(&known, t.ds.items.len());
     // Each source twice: as it comes, and with the user's own items left
     // out (fetched deeper to make up for them) — where nobody takes an item
-    // again, their slots may go to items the user may take.
-    let seen: Vec<HashSet<u32>> = histories
-        .iter()
-        .map(|h| h.iter().copied().collect())
-        .collect();
-    let extra = seen.iter().map(HashSet::len).max().unwrap_or(0);
-    let all = |_: usize, _: u32| true;
-    let unseen = |u: usize, i: u32| !seen[u].contains(&i);
-    // What each of the two fetches keeps, and how much deeper it looks.
-    let keeps: [(usize, Keep); 2] = [(0, &all), (extra, &unseen)];
+    // again, their slots may go to items the user may take. The rule is
+    // the one inference applies (`infer::blend`).
+    let rules = [false, true].map(|unseen_only| own_items_rule(&histories, unseen_only, &all));
+    let keeps: [(usize, Keep); 2] = [(rules[0].0, &rules[0].1), (rules[1].0, &rules[1].1)];
     let mut texts: [Vec<Vec<Vec<u32>>>; 2] = Default::default();
     for &beta in &TEXT_NUDGES {
         let mut biased = match beta > 0.0 {
@@ -108,25 +97,14 @@ pub fn choose_and_store_blend(
     }
     let transitions = Transitions::count(t.ds.items.len(), &known);
     let sources = keeps.map(|(extra, keep)| {
-        let beams: Vec<Vec<u32>> = rr
-            .iter()
-            .enumerate()
-            .map(|(u, l)| {
-                let kept = l.iter().copied().filter(|&i| keep(u, i));
-                kept.take(BLEND_DEPTH).collect()
-            })
-            .collect();
         (
-            beams,
+            first_kept(&rr, BLEND_DEPTH, keep),
             verifier.own_top(&histories, (BLEND_DEPTH, extra), keep),
             transitions.top(&histories, BLEND_DEPTH, keep),
+            // Empty where the own items are left out.
+            latest_first(&histories, BLEND_DEPTH, keep),
         )
     });
-    // The history source only where the own items are kept.
-    let history = [
-        latest_first(&histories, BLEND_DEPTH, &all),
-        vec![Vec::new(); held.len()],
-    ];
     let text_lists = texts
         .each_ref()
         .map(|t| t.iter().map(Vec::as_slice).collect::<Vec<_>>());
@@ -135,7 +113,7 @@ pub fn choose_and_store_blend(
         texts: &text_lists[v],
         own: &sources[v].1,
         next: &sources[v].2,
-        history: &history[v],
+        history: &sources[v].3,
     });
     let blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256());
     let mut meta = checkpoint::load_meta(dir)?;
