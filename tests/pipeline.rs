@@ -1741,6 +1741,28 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
+    // The rescoring is tried over a used blend, kept where it gained.
+    assert_eq!(b.rescore_gain.is_some(), b.used);
+    assert_eq!(
+        b.rescorer.is_some(),
+        b.rescore_gain.is_some_and(|g| g.lo > 0.0)
+    );
+    let with_rescorer = |weights: [f64; 5], unseen_only: bool, rescorer: Option<Vec<f64>>| {
+        let mut meta = card.clone();
+        let forced = genrec::eval::BlendChoice {
+            blend: genrec::eval::Blend {
+                weights,
+                k: 60.0,
+                text_nudge: 0.0,
+                unseen_only,
+            },
+            used: true,
+            rescorer: rescorer.map(|weights| genrec::eval::Rescorer { weights }),
+            ..b.clone()
+        };
+        meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
+        genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    };
     let with_setting = |weights: [f64; 5], text_nudge: f64, unseen_only: bool| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
@@ -1751,6 +1773,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
                 unseen_only,
             },
             used: true,
+            rescorer: None,
             ..b.clone()
         };
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
@@ -1995,6 +2018,14 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     with_setting([0.0, 0.0, 1.0, 0.0, 0.0], 0.0, true);
     let own_left_out = recommend("vu.jsonl", &rerank);
     same_lists(&items(&own_left_out), &unseen, "SASRec's unseen (chosen)");
+    // A stored rescoring ranks the pool by its own weights, whatever the
+    // fusion's say: the verifier's 1 / (1 + rank) alone gives SASRec's
+    // unseen lists again.
+    let mut w = vec![0.0; genrec::eval::rescore::RESCORE_FEATURES];
+    w[2 * 4 + 1] = 1.0;
+    with_rescorer([1.0, 0.0, 0.0, 0.0, 0.0], true, Some(w));
+    let rescored = recommend("vr.jsonl", &rerank);
+    same_lists(&items(&rescored), &unseen, "SASRec's unseen (rescored)");
     // The generator's source alone: its candidates reranked by λ, what
     // --no-blend gives.
     with([1.0, 0.0, 0.0, 0.0, 0.0]);
@@ -2014,6 +2045,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             unseen_only: false,
         },
         used: true,
+        rescorer: None,
         ..b.clone()
     };
     meta.extra = c.to_extra();

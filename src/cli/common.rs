@@ -88,7 +88,10 @@ pub struct RerankArgs {
     /// transitions and the user's own items (README: "the blend"). Where
     /// training found on validation that nobody takes an item again, the
     /// blend leaves the user's own items out (the verifier's card says so);
-    /// the λ-reranking does not.
+    /// the λ-reranking does not. Where a learned rescoring of the blend's
+    /// candidates (their ranks, popularity and text cosines to the history)
+    /// beat its weights on validation users it was not fitted on, the
+    /// blend's lists are that rescoring's.
     #[arg(long)]
     pub no_blend: bool,
 }

@@ -56,6 +56,18 @@ impl Pooled {
         Pooled { sources, users }
     }
 
+    /// How many lists each user's were pooled from.
+    pub fn sources(&self) -> usize {
+        self.sources
+    }
+
+    /// User `u`'s items, and their ranks (`[item * sources + source]`,
+    /// from 1; 0: not in that source).
+    pub fn user(&self, u: usize) -> (&[u32], &[u32]) {
+        let (items, ranks) = &self.users[u];
+        (items, ranks)
+    }
+
     /// Each user's fusion: an item scores `Σ w_s / (k + rank_s)` over the
     /// sources it is in, best `top` with their scores. Ties (an item of a
     /// source of weight 0 scores 0 from it) keep the order of first

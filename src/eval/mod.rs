@@ -8,6 +8,7 @@ pub mod blend;
 pub mod blend_choice;
 pub mod metrics;
 mod popular;
+pub mod rescore;
 pub mod sample;
 mod table;
 pub mod text;
@@ -18,6 +19,7 @@ pub use blend::{
 };
 pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};
+pub use rescore::{choose_rescorer, pool_features, ItemFacts, Rescorer};
 pub use sample::sample_indices;
 pub use table::markdown_table;
 pub use transitions::{transition_baseline, Transitions, TRANSITIONS_NAME};

@@ -42,6 +42,25 @@ impl Transitions {
         Transitions { next }
     }
 
+    /// How often `item` came right after the history's last item, and its
+    /// score as [`top`](Self::top) ranks it (the counts after the last
+    /// [`TRANSITION_WINDOW`] items, weighted `DECAY^age`).
+    pub fn followed(&self, history: &[u32], item: u32) -> (u32, f32) {
+        let count = |it: u32| {
+            self.next.get(it as usize).map_or(0, |next| {
+                next.binary_search_by_key(&item, |&(j, _)| j)
+                    .map_or(0, |at| next[at].1)
+            })
+        };
+        let mut w = 1.0;
+        let mut score = 0.0;
+        for &it in history.iter().rev().take(TRANSITION_WINDOW) {
+            score += w * count(it) as f32;
+            w *= DECAY;
+        }
+        (history.last().map_or(0, |&l| count(l)), score)
+    }
+
     /// Each history's `k` best successors, best first (ties: the smaller
     /// item id), leaving out its last item and what `keep(user, item)`
     /// refuses. A history whose last items were never followed gets fewer.
@@ -126,5 +145,11 @@ mod tests {
         // Items beyond the window count for nothing: [1, 3, 3, 3] reads the
         // three 3s only.
         assert_eq!(t.top(&[&[1, 3, 3, 3]], 10, &all), vec![vec![0]]);
+        // The counts behind the lists: after [3, 2, 0], item 1 followed the
+        // last item twice (score 2), item 3 followed 2 once (score 0.5).
+        assert_eq!(t.followed(&[3, 2, 0], 1), (2, 2.0));
+        assert_eq!(t.followed(&[3, 2, 0], 3), (0, 0.5));
+        assert_eq!(t.followed(&[3, 2, 0], 4), (0, 0.0));
+        assert_eq!(t.followed(&[], 1), (0, 0.0));
     }
 }

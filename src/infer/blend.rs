@@ -5,11 +5,16 @@
 //! last ones in the training sequences and the user's own items, latest
 //! first, every source leaving out
 //! what the request forbids (seen items, deny- or outside allow-lists) and,
-//! when the blend was chosen so, the user's own items.
+//! when the blend was chosen so, the user's own items; where a learned
+//! rescoring of that pool beat the fusion on validation (`eval::rescore`),
+//! its ranking instead.
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{hit_items, scored_hits, Hit};
 use crate::error::Result;
-use crate::eval::{first_kept, latest_first, own_items_rule, TextNeighbours, TextQuery};
+use crate::eval::blend::Pooled;
+use crate::eval::{
+    first_kept, latest_first, own_items_rule, pool_features, ItemFacts, TextNeighbours, TextQuery,
+};
 use std::path::Path;
 
 impl Reranker {
@@ -76,10 +81,21 @@ impl Reranker {
         let next = b.transitions.top(histories, depth, &keep);
         let again = latest_first(histories, depth, &keep);
         let beams = first_kept(&hit_items(reranked), depth, &keep);
-        Ok(Some(scored_hits(
-            b.choice
-                .blend
-                .fuse([&beams, &text, &own, &next, &again], top),
-        )))
+        let sources = [&beams, &text, &own, &next, &again].map(Vec::as_slice);
+        Ok(Some(scored_hits(match &b.choice.rescorer {
+            // The pool rescored by the weights learned on validation.
+            Some(r) => {
+                let (emb, dim) = nn.embeddings();
+                let facts = ItemFacts {
+                    emb,
+                    dim,
+                    counts: &b.counts,
+                    transitions: &b.transitions,
+                };
+                let pooled = Pooled::new(&sources);
+                r.rank(&pool_features(&pooled, histories, facts), top)
+            }
+            None => b.choice.blend.fuse(sources, top),
+        })))
     }
 }

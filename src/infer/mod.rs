@@ -132,10 +132,12 @@ pub struct Reranker {
 
 /// The blend chosen with a verifier, and what it reads of the training
 /// sequences (counted only when there is a blend to use): the transitions,
-/// and the text neighbours' popularity bias when it was chosen with one.
+/// each item's count (the rescoring's popularity), and the text
+/// neighbours' popularity bias when it was chosen with one.
 pub struct Blending {
     pub choice: BlendChoice,
     pub transitions: crate::eval::Transitions,
+    pub counts: Vec<f64>,
     pub text_bias: Option<Vec<f32>>,
 }
 
@@ -241,13 +243,11 @@ impl Reranker {
         let n = rec.ds.items.len();
         let blend = blend.map(|choice| {
             let known = rec.ds.known(spec.known);
+            let counts = crate::eval::popularity(&known, n);
             Blending {
-                text_bias: (choice.blend.text_nudge > 0.0).then(|| {
-                    crate::eval::popularity_bias(
-                        &crate::eval::popularity(&known, n),
-                        choice.blend.text_nudge,
-                    )
-                }),
+                text_bias: (choice.blend.text_nudge > 0.0)
+                    .then(|| crate::eval::popularity_bias(&counts, choice.blend.text_nudge)),
+                counts,
                 choice,
                 transitions: crate::eval::Transitions::count(n, &known),
             }

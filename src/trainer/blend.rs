@@ -6,17 +6,20 @@
 //! again, latest first), each also with the user's own items left out,
 //! and storing it in the verifier's card, where
 //! `recommend --rerank` and `evaluate --rerank` find it. It is used only when
-//! it beats the λ-reranking with a paired interval above zero.
+//! it beats the λ-reranking with a paired interval above zero; then the
+//! learned rescoring of its pool (`eval::rescore`) is tried against it.
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
 use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
-use crate::data::{Known, Split};
+use crate::data::{HeldOut, Known, Split};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
+use crate::eval::blend::Pooled;
 use crate::eval::{
-    first_kept, latest_first, own_items_rule, popularity, popularity_bias, BlendChoice, BlendLists,
-    TextQuery, Transitions, BLEND_DEPTH, TEXT_NUDGES,
+    choose_rescorer, first_kept, latest_first, own_items_rule, pool_features, popularity,
+    popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_DEPTH,
+    TEXT_NUDGES,
 };
 use crate::progress::Progress;
 use crate::verify::sequence::SequenceVerifier;
@@ -115,10 +118,51 @@ pub fn choose_and_store_blend(
         next: &sources[v].2,
         history: &sources[v].3,
     });
-    let blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256());
+    let mut blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256());
+    if blend.used {
+        let (emb, dim) = nn.embeddings();
+        let facts = ItemFacts {
+            emb,
+            dim,
+            counts: &counts,
+            transitions: &transitions,
+        };
+        try_rescoring(
+            &mut blend,
+            &lists,
+            (&held, &histories),
+            facts,
+            t.cfg.run.seed,
+        );
+    }
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;
     checkpoint::save_meta(dir, &meta)?;
     Ok(Some(blend))
+}
+
+/// Fits the learned rescoring (`eval::rescore`) over the pool of the chosen
+/// setting's lists (its rule for the user's own items, its text nudge) and
+/// keeps it in `blend` where it beats the setting's fusion on validation
+/// users it was not fitted on.
+fn try_rescoring(
+    blend: &mut BlendChoice,
+    lists: &[BlendLists; 2],
+    (held, histories): (&[HeldOut], &[&[u32]]),
+    facts: ItemFacts,
+    seed: u64,
+) {
+    let l = &lists[usize::from(blend.blend.unseen_only)];
+    let at = TEXT_NUDGES
+        .iter()
+        .position(|&n| n == blend.blend.text_nudge)
+        .expect("a nudge of the grid");
+    let pooled = Pooled::new(&[l.beams, l.texts[at], l.own, l.next, l.history]);
+    let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
+    let pools = pool_features(&pooled, histories, facts);
+    let fused = |halves: &[Vec<usize>; 2]| blend.cross_fitted(&pooled, &targets, halves);
+    let (rescorer, gain) = choose_rescorer(&pools, &targets, &fused, seed);
+    blend.rescorer = rescorer;
+    blend.rescore_gain = Some(gain);
 }

@@ -191,3 +191,56 @@ fn the_users_own_items_are_left_out_only_where_that_finds_more_targets() {
     assert!(!c.blend.unseen_only);
     assert!(c.describe().contains("→ kept"), "{}", c.describe());
 }
+
+#[test]
+fn the_cross_fitted_fusion_ranks_each_half_by_the_setting_chosen_on_the_other() {
+    // Users 0–19 find their target first in the generator's beams, users
+    // 20–39 first in the text neighbours; the halves split them so.
+    let targets: Vec<u32> = (0..40).map(|u| 1000 + u).collect();
+    let beams: Vec<Vec<u32>> = (0..40)
+        .map(|u| {
+            if u < 20 {
+                vec![1000 + u, 1]
+            } else {
+                vec![2, 3]
+            }
+        })
+        .collect();
+    let text: Vec<Vec<u32>> = (0..40)
+        .map(|u| {
+            if u < 20 {
+                vec![4, 5]
+            } else {
+                vec![1000 + u, 6]
+            }
+        })
+        .collect();
+    let none: Vec<Vec<u32>> = vec![Vec::new(); 40];
+    let texts = [text.as_slice(); 4];
+    let l = BlendLists {
+        beams: &beams,
+        texts: &texts,
+        own: &none,
+        next: &none,
+        history: &none,
+    };
+    let c = choose(&targets, &l, &none);
+    let pooled = Pooled::new(&[&beams, &text, &none, &none, &none]);
+    let halves = [(0..20).collect(), (20..40).collect()];
+    let crossed = c.cross_fitted(&pooled, &targets, &halves);
+    // The first half ranked by the text's setting, the second by the beams'.
+    for u in 0..40 {
+        let first = if u < 20 { text[u][0] } else { beams[u][0] };
+        assert_eq!(crossed[u][0], first, "user {u}: {:?}", crossed[u]);
+        assert!(!crossed[u].is_empty() && crossed[u].len() <= 10);
+    }
+    // Halves that mix both kinds of users choose a setting for both.
+    let mixed = [(0..40).step_by(2).collect(), (1..40).step_by(2).collect()];
+    let found = c
+        .cross_fitted(&pooled, &targets, &mixed)
+        .iter()
+        .zip(&targets)
+        .filter(|(l, t)| l[0] == **t)
+        .count();
+    assert!(found >= 20, "{found} of 40 first");
+}

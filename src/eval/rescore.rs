@@ -1,0 +1,269 @@
+//! A learned rescoring of the blend's pool: each user's candidates (every
+//! item of the five sources' lists) scored by a linear function of what is
+//! known of them — each source's rank, the item's popularity and its text
+//! cosine to the last item and to the history, how often it followed the
+//! last items — fitted on the validation
+//! users by the top-one softmax of ListNet (Cao et al. 2007: the target's
+//! probability among its user's pool), as a learning-to-rank stage over
+//! fused candidate lists. Where rank fusion sees only ranks, this sees how
+//! close a candidate's text is to what the user read, which no source's rank
+//! carries (the text neighbours rank by the last item alone), and how
+//! strong a transition is, not only its place. It is kept
+//! only when, fitted on one half of the validation users and measured on
+//! the other (both ways), it beats the chosen fusion weights with a paired
+//! interval above zero (`choose_rescorer`).
+use super::blend::Pooled;
+use super::transitions::Transitions;
+use super::{paired_difference, Estimate, Protocol};
+use serde::{Deserialize, Serialize};
+
+/// Features per source: present, and `1 / (k + rank)` at these `k`.
+const RANK_OFFSETS: [f64; 3] = [1.0, 5.0, 20.0];
+/// History items read for the text profile (latest).
+const PROFILE_ITEMS: usize = 10;
+/// The features of one candidate: four per source (five sources), then
+/// `ln(1 + count) / 10`, the cosine to the last item and to the mean of the
+/// last [`PROFILE_ITEMS`], and `ln(1 + c)` of how often it followed the
+/// last item and of its transition score (`Transitions::followed`).
+pub const RESCORE_FEATURES: usize = 5 * 4 + 5;
+/// The L2 penalty on the weights (the mean loss per user plus `λ‖w‖²`).
+const RIDGE: f64 = 1e-3;
+
+/// What the features read besides the lists: the catalogue's L2-normalised
+/// text embeddings (`dim` each), each item's count in what is known and
+/// the transitions counted there.
+#[derive(Clone, Copy)]
+pub struct ItemFacts<'a> {
+    pub emb: &'a [f32],
+    pub dim: usize,
+    pub counts: &'a [f64],
+    pub transitions: &'a Transitions,
+}
+
+/// Each user's candidates and their features (`RESCORE_FEATURES` per
+/// candidate, row after row), candidates in order of first appearance.
+pub struct Pool {
+    pub items: Vec<u32>,
+    pub x: Vec<f64>,
+}
+
+/// The pools of the five sources' lists (`pooled`, in the order of
+/// `eval::BLEND_SOURCES`) for users with these histories (oldest first).
+pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) -> Vec<Pool> {
+    assert_eq!(pooled.sources(), 5, "the five sources' lists");
+    let (emb, dim) = (facts.emb, facts.dim);
+    let row = |i: u32| &emb[i as usize * dim..(i as usize + 1) * dim];
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum::<f64>();
+    histories
+        .iter()
+        .enumerate()
+        .map(|(u, h)| {
+            let (items, ranks) = pooled.user(u);
+            let mut profile = vec![0f32; dim];
+            for &it in h.iter().rev().take(PROFILE_ITEMS) {
+                profile.iter_mut().zip(row(it)).for_each(|(p, e)| *p += e);
+            }
+            let norm = dot(&profile, &profile).sqrt().max(1e-12) as f32;
+            profile.iter_mut().for_each(|p| *p /= norm);
+            let mut x = Vec::with_capacity(items.len() * RESCORE_FEATURES);
+            for (c, &it) in items.iter().enumerate() {
+                for &r in &ranks[c * 5..(c + 1) * 5] {
+                    let r = f64::from(r);
+                    x.push(f64::from(u8::from(r > 0.0)));
+                    x.extend(RANK_OFFSETS.map(|k| if r > 0.0 { 1.0 / (k + r) } else { 0.0 }));
+                }
+                x.push(facts.counts[it as usize].ln_1p() / 10.0);
+                x.push(h.last().map_or(0.0, |&l| dot(row(it), row(l))));
+                x.push(dot(row(it), &profile));
+                let (after_last, score) = facts.transitions.followed(h, it);
+                x.push(f64::from(after_last).ln_1p());
+                x.push(f64::from(score).ln_1p());
+            }
+            Pool {
+                items: items.to_vec(),
+                x,
+            }
+        })
+        .collect()
+}
+
+/// The fitted weights, one per feature.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rescorer {
+    pub weights: Vec<f64>,
+}
+
+impl Rescorer {
+    /// Each user's best `top` candidates by `x · w`, with their scores;
+    /// ties keep the pool's order.
+    pub fn rank(&self, pools: &[Pool], top: usize) -> Vec<Vec<(u32, f64)>> {
+        pools.iter().map(|p| self.rank_one(p, top)).collect()
+    }
+
+    /// One user's best `top` candidates (as [`rank`](Self::rank)).
+    pub fn rank_one(&self, p: &Pool, top: usize) -> Vec<(u32, f64)> {
+        let mut s: Vec<(usize, f64)> =
+            p.x.chunks(RESCORE_FEATURES)
+                .map(|f| f.iter().zip(&self.weights).map(|(a, b)| a * b).sum())
+                .enumerate()
+                .collect();
+        s.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        s.into_iter()
+            .take(top)
+            .map(|(i, v)| (p.items[i], v))
+            .collect()
+    }
+
+    /// Fits the weights on the users `users` of `pools` whose target is in
+    /// their pool: the mean over them of `−log softmax(x · w)[target]` plus
+    /// `RIDGE · ‖w‖²`, minimised by Newton's method with step halving (the
+    /// loss is convex; deterministic).
+    pub fn fit(pools: &[Pool], targets: &[u32], users: &[usize]) -> Rescorer {
+        const F: usize = RESCORE_FEATURES;
+        let data: Vec<(&Pool, usize)> = users
+            .iter()
+            .filter_map(|&u| {
+                let p = &pools[u];
+                p.items
+                    .iter()
+                    .position(|&i| i == targets[u])
+                    .map(|t| (p, t))
+            })
+            .collect();
+        let n = data.len().max(1) as f64;
+        // Loss, and with `second` its gradient and Hessian, at `w`.
+        let eval = |w: &[f64], second: bool| {
+            let (mut loss, mut g, mut h) = (0.0, vec![0.0; F], vec![0.0; F * F]);
+            for &(p, t) in &data {
+                let s: Vec<f64> =
+                    p.x.chunks(F)
+                        .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
+                        .collect();
+                let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = s.iter().map(|v| (v - m).exp()).sum();
+                loss += m + z.ln() - s[t];
+                if !second {
+                    continue;
+                }
+                let mut mu = [0.0; F];
+                for (f, v) in p.x.chunks(F).zip(&s) {
+                    let q = (v - m).exp() / z;
+                    for a in 0..F {
+                        mu[a] += q * f[a];
+                        for b in 0..F {
+                            h[a * F + b] += q * f[a] * f[b];
+                        }
+                    }
+                }
+                let xt = &p.x[t * F..(t + 1) * F];
+                for a in 0..F {
+                    g[a] += mu[a] - xt[a];
+                    for b in 0..F {
+                        h[a * F + b] -= mu[a] * mu[b];
+                    }
+                }
+            }
+            let ridge: f64 = w.iter().map(|v| v * v).sum::<f64>() * RIDGE;
+            for a in 0..F {
+                g[a] = g[a] / n + 2.0 * RIDGE * w[a];
+                for b in 0..F {
+                    h[a * F + b] /= n;
+                }
+                h[a * F + a] += 2.0 * RIDGE;
+            }
+            (loss / n + ridge, g, h)
+        };
+        let mut w = vec![0.0; F];
+        for _ in 0..50 {
+            let (loss, g, h) = eval(&w, true);
+            if g.iter().all(|v| v.abs() < 1e-9) {
+                break;
+            }
+            let d = solve(h, g);
+            let mut step = 1.0;
+            loop {
+                let next: Vec<f64> = w.iter().zip(&d).map(|(a, b)| a - step * b).collect();
+                if eval(&next, false).0 <= loss || step < 1e-6 {
+                    w = next;
+                    break;
+                }
+                step /= 2.0;
+            }
+        }
+        Rescorer { weights: w }
+    }
+}
+
+/// `h⁻¹ g` for a symmetric positive definite `h` (`F × F`, row-major), by
+/// Cholesky.
+fn solve(mut h: Vec<f64>, g: Vec<f64>) -> Vec<f64> {
+    let f = g.len();
+    for j in 0..f {
+        let d = (h[j * f + j] - (0..j).map(|k| h[j * f + k].powi(2)).sum::<f64>()).sqrt();
+        h[j * f + j] = d;
+        for i in j + 1..f {
+            let s: f64 = (0..j).map(|k| h[i * f + k] * h[j * f + k]).sum();
+            h[i * f + j] = (h[i * f + j] - s) / d;
+        }
+    }
+    let mut y = g;
+    for i in 0..f {
+        y[i] = (y[i] - (0..i).map(|k| h[i * f + k] * y[k]).sum::<f64>()) / h[i * f + i];
+    }
+    for i in (0..f).rev() {
+        y[i] = (y[i] - (i + 1..f).map(|k| h[k * f + i] * y[k]).sum::<f64>()) / h[i * f + i];
+    }
+    y
+}
+
+/// Each user's top 10 from the fusion chosen on the other half of the
+/// users (the halves given).
+pub type CrossFitted<'a> = &'a dyn Fn(&[Vec<usize>; 2]) -> Vec<Vec<u32>>;
+
+/// Two halves of `n` users, a seeded split, each in increasing order.
+pub fn halves(n: usize, seed: u64) -> [Vec<usize>; 2] {
+    use rand::{seq::SliceRandom, SeedableRng};
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
+    [0, 1].map(|f| {
+        let mut h: Vec<usize> = order.iter().skip(f).step_by(2).copied().collect();
+        h.sort_unstable();
+        h
+    })
+}
+
+/// The rescoring chosen on validation users: fitted on each half of them
+/// ([`halves`]) and ranking the other half, paired against the fusion
+/// chosen the same way (`fused(halves)`: each user's top 10 from the
+/// fusion chosen on the other half), so that neither side is measured on
+/// the users it was chosen on; when that NDCG@10 gain's interval is above
+/// zero, the weights fitted on all of them. The gain either way.
+pub fn choose_rescorer(
+    pools: &[Pool],
+    targets: &[u32],
+    fused: CrossFitted,
+    seed: u64,
+) -> (Option<Rescorer>, Estimate) {
+    let halves = halves(pools.len(), seed);
+    let mut crossed = vec![Vec::new(); pools.len()];
+    for f in 0..2 {
+        let r = Rescorer::fit(pools, targets, &halves[1 - f]);
+        for &u in &halves[f] {
+            crossed[u] = r
+                .rank_one(&pools[u], 10)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+        }
+    }
+    let gain = paired_difference("", targets, &crossed, &fused(&halves), &Protocol::default())
+        .difference["ndcg@10"];
+    let all: Vec<usize> = (0..pools.len()).collect();
+    (
+        (gain.lo > 0.0).then(|| Rescorer::fit(pools, targets, &all)),
+        gain,
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+use super::*;
+use rand::{Rng, SeedableRng};
+
+#[test]
+fn the_features_of_a_pool_by_hand() {
+    // Three items in 2-d: e0 = (1, 0), e1 = (0, 1), e2 = (0.6, 0.8).
+    let emb = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
+    let counts = [0.0, 3.0, 9.0];
+    // Item 2 came after item 1 three times, after item 0 once.
+    let seqs: Vec<crate::data::dataset::TrainSequence> = [vec![1, 2, 1, 2, 1, 2], vec![0, 2]]
+        .into_iter()
+        .map(|items| crate::data::dataset::TrainSequence {
+            user: String::new(),
+            items,
+        })
+        .collect();
+    let transitions = Transitions::count(3, &seqs);
+    let facts = ItemFacts {
+        emb: &emb,
+        dim: 2,
+        counts: &counts,
+        transitions: &transitions,
+    };
+    let beams = vec![vec![2]];
+    let text = vec![vec![0, 2]];
+    let none = vec![vec![]];
+    let h: [&[u32]; 1] = [&[0, 1]];
+    let pooled = crate::eval::blend::Pooled::new(&[&beams, &text, &none, &none, &none]);
+    let pools = pool_features(&pooled, &h, facts);
+    assert_eq!(pools[0].items, [2, 0]);
+    assert_eq!(pools[0].x.len(), 2 * RESCORE_FEATURES);
+    let x2 = &pools[0].x[..RESCORE_FEATURES];
+    let rank = |r: f64| [1.0, 1.0 / (1.0 + r), 1.0 / (5.0 + r), 1.0 / (20.0 + r)];
+    let mut want = Vec::new();
+    want.extend(rank(1.0)); // the beams' first
+    want.extend(rank(2.0)); // the text's second
+    want.extend([0.0; 12]); // in no other source
+    want.push(10f64.ln() / 10.0);
+    want.push(0.8); // cos(e2, e1), the last item
+    want.push((0.6 + 0.8) / 2f64.sqrt()); // cos(e2, (e0 + e1) / √2)
+    want.push(4f64.ln()); // three times after the last item (1)
+    want.push((1.0f64 + 3.0 + 0.5).ln()); // 3 after 1, 1 after 0 (weight 0.5)
+    for (i, (g, w)) in x2.iter().zip(&want).enumerate() {
+        assert!((g - w).abs() < 1e-6, "feature {i}: {g} against {w}");
+    }
+    // Item 0: the text's first, popularity 0, cosines 0 and 1/√2.
+    let x0 = &pools[0].x[RESCORE_FEATURES..];
+    assert_eq!(&x0[..4], [0.0; 4]);
+    assert!((x0[5] - 0.5).abs() < 1e-12);
+    assert_eq!(x0[20], 0.0);
+    assert!((x0[22] - 0.5f64.sqrt()).abs() < 1e-6);
+    // Item 0 never came after item 1 or item 0.
+    assert_eq!(&x0[23..], [0.0, 0.0]);
+}
+
+/// `users` pools of 8 candidates with random features; the target is the
+/// candidate whose feature `signal` is largest (none: a random one).
+fn synthetic(users: usize, signal: Option<usize>, seed: u64) -> (Vec<Pool>, Vec<u32>) {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let (mut pools, mut targets) = (Vec::new(), Vec::new());
+    for u in 0..users {
+        let items: Vec<u32> = (0..8).map(|c| (u * 8 + c) as u32).collect();
+        let x: Vec<f64> = (0..8 * RESCORE_FEATURES)
+            .map(|_| rng.gen_range(0.0..1.0))
+            .collect();
+        let t = match signal {
+            Some(f) => (0..8)
+                .max_by(|&a, &b| {
+                    x[a * RESCORE_FEATURES + f].total_cmp(&x[b * RESCORE_FEATURES + f])
+                })
+                .unwrap(),
+            None => rng.gen_range(0..8),
+        };
+        targets.push(items[t]);
+        pools.push(Pool { items, x });
+    }
+    (pools, targets)
+}
+
+/// The fit's objective (as `Rescorer::fit` defines it) over every user.
+fn objective(pools: &[Pool], targets: &[u32], w: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (p, &t) in pools.iter().zip(targets) {
+        let s: Vec<f64> =
+            p.x.chunks(RESCORE_FEATURES)
+                .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
+                .collect();
+        let at = p.items.iter().position(|&i| i == t).unwrap();
+        loss += s.iter().map(|v| v.exp()).sum::<f64>().ln() - s[at];
+    }
+    loss / pools.len() as f64 + RIDGE * w.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn the_fit_is_the_minimum_and_finds_the_feature_that_marks_the_target() {
+    let (pools, targets) = synthetic(300, Some(21), 5);
+    let all: Vec<usize> = (0..pools.len()).collect();
+    let r = Rescorer::fit(&pools, &targets, &all);
+    // The largest weight is the marking feature's.
+    let best = (0..RESCORE_FEATURES)
+        .max_by(|&a, &b| r.weights[a].total_cmp(&r.weights[b]))
+        .unwrap();
+    assert_eq!(best, 21, "{:?}", r.weights);
+    // A minimum: no step along any feature lowers the objective.
+    let at = objective(&pools, &targets, &r.weights);
+    for f in 0..RESCORE_FEATURES {
+        for step in [-1e-3, 1e-3] {
+            let mut w = r.weights.clone();
+            w[f] += step;
+            assert!(objective(&pools, &targets, &w) >= at - 1e-12, "feature {f}");
+        }
+    }
+    // It ranks most targets first; users left out of the fit are not read.
+    let first = r
+        .rank(&pools, 1)
+        .iter()
+        .zip(&targets)
+        .filter(|(l, &t)| l[0].0 == t)
+        .count();
+    assert!(first > 250, "{first} of 300 first");
+    let half = Rescorer::fit(&pools, &targets, &all[..150]);
+    let mut other = synthetic(300, None, 9).1;
+    other[..150].copy_from_slice(&targets[..150]);
+    assert_eq!(half, Rescorer::fit(&pools, &other, &all[..150]));
+}
+
+#[test]
+fn the_rescoring_is_kept_only_where_it_finds_more_targets_on_users_it_was_not_fitted_on() {
+    // The fusion's lists: each pool in its order, the target wherever it fell.
+    let fused =
+        |pools: &[Pool]| -> Vec<Vec<u32>> { pools.iter().map(|p| p.items[..8].to_vec()).collect() };
+    let (pools, targets) = synthetic(400, Some(3), 7);
+    let lists = fused(&pools);
+    let (kept, gain) = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
+    assert!(gain.lo > 0.0, "{gain:?}");
+    assert_eq!(kept.expect("kept").weights.len(), RESCORE_FEATURES);
+    // Features that say nothing of the target: nothing gained, not kept.
+    let (pools, targets) = synthetic(400, None, 7);
+    let lists = fused(&pools);
+    let (kept, gain) = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
+    assert!(gain.lo <= 0.0, "{gain:?}");
+    assert!(kept.is_none());
+}
+
+#[test]
+fn the_halves_split_the_users_by_the_seed() {
+    let [a, b] = halves(11, 3);
+    assert_eq!((a.len(), b.len()), (6, 5));
+    let mut all: Vec<usize> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..11).collect::<Vec<_>>());
+    assert!(a.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(halves(11, 3), [a, b]);
+    assert_ne!(halves(11, 4)[0], halves(11, 3)[0]);
+}
