@@ -37,9 +37,14 @@ pub(super) fn row(
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
     let lists = genrec::decode::hit_items(&lists);
     let name = format!(
-        "genrec ⊕ text ⊕ verifier ⊕ transitions{} (recommend's default with this verifier; {}, chosen at training on validation)",
+        "genrec ⊕ text ⊕ verifier ⊕ transitions{} (recommend's default with this verifier; {}{}, chosen at training on validation)",
         if b.blend.weights[4] > 0.0 { " ⊕ history" } else { "" },
-        b.blend.describe()
+        b.blend.describe(),
+        if b.rescorer.is_some() {
+            ", the pool rescored by the weights learned there"
+        } else {
+            ""
+        }
     );
     Ok((name, lists))
 }
