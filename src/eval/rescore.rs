@@ -8,10 +8,10 @@
 //! fused candidate lists. Where rank fusion sees only ranks, this sees how
 //! close a candidate's text is to what the user read, which no source's rank
 //! carries (the text neighbours rank by the last item alone), and how
-//! strong a transition is, not only its place. It is kept
-//! only when, fitted on one half of the validation users and measured on
-//! the other (both ways), it beats the chosen fusion weights with a paired
-//! interval above zero (`choose_rescorer`).
+//! strong a transition is, not only its place. It is kept only when,
+//! fitted on one half of the validation users and measured on the other
+//! (both ways), it beats the fusion weights chosen the same way with a
+//! paired interval above zero (`choose_rescorer`).
 use super::blend::Pooled;
 use super::transitions::Transitions;
 use super::{paired_difference, Estimate, Protocol};
