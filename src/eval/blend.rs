@@ -196,6 +196,15 @@ impl Blend {
         g
     }
 
+    /// Where its text nudge stands in [`TEXT_NUDGES`] (the text lists of
+    /// `BlendLists` come one per nudge, in that order).
+    pub fn nudge_index(&self) -> usize {
+        TEXT_NUDGES
+            .iter()
+            .position(|&n| n == self.text_nudge)
+            .expect("a nudge of the grid")
+    }
+
     /// Each user's blended list from the five sources' lists (in the order
     /// of [`BLEND_SOURCES`]), best `top`, with the fused scores.
     pub fn fuse(&self, sources: [&UserLists; 5], top: usize) -> Vec<Vec<(u32, f64)>> {

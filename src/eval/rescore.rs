@@ -13,6 +13,8 @@
 //! (both ways), it beats the fusion weights chosen the same way with a
 //! paired interval above zero (`choose_rescorer`).
 use super::blend::Pooled;
+use super::metrics::rank_of;
+use super::text::{cosines, TextQuery};
 use super::transitions::Transitions;
 use super::{paired_difference, Estimate, Protocol};
 use serde::{Deserialize, Serialize};
@@ -52,19 +54,22 @@ pub struct Pool {
 pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) -> Vec<Pool> {
     assert_eq!(pooled.sources(), 5, "the five sources' lists");
     let (emb, dim) = (facts.emb, facts.dim);
-    let row = |i: u32| &emb[i as usize * dim..(i as usize + 1) * dim];
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum::<f64>();
+    let profile = TextQuery {
+        window: PROFILE_ITEMS,
+        decay: 1.0,
+    };
     histories
         .iter()
         .enumerate()
         .map(|(u, h)| {
             let (items, ranks) = pooled.user(u);
-            let mut profile = vec![0f32; dim];
-            for &it in h.iter().rev().take(PROFILE_ITEMS) {
-                profile.iter_mut().zip(row(it)).for_each(|(p, e)| *p += e);
-            }
-            let norm = dot(&profile, &profile).sqrt().max(1e-12) as f32;
-            profile.iter_mut().for_each(|p| *p /= norm);
+            let (to_last, to_profile) = match h.is_empty() {
+                true => (vec![0.0; items.len()], vec![0.0; items.len()]),
+                false => (
+                    cosines(emb, dim, &TextQuery::LAST.vector(emb, dim, h), items),
+                    cosines(emb, dim, &profile.vector(emb, dim, h), items),
+                ),
+            };
             let mut x = Vec::with_capacity(items.len() * RESCORE_FEATURES);
             for (c, &it) in items.iter().enumerate() {
                 for &r in &ranks[c * 5..(c + 1) * 5] {
@@ -73,8 +78,8 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
                     x.extend(RANK_OFFSETS.map(|k| if r > 0.0 { 1.0 / (k + r) } else { 0.0 }));
                 }
                 x.push(facts.counts[it as usize].ln_1p() / 10.0);
-                x.push(h.last().map_or(0.0, |&l| dot(row(it), row(l))));
-                x.push(dot(row(it), &profile));
+                x.push(f64::from(to_last[c]));
+                x.push(f64::from(to_profile[c]));
                 let (after_last, score) = facts.transitions.followed(h, it);
                 x.push(f64::from(after_last).ln_1p());
                 x.push(f64::from(score).ln_1p());
@@ -93,6 +98,13 @@ pub struct Rescorer {
     pub weights: Vec<f64>,
 }
 
+/// Each candidate's `x · w` in a pool.
+fn scores(w: &[f64], p: &Pool) -> Vec<f64> {
+    p.x.chunks(RESCORE_FEATURES)
+        .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
+        .collect()
+}
+
 impl Rescorer {
     /// Each user's best `top` candidates by `x · w`, with their scores;
     /// ties keep the pool's order.
@@ -102,11 +114,7 @@ impl Rescorer {
 
     /// One user's best `top` candidates (as [`rank`](Self::rank)).
     pub fn rank_one(&self, p: &Pool, top: usize) -> Vec<(u32, f64)> {
-        let mut s: Vec<(usize, f64)> =
-            p.x.chunks(RESCORE_FEATURES)
-                .map(|f| f.iter().zip(&self.weights).map(|(a, b)| a * b).sum())
-                .enumerate()
-                .collect();
+        let mut s: Vec<(usize, f64)> = scores(&self.weights, p).into_iter().enumerate().collect();
         s.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         s.into_iter()
             .take(top)
@@ -122,23 +130,14 @@ impl Rescorer {
         const F: usize = RESCORE_FEATURES;
         let data: Vec<(&Pool, usize)> = users
             .iter()
-            .filter_map(|&u| {
-                let p = &pools[u];
-                p.items
-                    .iter()
-                    .position(|&i| i == targets[u])
-                    .map(|t| (p, t))
-            })
+            .filter_map(|&u| rank_of(targets[u], &pools[u].items).map(|r| (&pools[u], r - 1)))
             .collect();
         let n = data.len().max(1) as f64;
         // Loss, and with `second` its gradient and Hessian, at `w`.
         let eval = |w: &[f64], second: bool| {
             let (mut loss, mut g, mut h) = (0.0, vec![0.0; F], vec![0.0; F * F]);
             for &(p, t) in &data {
-                let s: Vec<f64> =
-                    p.x.chunks(F)
-                        .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
-                        .collect();
+                let s = scores(w, p);
                 let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let z: f64 = s.iter().map(|v| (v - m).exp()).sum();
                 loss += m + z.ln() - s[t];
@@ -222,14 +221,11 @@ pub type CrossFitted<'a> = &'a dyn Fn(&[Vec<usize>; 2]) -> Vec<Vec<u32>>;
 
 /// Two halves of `n` users, a seeded split, each in increasing order.
 pub fn halves(n: usize, seed: u64) -> [Vec<usize>; 2] {
-    use rand::{seq::SliceRandom, SeedableRng};
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed));
-    [0, 1].map(|f| {
-        let mut h: Vec<usize> = order.iter().skip(f).step_by(2).copied().collect();
-        h.sort_unstable();
-        h
-    })
+    let first = super::sample_indices(n, n.div_ceil(2), seed);
+    let mut in_first = vec![false; n];
+    first.iter().for_each(|&u| in_first[u] = true);
+    let second = (0..n).filter(|&u| !in_first[u]).collect();
+    [first, second]
 }
 
 /// The rescoring chosen on validation users: fitted on each half of them

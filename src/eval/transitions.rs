@@ -16,6 +16,17 @@ pub const TRANSITION_WINDOW: usize = 3;
 /// Weight of the successors of the item `age` places before the last: `DECAY^age`.
 const DECAY: f32 = 0.5;
 
+/// The history's last [`TRANSITION_WINDOW`] items, the last first, each
+/// with its weight `DECAY^age`.
+fn window(history: &[u32]) -> impl Iterator<Item = (u32, f32)> + '_ {
+    history
+        .iter()
+        .rev()
+        .take(TRANSITION_WINDOW)
+        .zip(std::iter::successors(Some(1.0f32), |w| Some(w * DECAY)))
+        .map(|(&it, w)| (it, w))
+}
+
 /// For each item, the items that came right after it in the training
 /// sequences and how often.
 pub struct Transitions {
@@ -52,12 +63,7 @@ impl Transitions {
                     .map_or(0, |at| next[at].1)
             })
         };
-        let mut w = 1.0;
-        let mut score = 0.0;
-        for &it in history.iter().rev().take(TRANSITION_WINDOW) {
-            score += w * count(it) as f32;
-            w *= DECAY;
-        }
+        let score = window(history).map(|(it, w)| w * count(it) as f32).sum();
         (history.last().map_or(0, |&l| count(l)), score)
     }
 
@@ -75,14 +81,12 @@ impl Transitions {
             .enumerate()
             .map(|(u, h)| {
                 let mut score: HashMap<u32, f32> = HashMap::new();
-                let mut w = 1.0;
-                for &it in h.iter().rev().take(TRANSITION_WINDOW) {
+                for (it, w) in window(h) {
                     if let Some(next) = self.next.get(it as usize) {
                         for &(j, c) in next {
                             *score.entry(j).or_default() += w * c as f32;
                         }
                     }
-                    w *= DECAY;
                 }
                 let last = h.last().copied();
                 let mut ranked: Vec<(u32, f32)> = score

@@ -154,11 +154,8 @@ fn try_rescoring(
     seed: u64,
 ) {
     let l = &lists[usize::from(blend.blend.unseen_only)];
-    let at = TEXT_NUDGES
-        .iter()
-        .position(|&n| n == blend.blend.text_nudge)
-        .expect("a nudge of the grid");
-    let pooled = Pooled::new(&[l.beams, l.texts[at], l.own, l.next, l.history]);
+    let text = l.texts[blend.blend.nudge_index()];
+    let pooled = Pooled::new(&[l.beams, text, l.own, l.next, l.history]);
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let pools = pool_features(&pooled, histories, facts);
     let fused = |halves: &[Vec<usize>; 2]| blend.cross_fitted(&pooled, &targets, halves);

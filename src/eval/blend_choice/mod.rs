@@ -9,7 +9,7 @@
 //! choose their text-ID mix: on held-out users).
 use super::blend::{Blend, Pooled, UserLists, TEXT_NUDGES};
 use super::rescore::Rescorer;
-use super::{Estimate, Protocol, TextNeighbours};
+use super::{metrics, Estimate, Protocol, TextNeighbours};
 use crate::data::HeldOut;
 use serde::{Deserialize, Serialize};
 
@@ -125,11 +125,7 @@ impl BlendChoice {
             })
             .collect();
         let lists_of = |b: &Blend| -> Vec<Vec<u32>> {
-            let at = TEXT_NUDGES
-                .iter()
-                .position(|&n| n == b.text_nudge)
-                .expect("a nudge of the grid");
-            pooled[usize::from(b.unseen_only)][at]
+            pooled[usize::from(b.unseen_only)][b.nudge_index()]
                 .fuse(&b.weights, b.k, 10)
                 .into_iter()
                 .map(|l| l.into_iter().map(|(i, _)| i).collect())
@@ -250,9 +246,8 @@ impl BlendChoice {
         for b in Blend::grid().into_iter().filter(kind) {
             let mut sum = [0.0; 2];
             for (u, l) in pooled.fuse(&b.weights, b.k, 10).iter().enumerate() {
-                if let Some(p) = l.iter().position(|&(i, _)| i == targets[u]) {
-                    sum[half_of[u]] += 1.0 / ((p + 2) as f64).log2();
-                }
+                let items: Vec<u32> = l.iter().map(|x| x.0).collect();
+                sum[half_of[u]] += metrics::ndcg_at(metrics::rank_of(targets[u], &items), 10);
             }
             for (h, s) in sum.into_iter().enumerate() {
                 if s > best[h].0 {
