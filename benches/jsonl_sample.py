@@ -14,6 +14,10 @@ as exports").
       of theirs so far (the one k places back with weight 0.5^k): about one
       interaction in five is a re-take, as in catalogues of things bought
       again
+  python3 benches/jsonl_sample.py raw OUT         # the short sample's users
+      and after them 7,363 other users cut to 1 item (45 %) or 2 (55 %), as
+      a raw export's many short users: the held-out users are the short
+      sample's, so runs compare paired with it
   python3 benches/jsonl_sample.py yelp OUT         # 5,000 other whole users as
       Yelp's open dataset writes them: review.jsonl (review_id, user_id,
       business_id, stars 1-5, "YYYY-MM-DD HH:MM:SS" dates, review text) and
@@ -60,7 +64,7 @@ def main(kind, out):
                                     "average_rating": round(rng.uniform(3, 5), 1),
                                     "images": [{"large": "https://x/a.jpg", "variant": "MAIN"}],
                                     "parent_asin": asin}) + "\n")
-    elif kind in ("short", "repeat"):
+    elif kind in ("short", "repeat", "raw"):
         rng = random.Random(11)
         rng.shuffle(users)
         again = random.Random(7)
@@ -83,9 +87,20 @@ def main(kind, out):
                             with_again.append(again.choices(with_again, w)[0])
                     taken = with_again
                 for k, it in enumerate(taken):
-                    day = datetime.date(2015 if kind == "short" else 2020, 1, 1) + datetime.timedelta(days=k)
+                    day = datetime.date(2020 if kind == "repeat" else 2015, 1, 1) + datetime.timedelta(days=k)
                     f.write(json.dumps({"user_id": "U" + u[0], "item_id": it,
                                         "date": day.isoformat()}) + "\n")
+            if kind == "raw":
+                # Users too short to hold out: 1 or 2 consecutive items each.
+                few = random.Random(5)
+                for u in users[15000:]:
+                    seq = u[1:]
+                    n = 2 if few.random() < 0.55 else 1
+                    s = few.randint(0, len(seq) - n)
+                    for k, it in enumerate(seq[s:s + n]):
+                        day = datetime.date(2015, 1, 1) + datetime.timedelta(days=k)
+                        f.write(json.dumps({"user_id": "U" + u[0], "item_id": items[it][0],
+                                            "date": day.isoformat()}) + "\n")
         with open(os.path.join(out, "items.jsonl"), "w") as f:
             for asin, title in items.values():
                 f.write(json.dumps({"item_id": asin, "title": title,
@@ -116,7 +131,7 @@ def main(kind, out):
                                                    "RestaurantsPriceRange2": str(rng.randint(1, 4))},
                                     "categories": f"Beauty & Spas, {store}"}) + "\n")
     else:
-        sys.exit(f"unknown kind {kind!r}: amazon2023, short, repeat or yelp")
+        sys.exit(f"unknown kind {kind!r}: amazon2023, short, repeat, raw or yelp")
 
 
 if __name__ == "__main__":

@@ -982,10 +982,11 @@ fn restart_if_changed_keeps_a_finished_run_and_moves_a_changed_one_aside() {
 fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
-    // 40 users over items i0..i19; i20 and i21 are in the catalogue only.
+    // 40 users over items i0..i19; i20 and i21 are in the catalogue only;
+    // 6 more users with 1 or 2 items: context users, trained on, not held out.
     let mut inter = String::new();
-    for u in 0..40 {
-        for p in 0..5 {
+    for u in 0..46 {
+        for p in 0..if u < 40 { 5 } else { 1 + u % 2 } {
             let item = (u * 3 + p * 7) % 20;
             inter.push_str(&format!(
                 "{{\"user\": \"u{u}\", \"item\": \"i{item}\", \"timestamp\": {p}}}\n"
@@ -1012,6 +1013,10 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         d,
     ]);
     assert!(out.contains("2 of them without interactions"), "{out}");
+    assert!(
+        out.contains("context        6 users with 1–2 interactions (9 interactions)"),
+        "{out}"
+    );
     // Run from the user's own directory: the encoder and its tokenizer,
     // named relative to the project, are found in the project's set-up.
     let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
@@ -1039,6 +1044,11 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         "5",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains("46 users (6 context users among them)"),
+        "{log}"
+    );
     std::fs::write(dir.join("allow.txt"), "i20\ni21\n").unwrap();
     let recs = dir.join("recs.jsonl");
     ok(&[

@@ -47,8 +47,9 @@ fn split_with_tied_timestamps_and_short_users() {
         "empty text falls back to the id"
     );
     assert_eq!(ds.items[0].text, "Beta | 2001");
-    // u1: c(50) a(100) b(100, after a in file order) d(200); u2 dropped (2 interactions);
-    // u3: b(5) then c, a, d all at 30 in file order.
+    // u1: c(50) a(100) b(100, after a in file order) d(200); u3: b(5) then
+    // c, a, d all at 30 in file order; u2 (a, b: too short to hold out) a
+    // context user, after the held-out users.
     assert_eq!(
         ds.train,
         vec![
@@ -59,9 +60,14 @@ fn split_with_tied_timestamps_and_short_users() {
             TrainSequence {
                 user: "u3".into(),
                 items: vec![0, 2]
+            },
+            TrainSequence {
+                user: "u2".into(),
+                items: vec![1, 0]
             }
         ]
     );
+    assert_eq!(ds.context(), &ds.train[2..]);
     assert_eq!(
         ds.valid,
         vec![
@@ -95,9 +101,45 @@ fn split_with_tied_timestamps_and_short_users() {
     let s = &ds.manifest.stats;
     assert_eq!(
         (s.users, s.items, s.interactions, s.dropped_short_users),
-        (2, 5, 8, 1)
+        (2, 5, 8, 0)
     );
+    assert_eq!((s.context_users, s.context_interactions), (1, 2));
     assert_eq!((s.sequence_length.min, s.sequence_length.max), (4, 4));
+}
+
+/// `--drop-short-users` drops the context users (the hash then is the one
+/// datasets had before context users existed: items and sequences alone),
+/// and a dataset without `context.jsonl` (prepared before) still loads.
+#[test]
+fn short_users_dropped_or_kept_as_context() {
+    use genrec::util::hash::Hasher;
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture();
+    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
+    let opts = PrepareOptions {
+        drop_short_users: true,
+        ..Default::default()
+    };
+    let p = prepare::build(&raw, &opts).unwrap();
+    assert!(p.context.is_empty());
+    assert_eq!((p.stats.dropped_short_users, p.stats.context_users), (1, 0));
+    let out = dir.path().join("dropped");
+    let dropped = prepare::write(&raw, &opts, &p, &out).unwrap();
+    let read = |name: &str| std::fs::read(out.join(name)).unwrap();
+    assert!(read("context.jsonl").is_empty());
+    let mut h = Hasher::new();
+    h.field(&read("items.jsonl"))
+        .field(&read("sequences.jsonl"));
+    assert_eq!(dropped.content_sha256, h.finish());
+    let ds = Dataset::load(&out).unwrap();
+    assert_eq!((ds.train.len(), ds.context().len()), (2, 0));
+
+    let (kept_dir, kept) = written(dir.path());
+    assert_ne!(kept.manifest.content_sha256, dropped.content_sha256);
+    std::fs::remove_file(kept_dir.join("context.jsonl")).unwrap();
+    let old = Dataset::load(&kept_dir).unwrap();
+    assert_eq!(old.train, kept.train[..2]);
+    assert!(old.context().is_empty());
 }
 
 /// What a ranking may count before each split's targets, and the
@@ -109,14 +151,18 @@ fn known_interactions_before_each_split() {
     use genrec::eval::{seen_before, transition_baseline, Protocol};
     let dir = tempfile::tempdir().unwrap();
     let (out, ds) = written(dir.path());
-    // u1: 2 1 | 0 | 3; u3: 0 2 | 1 | 3 (train | valid target | test target).
+    // u1: 2 1 | 0 | 3; u3: 0 2 | 1 | 3 (train | valid target | test target);
+    // the context user u2: 1 0, whole in every split.
     let items = |k: Known| -> Vec<Vec<u32>> { ds.known(k).into_iter().map(|s| s.items).collect() };
     assert_eq!(ds.known(Known::Before(Split::Valid)), ds.train);
     assert_eq!(
         items(Known::Before(Split::Test)),
-        [vec![2, 1, 0], vec![0, 2, 1]]
+        [vec![2, 1, 0], vec![0, 2, 1], vec![1, 0]]
     );
-    assert_eq!(items(Known::All), [vec![2, 1, 0, 3], vec![0, 2, 1, 3]]);
+    assert_eq!(
+        items(Known::All),
+        [vec![2, 1, 0, 3], vec![0, 2, 1, 3], vec![1, 0]]
+    );
     let seen: Vec<Vec<u32>> = seen_before(&ds.known(Known::Before(Split::Test)))
         .into_iter()
         .map(|s| {
@@ -125,16 +171,25 @@ fn known_interactions_before_each_split() {
             v
         })
         .collect();
-    assert_eq!(seen, [vec![0, 1, 2], vec![0, 1, 2]]);
-    // At test, u3's last item 1 was followed by 0 only in u1's validation
-    // target: counted from the training split alone, u3 would get [2] (0's
-    // successor two places back; 1 itself, after 2, is the last item).
+    assert_eq!(seen, [vec![0, 1, 2], vec![0, 1, 2], vec![0, 1]]);
+    // At test, u3's last item 1 was followed by 0 in u1's validation target
+    // and in the context user: counted from the training split alone, u3
+    // would get [2] (0's successor two places back; 1 itself, after 2, is
+    // the last item). At validation u1's last item 1 has a successor only
+    // in the context user, who is counted: [0].
     let (test, valid) = (ds.known(Known::Before(Split::Test)), ds.train.clone());
     let (n, p) = (ds.items.len(), Protocol::default());
     let next = transition_baseline((&test, n), &ds.test, &seen_before(&test), &p, 10);
     assert_eq!(next, [vec![2, 1], vec![0, 2]]);
     let next = transition_baseline((&valid, n), &ds.valid, &seen_before(&valid), &p, 10);
-    assert_eq!(next, [vec![] as Vec<u32>, vec![1]]);
+    assert_eq!(next, [vec![0], vec![1]]);
+    let held = &valid[..2];
+    let next = transition_baseline((held, n), &ds.valid, &seen_before(held), &p, 10);
+    assert_eq!(
+        next,
+        [vec![] as Vec<u32>, vec![1]],
+        "without the context user"
+    );
     // valid.jsonl with its lines swapped: named, with the line.
     let v = std::fs::read_to_string(out.join("valid.jsonl")).unwrap();
     let lines: Vec<&str> = v.lines().collect();
@@ -452,9 +507,12 @@ fn p5_and_jsonl_formats() {
     .unwrap();
     assert_eq!(p.stats.users, 1);
     assert_eq!(
-        p.stats.dropped_short_users, 2,
-        "users 2 and 3 have fewer than 3 items"
+        (p.stats.context_users, p.stats.context_interactions),
+        (2, 3),
+        "users 2 and 3 have fewer than 3 items: context users"
     );
+    assert_eq!(p.context[0].items, vec![0, 1]);
+    assert_eq!(p.context[1].items, vec![0]);
     assert_eq!(
         p.sequences[0].items,
         vec![2, 0, 1],
@@ -745,8 +803,12 @@ fn cli_rerun_is_byte_identical_and_bad_input_leaves_nothing() {
         stdout.contains("users          2") && stdout.contains("interactions   8"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("context        1 users with 1–2 interactions (2 interactions)"),
+        "{stdout}"
+    );
     let first = read_dir_bytes(&out);
-    assert_eq!(first.len(), 6);
+    assert_eq!(first.len(), 7, "with context.jsonl");
     run(&out);
     assert_eq!(
         first,

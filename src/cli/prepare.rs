@@ -57,6 +57,12 @@ pub struct Args {
     /// can be recommended (cold start), though it has no training example.
     #[arg(long)]
     pub drop_unused_items: bool,
+    /// Drop users with fewer than 3 interactions (after filtering). By default
+    /// they are context users: too short to hold out a validation and a test
+    /// item, their interactions still train the models and count in
+    /// popularity and transitions (in a raw export they can be most of the data).
+    #[arg(long)]
+    pub drop_short_users: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -78,6 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         max_history: a.max_history,
         allow_missing_items: a.allow_missing_items,
         drop_unused_items: a.drop_unused_items,
+        drop_short_users: a.drop_short_users,
     };
     eprintln!(
         "reading {} and {} ({:?})",

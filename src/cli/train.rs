@@ -159,10 +159,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return super::train_job::run(&trainer, j, &a);
     }
     eprintln!(
-        "training {} on {}: {} users, {} items, vocabulary {}",
+        "training {} on {}: {} users ({} context users among them), {} items, vocabulary {}",
         trainer.cfg.run.name,
         runtime::describe(device),
         trainer.ds.train.len(),
+        trainer.ds.context().len(),
         trainer.item_tokens.len(),
         trainer.vocab.size()
     );

@@ -35,9 +35,13 @@ pub(super) fn config(d: &Path, a: &Args, overrides: &[String]) -> anyhow::Result
     } else {
         let st = &ds.manifest.stats;
         eprintln!(
-            "no --config: for {} users and {} interactions on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml); then the {} verifier over it{}",
+            "no --config: for {} users and {} interactions{} on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml); then the {} verifier over it{}",
             st.users,
             st.interactions,
+            match st.context_users {
+                0 => String::new(),
+                n => format!(" (and {n} context users' {})", st.context_interactions),
+            },
             runtime::describe(device),
             cfg.model.d_model,
             cfg.model.num_layers,

@@ -19,9 +19,14 @@ impl TrainConfig {
     /// steps) and training until 5 validations bring no better NDCG@10 (or
     /// 100 epochs, or `run.max_minutes`).
     pub fn for_dataset(dataset: &Path, stats: &crate::data::dataset::Stats, gpu: bool) -> Self {
-        // Each user's training sequence is all but the last two items; its
-        // prefixes of two or more items are the examples.
-        let examples = stats.interactions.saturating_sub(3 * stats.users).max(1);
+        // Each user's training sequence is all but the last two items (a
+        // context user's, all of them); its prefixes of two or more items are
+        // the examples.
+        let examples = (stats.interactions.saturating_sub(3 * stats.users)
+            + stats
+                .context_interactions
+                .saturating_sub(stats.context_users))
+        .max(1);
         let batch_size = if gpu { 1024 } else { 256 };
         let steps_per_epoch = examples.div_ceil(batch_size);
         let every = ((steps_per_epoch / 2).div_ceil(100) * 100).clamp(300, 2000);
@@ -129,6 +134,8 @@ mod tests {
                 max: 9,
             },
             dropped_short_users: 0,
+            context_users: 0,
+            context_interactions: 0,
             dropped_by_rating: 0,
             dropped_by_k_core: 0,
             missing_items: 0,

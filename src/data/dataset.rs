@@ -7,12 +7,16 @@
 //! | `sequences.jsonl` | user | `user`, `items` (internal ids, time order), `timestamps` |
 //! | `train.jsonl` | user | `user`, `items` (all but the last two) |
 //! | `valid.jsonl`, `test.jsonl` | user | `user`, `history` (≤ max_history items before the target), `target` |
+//! | `context.jsonl` | user with 1–2 interactions | as `sequences.jsonl`: trained on and counted, never held out |
 //! | `dataset.json` | — | sources with hashes, options, stats, content hash |
 use crate::error::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The context users' file (absent in datasets prepared before it existed).
+pub const CONTEXT_FILE: &str = "context.jsonl";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Item {
@@ -83,8 +87,16 @@ pub struct Stats {
     pub items: usize,
     pub interactions: usize,
     pub sequence_length: SeqLenStats,
-    /// Users dropped because fewer than 3 interactions were left (too short for the split).
+    /// Users dropped because fewer than 3 interactions were left (too short
+    /// for the split; only with `--drop-short-users`, else they are context users).
     pub dropped_short_users: usize,
+    /// Users with 1–2 interactions kept for training and counts, not held out
+    /// (not in `users`, `interactions` or `sequence_length`).
+    #[serde(default)]
+    pub context_users: usize,
+    /// Their interactions.
+    #[serde(default)]
+    pub context_interactions: usize,
     /// Interactions removed by the rating threshold.
     pub dropped_by_rating: usize,
     /// Interactions removed by k-core filtering.
@@ -113,6 +125,13 @@ impl std::fmt::Display for Stats {
         }
         writeln!(f, "item text      {}", self.text)?;
         writeln!(f, "interactions   {}", self.interactions)?;
+        if self.context_users > 0 {
+            writeln!(
+                f,
+                "context        {} users with 1–2 interactions ({} interactions): trained on and counted, not held out (--drop-short-users drops them)",
+                self.context_users, self.context_interactions
+            )?;
+        }
         writeln!(
             f,
             "sequence length  min {}  median {}  mean {:.2}  max {}",
@@ -160,6 +179,8 @@ pub struct Dataset {
     pub dir: PathBuf,
     pub manifest: Manifest,
     pub items: Vec<Item>,
+    /// The held-out users' training sequences, in the splits' order, then
+    /// the context users' whole sequences ([`Dataset::context`]).
     pub train: Vec<TrainSequence>,
     pub valid: Vec<HeldOut>,
     pub test: Vec<HeldOut>,
@@ -208,15 +229,25 @@ impl Dataset {
             }
         }
         let n = items.len() as u32;
-        let train: Vec<TrainSequence> = read_jsonl(&dir.join("train.jsonl"))?;
+        let mut train: Vec<TrainSequence> = read_jsonl(&dir.join("train.jsonl"))?;
+        let context_path = dir.join(CONTEXT_FILE);
+        let context: Vec<UserSequence> = if context_path.exists() {
+            read_jsonl(&context_path)?
+        } else {
+            Vec::new()
+        };
         let valid: Vec<HeldOut> = read_jsonl(&dir.join("valid.jsonl"))?;
         let test: Vec<HeldOut> = read_jsonl(&dir.join("test.jsonl"))?;
-        let bad = train.iter().flat_map(|t| t.items.iter()).chain(
-            valid
-                .iter()
-                .chain(test.iter())
-                .flat_map(|h| h.history.iter().chain(std::iter::once(&h.target))),
-        );
+        let bad = train
+            .iter()
+            .flat_map(|t| t.items.iter())
+            .chain(context.iter().flat_map(|c| c.items.iter()))
+            .chain(
+                valid
+                    .iter()
+                    .chain(test.iter())
+                    .flat_map(|h| h.history.iter().chain(std::iter::once(&h.target))),
+            );
         if let Some(b) = bad.into_iter().find(|&&i| i >= n) {
             return Err(Error::input(
                 dir,
@@ -242,6 +273,11 @@ impl Dataset {
                 ));
             }
         }
+        // The context users train and count after the held-out users.
+        train.extend(context.into_iter().map(|c| TrainSequence {
+            user: c.user,
+            items: c.items,
+        }));
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,
@@ -265,6 +301,11 @@ impl Dataset {
         Ok(())
     }
 
+    /// The context users' sequences (`train` past the held-out users).
+    pub fn context(&self) -> &[TrainSequence] {
+        &self.train[self.valid.len()..]
+    }
+
     pub fn held_out(&self, split: Split) -> &[HeldOut] {
         match split {
             Split::Valid => &self.valid,
@@ -274,7 +315,8 @@ impl Dataset {
 
     /// Each user's interactions that `known` allows, in time order: the
     /// training sequence, then (before the test targets, and for `All`) the
-    /// validation target, then (for `All`) the test target.
+    /// validation target, then (for `All`) the test target; the held-out
+    /// users first, in the splits' order, then the context users whole.
     pub fn known(&self, known: Known) -> Vec<TrainSequence> {
         let later = match known {
             Known::Before(Split::Valid) => 0,
@@ -293,6 +335,7 @@ impl Dataset {
                     .chain([v.target, s.target].into_iter().take(later))
                     .collect(),
             })
+            .chain(self.context().iter().cloned())
             .collect()
     }
 

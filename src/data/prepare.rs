@@ -34,6 +34,10 @@ pub struct PrepareOptions {
     /// of the item file stays: it gets a semantic ID and can be recommended).
     #[serde(default)]
     pub drop_unused_items: bool,
+    /// Drop users with fewer than 3 interactions (by default they are
+    /// context users: trained on and counted, not held out).
+    #[serde(default)]
+    pub drop_short_users: bool,
 }
 
 impl Default for PrepareOptions {
@@ -46,6 +50,7 @@ impl Default for PrepareOptions {
             max_history: 200,
             allow_missing_items: false,
             drop_unused_items: false,
+            drop_short_users: false,
         }
     }
 }
@@ -55,6 +60,10 @@ impl Default for PrepareOptions {
 pub struct Prepared {
     pub items: Vec<Item>,
     pub sequences: Vec<UserSequence>,
+    /// Users too short to hold out (1–2 interactions), in first-appearance
+    /// order: their sequences train the models and count in popularity and
+    /// transitions; nobody is evaluated on them.
+    pub context: Vec<UserSequence>,
     pub stats: Stats,
 }
 
@@ -204,10 +213,16 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         }
     }
 
-    // Users too short for the split.
-    let before = groups.len();
-    groups.retain(|(_, g)| g.len() >= MIN_SEQUENCE);
-    let dropped_short_users = before - groups.len();
+    // Users too short for the split: context users, or dropped.
+    let (held, mut short): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|(_, g)| g.len() >= MIN_SEQUENCE);
+    let groups = held;
+    let dropped_short_users = if opts.drop_short_users {
+        std::mem::take(&mut short).len()
+    } else {
+        0
+    };
     if groups.is_empty() {
         return Err(Error::input(
             &raw.interactions_path,
@@ -220,7 +235,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     // those the kept sequences use; k-core's removals stay removed), in
     // item-file order, then sequence items missing from the item file.
     let mut used: HashMap<&str, ()> = HashMap::new();
-    for (_, g) in &groups {
+    for (_, g) in groups.iter().chain(&short) {
         for (_, it) in g {
             used.insert(it, ());
         }
@@ -267,14 +282,13 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             },
         })
         .collect();
-    let sequences: Vec<UserSequence> = groups
-        .iter()
-        .map(|(u, g)| UserSequence {
-            user: u.to_string(),
-            items: g.iter().map(|(_, it)| internal[it]).collect(),
-            timestamps: g.iter().map(|(t, _)| *t).collect(),
-        })
-        .collect();
+    let sequence = |(u, g): &(&str, Vec<(f64, &str)>)| UserSequence {
+        user: u.to_string(),
+        items: g.iter().map(|(_, it)| internal[it]).collect(),
+        timestamps: g.iter().map(|(t, _)| *t).collect(),
+    };
+    let sequences: Vec<UserSequence> = groups.iter().map(sequence).collect();
+    let context: Vec<UserSequence> = short.iter().map(sequence).collect();
 
     let mut lens: Vec<usize> = sequences.iter().map(|s| s.items.len()).collect();
     lens.sort_unstable();
@@ -290,6 +304,8 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             max: *lens.last().unwrap_or(&0),
         },
         dropped_short_users,
+        context_users: context.len(),
+        context_interactions: context.iter().map(|s| s.items.len()).sum(),
         dropped_by_rating,
         dropped_by_k_core,
         missing_items: n_missing,
@@ -305,6 +321,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     Ok(Prepared {
         items,
         sequences,
+        context,
         stats,
     })
 }
@@ -364,8 +381,13 @@ pub fn write(
     for it in &p.items {
         text_hash.field(it.text.as_bytes());
     }
+    let context = jsonl(&p.context);
     let mut content = Hasher::new();
     content.field(&items).field(&sequences);
+    if !p.context.is_empty() {
+        // Only then: datasets without context users keep their hash.
+        content.field(&context);
+    }
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         sources: [&raw.interactions_path, &raw.items_path]
@@ -391,6 +413,8 @@ pub fn write(
     write("train.jsonl", &jsonl(&train))?;
     write("valid.jsonl", &jsonl(&valid))?;
     write("test.jsonl", &jsonl(&test))?;
+    // Always written (empty when none), so no earlier one outlives a re-run.
+    write(CONTEXT_FILE, &context)?;
     crate::util::fsx::write_json(&staged.path("dataset.json"), &manifest)?;
     staged.commit_keeping_others()?;
     Ok(manifest)
