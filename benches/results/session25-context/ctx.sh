@@ -1,4 +1,5 @@
 #!/bin/bash
+# (pair2.py: benches/results/session22-known/pair2.py)
 # Session 25: the raw sample (the short sample's users + 7,363 users of 1-2 items) with the short users kept as context (ds-ctx) or dropped (ds-drop, = the short sample); the default commands on each; paired lists.
 set -e
 G=/work/main/runs/s25/genrec-ctx
