@@ -1078,6 +1078,44 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         got.sort_unstable();
         assert_eq!(got, ["i20", "i21"], "{r}");
     }
+
+    // Every user after all their interactions, the context users last: the
+    // lists `--input` gives for each one's whole sequence.
+    let ck = runs.join("tiny");
+    let (all, given) = (dir.join("all.jsonl"), dir.join("given.jsonl"));
+    let mut lines = String::new();
+    for u in 0..46 {
+        let n = if u < 40 { 5 } else { 1 + u % 2 };
+        let items: Vec<String> = (0..n)
+            .map(|p| format!("i{}", (u * 3 + p * 7) % 20))
+            .collect();
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"user": format!("u{u}"), "items": items})
+        ));
+    }
+    let input = dir.join("input.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    let sources = [
+        (vec!["--all-users"], &all),
+        (vec!["--input", input.to_str().unwrap()], &given),
+    ];
+    for (src, out) in sources {
+        let mut args = vec!["recommend", "--checkpoint", ck.to_str().unwrap()];
+        args.extend(src);
+        args.extend(["--top-k", "3", "--threads", "1"]);
+        args.extend(["--output", out.to_str().unwrap()]);
+        ok(&args);
+    }
+    let (all, given) = (jsonl(&all), jsonl(&given));
+    assert_eq!(all.len(), 46);
+    assert_eq!(
+        (&all[40]["user"], &all[45]["user"]),
+        (&"u40".into(), &"u45".into())
+    );
+    for (a, g) in all.iter().zip(&given) {
+        assert_eq!((&a["user"], &a["items"]), (&g["user"], &g["items"]));
+    }
 }
 
 #[test]

@@ -16,7 +16,8 @@ use std::time::Instant;
 /// Batch inference: each user's top-K items by trie-constrained beam search.
 ///
 /// Input lines: {"user": …, "items": [original item ids, oldest first]}; or the
-/// prepared dataset's held-out split with --split. Output lines, in input
+/// prepared dataset's held-out split with --split, or all its users with
+/// --all-users. Output lines, in input
 /// order: {"user": …, "line": <input line>, "items": [original ids], "scores": […]}.
 /// Reads and writes as a stream: memory is bounded by --batch-size, not by the
 /// input. With --shard i/n the process takes batches i, i+n, i+2n, … of the
@@ -29,11 +30,17 @@ pub struct Args {
     /// Histories (JSONL). Use --split instead to read the prepared dataset's split.
     /// The blend's counts (item transitions, popularity) then read every
     /// interaction of the dataset; with --split, those before its targets.
-    #[arg(long, short, required_unless_present = "split")]
+    #[arg(long, short, required_unless_present_any = ["split", "all_users"])]
     pub input: Option<PathBuf>,
     /// Recommend for the dataset's held-out users (their history before the target).
     #[arg(long, value_enum, conflicts_with = "input")]
     pub split: Option<Split>,
+    /// Recommend for every user of the prepared dataset, after all their
+    /// interactions (the last --max-history of them): the held-out users,
+    /// then the context users, as `sequences.jsonl` and `context.jsonl` list
+    /// them. What comes next, with the counts reading every interaction.
+    #[arg(long, conflicts_with_all = ["input", "split"])]
+    pub all_users: bool,
     /// Output JSONL (default: standard output).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -271,7 +278,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             Ok(())
         };
-    if let Some(split) = a.split {
+    if a.all_users {
+        let cap = ds.manifest.max_history;
+        for (line, s) in ds.known(Known::All).into_iter().enumerate() {
+            let from = s.items.len().saturating_sub(cap);
+            let rec = Record {
+                line,
+                user: s.user,
+                history: s.items[from..].to_vec(),
+            };
+            push(rec, &mut batch, &mut *out)?;
+        }
+    } else if let Some(split) = a.split {
         for (line, h) in ds.held_out(split).iter().enumerate() {
             push(
                 Record {
