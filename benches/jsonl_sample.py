@@ -36,6 +36,13 @@ import sys
 SRC = os.path.join(os.path.dirname(__file__), "../../shared/data/amazon-beauty")
 
 
+def write_days(f, user, taken, year):
+    """One user's interaction lines, a day apart from January 1st of `year`."""
+    for k, it in enumerate(taken):
+        day = datetime.date(year, 1, 1) + datetime.timedelta(days=k)
+        f.write(json.dumps({"user_id": user, "item_id": it, "date": day.isoformat()}) + "\n")
+
+
 def main(kind, out):
     os.makedirs(out, exist_ok=True)
     items = {}
@@ -86,10 +93,7 @@ def main(kind, out):
                             w = [0.5 ** (len(with_again) - 1 - j) for j in range(len(with_again))]
                             with_again.append(again.choices(with_again, w)[0])
                     taken = with_again
-                for k, it in enumerate(taken):
-                    day = datetime.date(2020 if kind == "repeat" else 2015, 1, 1) + datetime.timedelta(days=k)
-                    f.write(json.dumps({"user_id": "U" + u[0], "item_id": it,
-                                        "date": day.isoformat()}) + "\n")
+                write_days(f, "U" + u[0], taken, 2020 if kind == "repeat" else 2015)
             if kind == "raw":
                 # Users too short to hold out: 1 or 2 consecutive items each.
                 few = random.Random(5)
@@ -97,10 +101,7 @@ def main(kind, out):
                     seq = u[1:]
                     n = 2 if few.random() < 0.55 else 1
                     s = few.randint(0, len(seq) - n)
-                    for k, it in enumerate(seq[s:s + n]):
-                        day = datetime.date(2015, 1, 1) + datetime.timedelta(days=k)
-                        f.write(json.dumps({"user_id": "U" + u[0], "item_id": items[it][0],
-                                            "date": day.isoformat()}) + "\n")
+                    write_days(f, "U" + u[0], [items[it][0] for it in seq[s:s + n]], 2015)
         with open(os.path.join(out, "items.jsonl"), "w") as f:
             for asin, title in items.values():
                 f.write(json.dumps({"item_id": asin, "title": title,

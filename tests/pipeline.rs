@@ -984,12 +984,19 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     let dir = t.path();
     // 40 users over items i0..i19; i20 and i21 are in the catalogue only;
     // 6 more users with 1 or 2 items: context users, trained on, not held out.
+    let sequences: Vec<Vec<String>> = (0..46)
+        .map(|u| {
+            let n = if u < 40 { 5 } else { 1 + u % 2 };
+            (0..n)
+                .map(|p| format!("i{}", (u * 3 + p * 7) % 20))
+                .collect()
+        })
+        .collect();
     let mut inter = String::new();
-    for u in 0..46 {
-        for p in 0..if u < 40 { 5 } else { 1 + u % 2 } {
-            let item = (u * 3 + p * 7) % 20;
+    for (u, seq) in sequences.iter().enumerate() {
+        for (p, item) in seq.iter().enumerate() {
             inter.push_str(&format!(
-                "{{\"user\": \"u{u}\", \"item\": \"i{item}\", \"timestamp\": {p}}}\n"
+                "{{\"user\": \"u{u}\", \"item\": \"{item}\", \"timestamp\": {p}}}\n"
             ));
         }
     }
@@ -1084,11 +1091,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     let ck = runs.join("tiny");
     let (all, given) = (dir.join("all.jsonl"), dir.join("given.jsonl"));
     let mut lines = String::new();
-    for u in 0..46 {
-        let n = if u < 40 { 5 } else { 1 + u % 2 };
-        let items: Vec<String> = (0..n)
-            .map(|p| format!("i{}", (u * 3 + p * 7) % 20))
-            .collect();
+    for (u, items) in sequences.iter().enumerate() {
         lines.push_str(&format!(
             "{}\n",
             serde_json::json!({"user": format!("u{u}"), "items": items})

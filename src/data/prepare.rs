@@ -214,14 +214,12 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     }
 
     // Users too short for the split: context users, or dropped.
-    let (held, mut short): (Vec<_>, Vec<_>) = groups
+    let (groups, mut short): (Vec<_>, Vec<_>) = groups
         .into_iter()
         .partition(|(_, g)| g.len() >= MIN_SEQUENCE);
-    let groups = held;
-    let dropped_short_users = if opts.drop_short_users {
-        std::mem::take(&mut short).len()
-    } else {
-        0
+    let dropped_short_users = match opts.drop_short_users {
+        true => std::mem::take(&mut short).len(),
+        false => 0,
     };
     if groups.is_empty() {
         return Err(Error::input(
