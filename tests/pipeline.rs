@@ -150,6 +150,49 @@ fn resume_gives_identical_weights() {
 }
 
 #[test]
+fn the_weight_average_is_what_checkpoints_hold_and_resumes_exactly() {
+    let ema = ["--max-steps", "40", "--set", "optim.ema=0.9"];
+    let straight = tempfile::tempdir().unwrap();
+    let o = run_tiny(straight.path(), &ema);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let split = tempfile::tempdir().unwrap();
+    let o = run_tiny(split.path(), &[&ema[..], &["--stop-after", "20"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_tiny(split.path(), &[&ema[..], &["--resume"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        final_weights(straight.path()) == final_weights(split.path()),
+        "weights, average or optimizer state differ after resume"
+    );
+    // Training itself is untouched: the raw weights kept beside the moments
+    // are the weights of the same run without the average, and the
+    // checkpoint's model is the average, not those.
+    let plain = tempfile::tempdir().unwrap();
+    let o = run_tiny(plain.path(), &["--max-steps", "40"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last = |root: &Path| {
+        let run = root.join("tiny");
+        run.join(std::fs::read_to_string(run.join("latest")).unwrap().trim())
+    };
+    let read =
+        |p: PathBuf| -> std::collections::BTreeMap<_, _> { tensors(&p).into_iter().collect() };
+    let raw = read(last(plain.path()).join("model.safetensors"));
+    let kept = read(last(straight.path()).join("optimizer.safetensors"));
+    let avg = read(last(straight.path()).join("model.safetensors"));
+    let mut differ = 0;
+    for (name, w) in &raw {
+        if let Some(k) = kept.get(&format!("w.{name}")) {
+            assert_eq!(k, w, "{name}: the raw weights changed under the average");
+            differ += usize::from(avg[name] != *w);
+        }
+    }
+    assert!(
+        differ > 10,
+        "the checkpoint holds the average: {differ} tensors differ"
+    );
+}
+
+#[test]
 fn a_kill_at_any_moment_leaves_a_loadable_checkpoint() {
     let straight = tempfile::tempdir().unwrap();
     let o = run_tiny(
@@ -1205,6 +1248,15 @@ fn train_d(ds: &Path, ck: &Path, extra: &[&str]) -> Output {
 #[test]
 fn train_without_a_config_file_picks_one_from_the_dataset() {
     let t = tempfile::tempdir().unwrap();
+    // The verifier alone looks for its generator where `--set
+    // run.checkpoints` put it, as `train -d`'s second part does.
+    let o = train_d(data(), t.path(), &["--task", "verify"]);
+    let over = t.path().join("ml-100k");
+    fails_naming(&o, &[&format!("over {}", over.display()), "train it first"]);
+    fails_naming(
+        &train_d(data(), t.path(), &["--set", "run.task=\"verify\""]),
+        &["--task"],
+    );
     let o = train_d(data(), t.path(), &["--task", "generate"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");

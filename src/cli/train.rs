@@ -45,9 +45,10 @@ pub struct Args {
     /// --dataset and no --config (default: both, generator then verifier),
     /// `--task generate` trains the generator alone and `--task verify` the
     /// sequence verifier (SASRec) over the generator `genrec train -d`
-    /// trained on the same dataset (`checkpoints/<dataset name>`), as
-    /// `<name>-verifier`: one already trained over its weights is kept, any
-    /// other moved aside.
+    /// trained on the same dataset with the same --set
+    /// (`<run.checkpoints>/<run.name>`, by default
+    /// `checkpoints/<dataset name>`), as `<name>-verifier`: one already
+    /// trained over its weights is kept, any other moved aside.
     #[arg(long, value_enum)]
     pub task: Option<TaskKind>,
     /// Shorthands for --set run.name / optim.max_steps / optim.batch_size / optim.lr / eval.every / run.threads.
@@ -193,8 +194,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if auto && a.task.is_none() && a.stop_after.is_none() {
         // `train -d`'s second part: the verifier over the generator just
         // trained, with the run's settings and the `--set verify.…` given.
-        let verify: Vec<String> = o.into_iter().filter(|s| s.starts_with("verify.")).collect();
-        let cfg = trainer.cfg.clone().verifier().with_overrides(&verify)?;
+        let cfg = trainer.cfg.clone().verifier_with(&o)?;
         drop(trainer);
         return super::train_auto::verifier(cfg, device);
     }

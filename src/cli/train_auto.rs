@@ -18,11 +18,24 @@ use std::path::Path;
 pub(super) fn config(d: &Path, a: &Args, overrides: &[String]) -> anyhow::Result<TrainConfig> {
     let ds = genrec::data::Dataset::load(d)?;
     let device = runtime::device(a.device.unwrap_or_default())?;
-    let mut auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
+    anyhow::ensure!(
+        !a.overrides
+            .iter()
+            .any(|s| s.trim_start().starts_with("run.task")),
+        "with -d and no --config, choose the part with --task, not --set run.task"
+    );
+    let auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
+    // The generator's configuration whatever the part (`--task` comes in as
+    // `run.task`); the verifier's over it, as `train -d`'s second part.
+    let generator: Vec<String> = overrides
+        .iter()
+        .filter(|s| !s.starts_with("run.task="))
+        .cloned()
+        .collect();
+    let mut cfg = auto.with_overrides(&generator)?;
     if a.task == Some(TaskKind::Verify) {
-        auto = auto.verifier();
+        cfg = cfg.verifier_with(overrides)?;
     }
-    let cfg = auto.with_overrides(overrides)?;
     let written = cfg.run.checkpoints.join(&cfg.run.name);
     if cfg.run.task == TaskKind::Verify {
         eprintln!(

@@ -115,6 +115,19 @@ impl TrainConfig {
             ..self
         }
     }
+
+    /// The verifier `genrec train -d` trains over the generator configured
+    /// by `self` (its overrides applied): [`TrainConfig::verifier`], then the
+    /// `verify.…` overrides. `train -d` and `train -d --task verify` with the
+    /// same `--set`s give the same verifier over the same generator.
+    pub fn verifier_with(self, overrides: &[String]) -> crate::error::Result<Self> {
+        let verify: Vec<String> = overrides
+            .iter()
+            .filter(|s| s.starts_with("verify."))
+            .cloned()
+            .collect();
+        self.verifier().with_overrides(&verify)
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +171,22 @@ mod tests {
         assert_eq!(v.verify.generator, Path::new("checkpoints/ml-100k"));
         assert_eq!(v.data, g.data);
         v.check().unwrap();
+        // Over the generator the overrides configured: its checkpoints, its
+        // name; the verifier's own settings from `verify.…`.
+        let sets = [
+            "run.checkpoints=\"ck\"".to_string(),
+            "run.name=\"mine\"".into(),
+            "verify.rerank_top=30".into(),
+        ];
+        let v = g
+            .with_overrides(&sets)
+            .unwrap()
+            .verifier_with(&sets)
+            .unwrap();
+        assert_eq!(v.verify.generator, Path::new("ck/mine"));
+        assert_eq!(v.run.name, "mine-verifier");
+        assert_eq!(v.run.checkpoints, Path::new("ck"));
+        assert_eq!(v.verify.rerank_top, 30);
     }
 
     #[test]

@@ -250,6 +250,10 @@ pub struct OptimConfig {
     /// batches and the batches shuffled, so a batch pads to less (short
     /// histories are the norm in product catalogues).
     pub length_pool: usize,
+    /// Validate and checkpoint an exponential moving average of the
+    /// weights with this decay instead of the weights themselves (0: off;
+    /// `trainer::ema`): training goes on from the raw weights.
+    pub ema: f64,
 }
 
 impl Default for OptimConfig {
@@ -266,6 +270,7 @@ impl Default for OptimConfig {
             batch_size: 256,
             max_steps: 20_000,
             length_pool: 0,
+            ema: 0.0,
         }
     }
 }
@@ -355,6 +360,9 @@ impl TrainConfig {
         }
         if self.optim.batch_size == 0 || self.optim.max_steps == 0 {
             return bad("optim.batch_size and optim.max_steps must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.optim.ema) {
+            return bad("optim.ema must be at least 0 and below 1");
         }
         if self.optim.lr.is_nan() || self.optim.lr <= 0.0 {
             return bad("optim.lr must be positive");

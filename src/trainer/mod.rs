@@ -5,6 +5,7 @@
 //! steps, early stopping on NDCG@10, best checkpoint kept; resumable exactly.
 pub mod blend;
 pub mod data_parallel;
+pub mod ema;
 pub mod examples;
 pub mod fusion;
 pub mod graph_set;
@@ -213,7 +214,7 @@ impl Trainer {
         if self.device.is_cuda() && cfg.run.bf16 {
             model.set_compute_kind(Kind::BFloat16);
         }
-        let mut opt = AdamW::for_config(&vs, &cfg.optim);
+        let mut opt = AdamW::for_config(&vs, &cfg.optim).average(cfg.optim.ema);
         let mut state = TrainerState {
             step: 0,
             best_score: f64::NEG_INFINITY,
@@ -375,6 +376,8 @@ impl Trainer {
                     }
                 }
                 if validate_now {
+                    // Validation and the checkpoint see the weights' average, when kept.
+                    opt.swap_average();
                     let t0 = Instant::now();
                     let shared = ranks.validate_shared(task, &model)?;
                     if ranks.lead() {
@@ -422,6 +425,7 @@ impl Trainer {
                         })?;
                         write_plot(&self.run_dir)?;
                     }
+                    opt.swap_average();
                     ranks.after_validation(&opt, &mut state)?;
                     if cfg.eval.patience > 0 && state.evals_since_best >= cfg.eval.patience {
                         stopped_early = true;

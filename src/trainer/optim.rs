@@ -8,7 +8,10 @@
 //! bias corrections) live in device tensors set before the update, so the
 //! update itself can be captured once in a CUDA graph and replayed
 //! (`trainer::graphed`). Moments are saved per parameter name and restored
-//! exactly (`--resume` gives bit-identical weights).
+//! exactly (`--resume` gives bit-identical weights). With [`AdamW::average`]
+//! each update also moves an average of the weights (`trainer::ema`), kept,
+//! saved and restored beside the moments.
+use super::ema::Ema;
 use crate::error::{Error, Result};
 use crate::util::st::{self, StFile};
 use std::collections::BTreeMap;
@@ -50,6 +53,8 @@ pub struct AdamW {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
+    /// The weights' moving average, when kept.
+    ema: Option<Ema>,
 }
 
 /// Norm weights (T5's `layer_norm`, BERT's `LayerNorm`) and biases get no
@@ -134,6 +139,23 @@ impl AdamW {
             beta2,
             eps,
             weight_decay,
+            ema: None,
+        }
+    }
+
+    /// Keeps a moving average of the weights with this decay from now on
+    /// (0: none); see `trainer::ema`.
+    pub fn average(mut self, decay: f64) -> Self {
+        self.ema = (decay > 0.0).then(|| Ema::new(&self.params, decay));
+        self
+    }
+
+    /// Exchanges the weights and their average, if one is kept: called in
+    /// pairs around validation and checkpointing, so those see the average
+    /// and training goes on from the raw weights.
+    pub fn swap_average(&mut self) {
+        if let Some(e) = &mut self.ema {
+            e.swap(&self.params);
         }
     }
 
@@ -193,6 +215,9 @@ impl AdamW {
         for (c, x) in self.coeffs.iter_mut().zip(values) {
             let _ = c.fill_(x);
         }
+        if let Some(e) = &mut self.ema {
+            e.begin_step(self.t);
+        }
     }
 
     /// The update [`AdamW::begin_step`] prepared. Weight decay is decoupled
@@ -214,22 +239,36 @@ impl AdamW {
         let _ = self.v.addcmul_(&(g * (1.0 - self.beta2)), g);
         let denom = (&self.v / bc2).sqrt() + self.eps;
         let _ = self.params.addcdiv_(&(&self.m * step_size), &denom);
+        if let Some(e) = &mut self.ema {
+            e.update(&self.params);
+        }
     }
 
     /// The flat buffers a data-parallel job keeps identical on every rank:
-    /// weights and both moments.
-    pub fn buffers(&self) -> [&Tensor; 3] {
-        [&self.params, &self.m, &self.v]
+    /// weights, both moments and the weights' average when kept.
+    pub fn buffers(&self) -> Vec<&Tensor> {
+        let mut b = vec![&self.params, &self.m, &self.v];
+        b.extend(self.ema.as_ref().map(|e| &e.shadow));
+        b
     }
 
-    /// Saves moments (per parameter name) and the step count.
+    /// Saves moments (per parameter name), the step count and, when an
+    /// average is kept, the buffer the weights are not in (`w.<name>`) and
+    /// which one that is.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut tensors = Vec::with_capacity(2 * self.slots.len());
+        let mut tensors = Vec::with_capacity(3 * self.slots.len());
         for s in &self.slots {
             tensors.push((format!("m.{}", s.name), s.of(&self.m)));
             tensors.push((format!("v.{}", s.name), s.of(&self.v)));
+            if let Some(e) = &self.ema {
+                tensors.push((format!("w.{}", s.name), s.of(&e.shadow)));
+            }
         }
-        let meta = BTreeMap::from([("t".to_string(), self.t.to_string())]);
+        let mut meta = BTreeMap::from([("t".to_string(), self.t.to_string())]);
+        if let Some(e) = &self.ema {
+            let held = if e.swapped() { "raw" } else { "average" };
+            meta.insert("w".to_string(), held.to_string());
+        }
         st::write(path, &tensors, &meta)
     }
 
@@ -240,9 +279,23 @@ impl AdamW {
             .get("t")
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| Error::input(path, None, "optimizer state without step count"))?;
+        let swapped = match (&self.ema, f.metadata.get("w").map(String::as_str)) {
+            (None, _) => false,
+            (Some(_), Some("raw")) => true,
+            (Some(_), Some("average")) => false,
+            (Some(_), _) => {
+                return Err(Error::input(
+                    path,
+                    None,
+                    "optimizer state without the weights' average (optim.ema)",
+                ))
+            }
+        };
         let _g = tch::no_grad_guard();
+        let shadow = self.ema.as_ref().map(|e| e.shadow.shallow_clone());
         for s in &self.slots {
-            for (buf, pre) in [(&self.m, "m"), (&self.v, "v")] {
+            let bufs = [(&self.m, "m"), (&self.v, "v")];
+            for (buf, pre) in bufs.into_iter().chain(shadow.as_ref().map(|w| (w, "w"))) {
                 let src = f.get(path, &format!("{pre}.{}", s.name))?;
                 if src.size() != s.shape {
                     return Err(Error::input(
@@ -258,6 +311,11 @@ impl AdamW {
                 }
                 s.of(buf).copy_(&src.to_device(buf.device()));
             }
+        }
+        // The weights read into the model were the average: put the raw ones back.
+        if let (Some(e), true) = (&mut self.ema, swapped) {
+            e.mark_swapped();
+            e.swap(&self.params);
         }
         Ok(())
     }
@@ -308,118 +366,4 @@ pub fn descend(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tch::Device;
-
-    /// The reference: the same AdamW written per parameter, as before the flat buffers.
-    fn reference_step(
-        ps: &mut [(String, Tensor)],
-        m: &mut [Tensor],
-        v: &mut [Tensor],
-        t: i32,
-        lr: f64,
-        wd: f64,
-    ) {
-        let _g = tch::no_grad_guard();
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-        let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-        for (i, (name, p)) in ps.iter_mut().enumerate() {
-            let g = p.grad();
-            if decays(name) {
-                let _ = p.g_mul_scalar_(1.0 - lr * wd);
-            }
-            let _ = m[i].lerp_(&g, 1.0 - b1);
-            let _ = v[i].g_mul_scalar_(b2);
-            let _ = v[i].addcmul_(&(&g * (1.0 - b2)), &g);
-            let denom = (&v[i] / bc2).sqrt() + eps;
-            let _ = p.addcdiv_(&(&m[i] * (-lr / bc1)), &denom);
-        }
-    }
-
-    fn store(seed: i64) -> nn::VarStore {
-        tch::manual_seed(seed);
-        let vs = nn::VarStore::new(Device::Cpu);
-        let r = vs.root();
-        let _ = (&r / "a").randn("weight", &[7, 5], 0.0, 1.0);
-        let _ = (&r / "a" / "layer_norm").randn("weight", &[5], 1.0, 0.1);
-        let _ = (&r / "b").randn("weight", &[3, 4, 2], 0.0, 1.0);
-        vs
-    }
-
-    fn loss_of(vs: &nn::VarStore, x: &Tensor) -> Tensor {
-        let vars = vs.variables();
-        let a = &vars["a.weight"];
-        let n = &vars["a.layer_norm.weight"];
-        let b = &vars["b.weight"];
-        (x.matmul(&a.tr()) * n.sum(Kind::Float))
-            .pow_tensor_scalar(2)
-            .mean(Kind::Float)
-            + b.pow_tensor_scalar(3).sum(Kind::Float).tanh()
-    }
-
-    #[test]
-    fn flat_update_equals_per_parameter_update() {
-        let _rng = crate::runtime::global_rng_lock();
-        let (vs_a, vs_b) = (store(3), store(3));
-        let mut opt = AdamW::new(&vs_a, 0.9, 0.999, 1e-8, 0.1);
-        let mut ps: Vec<(String, Tensor)> = vs_b.variables().into_iter().collect();
-        ps.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut m: Vec<Tensor> = ps.iter().map(|(_, p)| p.zeros_like()).collect();
-        let mut v: Vec<Tensor> = ps.iter().map(|(_, p)| p.zeros_like()).collect();
-        for step in 1..=5 {
-            let x = Tensor::randn([4, 5], (Kind::Float, Device::Cpu));
-            opt.zero_grad();
-            loss_of(&vs_a, &x).backward();
-            opt.step(0.01);
-            for (_, p) in ps.iter_mut() {
-                p.zero_grad();
-            }
-            loss_of(&vs_b, &x).backward();
-            reference_step(&mut ps, &mut m, &mut v, step, 0.01, 0.1);
-            let a = vs_a.variables();
-            for (name, p) in &ps {
-                assert_eq!(
-                    (&a[name] - p).abs().max().double_value(&[]),
-                    0.0,
-                    "{name} after step {step}"
-                );
-            }
-        }
-    }
-
-    /// ‖all gradients‖₂, parameter by parameter.
-    fn global_norm(vs: &nn::VarStore) -> f64 {
-        vs.variables()
-            .values()
-            .map(|p| {
-                p.grad()
-                    .pow_tensor_scalar(2)
-                    .sum(Kind::Float)
-                    .double_value(&[])
-            })
-            .sum::<f64>()
-            .sqrt()
-    }
-
-    #[test]
-    fn clipping_bounds_the_global_norm_and_reports_it() {
-        let _rng = crate::runtime::global_rng_lock();
-        let vs = store(5);
-        let mut opt = AdamW::new(&vs, 0.9, 0.999, 1e-8, 0.0);
-        opt.zero_grad();
-        (loss_of(&vs, &Tensor::ones([4, 5], (Kind::Float, Device::Cpu))) * 100.0).backward();
-        let expected = global_norm(&vs);
-        let norm = opt.clip_grad_norm(1.0).double_value(&[]);
-        assert!(
-            (norm - expected).abs() <= 1e-4 * expected,
-            "{norm} vs {expected}"
-        );
-        let after = global_norm(&vs);
-        assert!((after - 1.0).abs() < 1e-4, "clipped norm {after}");
-        // Below the bound nothing changes.
-        let before: Vec<f32> = Vec::try_from(&opt.grads).unwrap();
-        let _ = opt.clip_grad_norm(10.0);
-        assert_eq!(before, Vec::<f32>::try_from(&opt.grads).unwrap());
-    }
-}
+mod tests;
