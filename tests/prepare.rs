@@ -653,6 +653,35 @@ fn jsonl_reads_the_field_names_of_exported_catalogues() {
     );
     assert_eq!(rated.stats.dropped_by_rating, 1);
     assert_eq!(rated.sequences[0].items, vec![1, 2, 1]);
+    // A rating written as a string (an export converted from CSV) is read as
+    // its number; one that is no number is an error naming the line.
+    let fourth = "{\"rating\": 3.0, \"asin\": \"B1\", \"parent_asin\": \"P2\", \"user_id\": \"U\", \"timestamp\": 1588687758923}\n";
+    let quoted = reviews(fourth).replace("\"rating\": 2.0", "\"rating\": \" 2.0\"");
+    let p = run_case(
+        Format::Jsonl,
+        ("reviews.jsonl", quoted.as_bytes()),
+        ("meta.jsonl", meta),
+        PrepareOptions {
+            rating_threshold: Some(3.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(p.stats.dropped_by_rating, 1);
+    assert_eq!(p.sequences[0].items, vec![1, 2, 1]);
+    let bad = reviews("").replace("\"rating\": 4.0", "\"rating\": \"four\"");
+    let e = run_case(
+        Format::Jsonl,
+        ("reviews.jsonl", bad.as_bytes()),
+        ("meta.jsonl", meta),
+        PrepareOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("reviews.jsonl:3: rating `four` is not a number"),
+        "{e}"
+    );
     // Yelp: `business_id` beside `review_id`, dates, `stars`; Goodreads'
     // books carry an empty `asin` before `book_id`, and the item file's id is
     // the interactions' item key.
