@@ -682,6 +682,39 @@ fn jsonl_reads_the_field_names_of_exported_catalogues() {
         e.contains("reviews.jsonl:3: rating `four` is not a number"),
         "{e}"
     );
+    // An item file written as one JSON array, on one line or pretty-printed,
+    // is named as such; a line that is JSON but no object, as that.
+    let array = format!(
+        "[{}]",
+        String::from_utf8_lossy(meta).trim().replace('\n', ",")
+    );
+    for items in [array.clone(), array.replace("[", "[\n")] {
+        let e = run_case(
+            Format::Jsonl,
+            ("reviews.jsonl", reviews("").as_bytes()),
+            ("meta.json", items.as_bytes()),
+            PrepareOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("meta.json:1: a JSON array") && e.contains("JSON Lines"),
+            "{e}"
+        );
+    }
+    let e = run_case(
+        Format::Jsonl,
+        ("reviews.jsonl", reviews("").as_bytes()),
+        (
+            "meta.jsonl",
+            b"{\"title\": \"One\", \"parent_asin\": \"P1\"}\n5\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("meta.jsonl:2: expected a JSON object on each line"),
+        "{e}"
+    );
     // Yelp: `business_id` beside `review_id`, dates, `stars`; Goodreads'
     // books carry an empty `asin` before `book_id`, and the item file's id is
     // the interactions' item key.

@@ -54,7 +54,9 @@ fn is_link(s: &str) -> bool {
 
 fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<Ordered> {
     serde_json::from_str::<Ordered>(line).map_err(|e| {
-        if e.is_data() {
+        if line.trim_start().starts_with('[') {
+            f.err(ln, "a JSON array, but genrec reads JSON Lines: one object per line (`jq -c '.[]' in.json > out.jsonl` converts it)")
+        } else if e.is_data() {
             f.err(ln, "expected a JSON object on each line")
         } else {
             f.err(ln, format!("malformed JSON: {e}"))
