@@ -129,13 +129,40 @@ pub fn write(
                 .map_err(|e| Error::Other(format!("tensor `{name}`: {e}")))
         })
         .collect::<Result<_>>()?;
-    let meta: HashMap<String, String> = metadata
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let bytes = safetensors::tensor::serialize(views, Some(meta))
+    let bytes = safetensors::tensor::serialize(views, None::<HashMap<String, String>>)
         .map_err(|e| Error::Other(e.to_string()))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &with_metadata(bytes, metadata)?)
+}
+
+/// The file `bytes` (written without metadata) with `metadata` first in its
+/// header, keys sorted: the layout the safetensors crate writes, except that
+/// the crate writes a `HashMap`'s keys in the process's random order, so that
+/// a file with two or more keys differed from run to run.
+fn with_metadata(bytes: Vec<u8>, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+    let bad = || Error::Other("safetensors: a malformed header".into());
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .ok_or_else(bad)?;
+    let header = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let header = &header[..header.iter().rposition(|&b| b != b' ').ok_or_else(bad)? + 1];
+    let rest = header
+        .strip_prefix(b"{")
+        .and_then(|r| r.strip_suffix(b"}"))
+        .ok_or_else(bad)?;
+    let meta = serde_json::to_string(metadata).map_err(|e| Error::Other(e.to_string()))?;
+    let mut h = format!("{{\"__metadata__\":{meta}").into_bytes();
+    if !rest.is_empty() {
+        h.push(b',');
+        h.extend_from_slice(rest);
+    }
+    h.push(b'}');
+    h.resize(h.len().div_ceil(8) * 8, b' ');
+    let mut out = Vec::with_capacity(8 + h.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Copies `tensors` into the var store's variables by name. Every variable must
@@ -180,4 +207,71 @@ pub fn load_into(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensors() -> Vec<(String, Tensor)> {
+        vec![
+            ("b".into(), Tensor::from_slice(&[1.0f32, 2.0, 3.0])),
+            ("a".into(), Tensor::from_slice(&[7i64, 8])),
+        ]
+    }
+
+    #[test]
+    fn files_with_several_metadata_keys_are_byte_identical_and_read_back() {
+        let d = tempfile::tempdir().unwrap();
+        let meta: BTreeMap<String, String> = (0..6)
+            .map(|i| (format!("key{i}"), format!("value {i}")))
+            .collect();
+        let first = d.path().join("0.safetensors");
+        write(&first, &tensors(), &meta).unwrap();
+        let bytes = std::fs::read(&first).unwrap();
+        for i in 1..8 {
+            let p = d.path().join(format!("{i}.safetensors"));
+            write(&p, &tensors(), &meta).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), bytes, "write {i}");
+        }
+        let f = StFile::read(&first).unwrap();
+        assert_eq!(f.metadata.len(), 6);
+        assert_eq!(f.metadata["key3"], "value 3");
+        let b = f.get(&first, "b").unwrap();
+        assert_eq!(Vec::<f32>::try_from(b).unwrap(), vec![1.0, 2.0, 3.0]);
+        // The safetensors crate's own reader takes it too.
+        SafeTensors::deserialize(&bytes).unwrap();
+    }
+
+    #[test]
+    fn one_key_gives_the_bytes_the_safetensors_crate_writes() {
+        let d = tempfile::tempdir().unwrap();
+        for meta in [
+            BTreeMap::from([("t".to_string(), "40".to_string())]),
+            BTreeMap::new(),
+        ] {
+            let p = d.path().join("x.safetensors");
+            write(&p, &tensors(), &meta).unwrap();
+            let datas: Vec<(String, Vec<u8>, Dtype, Vec<usize>)> = tensors()
+                .iter()
+                .map(|(n, t)| {
+                    let mut buf = vec![0u8; t.numel() * t.kind().elt_size_in_bytes()];
+                    t.copy_data_u8(&mut buf, t.numel());
+                    (
+                        n.clone(),
+                        buf,
+                        dtype_of(t.kind()).unwrap(),
+                        t.size().iter().map(|&s| s as usize).collect(),
+                    )
+                })
+                .collect();
+            let views: Vec<(String, TensorView)> = datas
+                .iter()
+                .map(|(n, b, dt, sh)| (n.clone(), TensorView::new(*dt, sh.clone(), b).unwrap()))
+                .collect();
+            let crate_meta: HashMap<String, String> = meta.clone().into_iter().collect();
+            let want = safetensors::tensor::serialize(views, Some(crate_meta)).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), want, "{meta:?}");
+        }
+    }
 }
