@@ -98,9 +98,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ("optim.lr", a.lr.map(|v| format!("{v:e}"))),
         ("eval.every", a.eval_every.map(|v| v.to_string())),
         ("run.threads", a.threads.map(|v| v.to_string())),
+        // With a config --task is its run.task; with -d alone it picks the
+        // part of the default pipeline (`train_auto::config`).
         (
             "run.task",
             a.task
+                .filter(|_| a.config.is_some())
                 .map(|t| serde_json::to_value(t).map(quoted))
                 .transpose()?,
         ),

@@ -25,14 +25,9 @@ pub(super) fn config(d: &Path, a: &Args, overrides: &[String]) -> anyhow::Result
         "with -d and no --config, choose the part with --task, not --set run.task"
     );
     let auto = TrainConfig::for_dataset(d, &ds.manifest.stats, device.is_cuda());
-    // The generator's configuration whatever the part (`--task` comes in as
-    // `run.task`); the verifier's over it, as `train -d`'s second part.
-    let generator: Vec<String> = overrides
-        .iter()
-        .filter(|s| !s.starts_with("run.task="))
-        .cloned()
-        .collect();
-    let mut cfg = auto.with_overrides(&generator)?;
+    // The generator's configuration whatever the part; the verifier's over
+    // it, as `train -d`'s second part.
+    let mut cfg = auto.with_overrides(overrides)?;
     if a.task == Some(TaskKind::Verify) {
         cfg = cfg.verifier_with(overrides)?;
     }

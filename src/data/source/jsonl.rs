@@ -269,13 +269,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
             None => None,
             Some((_, Some(Value::Number(n)))) => n.as_f64(),
             // Exports converted from CSV write numbers as strings: "4", "4.5".
-            Some((r, Some(Value::String(s)))) => Some(
-                s.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| f.err(ln, format!("{r} `{s}` is not a number")))?,
-            ),
+            Some((r, Some(Value::String(s)))) => Some(super::parse_number(&f, ln, r, s)?),
             Some((r, None | Some(Value::Null))) => {
                 return Err(f.err(ln, format!("`{r}` must be on every line or on none")))
             }
