@@ -18,6 +18,7 @@
 //! RecBole's. Epochs run until
 //! validation NDCG@10 has not improved for `patience` epochs; the best
 //! epoch's weights are kept.
+mod loss;
 mod params;
 mod train;
 

@@ -80,11 +80,16 @@ pub fn train(
             cols.resize(m, 0);
             targets.resize(m, IGNORED);
             let at = |v: &[i64]| Tensor::from_slice(v).to(device);
-            let loss = model
-                .states_at(&seq, &at(&rows), &at(&cols), true)
-                .matmul(&model.items.ws.tr())
-                .cross_entropy_for_logits(&at(&targets));
-            opt.backward_step(&loss);
+            let states = model.states_at(&seq, &at(&rows), &at(&cols), true);
+            opt.zero_grad();
+            loss::backward(
+                &states,
+                &model.items.ws,
+                &at(&targets),
+                IGNORED,
+                loss::MAX_LOGITS,
+            );
+            opt.step();
         }
         progress.inc(1);
         let nd = ndcg_at_10(&model, &ds.valid);
