@@ -70,7 +70,13 @@ pub fn choose_and_store_blend(
         .iter()
         .map(|hs| hs.iter().take(choice.rerank_top).copied().collect())
         .collect();
+    // Three steps: the verifier's yes/no, the text neighbours, the others.
+    progress.start(
+        3,
+        "the blend's sources (the λ-reranking, text, the verifier's own, transitions)",
+    );
     let yes = verifier.log_p_yes_lists(&users, &tops);
+    progress.inc(1);
     // The generator's list as inference reranks it: the first `rerank_top`
     // by λ, the rest after (`Reranker::apply`).
     let rr = hit_items(&rerank_front(&hits, &yes, choice.lambda));
@@ -98,6 +104,7 @@ pub fn choose_and_store_blend(
             lists.push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, extra, keep)?);
         }
     }
+    progress.inc(1);
     let transitions = Transitions::count(t.ds.items.len(), &known);
     let sources = keeps.map(|(extra, keep)| {
         (
@@ -108,6 +115,7 @@ pub fn choose_and_store_blend(
             latest_first(&histories, BLEND_DEPTH, keep),
         )
     });
+    progress.inc(1);
     let text_lists = texts
         .each_ref()
         .map(|t| t.iter().map(Vec::as_slice).collect::<Vec<_>>());
@@ -118,8 +126,13 @@ pub fn choose_and_store_blend(
         next: &sources[v].2,
         history: &sources[v].3,
     });
-    let mut blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256());
+    progress.finish();
+    let mut blend = BlendChoice::choose(&held, lists.each_ref(), &reranked, nn.sha256(), progress);
     if blend.used {
+        progress.start(
+            0,
+            "rescoring the blend's pool (fitted on each half of the users, measured on the other)",
+        );
         let (emb, dim) = nn.embeddings();
         let facts = ItemFacts {
             emb,
@@ -134,6 +147,7 @@ pub fn choose_and_store_blend(
             facts,
             t.cfg.run.seed,
         );
+        progress.finish();
     }
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)

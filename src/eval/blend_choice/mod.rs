@@ -11,6 +11,7 @@ use super::blend::{Blend, Pooled, UserLists, TEXT_NUDGES};
 use super::rescore::Rescorer;
 use super::{metrics, Estimate, Protocol, TextNeighbours};
 use crate::data::HeldOut;
+use crate::progress::Progress;
 use serde::{Deserialize, Serialize};
 
 /// Each user's lists from the blend's sources, for choosing it: the
@@ -92,12 +93,14 @@ impl BlendChoice {
     /// NDCG@10 (the own items left out, the history and the nudge only
     /// where they beat the best setting without them with a paired
     /// interval above zero), used only when its paired gain over the
-    /// reranked lists has a lower end above zero.
+    /// reranked lists has a lower end above zero. The sweep shows on
+    /// `progress`, a setting a step.
     pub fn choose(
         held: &[HeldOut],
         lists: [&BlendLists; 2],
         reranked: &[Vec<u32>],
         embeddings_sha256: &str,
+        progress: &dyn Progress,
     ) -> BlendChoice {
         for l in lists {
             assert_eq!(l.texts.len(), TEXT_NUDGES.len(), "a text list per nudge");
@@ -131,7 +134,13 @@ impl BlendChoice {
                 .map(|l| l.into_iter().map(|(i, _)| i).collect())
                 .collect()
         };
-        let (best, sweep) = super::choose_on_validation(&grid, &targets, lists_of);
+        progress.start(grid.len() as u64, "choosing the blend (settings)");
+        let (best, sweep) = super::choose_on_validation(&grid, &targets, |b| {
+            let l = lists_of(b);
+            progress.inc(1);
+            l
+        });
+        progress.finish();
         let ndcg_gain = |a: &[Vec<u32>], b: &[Vec<u32>]| {
             super::paired_difference("", &targets, a, b, &Protocol::default()).difference["ndcg@10"]
         };

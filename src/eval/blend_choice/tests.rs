@@ -1,6 +1,7 @@
 //! The blend's choice on validation, checked on lists built to make each
 //! gate pass or fail.
 use super::*;
+use crate::progress::Silent;
 
 fn held(targets: &[u32]) -> Vec<HeldOut> {
     targets
@@ -23,7 +24,7 @@ fn choose(targets: &[u32], l: &BlendLists, reranked: &[Vec<u32>]) -> BlendChoice
         history: &none,
         ..*l
     };
-    BlendChoice::choose(&held(targets), [l, &unseen], reranked, "sha")
+    BlendChoice::choose(&held(targets), [l, &unseen], reranked, "sha", &Silent)
 }
 
 #[test]
@@ -155,7 +156,7 @@ fn the_users_own_items_are_left_out_only_where_that_finds_more_targets() {
         next: &without,
         history: &none,
     };
-    let c = BlendChoice::choose(&held(&targets), [&kept, &left_out], &with, "sha");
+    let c = BlendChoice::choose(&held(&targets), [&kept, &left_out], &with, "sha", &Silent);
     assert!(c.blend.unseen_only && c.used, "{}", c.describe());
     let g = c.unseen_gain.expect("the best setting left them out");
     assert!(g.lo > 0.0, "{}", c.describe());
@@ -166,7 +167,7 @@ fn the_users_own_items_are_left_out_only_where_that_finds_more_targets() {
         .ends_with("the user's own items left out"));
     // Where the two are the same, the own items stay (ties keep the
     // earlier setting).
-    let same = BlendChoice::choose(&held(&targets), [&kept, &kept], &with, "sha");
+    let same = BlendChoice::choose(&held(&targets), [&kept, &kept], &with, "sha", &Silent);
     assert!(!same.blend.unseen_only && same.unseen_gain.is_none());
     // Where leaving them out helps two users only, they stay.
     let few: Vec<Vec<u32>> = (0..n as usize)
@@ -185,7 +186,7 @@ fn the_users_own_items_are_left_out_only_where_that_finds_more_targets() {
         next: &few,
         history: &none,
     };
-    let c = BlendChoice::choose(&held(&targets), [&kept, &two], &with, "sha");
+    let c = BlendChoice::choose(&held(&targets), [&kept, &two], &with, "sha", &Silent);
     let g = c.unseen_gain.expect("the best setting left them out");
     assert!(g.mean > 0.0 && g.lo <= 0.0, "{}", c.describe());
     assert!(!c.blend.unseen_only);
