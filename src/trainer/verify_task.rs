@@ -109,28 +109,39 @@ impl<'a> VerifyTask<'a> {
         positions.shuffle(&mut rng);
         // A sequence reader trains on every position on its own: only the
         // validation questions are mined for it.
-        positions.truncate(if vc.reader == crate::config::VerifyReader::Sequence {
+        let sequence = vc.reader == crate::config::VerifyReader::Sequence;
+        positions.truncate(if sequence {
             0
         } else if vc.max_positions == 0 {
             positions.len()
         } else {
             vc.max_positions
         });
-        progress.note(&format!(
-            "verifier: {} training positions, hard negatives from {}{}",
-            positions.len(),
-            miner.dir.display(),
-            if vc.miner.is_some() {
-                " (positions it held out)"
-            } else {
-                ""
-            }
-        ));
+        if sequence {
+            progress.note(&format!(
+                "verifier: SASRec trains on every position of the training sequences; its yes/no validation asks about the top {} of {}",
+                vc.candidates,
+                generator.dir.display()
+            ));
+        } else {
+            progress.note(&format!(
+                "verifier: {} training positions, hard negatives from {}{}",
+                positions.len(),
+                miner.dir.display(),
+                if vc.miner.is_some() {
+                    " (positions it held out)"
+                } else {
+                    ""
+                }
+            ));
+        }
         let width = vc.candidates.max(t.cfg.eval.beam);
         let mine = t.generator(&miner.model, miner.meta.prompt(), width);
         let n_items = t.item_tokens.len() as u32;
         let lists = vc.objective == VerifyObjective::Lists;
-        progress.start(positions.len() as u64, "mining hard negatives");
+        if !sequence {
+            progress.start(positions.len() as u64, "mining hard negatives");
+        }
         let mut kept = 0usize;
         let mut ex =
             Vec::with_capacity(positions.len() * (1 + vc.hard_negatives + vc.random_negatives));
@@ -187,7 +198,9 @@ impl<'a> VerifyTask<'a> {
             }
             progress.inc(chunk.len() as u64);
         }
-        progress.finish();
+        if !sequence {
+            progress.finish();
+        }
         if vc.hits_only {
             progress.note(&format!(
                 "verifier: {kept} of {} positions have their target among the top {} (verify.hits_only)",
