@@ -109,6 +109,11 @@ pub fn batch_of(histories: &[&[u32]], max_len: usize, device: Device) -> (Tensor
     )
 }
 
+/// Most scores (rows × items) one piece of SASRec's work holds, 2^26 (256 MB
+/// as f32): its loss (`baseline::sasrec`) and its rankings go in pieces of
+/// at most this many on a large catalogue.
+pub const MAX_LOGITS: i64 = 1 << 26;
+
 /// RecBole's additive attention mask value.
 const MASKED: f64 = -10_000.0;
 
@@ -318,12 +323,17 @@ impl SasRec {
         let _g = tch::no_grad_guard();
         let device = self.items.ws.device();
         let k = k.min(self.items.ws.size()[0].saturating_sub(1) as usize) as i64;
+        // 512 histories a pass, fewer where their scores would pass MAX_LOGITS.
+        let per_pass = (MAX_LOGITS / self.items.ws.size()[0]).clamp(16, 512) as usize;
         let mut out = Vec::with_capacity(histories.len());
-        for (ci, chunk) in histories.chunks(512).enumerate() {
+        for (ci, chunk) in histories.chunks(per_pass).enumerate() {
             let mut s = self.next_item_scores(chunk);
             if let Some(b) = banned {
                 let (mut rows, mut cols) = (Vec::new(), Vec::new());
-                for (r, set) in b[ci * 512..ci * 512 + chunk.len()].iter().enumerate() {
+                for (r, set) in b[ci * per_pass..ci * per_pass + chunk.len()]
+                    .iter()
+                    .enumerate()
+                {
                     for &it in set {
                         rows.push(r as i64);
                         cols.push(i64::from(it) + 1);
@@ -368,6 +378,26 @@ mod tests {
             h = m.block(layer, &h, (&k, &v), &mask, false);
         }
         h
+    }
+
+    #[test]
+    fn rankings_in_passes_leave_out_each_history_its_own_banned_items() {
+        // Its initialisation draws from libtorch's global generator.
+        let _rng = crate::runtime::global_rng_lock();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = SasRec::new(&vs.root(), 40, &SasRecParams::default());
+        // 600 histories: passes of 512 and 88.
+        let hist: Vec<Vec<u32>> = (0..600u32).map(|u| vec![u % 40, u * 7 % 40]).collect();
+        let banned: Vec<HashSet<u32>> = (0..600u32)
+            .map(|u| HashSet::from([u * 3 % 40, u * 11 % 40, u * 13 % 40]))
+            .collect();
+        let hs: Vec<&[u32]> = hist.iter().map(Vec::as_slice).collect();
+        let all = m.top_items(&hs, 5, Some(&banned));
+        for u in [0usize, 511, 512, 513, 599] {
+            assert!(all[u].iter().all(|i| !banned[u].contains(i)), "user {u}");
+            let alone = m.top_items(&hs[u..=u], 5, Some(&banned[u..=u]));
+            assert_eq!(all[u], alone[0], "user {u}");
+        }
     }
 
     #[test]

@@ -10,11 +10,8 @@
 //! then the states' accumulated gradient is backpropagated through the
 //! network once — the same gradients as in one piece, up to the order of
 //! floating-point sums. A batch that fits runs exactly as before.
+pub use crate::model::sasrec::MAX_LOGITS;
 use tch::{Kind, Reduction, Tensor};
-
-/// Most logits (targets × items) one piece of the loss holds: 2^26, 256 MB
-/// as f32 (the softmax and its gradient take a few times that).
-pub const MAX_LOGITS: i64 = 1 << 26;
 
 /// Accumulates into the variables' gradients the mean cross-entropy of
 /// `states` `[M, H]` against `items` `[N, H]` for `targets` `[M]` (rows of
@@ -58,6 +55,8 @@ mod tests {
 
     #[test]
     fn the_loss_in_pieces_gives_the_gradients_of_one_piece() {
+        // Its initialisation draws from libtorch's global generator.
+        let _rng = crate::runtime::global_rng_lock();
         let p = SasRecParams {
             dropout: 0.0,
             attention_dropout: 0.0,
