@@ -312,6 +312,12 @@ impl SasRec {
         self.scores(&self.forward_t(&seq, &lens, false))
     }
 
+    /// Histories scored against every item in one pass: `most`, fewer
+    /// (at least 16) where their scores would pass [`MAX_LOGITS`].
+    pub fn histories_per_pass(&self, most: usize) -> usize {
+        (MAX_LOGITS as usize / self.items.ws.size()[0] as usize).clamp(16.min(most), most)
+    }
+
     /// Each history's `k` best next items (item ids, best first), leaving
     /// out each history's `banned` items when given (one set per history).
     pub fn top_items(
@@ -323,8 +329,7 @@ impl SasRec {
         let _g = tch::no_grad_guard();
         let device = self.items.ws.device();
         let k = k.min(self.items.ws.size()[0].saturating_sub(1) as usize) as i64;
-        // 512 histories a pass, fewer where their scores would pass MAX_LOGITS.
-        let per_pass = (MAX_LOGITS / self.items.ws.size()[0]).clamp(16, 512) as usize;
+        let per_pass = self.histories_per_pass(512);
         let mut out = Vec::with_capacity(histories.len());
         for (ci, chunk) in histories.chunks(per_pass).enumerate() {
             let mut s = self.next_item_scores(chunk);

@@ -102,36 +102,41 @@ pub fn write(
     tensors: &[(String, Tensor)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let mut owned: Vec<(String, Tensor, Dtype, Vec<usize>)> = Vec::with_capacity(tensors.len());
-    for (name, t) in tensors {
-        let t = t.to_device(tch::Device::Cpu).contiguous();
-        let dtype = dtype_of(t.kind()).ok_or_else(|| {
-            Error::Other(format!("tensor `{name}`: unsupported kind {:?}", t.kind()))
-        })?;
-        let shape = t.size().iter().map(|&s| s as usize).collect();
-        owned.push((name.clone(), t, dtype, shape));
-    }
-    let datas: Vec<Vec<u8>> = owned
+    let raw = raw_tensors(tensors)?;
+    let views = views_of(&raw)?;
+    let bytes = safetensors::tensor::serialize(views, None::<HashMap<String, String>>)
+        .map_err(|e| Error::Other(e.to_string()))?;
+    write_atomic(path, &with_metadata(bytes, metadata)?)
+}
+
+/// A tensor as the safetensors format holds it: name, little-endian bytes
+/// (copied to the CPU, contiguous), dtype, shape.
+type Raw = (String, Vec<u8>, Dtype, Vec<usize>);
+
+fn raw_tensors(tensors: &[(String, Tensor)]) -> Result<Vec<Raw>> {
+    tensors
         .iter()
-        .map(|(_, t, _, _)| {
-            let n = t.numel() * t.kind().elt_size_in_bytes();
-            let mut buf = vec![0u8; n];
-            t.copy_data_u8(&mut buf, t.numel());
-            buf
+        .map(|(name, t)| {
+            let t = t.to_device(tch::Device::Cpu).contiguous();
+            let dtype = dtype_of(t.kind()).ok_or_else(|| {
+                Error::Other(format!("tensor `{name}`: unsupported kind {:?}", t.kind()))
+            })?;
+            let mut data = vec![0u8; t.numel() * t.kind().elt_size_in_bytes()];
+            t.copy_data_u8(&mut data, t.numel());
+            let shape = t.size().iter().map(|&s| s as usize).collect();
+            Ok((name.clone(), data, dtype, shape))
         })
-        .collect();
-    let views: Vec<(String, TensorView)> = owned
-        .iter()
-        .zip(&datas)
-        .map(|((name, _, dtype, shape), data)| {
+        .collect()
+}
+
+fn views_of(raw: &[Raw]) -> Result<Vec<(String, TensorView<'_>)>> {
+    raw.iter()
+        .map(|(name, data, dtype, shape)| {
             TensorView::new(*dtype, shape.clone(), data)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| Error::Other(format!("tensor `{name}`: {e}")))
         })
-        .collect::<Result<_>>()?;
-    let bytes = safetensors::tensor::serialize(views, None::<HashMap<String, String>>)
-        .map_err(|e| Error::Other(e.to_string()))?;
-    write_atomic(path, &with_metadata(bytes, metadata)?)
+        .collect()
 }
 
 /// The file `bytes` (written without metadata) with `metadata` first in its
@@ -252,25 +257,10 @@ mod tests {
         ] {
             let p = d.path().join("x.safetensors");
             write(&p, &tensors(), &meta).unwrap();
-            let datas: Vec<(String, Vec<u8>, Dtype, Vec<usize>)> = tensors()
-                .iter()
-                .map(|(n, t)| {
-                    let mut buf = vec![0u8; t.numel() * t.kind().elt_size_in_bytes()];
-                    t.copy_data_u8(&mut buf, t.numel());
-                    (
-                        n.clone(),
-                        buf,
-                        dtype_of(t.kind()).unwrap(),
-                        t.size().iter().map(|&s| s as usize).collect(),
-                    )
-                })
-                .collect();
-            let views: Vec<(String, TensorView)> = datas
-                .iter()
-                .map(|(n, b, dt, sh)| (n.clone(), TensorView::new(*dt, sh.clone(), b).unwrap()))
-                .collect();
+            let raw = raw_tensors(&tensors()).unwrap();
             let crate_meta: HashMap<String, String> = meta.clone().into_iter().collect();
-            let want = safetensors::tensor::serialize(views, Some(crate_meta)).unwrap();
+            let want =
+                safetensors::tensor::serialize(views_of(&raw).unwrap(), Some(crate_meta)).unwrap();
             assert_eq!(std::fs::read(&p).unwrap(), want, "{meta:?}");
         }
     }

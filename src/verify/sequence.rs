@@ -20,7 +20,8 @@ use tch::{nn, Device, Kind, Tensor};
 /// SASRec's parameters in a verifier checkpoint.
 pub const PARAMS_FILE: &str = "sasrec.json";
 
-/// Users scored in one pass.
+/// Most users scored in one pass (fewer on a large catalogue:
+/// `SasRec::histories_per_pass`).
 const CHUNK: usize = 256;
 
 /// A SASRec answering yes/no by its next-item probability.
@@ -82,7 +83,8 @@ impl SequenceVerifier {
         let _g = tch::no_grad_guard();
         let device = self.vs.device();
         let mut out = Vec::with_capacity(histories.len());
-        for (hs, cs) in histories.chunks(CHUNK).zip(candidates.chunks(CHUNK)) {
+        let per_pass = self.model.histories_per_pass(CHUNK);
+        for (hs, cs) in histories.chunks(per_pass).zip(candidates.chunks(per_pass)) {
             let logp = self.model.next_item_scores(hs).log_softmax(-1, Kind::Float);
             let width = cs.iter().map(Vec::len).max().unwrap_or(0).max(1);
             // Shifted ids; short lists are padded with column 1 and cut after.
