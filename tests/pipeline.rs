@@ -1850,6 +1850,12 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         b.rescorer.is_some(),
         b.rescore_gain.is_some_and(|g| g.lo > 0.0)
     );
+    // The text adapter was fitted and judged; its file is there only when
+    // the blend reads it.
+    let adapter = b.text_adapter.clone().expect("the adapter was judged");
+    assert_eq!(adapter.used(), adapter.gain.lo > 0.0);
+    let adapter_file = best.join(genrec::eval::adapter::ADAPTER_FILE);
+    assert_eq!(adapter.used(), adapter_file.exists());
     let with_rescorer = |weights: [f64; 5], unseen_only: bool, rescorer: Option<Vec<f64>>| {
         let mut meta = card.clone();
         let forced = genrec::eval::BlendChoice {
@@ -1861,6 +1867,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             },
             used: true,
             rescorer: rescorer.map(|weights| genrec::eval::Rescorer { weights }),
+            text_adapter: None,
             ..b.clone()
         };
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
@@ -1877,6 +1884,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             },
             used: true,
             rescorer: None,
+            text_adapter: None,
             ..b.clone()
         };
         meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
@@ -2048,8 +2056,10 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         .enumerate()
         .map(|(i, it)| (it.original_id.as_str(), i))
         .collect();
+    let nudge: Vec<f32> = count.iter().map(|c| 0.04 * c.ln_1p()).collect();
+    text_lists_by_brute_force(&got, &d, (&emb, dim), &nudge);
     let mut nudged = 0;
-    for (u, (g, h)) in got.iter().zip(&d.test).enumerate() {
+    for (u, h) in d.test.iter().enumerate() {
         let last = *h.history.last().unwrap() as usize;
         let q = &emb[last * dim..(last + 1) * dim];
         let score = |i: usize| -> f32 {
@@ -2058,26 +2068,8 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
                 .zip(&emb[i * dim..(i + 1) * dim])
                 .map(|(a, b)| a * b)
                 .sum();
-            cos + 0.04 * count[i].ln_1p()
+            cos + nudge[i]
         };
-        let mut all: Vec<f32> = (0..d.items.len())
-            .filter(|&i| i != last)
-            .map(score)
-            .collect();
-        all.sort_by(|a, b| b.total_cmp(a));
-        let g: Vec<f32> = g
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| score(id_of[v.as_str().unwrap()]))
-            .collect();
-        assert_eq!(g.len(), 10);
-        for (r, (&s, &want)) in g.iter().zip(&all).enumerate() {
-            assert!(
-                (s - want).abs() < 1e-4,
-                "user line {u}, rank {r}: {s} vs {want}"
-            );
-        }
         // Would the cosine alone have ranked another item first?
         let top_cos = (0..d.items.len())
             .filter(|&i| i != last)
@@ -2089,6 +2081,69 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         nudged += usize::from(top_cos != id_of[got[u][0].as_str().unwrap()]);
     }
     assert!(nudged > 0, "the nudge changed no user's first item");
+    // The text neighbours over the adapted embeddings, where a stored
+    // adapter says so: the best 10 by cosine of the mapped embeddings (a
+    // fixed random map here, to differ from the text as it reads); a file
+    // other than the one the card names is refused.
+    let map = genrec::eval::adapter::TextAdapter {
+        dim,
+        weight: (0..dim * dim)
+            .map(|k| {
+                ((k * 7919 % 1000) as f32 / 1000.0 - 0.5) + f32::from(u8::from(k % (dim + 1) == 0))
+            })
+            .collect(),
+        bias: vec![0.0; dim],
+    };
+    let sha = map.save(best, &b.embeddings_sha256).unwrap();
+    let mut meta = card.clone();
+    let forced = genrec::eval::BlendChoice {
+        blend: genrec::eval::Blend {
+            weights: [0.0, 1.0, 0.0, 0.0, 0.0],
+            k: 60.0,
+            text_nudge: 0.0,
+            unseen_only: false,
+        },
+        used: true,
+        rescorer: None,
+        text_adapter: Some(genrec::eval::adapter::AdapterChoice {
+            gain: adapter.gain,
+            file_sha256: Some(sha),
+        }),
+        ..b.clone()
+    };
+    meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
+    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    let adapted = items(&recommend("ad.jsonl", &rerank));
+    text_lists_by_brute_force(
+        &adapted,
+        &d,
+        (&map.apply(&emb), dim),
+        &vec![0.0; d.items.len()],
+    );
+    with([0.0, 1.0, 0.0, 0.0, 0.0]);
+    assert_ne!(
+        adapted,
+        items(&recommend("pl.jsonl", &rerank)),
+        "the map changed nothing"
+    );
+    genrec::eval::adapter::TextAdapter::identity(dim)
+        .save(best, &b.embeddings_sha256)
+        .unwrap();
+    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    let out = genrec(&[
+        "recommend",
+        "--checkpoint",
+        tiny_checkpoint().to_str().unwrap(),
+        "--split",
+        "test",
+        "--rerank",
+        best.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not the text adapter"),
+        "{err}"
+    );
     with([0.0, 0.0, 1.0, 0.0, 0.0]);
     same_lists(
         &items(&recommend("v.jsonl", &rerank)),
@@ -2149,6 +2204,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         },
         used: true,
         rescorer: None,
+        text_adapter: None,
         ..b.clone()
     };
     meta.extra = c.to_extra();
@@ -2160,6 +2216,54 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         &items(&plain),
         "the generator's",
     );
+}
+
+/// Asserts that each test user's list (original ids) is the best 10 by
+/// `cos(e_last, e_i) + bias_i` over `emb` (`[N, dim]`, L2-normalised), the
+/// last item left out, by brute force (scores compared, so that ties may
+/// fall either way).
+fn text_lists_by_brute_force(
+    got: &[serde_json::Value],
+    d: &genrec::data::Dataset,
+    (emb, dim): (&[f32], usize),
+    bias: &[f32],
+) {
+    let id_of: std::collections::HashMap<&str, usize> = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.original_id.as_str(), i))
+        .collect();
+    for (u, (g, h)) in got.iter().zip(&d.test).enumerate() {
+        let last = *h.history.last().unwrap() as usize;
+        let q = &emb[last * dim..(last + 1) * dim];
+        let score = |i: usize| -> f32 {
+            let cos: f32 = q
+                .iter()
+                .zip(&emb[i * dim..(i + 1) * dim])
+                .map(|(a, b)| a * b)
+                .sum();
+            cos + bias[i]
+        };
+        let mut all: Vec<f32> = (0..d.items.len())
+            .filter(|&i| i != last)
+            .map(score)
+            .collect();
+        all.sort_by(|a, b| b.total_cmp(a));
+        let g: Vec<f32> = g
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| score(id_of[v.as_str().unwrap()]))
+            .collect();
+        assert_eq!(g.len(), 10);
+        for (r, (&s, &want)) in g.iter().zip(&all).enumerate() {
+            assert!(
+                (s - want).abs() < 1e-4,
+                "user line {u}, rank {r}: {s} vs {want}"
+            );
+        }
+    }
 }
 
 /// Asserts that two runs' per-user lists are the same, naming the first user that differs.

@@ -70,6 +70,10 @@ pub struct VerifyConfig {
     /// The sequence reader's most SASRec epochs (it stops earlier when
     /// validation NDCG@10 has not improved for 10 epochs, RecBole's rule).
     pub sequence_max_epochs: usize,
+    /// Whether the blend may read the text embeddings adapted to the
+    /// training sequences (`eval::adapter`; it does only where they rank
+    /// better on the validation users).
+    pub text_adapter: bool,
 }
 
 /// What the text reader's head reads (`verify.text_head`).
@@ -159,6 +163,7 @@ impl Default for VerifyConfig {
             text_frozen_layers: 5,
             text_head: TextHead::Candidate,
             sequence_max_epochs: 200,
+            text_adapter: true,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! interval; baselines (most-popular, text kNN) run in the same harness, and
 //! each method's difference to a reference (the generator, or an earlier
 //! run's lists) comes with a paired-bootstrap interval over the same users.
+pub mod adapter;
 pub mod blend;
 pub mod blend_choice;
 pub mod metrics;

@@ -122,6 +122,16 @@ impl TextNeighbours {
         })
     }
 
+    /// Neighbours over other embeddings of the same items (`[N, dim]`,
+    /// L2-normalised rows, e.g. [`super::adapter::TextAdapter::apply`]'s),
+    /// still answering for the embeddings file these were read from.
+    pub fn with_embeddings(&self, emb: Vec<f32>) -> crate::Result<Self> {
+        assert_eq!(emb.len(), self.emb.len(), "the same items, the same width");
+        let mut nn = Self::new(emb, self.dim)?;
+        nn.sha256 = self.sha256.clone();
+        Ok(nn)
+    }
+
     /// The dataset's own embeddings (`genrec embed`'s output).
     pub fn read(dataset_dir: &std::path::Path) -> crate::Result<Self> {
         let e = crate::embed::Embeddings::read(&crate::embed::default_output(dataset_dir))?;
@@ -422,24 +432,4 @@ impl FusionChoice {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn neighbours_leave_out_the_query_and_an_empty_history_gets_none() {
-        // Items 0 and 1 point one way, 2 the other.
-        let emb = vec![1.0, 0.0, 0.8, 0.6, 0.0, 1.0];
-        let mut nn = TextNeighbours::new(emb, 2).unwrap();
-        let h: Vec<&[u32]> = vec![&[], &[0], &[0, 2]];
-        let got = nn.search(&h, TextQuery::LAST, 2, 0, |_, _| true).unwrap();
-        assert_eq!(got[0], Vec::<u32>::new());
-        assert_eq!(got[1], vec![1, 2]);
-        assert_eq!(got[2], vec![1, 0], "the last item (2) is the query");
-        let kept = nn.search(&h, TextQuery::LAST, 2, 0, |_, i| i != 1).unwrap();
-        assert_eq!(kept[1], vec![2]);
-        // A bias of 1 on item 2: its 0 + 1 beats item 1's 0.8 + 0.
-        let mut b = nn.with_bias(&[0.0, 0.0, 1.0]).unwrap();
-        let got = b.search(&h, TextQuery::LAST, 2, 0, |_, _| true).unwrap();
-        assert_eq!(got[1], vec![2, 1]);
-    }
-}
+mod tests;

@@ -35,13 +35,22 @@ impl Reranker {
         Ok(Some(self.blend_text(&nn)?.unwrap_or(nn)))
     }
 
-    /// `nn` with the popularity bias the blend's text neighbours were
-    /// chosen with (`eval::Blend::text_nudge`); `None` when they were chosen
-    /// by cosine alone (then `nn` itself is what the blend searches).
+    /// `nn` as the blend's text neighbours were chosen: over the embeddings
+    /// adapted to the training sequences when they were (`eval::adapter`),
+    /// with the popularity bias when they had one
+    /// (`eval::Blend::text_nudge`); `None` when neither (then `nn` itself
+    /// is what the blend searches).
     pub fn blend_text(&self, nn: &TextNeighbours) -> Result<Option<TextNeighbours>> {
-        match self.blend.as_ref().and_then(|b| b.text_bias.as_ref()) {
-            Some(bias) => Ok(Some(nn.with_bias(bias)?)),
-            None => Ok(None),
+        let Some(b) = &self.blend else {
+            return Ok(None);
+        };
+        let adapted = match &b.adapter {
+            Some(a) => Some(nn.with_embeddings(a.apply(nn.embeddings().0))?),
+            None => None,
+        };
+        match (&b.text_bias, adapted) {
+            (Some(bias), a) => Ok(Some(a.as_ref().unwrap_or(nn).with_bias(bias)?)),
+            (None, a) => Ok(a),
         }
     }
 

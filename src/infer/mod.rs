@@ -13,6 +13,7 @@ use crate::data::{Dataset, Known};
 use crate::decode::generator::{attach_item_text, Generator};
 use crate::decode::Hit;
 use crate::error::{Error, Result};
+use crate::eval::adapter::TextAdapter;
 use crate::eval::BlendChoice;
 use crate::semantic_id::store::Index;
 use crate::semantic_id::Trie;
@@ -132,13 +133,15 @@ pub struct Reranker {
 
 /// The blend chosen with a verifier, and what it reads of the training
 /// sequences (counted only when there is a blend to use): the transitions,
-/// each item's count (the rescoring's popularity), and the text
-/// neighbours' popularity bias when it was chosen with one.
+/// each item's count (the rescoring's popularity), the text neighbours'
+/// popularity bias when it was chosen with one, and the map of the text
+/// embeddings when it was chosen adapted (`eval::adapter`).
 pub struct Blending {
     pub choice: BlendChoice,
     pub transitions: crate::eval::Transitions,
     pub counts: Vec<f64>,
     pub text_bias: Option<Vec<f32>>,
+    pub adapter: Option<TextAdapter>,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -241,17 +244,28 @@ impl Reranker {
             .or(chosen.map(|c| c.rerank_top))
             .unwrap_or(default_top);
         let n = rec.ds.items.len();
-        let blend = blend.map(|choice| {
-            let known = rec.ds.known(spec.known);
-            let counts = crate::eval::popularity(&known, n);
-            Blending {
-                text_bias: (choice.blend.text_nudge > 0.0)
-                    .then(|| crate::eval::popularity_bias(&counts, choice.blend.text_nudge)),
-                counts,
-                choice,
-                transitions: crate::eval::Transitions::count(n, &known),
-            }
-        });
+        let blend = blend
+            .map(|choice| -> Result<Blending> {
+                let known = rec.ds.known(spec.known);
+                let counts = crate::eval::popularity(&known, n);
+                let adapter = match choice
+                    .text_adapter
+                    .as_ref()
+                    .and_then(|a| a.file_sha256.as_ref())
+                {
+                    Some(sha) => Some(TextAdapter::load(&dir, sha, &choice.embeddings_sha256)?),
+                    None => None,
+                };
+                Ok(Blending {
+                    text_bias: (choice.blend.text_nudge > 0.0)
+                        .then(|| crate::eval::popularity_bias(&counts, choice.blend.text_nudge)),
+                    adapter,
+                    counts,
+                    choice,
+                    transitions: crate::eval::Transitions::count(n, &known),
+                })
+            })
+            .transpose()?;
         Ok(Reranker {
             reader,
             lambda,

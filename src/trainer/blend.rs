@@ -11,17 +11,21 @@
 use super::fusion::{index_neighbours, FUSION_MAX_USERS};
 use super::{sample_users, Trainer};
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
+use crate::data::dataset::TrainSequence;
 use crate::data::{HeldOut, Known, Split};
 use crate::decode::generator::Query;
 use crate::decode::hit_items;
 use crate::error::Result;
+use crate::eval::adapter::{AdapterChoice, TextAdapter};
 use crate::eval::blend::Pooled;
 use crate::eval::{
     choose_rescorer, first_kept, latest_first, own_items_rule, pool_features, popularity,
     popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_DEPTH,
     TEXT_NUDGES,
 };
+use crate::eval::{paired_difference, Estimate, Protocol, TextNeighbours};
 use crate::progress::Progress;
+use crate::trainer::text_adapter::{fit_text_adapter, next_item_pairs, AdapterParams};
 use crate::verify::sequence::SequenceVerifier;
 use crate::verify::{rerank_front, Judge};
 use std::path::Path;
@@ -40,7 +44,7 @@ pub fn choose_and_store_blend(
     choice: &VerifierChoice,
     progress: &dyn Progress,
 ) -> Result<Option<BlendChoice>> {
-    let mut nn = match index_neighbours(t) {
+    let nn = match index_neighbours(t) {
         Ok(nn) => nn,
         Err(why) => {
             progress.note(&format!("no blend: {why}"));
@@ -48,6 +52,10 @@ pub fn choose_and_store_blend(
         }
     };
     let held = sample_users(&t.ds.valid, FUSION_MAX_USERS, t.cfg.run.seed);
+    // The counts read what is known before the validation targets, as
+    // `recommend --split valid` reads it.
+    let known = t.ds.known(Known::Before(Split::Valid));
+    let (mut nn, adapter) = adapt_text(t, nn, (&held, &known), progress)?;
     let depth = BLEND_DEPTH.max(choice.rerank_top);
     let gen = t.generator(
         &generator.model,
@@ -83,9 +91,6 @@ pub fn choose_and_store_blend(
     let all = |_: usize, _: u32| true;
     let reranked = first_kept(&rr, 10, &all);
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    // The counts read what is known before the validation targets, as
-    // `recommend --split valid` reads it.
-    let known = t.ds.known(Known::Before(Split::Valid));
     let counts = popularity(&known, t.ds.items.len());
     // Each source twice: as it comes, and with the user's own items left
     // out (fetched deeper to make up for them) — where nobody takes an item
@@ -149,11 +154,62 @@ pub fn choose_and_store_blend(
         );
         progress.finish();
     }
+    blend.text_adapter = match adapter {
+        Some((gain, Some(a))) => Some(AdapterChoice {
+            gain,
+            file_sha256: Some(a.save(dir, nn.sha256())?),
+        }),
+        Some((gain, None)) => Some(AdapterChoice {
+            gain,
+            file_sha256: None,
+        }),
+        None => None,
+    };
     let mut meta = checkpoint::load_meta(dir)?;
     meta.extra[BlendChoice::KEY] = serde_json::to_value(&blend)
         .map_err(|e| crate::Error::Other(format!("the blend choice: {e}")))?;
     checkpoint::save_meta(dir, &meta)?;
     Ok(Some(blend))
+}
+
+/// The text adapter's paired gain on validation and the adapter when the
+/// blend reads it; none when it was not tried.
+type Judged = Option<(Estimate, Option<TextAdapter>)>;
+
+/// The text neighbours the blend reads: `nn` as it reads, or adapted to
+/// the training sequences (`eval::adapter`, fitted on `known`) where the
+/// adapted text-kNN (last item) beats it on the validation users `held`
+/// with a paired NDCG@10 interval above zero; the gain, and the adapter
+/// when adapted (none of it under `verify.text_adapter = false`).
+fn adapt_text(
+    t: &Trainer,
+    nn: TextNeighbours,
+    (held, known): (&[HeldOut], &[TrainSequence]),
+    progress: &dyn Progress,
+) -> Result<(TextNeighbours, Judged)> {
+    if !t.cfg.verify.text_adapter {
+        return Ok((nn, None));
+    }
+    let (emb, dim) = nn.embeddings();
+    let pairs = next_item_pairs(known).len();
+    progress.start(
+        0,
+        &format!("fitting the text adapter on {pairs} pairs of consecutive training items"),
+    );
+    let adapter = fit_text_adapter(emb, dim, known, AdapterParams::new(t.cfg.run.seed))?;
+    let mut adapted = nn.with_embeddings(adapter.apply(emb))?;
+    progress.finish();
+    let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
+    let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
+    let mut plain = nn;
+    let [a, p] = [&mut adapted, &mut plain]
+        .map(|n| n.search(&histories, TextQuery::LAST, 10, 0, |_, _| true));
+    let gain =
+        paired_difference("", &targets, &a?, &p?, &Protocol::default()).difference["ndcg@10"];
+    Ok(match gain.lo > 0.0 {
+        true => (adapted, Some((gain, Some(adapter)))),
+        false => (plain, Some((gain, None))),
+    })
 }
 
 /// Fits the learned rescoring (`eval::rescore`) over the pool of the chosen

@@ -17,6 +17,7 @@ mod resume;
 pub mod sequence_verify;
 mod state;
 pub mod task;
+pub mod text_adapter;
 pub mod text_verify;
 pub mod validation;
 pub mod verify_lambda;

@@ -74,6 +74,11 @@ pub struct BlendChoice {
     /// 95 % interval; absent where it was not tried.
     #[serde(default)]
     pub rescore_gain: Option<Estimate>,
+    /// Whether the text neighbours read the embeddings adapted to the
+    /// training sequences (`eval::adapter`), and why; absent in cards
+    /// written before the adapter (the text as it reads).
+    #[serde(default)]
+    pub text_adapter: Option<super::adapter::AdapterChoice>,
 }
 
 impl BlendChoice {
@@ -227,6 +232,7 @@ impl BlendChoice {
             best_settings,
             rescorer: None,
             rescore_gain: None,
+            text_adapter: None,
         }
     }
 
@@ -279,6 +285,10 @@ impl BlendChoice {
 
     pub fn describe(&self) -> String {
         let g = &self.valid_gain;
+        let adapter = self
+            .text_adapter
+            .as_ref()
+            .map_or(String::new(), |a| a.describe());
         format!(
             "blend of the generator's beams, the text neighbours, the verifier's own top {}, the transitions and the user's own items on {} validation users: NDCG@10 {:.4} ({}) against the λ-reranking's {:.4}, paired difference {:+.4} [{:+.4}, {:+.4}] → {}",
             self.depth,
@@ -322,7 +332,7 @@ impl BlendChoice {
                 g.hi,
                 if self.rescorer.is_some() { "rescored" } else { "the weights" }
             )
-        })
+        }) + &adapter
     }
 }
 
