@@ -37,11 +37,16 @@ pub(super) fn row(
         .ok_or_else(|| anyhow::anyhow!("the blend needs the sequence verifier"))?;
     let lists = genrec::decode::hit_items(&lists);
     let name = format!(
-        "genrec ⊕ text ⊕ verifier ⊕ transitions{} (recommend's default with this verifier; {}{}, chosen at training on validation)",
+        "genrec ⊕ text ⊕ verifier ⊕ transitions{} (recommend's default with this verifier; {}{}{}, chosen at training on validation)",
         if b.blend.weights[4] > 0.0 { " ⊕ history" } else { "" },
         b.blend.describe(),
         if b.rescorer.is_some() {
             ", the pool rescored by the weights learned there"
+        } else {
+            ""
+        },
+        if b.text_adapter.as_ref().is_some_and(|a| a.used()) {
+            ", the text adapted to the training sequences"
         } else {
             ""
         }
