@@ -1856,26 +1856,10 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(adapter.used(), adapter.gain.lo > 0.0);
     let adapter_file = best.join(genrec::eval::adapter::ADAPTER_FILE);
     assert_eq!(adapter.used(), adapter_file.exists());
-    let with_rescorer = |weights: [f64; 5], unseen_only: bool, rescorer: Option<Vec<f64>>| {
-        let mut meta = card.clone();
-        let forced = genrec::eval::BlendChoice {
-            blend: genrec::eval::Blend {
-                weights,
-                k: 60.0,
-                text_nudge: 0.0,
-                unseen_only,
-            },
-            used: true,
-            rescorer: rescorer.map(|weights| genrec::eval::Rescorer { weights }),
-            text_adapter: None,
-            ..b.clone()
-        };
-        meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
-        genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
-    };
-    let with_setting = |weights: [f64; 5], text_nudge: f64, unseen_only: bool| {
-        let mut meta = card.clone();
-        let forced = genrec::eval::BlendChoice {
+    // The card's choice with these weights (k = 60), the text as it reads
+    // and no rescoring.
+    let forced =
+        |weights: [f64; 5], text_nudge: f64, unseen_only: bool| genrec::eval::BlendChoice {
             blend: genrec::eval::Blend {
                 weights,
                 k: 60.0,
@@ -1887,8 +1871,27 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             text_adapter: None,
             ..b.clone()
         };
-        meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
+    // Stores `choice` (and `verifier`'s λ: the card's when none) in the card.
+    let store = |choice: genrec::eval::BlendChoice,
+                 verifier: Option<genrec::artifact::checkpoint::VerifierChoice>| {
+        let mut meta = card.clone();
+        if let Some(c) = verifier {
+            meta.extra = c.to_extra();
+        }
+        meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&choice).unwrap();
         genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    };
+    let with_rescorer = |weights: [f64; 5], unseen_only: bool, rescorer: Option<Vec<f64>>| {
+        store(
+            genrec::eval::BlendChoice {
+                rescorer: rescorer.map(|weights| genrec::eval::Rescorer { weights }),
+                ..forced(weights, 0.0, unseen_only)
+            },
+            None,
+        )
+    };
+    let with_setting = |weights: [f64; 5], text_nudge: f64, unseen_only: bool| {
+        store(forced(weights, text_nudge, unseen_only), None)
     };
     let with_nudge = |weights: [f64; 5], text_nudge: f64| with_setting(weights, text_nudge, false);
     let with = |weights: [f64; 5]| with_nudge(weights, 0.0);
@@ -2050,33 +2053,17 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             count[i as usize] += 1.0;
         }
     }
-    let id_of: std::collections::HashMap<&str, usize> = d
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (it.original_id.as_str(), i))
-        .collect();
+    let id_of = internal_ids(&d);
     let nudge: Vec<f32> = count.iter().map(|c| 0.04 * c.ln_1p()).collect();
     text_lists_by_brute_force(&got, &d, (&emb, dim), &nudge);
     let mut nudged = 0;
     for (u, h) in d.test.iter().enumerate() {
         let last = *h.history.last().unwrap() as usize;
-        let q = &emb[last * dim..(last + 1) * dim];
-        let score = |i: usize| -> f32 {
-            let cos: f32 = q
-                .iter()
-                .zip(&emb[i * dim..(i + 1) * dim])
-                .map(|(a, b)| a * b)
-                .sum();
-            cos + nudge[i]
-        };
         // Would the cosine alone have ranked another item first?
+        let cos = |i: usize| cosine((&emb, dim), last, i);
         let top_cos = (0..d.items.len())
             .filter(|&i| i != last)
-            .max_by(|&a, &b| {
-                (score(a) - 0.04 * count[a].ln_1p())
-                    .total_cmp(&(score(b) - 0.04 * count[b].ln_1p()))
-            })
+            .max_by(|&a, &b| cos(a).total_cmp(&cos(b)))
             .unwrap();
         nudged += usize::from(top_cos != id_of[got[u][0].as_str().unwrap()]);
     }
@@ -2095,24 +2082,14 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
         bias: vec![0.0; dim],
     };
     let sha = map.save(best, &b.embeddings_sha256).unwrap();
-    let mut meta = card.clone();
-    let forced = genrec::eval::BlendChoice {
-        blend: genrec::eval::Blend {
-            weights: [0.0, 1.0, 0.0, 0.0, 0.0],
-            k: 60.0,
-            text_nudge: 0.0,
-            unseen_only: false,
-        },
-        used: true,
-        rescorer: None,
+    let adapted_choice = genrec::eval::BlendChoice {
         text_adapter: Some(genrec::eval::adapter::AdapterChoice {
             gain: adapter.gain,
             file_sha256: Some(sha),
         }),
-        ..b.clone()
+        ..forced([0.0, 1.0, 0.0, 0.0, 0.0], 0.0, false)
     };
-    meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
-    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    store(adapted_choice.clone(), None);
     let adapted = items(&recommend("ad.jsonl", &rerank));
     text_lists_by_brute_force(
         &adapted,
@@ -2129,7 +2106,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     genrec::eval::adapter::TextAdapter::identity(dim)
         .save(best, &b.embeddings_sha256)
         .unwrap();
-    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    store(adapted_choice, None);
     let out = genrec(&[
         "recommend",
         "--checkpoint",
@@ -2192,24 +2169,9 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     same_lists(&items(&gen_only), &items(&lambda), "the λ-reranking's");
     assert_ne!(items(&lambda), items(&sasrec));
     // With λ = 0 that is the generator's own (unfused) list.
-    let mut meta = card.clone();
-    let mut c = genrec::artifact::checkpoint::VerifierChoice::from_extra(&meta.extra).unwrap();
+    let mut c = genrec::artifact::checkpoint::VerifierChoice::from_extra(&card.extra).unwrap();
     c.lambda = 0.0;
-    let forced = genrec::eval::BlendChoice {
-        blend: genrec::eval::Blend {
-            weights: [1.0, 0.0, 0.0, 0.0, 0.0],
-            k: 60.0,
-            text_nudge: 0.0,
-            unseen_only: false,
-        },
-        used: true,
-        rescorer: None,
-        text_adapter: None,
-        ..b.clone()
-    };
-    meta.extra = c.to_extra();
-    meta.extra[genrec::eval::BlendChoice::KEY] = serde_json::to_value(&forced).unwrap();
-    genrec::artifact::checkpoint::save_meta(best, &meta).unwrap();
+    store(forced([1.0, 0.0, 0.0, 0.0, 0.0], 0.0, false), Some(c));
     let plain = recommend("plain.jsonl", &["--no-text-fusion", "--beam", "20"]);
     same_lists(
         &items(&recommend("g0.jsonl", &rerank)),
@@ -2228,23 +2190,10 @@ fn text_lists_by_brute_force(
     (emb, dim): (&[f32], usize),
     bias: &[f32],
 ) {
-    let id_of: std::collections::HashMap<&str, usize> = d
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (it.original_id.as_str(), i))
-        .collect();
+    let id_of = internal_ids(d);
     for (u, (g, h)) in got.iter().zip(&d.test).enumerate() {
         let last = *h.history.last().unwrap() as usize;
-        let q = &emb[last * dim..(last + 1) * dim];
-        let score = |i: usize| -> f32 {
-            let cos: f32 = q
-                .iter()
-                .zip(&emb[i * dim..(i + 1) * dim])
-                .map(|(a, b)| a * b)
-                .sum();
-            cos + bias[i]
-        };
+        let score = |i: usize| cosine((emb, dim), last, i) + bias[i];
         let mut all: Vec<f32> = (0..d.items.len())
             .filter(|&i| i != last)
             .map(score)
@@ -2264,6 +2213,25 @@ fn text_lists_by_brute_force(
             );
         }
     }
+}
+
+/// Each item's internal id by its original id.
+fn internal_ids(d: &genrec::data::Dataset) -> std::collections::HashMap<&str, usize> {
+    d.items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.original_id.as_str(), i))
+        .collect()
+}
+
+/// The inner product of items `a` and `b` in `emb` (`[N, dim]`): their
+/// cosine when the rows are L2-normalised.
+fn cosine((emb, dim): (&[f32], usize), a: usize, b: usize) -> f32 {
+    emb[a * dim..(a + 1) * dim]
+        .iter()
+        .zip(&emb[b * dim..(b + 1) * dim])
+        .map(|(x, y)| x * y)
+        .sum()
 }
 
 /// Asserts that two runs' per-user lists are the same, naming the first user that differs.

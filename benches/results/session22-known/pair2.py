@@ -1,20 +1,7 @@
-"""Paired NDCG@10 and Recall@10 of two recommend outputs on one split: pair2.py SAMPLE SPLIT NEW OLD."""
-import json, sys, numpy as np
-k, sp, fa, fb = sys.argv[1:5]; base = f"/work/main/runs/{k}"
-ids = [json.loads(l) for l in open(f"{base}/ds/items.jsonl")]
-key = [kk for kk in ids[0] if kk not in ("id", "text")][0]
-orig = {i["id"]: i[key] for i in ids}
-held = [json.loads(l) for l in open(f"{base}/ds/{sp}.jsonl")]
-def nd(f):
-    rows = {json.loads(l)["user"]: json.loads(l)["items"] for l in open(f"{base}/{f}")}
-    n, r = [], []
-    for h in held:
-        t = orig[h["target"]]; l = rows[h["user"]][:10]
-        n.append(1 / np.log2(l.index(t) + 2) if t in l else 0.0); r.append(float(t in l))
-    return np.array(n), np.array(r)
-(a, ra), (b, rb) = nd(fa), nd(fb)
-rng = np.random.default_rng(0); U = len(a)
-def ci(d):
-    m = [d[rng.integers(0, U, U)].mean() for _ in range(2000)]
-    return d.mean(), np.percentile(m, 2.5), np.percentile(m, 97.5)
-print(f"{k} {sp}: NDCG@10 {a.mean():.4f} vs {b.mean():.4f}: {'%+.4f [%+.4f, %+.4f]' % ci(a - b)}; Recall@10 {ra.mean():.4f} vs {rb.mean():.4f}: {'%+.4f [%+.4f, %+.4f]' % ci(ra - rb)}; identical users {np.mean(a == b):.3f}")
+"""Paired NDCG@10 and Recall@10 of two recommend outputs on one split: pair2.py SAMPLE SPLIT NEW OLD
+(the dataset runs/SAMPLE/ds, the outputs under runs/SAMPLE): benches/pair.py on that layout."""
+import os, subprocess, sys
+k, sp, new, old = sys.argv[1:5]
+base = f"/work/main/runs/{k}"
+pair = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../pair.py")
+sys.exit(subprocess.call([sys.executable, pair, f"{base}/ds", sp, f"{base}/{new}", f"{base}/{old}"]))

@@ -10,7 +10,7 @@ run() { # name dataset_dir generator_dir run_name
     for sp in valid test; do $G recommend --checkpoint $ck/$rn --dataset $ds --index $ds/index --split $sp --output $ck-$sp.jsonl > $ck-$sp.log 2>&1 || echo "FAIL rec $name $arm $sp"; done
   done
   grep -h "text adapted" $S/ab-$name-B.log | sed 's/.*the text adapted/the text adapted/'
-  for sp in valid test; do $PY $S/pair.py $ds $sp $S/ab-$name-B-$sp.jsonl $S/ab-$name-A-$sp.jsonl; done
+  for sp in valid test; do $PY /work/main/benches/pair.py $ds $sp $S/ab-$name-B-$sp.jsonl $S/ab-$name-A-$sp.jsonl; done
 }
 R=/work/main/runs
 run drop $R/raw/ds-drop $R/raw/ck2-drop/ds-drop ds-drop
