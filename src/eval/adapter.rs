@@ -9,6 +9,7 @@
 //! next (the brand, the product type, the genre). The fitting is training
 //! code (`trainer::text_adapter`); this is what inference reads: the map,
 //! applied, stored beside the verifier that chose it.
+use crate::embed::bert::l2_normalize;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -79,7 +80,7 @@ impl TextAdapter {
         let mut out = Vec::with_capacity(emb.len());
         for rows in emb.chunks(ROWS_PER_PASS * self.dim) {
             let x = Tensor::from_slice(rows).view([-1, d]);
-            let y = normalise(&(x.matmul(&w.tr()) + &b));
+            let y = l2_normalize(&(x.matmul(&w.tr()) + &b));
             out.extend(Vec::<f32>::try_from(y.flatten(0, -1)).expect("f32 rows"));
         }
         out
@@ -97,9 +98,8 @@ impl TextAdapter {
             ("bias".to_string(), Tensor::from_slice(&self.bias)),
         ];
         let meta = BTreeMap::from([("embeddings_sha256".to_string(), embeddings_sha256.into())]);
-        let path = dir.join(ADAPTER_FILE);
-        crate::util::st::write(&path, &tensors, &meta)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::input(&path, None, e.to_string()))?;
+        let bytes = crate::util::st::to_bytes(&tensors, &meta)?;
+        crate::util::fsx::write_atomic(&dir.join(ADAPTER_FILE), &bytes)?;
         Ok(crate::util::hash::sha256_hex(&bytes))
     }
 
@@ -141,13 +141,6 @@ impl TextAdapter {
             bias: flat(bias),
         })
     }
-}
-
-/// Each row divided by its L2 norm.
-pub fn normalise(x: &Tensor) -> Tensor {
-    x / x
-        .norm_scalaropt_dim(2, [-1].as_slice(), true)
-        .clamp_min(1e-12)
 }
 
 #[cfg(test)]

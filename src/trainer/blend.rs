@@ -155,13 +155,9 @@ pub fn choose_and_store_blend(
         progress.finish();
     }
     blend.text_adapter = match adapter {
-        Some((gain, Some(a))) => Some(AdapterChoice {
+        Some((gain, a)) => Some(AdapterChoice {
             gain,
-            file_sha256: Some(a.save(dir, nn.sha256())?),
-        }),
-        Some((gain, None)) => Some(AdapterChoice {
-            gain,
-            file_sha256: None,
+            file_sha256: a.map(|a| a.save(dir, nn.sha256())).transpose()?,
         }),
         None => None,
     };
@@ -191,12 +187,15 @@ fn adapt_text(
         return Ok((nn, None));
     }
     let (emb, dim) = nn.embeddings();
-    let pairs = next_item_pairs(known).len();
+    let pairs = next_item_pairs(known);
     progress.start(
         0,
-        &format!("fitting the text adapter on {pairs} pairs of consecutive training items"),
+        &format!(
+            "fitting the text adapter on {} pairs of consecutive training items",
+            pairs.len()
+        ),
     );
-    let adapter = fit_text_adapter(emb, dim, known, AdapterParams::new(t.cfg.run.seed))?;
+    let adapter = fit_text_adapter(emb, dim, pairs, AdapterParams::new(t.cfg.run.seed))?;
     let mut adapted = nn.with_embeddings(adapter.apply(emb))?;
     progress.finish();
     let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();

@@ -7,8 +7,9 @@
 //! pairs are shuffled by a seeded generator and nothing reads libtorch's
 //! global one.
 use crate::data::dataset::TrainSequence;
+use crate::embed::bert::l2_normalize;
 use crate::error::{Error, Result};
-use crate::eval::adapter::{normalise, TextAdapter};
+use crate::eval::adapter::TextAdapter;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
@@ -67,16 +68,15 @@ pub fn next_item_pairs(sequences: &[TrainSequence]) -> Vec<(u32, u32)> {
 }
 
 /// The adapter fitted over `emb` (`[N, dim]` row-major, L2-normalised) on
-/// the next-item pairs of `sequences`; the identity when there are fewer
-/// than two pairs.
+/// `pairs` (item, the item taken after it: [`next_item_pairs`]); the
+/// identity when there are fewer than two pairs.
 pub fn fit_text_adapter(
     emb: &[f32],
     dim: usize,
-    sequences: &[TrainSequence],
+    mut pairs: Vec<(u32, u32)>,
     p: AdapterParams,
 ) -> Result<TextAdapter> {
     let p = p.check()?;
-    let mut pairs = next_item_pairs(sequences);
     if pairs.len() < 2 {
         return Ok(TextAdapter::identity(dim));
     }
@@ -91,11 +91,12 @@ pub fn fit_text_adapter(
     let mut opt = nn::AdamW::default()
         .build(&vs, p.lr)
         .map_err(|e| Error::Other(format!("text adapter: {e}")))?;
-    let map = |x: &Tensor| normalise(&(x.matmul(&w.tr()) + &b));
+    let map = |x: &Tensor| l2_normalize(&(x.matmul(&w.tr()) + &b));
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(p.seed ^ 0x7e47_ada9);
     let per_epoch = pairs.len() / batch;
     let steps = (p.epochs * per_epoch).min(p.max_steps);
-    let not_self = eye_mask(batch as i64).logical_not();
+    let not_self = Tensor::eye(batch as i64, (Kind::Bool, tch::Device::Cpu)).logical_not();
+    let target = Tensor::arange(batch as i64, (Kind::Int64, tch::Device::Cpu));
     for step in 0..steps {
         if step % per_epoch == 0 {
             pairs.shuffle(&mut rng);
@@ -115,7 +116,6 @@ pub fn fit_text_adapter(
             .logical_or(&ib.unsqueeze(1).eq_tensor(&ib.unsqueeze(0))))
         .logical_and(&not_self);
         let logits = logits.masked_fill(&twice, -1e4);
-        let target = Tensor::arange(batch as i64, (Kind::Int64, tch::Device::Cpu));
         let loss = (logits.cross_entropy_for_logits(&target)
             + logits.tr().cross_entropy_for_logits(&target))
             / 2.0;
@@ -127,11 +127,6 @@ pub fn fit_text_adapter(
         weight: flat(&w),
         bias: flat(&b),
     })
-}
-
-/// `[n, n]`: true on the diagonal.
-fn eye_mask(n: i64) -> Tensor {
-    Tensor::eye(n, (Kind::Bool, tch::Device::Cpu))
 }
 
 #[cfg(test)]
@@ -157,7 +152,7 @@ mod tests {
     /// 40 items at random unit vectors (in 64 dimensions, so that a linear
     /// map can place them anywhere); item `i` is always followed by item
     /// `(i + 1) % 40`, which its text says nothing of.
-    fn ring() -> (Vec<f32>, usize, Vec<TrainSequence>) {
+    fn ring() -> (Vec<f32>, usize, Vec<(u32, u32)>) {
         let (n, dim) = (40usize, 64usize);
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
         let raw: Vec<f32> = (0..n * dim)
@@ -168,7 +163,7 @@ mod tests {
             .map(|k| (0..12).map(|j| ((k * 7 + j) % n) as u32).collect())
             .collect();
         let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
-        (emb, dim, seqs(&refs))
+        (emb, dim, next_item_pairs(&seqs(&refs)))
     }
 
     /// How many items have their successor among their two nearest other
@@ -197,12 +192,12 @@ mod tests {
             lr: 1e-2,
             ..AdapterParams::new(1)
         };
-        let a = fit_text_adapter(&emb, dim, &s, p).unwrap();
+        let a = fit_text_adapter(&emb, dim, s.clone(), p).unwrap();
         let after = successors_nearest(&a.apply(&emb), dim);
         assert!(before <= 6 && after >= 36, "{before} → {after} of 40");
         // The same seed, the same map (to rounding: BLAS may sum in another
         // order while other tests hold its threads).
-        let again = fit_text_adapter(&emb, dim, &s, p).unwrap();
+        let again = fit_text_adapter(&emb, dim, s.clone(), p).unwrap();
         let most = |x: &[f32], y: &[f32]| {
             x.iter()
                 .zip(y)
@@ -211,19 +206,19 @@ mod tests {
         };
         assert!(most(&again.weight, &a.weight) < 1e-4 && most(&again.bias, &a.bias) < 1e-4);
         // Another seed shuffles the pairs otherwise.
-        let other = fit_text_adapter(&emb, dim, &s, AdapterParams { seed: 2, ..p }).unwrap();
+        let other = fit_text_adapter(&emb, dim, s, AdapterParams { seed: 2, ..p }).unwrap();
         assert!(most(&other.weight, &a.weight) > 1e-4);
     }
 
     #[test]
     fn too_few_pairs_give_the_identity_and_bad_settings_are_refused() {
         let (emb, dim, _) = ring();
-        let a = fit_text_adapter(&emb, dim, &seqs(&[&[1, 2]]), AdapterParams::new(0)).unwrap();
+        let a = fit_text_adapter(&emb, dim, vec![(1, 2)], AdapterParams::new(0)).unwrap();
         assert_eq!(a, TextAdapter::identity(dim));
         let p = AdapterParams {
             batch: 1,
             ..AdapterParams::new(0)
         };
-        assert!(fit_text_adapter(&emb, dim, &seqs(&[&[1, 2, 3]]), p).is_err());
+        assert!(fit_text_adapter(&emb, dim, vec![(1, 2), (2, 3)], p).is_err());
     }
 }

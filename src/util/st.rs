@@ -102,11 +102,19 @@ pub fn write(
     tensors: &[(String, Tensor)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
+    write_atomic(path, &to_bytes(tensors, metadata)?)
+}
+
+/// The file [`write`] writes, as bytes (for a caller that also hashes them).
+pub fn to_bytes(
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>> {
     let raw = raw_tensors(tensors)?;
     let views = views_of(&raw)?;
     let bytes = safetensors::tensor::serialize(views, None::<HashMap<String, String>>)
         .map_err(|e| Error::Other(e.to_string()))?;
-    write_atomic(path, &with_metadata(bytes, metadata)?)
+    with_metadata(bytes, metadata)
 }
 
 /// A tensor as the safetensors format holds it: name, little-endian bytes
