@@ -1844,6 +1844,10 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.valid_users, valid_users.min(20_000));
     assert!((b.blend.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(b.used, b.valid_gain.lo > 0.0);
+    // The pool: the generator's first 20 beams, `verify.blend_depth` items
+    // of every other source (the text neighbours reach it on ML-100K).
+    assert_eq!(b.beam_depth(), genrec::eval::BLEND_BEAMS);
+    assert_eq!(b.depth, genrec::eval::BLEND_DEPTH);
     // The rescoring is tried over a used blend, kept where it gained.
     assert_eq!(b.rescore_gain.is_some(), b.used);
     assert_eq!(

@@ -117,7 +117,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let n_gen = verifier
         .as_ref()
         .map_or(a.top_k, |v| {
-            v.top.max(v.blend.as_ref().map_or(0, |b| b.choice.depth))
+            v.top
+                .max(v.blend.as_ref().map_or(0, |b| b.choice.beam_depth()))
         })
         .max(text.as_ref().map_or(0, |t| t.0.depth));
     anyhow::ensure!(n_gen >= a.top_k, "--rerank-top must be at least --top-k");

@@ -374,24 +374,10 @@ impl TrainConfig {
             return bad("model sizes must be positive");
         }
         if self.run.task == TaskKind::Verify {
-            if self.verify.generator.as_os_str().is_empty() {
-                return bad(
-                    "verify.generator (the generator checkpoint) is required for the verifier",
-                );
-            }
-            if self.verify.rerank_top < 10 || self.verify.lambdas.is_empty() {
-                return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
-            }
             if self.data.hold_out_last > 0 {
                 return bad("data.hold_out_last is for generator runs: a verifier takes its held-out positions from verify.miner's");
             }
-            if self.verify.reader == VerifyReader::Text && self.verify.text_budget < 16 {
-                return bad("verify.text_budget must be at least 16 tokens");
-            }
-            if self.verify.reader == VerifyReader::Sequence && self.verify.sequence_max_epochs == 0
-            {
-                return bad("verify.sequence_max_epochs must be at least 1");
-            }
+            self.verify.check().map_err(Error::Config)?;
         }
         self.model.t5(1).check()
     }

@@ -74,6 +74,12 @@ pub struct VerifyConfig {
     /// training sequences (`eval::adapter`; it does only where they rank
     /// better on the validation users).
     pub text_adapter: bool,
+    /// Items each of the blend's sources besides the generator (whose
+    /// first `eval::BLEND_BEAMS` beams it reads) gives it per user: the text
+    /// neighbours, the verifier's own top items, the transitions and the
+    /// user's own items — the pool the fusion and the rescoring rank. The
+    /// blend's card keeps it, so inference reads as deep.
+    pub blend_depth: usize,
 }
 
 /// What the text reader's head reads (`verify.text_head`).
@@ -164,11 +170,33 @@ impl Default for VerifyConfig {
             text_head: TextHead::Candidate,
             sequence_max_epochs: 200,
             text_adapter: true,
+            blend_depth: crate::eval::BLEND_DEPTH,
         }
     }
 }
 
 impl VerifyConfig {
+    /// What a verifier run needs of the section, or what is wrong with it.
+    pub fn check(&self) -> Result<(), String> {
+        let bad = |m: &str| Err(m.to_string());
+        if self.generator.as_os_str().is_empty() {
+            return bad("verify.generator (the generator checkpoint) is required for the verifier");
+        }
+        if self.rerank_top < 10 || self.lambdas.is_empty() {
+            return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
+        }
+        if !(10..=500).contains(&self.blend_depth) {
+            return bad("verify.blend_depth (items each of the blend's sources gives it) must be between 10 and 500");
+        }
+        if self.reader == VerifyReader::Text && self.text_budget < 16 {
+            return bad("verify.text_budget must be at least 16 tokens");
+        }
+        if self.reader == VerifyReader::Sequence && self.sequence_max_epochs == 0 {
+            return bad("verify.sequence_max_epochs must be at least 1");
+        }
+        Ok(())
+    }
+
     /// The text reader's shape, when the verifier reads text.
     pub fn text_reader(&self) -> Option<ReaderShape> {
         (self.reader == VerifyReader::Text).then_some(ReaderShape {
@@ -185,5 +213,38 @@ impl VerifyConfig {
             VerifyObjective::Pairs => 1,
             VerifyObjective::Lists => 1 + self.hard_negatives + self.random_negatives,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verifier_section_out_of_range_says_which_setting() {
+        let ok = VerifyConfig {
+            generator: PathBuf::from("ck/g"),
+            ..VerifyConfig::default()
+        };
+        assert_eq!(ok.check(), Ok(()));
+        let e = VerifyConfig::default().check().unwrap_err();
+        assert!(e.contains("verify.generator"), "{e}");
+        for depth in [9, 501] {
+            let e = VerifyConfig {
+                blend_depth: depth,
+                ..ok.clone()
+            }
+            .check()
+            .unwrap_err();
+            assert!(e.contains("verify.blend_depth"), "{e}");
+        }
+        let e = VerifyConfig {
+            reader: VerifyReader::Sequence,
+            sequence_max_epochs: 0,
+            ..ok.clone()
+        }
+        .check()
+        .unwrap_err();
+        assert!(e.contains("sequence_max_epochs"), "{e}");
     }
 }

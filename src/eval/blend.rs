@@ -308,7 +308,11 @@ pub fn own_items_rule<'a>(
     (extra, rule)
 }
 
-/// Items each source gives the blend, per user.
+/// The generator's beams the blend reads per user (more when λ reranks more).
+pub const BLEND_BEAMS: usize = 20;
+/// Items every other source gives the blend per user by default
+/// (`verify.blend_depth`; 50 was no better on validation: benches/RESULTS.md,
+/// "A deeper pool for the blend").
 pub const BLEND_DEPTH: usize = 20;
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ pub mod text;
 pub mod transitions;
 
 pub use blend::{
-    first_kept, latest_first, own_items_rule, Blend, BLEND_DEPTH, BLEND_SOURCES, TEXT_NUDGES,
+    first_kept, latest_first, own_items_rule, Blend, BLEND_BEAMS, BLEND_DEPTH, BLEND_SOURCES,
+    TEXT_NUDGES,
 };
 pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};

@@ -56,8 +56,8 @@ impl Reranker {
 
     /// Each user's blended list, best `top` (the fused score as each hit's
     /// score), from the generator's candidates as [`Reranker::apply`]
-    /// reranked them (`reranked`, their first `depth`: the blend's, or `top`
-    /// when more are asked for), the text
+    /// reranked them (`reranked`, their first as many as the blend read,
+    /// or `top` when more are asked for), the text
     /// neighbours of the last item in `nn` (as [`blend_neighbours`](Self::blend_neighbours)
     /// gives them), the verifier's own top items, the transitions and the
     /// user's own items;
@@ -89,7 +89,7 @@ impl Reranker {
         let text = nn.search(histories, TextQuery::LAST, depth, extra, &keep)?;
         let next = b.transitions.top(histories, depth, &keep);
         let again = latest_first(histories, depth, &keep);
-        let beams = first_kept(&hit_items(reranked), depth, &keep);
+        let beams = first_kept(&hit_items(reranked), b.choice.beam_depth().max(top), &keep);
         let sources = [&beams, &text, &own, &next, &again].map(Vec::as_slice);
         Ok(Some(scored_hits(match &b.choice.rescorer {
             // The pool rescored by the weights learned on validation.

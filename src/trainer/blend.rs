@@ -20,7 +20,7 @@ use crate::eval::adapter::{AdapterChoice, TextAdapter};
 use crate::eval::blend::Pooled;
 use crate::eval::{
     choose_rescorer, first_kept, latest_first, own_items_rule, pool_features, popularity,
-    popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_DEPTH,
+    popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_BEAMS,
     TEXT_NUDGES,
 };
 use crate::eval::{paired_difference, Estimate, Protocol, TextNeighbours};
@@ -56,14 +56,15 @@ pub fn choose_and_store_blend(
     // `recommend --split valid` reads it.
     let known = t.ds.known(Known::Before(Split::Valid));
     let (mut nn, adapter) = adapt_text(t, nn, (&held, &known), progress)?;
-    let depth = BLEND_DEPTH.max(choice.rerank_top);
+    let blend_depth = t.cfg.verify.blend_depth;
+    let depth = BLEND_BEAMS.max(choice.rerank_top);
     let gen = t.generator(
         &generator.model,
         generator.meta.prompt(),
         t.cfg.eval.beam.max(depth),
     );
     progress.note(&format!(
-        "the blend: the generator's {BLEND_DEPTH} beams reranked by λ, the last item's {BLEND_DEPTH} text neighbours (by cosine, or nudged toward popular items: cos + β·ln(1 + count), β in {TEXT_NUDGES:?}), the verifier's own top {BLEND_DEPTH}, the {BLEND_DEPTH} items that most often followed the last ones in training and the user's own latest {BLEND_DEPTH}, on {} validation users",
+        "the blend: the generator's {BLEND_BEAMS} beams reranked by λ, the last item's {blend_depth} text neighbours (by cosine, or nudged toward popular items: cos + β·ln(1 + count), β in {TEXT_NUDGES:?}), the verifier's own top {blend_depth}, the {blend_depth} items that most often followed the last ones in training and the user's own latest {blend_depth}, on {} validation users",
         held.len()
     ));
     let queries: Vec<Query> = held.iter().map(Query::from).collect();
@@ -106,18 +107,18 @@ pub fn choose_and_store_blend(
         };
         let nn = biased.as_mut().unwrap_or(&mut nn);
         for (lists, (extra, keep)) in texts.iter_mut().zip(keeps) {
-            lists.push(nn.search(&histories, TextQuery::LAST, BLEND_DEPTH, extra, keep)?);
+            lists.push(nn.search(&histories, TextQuery::LAST, blend_depth, extra, keep)?);
         }
     }
     progress.inc(1);
     let transitions = Transitions::count(t.ds.items.len(), &known);
     let sources = keeps.map(|(extra, keep)| {
         (
-            first_kept(&rr, BLEND_DEPTH, keep),
-            verifier.own_top(&histories, (BLEND_DEPTH, extra), keep),
-            transitions.top(&histories, BLEND_DEPTH, keep),
+            first_kept(&rr, BLEND_BEAMS, keep),
+            verifier.own_top(&histories, (blend_depth, extra), keep),
+            transitions.top(&histories, blend_depth, keep),
             // Empty where the own items are left out.
-            latest_first(&histories, BLEND_DEPTH, keep),
+            latest_first(&histories, blend_depth, keep),
         )
     });
     progress.inc(1);

@@ -156,7 +156,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let keep_beams = a.text_fusion || stored.is_some();
     let blend_depth = blend
         .and_then(|r| r.blend.as_ref())
-        .map_or(0, |b| b.choice.depth);
+        .map_or(0, |b| b.choice.beam_depth());
     let fused_depth = if keep_beams { FUSION_BEAMS } else { 0 };
     let n_gen = verifier
         .as_ref()

@@ -32,8 +32,12 @@ pub struct BlendLists<'a> {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlendChoice {
     pub blend: Blend,
-    /// Items each source gave (each list's depth).
+    /// Items each source besides the generator gave (each list's depth).
     pub depth: usize,
+    /// The generator's beams the blend read; absent in cards written
+    /// when every source gave `depth` (read as `depth`).
+    #[serde(default)]
+    pub beams: Option<usize>,
     /// The embeddings file the text neighbours came from.
     pub embeddings_sha256: String,
     pub valid_users: usize,
@@ -81,7 +85,21 @@ pub struct BlendChoice {
     pub text_adapter: Option<super::adapter::AdapterChoice>,
 }
 
+/// The longest list of any user in these sources.
+fn deepest<'a>(sources: impl Iterator<Item = &'a UserLists>) -> usize {
+    sources
+        .flat_map(|s| s.iter())
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+}
+
 impl BlendChoice {
+    /// The generator's beams the blend reads per user.
+    pub fn beam_depth(&self) -> usize {
+        self.beams.unwrap_or(self.depth)
+    }
+
     /// The key of the choice in a verifier card's `extra` record.
     pub const KEY: &'static str = "blend";
 
@@ -208,17 +226,12 @@ impl BlendChoice {
         best_settings.truncate(10);
         BlendChoice {
             blend: chosen,
-            depth: lists
-                .iter()
-                .flat_map(|l| {
-                    [l.beams, l.own, l.next, l.history]
-                        .into_iter()
-                        .chain(l.texts.iter().copied())
-                })
-                .flat_map(|s| s.iter())
-                .map(Vec::len)
-                .max()
-                .unwrap_or(0),
+            depth: deepest(lists.iter().flat_map(|l| {
+                [l.own, l.next, l.history]
+                    .into_iter()
+                    .chain(l.texts.iter().copied())
+            })),
+            beams: Some(deepest(lists.iter().map(|l| l.beams))),
             embeddings_sha256: embeddings_sha256.to_owned(),
             valid_users: held.len(),
             valid_ndcg,

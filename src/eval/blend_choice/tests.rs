@@ -245,3 +245,29 @@ fn the_cross_fitted_fusion_ranks_each_half_by_the_setting_chosen_on_the_other() 
         .count();
     assert!(found >= 20, "{found} of 40 first");
 }
+
+#[test]
+fn the_card_keeps_the_beams_and_the_other_sources_depths_apart() {
+    let n = 40u32;
+    let targets: Vec<u32> = (0..n).map(|u| 1000 + u).collect();
+    // Three beams a user; five items from every other source.
+    let beams: Vec<Vec<u32>> = (0..n).map(|u| vec![u, u + 1, u + 2]).collect();
+    let five: Vec<Vec<u32>> = (0..n)
+        .map(|u| (0..5).map(|i| 500 + u + i).collect())
+        .collect();
+    let texts = [five.as_slice(); 4];
+    let l = BlendLists {
+        beams: &beams,
+        texts: &texts,
+        own: &five,
+        next: &five,
+        history: &five,
+    };
+    let c = choose(&targets, &l, &beams);
+    assert_eq!((c.beams, c.depth, c.beam_depth()), (Some(3), 5, 3));
+    // A card written before the two were apart read every source as deep.
+    let mut old = serde_json::to_value(&c).unwrap();
+    old.as_object_mut().unwrap().remove("beams");
+    let old: BlendChoice = serde_json::from_value(old).unwrap();
+    assert_eq!((old.beams, old.beam_depth()), (None, 5));
+}
