@@ -186,7 +186,7 @@ impl VerifyConfig {
             return bad("verify.rerank_top must be at least 10 and verify.lambdas non-empty");
         }
         if !(10..=500).contains(&self.blend_depth) {
-            return bad("verify.blend_depth (items each of the blend's sources gives it) must be between 10 and 500");
+            return bad("verify.blend_depth (items each of the blend's sources besides the generator gives it) must be between 10 and 500");
         }
         if self.reader == VerifyReader::Text && self.text_budget < 16 {
             return bad("verify.text_budget must be at least 16 tokens");
