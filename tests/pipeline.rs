@@ -1713,9 +1713,40 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
     )
     .unwrap();
     assert_eq!(card.valid, again.valid);
+    // Item vectors reading the text: trained anew, cached apart, saved as
+    // a plain SASRec the verifier opens.
+    let text = [&reader[..], &["--set", "verify.sequence_text=true"]].concat();
+    let (with_text, log) = train_tiny_verifier_logged(t.path(), "tiny-seq-text", &text);
+    assert!(log.contains("training SASRec"), "{log}");
+    let entries = std::fs::read_dir(ds.join("baselines")).unwrap().count();
+    assert_eq!(entries, 2);
+    let text_best = genrec::artifact::checkpoint::resolve(&with_text).unwrap();
+    let cached_text = cached_with_text(&ds.join("baselines"));
+    assert_eq!(
+        std::fs::read(cached_text.join("model.safetensors")).unwrap(),
+        std::fs::read(text_best.join("model.safetensors")).unwrap()
+    );
+    let n = genrec::data::Dataset::load(&ds).unwrap().items.len();
+    genrec::verify::sequence::SequenceVerifier::open(&text_best, n, tch::Device::Cpu).unwrap();
     evaluate_reranked(&ver, &t.path().join("eval"));
     the_blend_is_chosen_and_applied(&ds, &best, t.path());
     train_d_trains_and_links_the_verifier(&ds, t.path());
+}
+
+/// The one SASRec cache entry under `baselines` whose item vectors read
+/// text (its record names the embeddings' hash).
+fn cached_with_text(baselines: &Path) -> PathBuf {
+    let with: Vec<PathBuf> = std::fs::read_dir(baselines)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| {
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(d.join("meta.json")).unwrap()).unwrap();
+            meta["text_sha256"].is_string()
+        })
+        .collect();
+    assert_eq!(with.len(), 1, "{with:?}");
+    with[0].clone()
 }
 
 /// `genrec train -d` without `--task` trains the generator, then the

@@ -2,7 +2,7 @@
 //! training — SASRec — on a prepared dataset and reports its validation and
 //! test figures; `evaluate` then shows it beside the generator.
 use super::progress::Bar;
-use genrec::baseline::sasrec::{SasRecParams, Trained};
+use genrec::baseline::sasrec::{ItemText, SasRecParams, Trained};
 use genrec::data::{Dataset, Split};
 use genrec::eval::{self, Protocol};
 use std::path::PathBuf;
@@ -46,6 +46,12 @@ pub struct Args {
     /// Items per user in `--lists`.
     #[arg(long, default_value_t = 20)]
     pub top_k: usize,
+    /// Item vectors that also read the items' text: a learned projection of
+    /// the dataset's embeddings (`genrec embed`) added to the ID vectors, as
+    /// the sequence verifier trains by default (`verify.sequence_text`).
+    /// Without it, RecBole's SASRec: IDs alone, the rival `evaluate` shows.
+    #[arg(long)]
+    pub text: bool,
     #[command(flatten)]
     pub runtime: super::common::RuntimeArgs,
 }
@@ -62,9 +68,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         seed: a.seed.unwrap_or(d.seed),
         ..d
     };
-    let t = Trained::load_or_train(&a.dataset, &ds, &p, device, &Bar::new())?;
+    let nn = match a.text {
+        true => Some(eval::TextNeighbours::read(&a.dataset)?),
+        false => None,
+    };
+    let text = nn.as_ref().map(|nn| {
+        let (emb, dim) = nn.embeddings();
+        ItemText {
+            emb,
+            dim,
+            sha256: nn.sha256(),
+        }
+    });
+    let t = Trained::load_or_train(&a.dataset, &ds, &p, text, device, &Bar::new())?;
     println!(
-        "SASRec: best validation NDCG@10 {:.4} at epoch {} of {} ({:.0} s of training); cached in {}",
+        "SASRec{}: best validation NDCG@10 {:.4} at epoch {} of {} ({:.0} s of training); cached in {}",
+        if a.text { " (item vectors reading text)" } else { "" },
         t.meta.valid_ndcg_at_10,
         t.meta.best_epoch,
         t.meta.epochs,

@@ -70,6 +70,15 @@ pub struct VerifyConfig {
     /// The sequence reader's most SASRec epochs (it stops earlier when
     /// validation NDCG@10 has not improved for 10 epochs, RecBole's rule).
     pub sequence_max_epochs: usize,
+    /// Whether the sequence reader's item vectors also read the items' text
+    /// embeddings (a learned projection added to the ID vectors, UniSRec's
+    /// item representation; `model::sasrec::SasRec::with_text`): items seen
+    /// a few times start near the items that read alike. Where the dataset
+    /// has no embeddings of the index's, IDs alone (noted). Off by default
+    /// (session 30): SASRec alone gained much on sparse samples, the blend
+    /// over it nothing on validation, and with IDs alone the verifier is
+    /// the harness's SASRec, trained once for both.
+    pub sequence_text: bool,
     /// Whether the blend may read the text embeddings adapted to the
     /// training sequences (`eval::adapter`; it does only where they rank
     /// better on the validation users).
@@ -169,6 +178,7 @@ impl Default for VerifyConfig {
             text_frozen_layers: 5,
             text_head: TextHead::Candidate,
             sequence_max_epochs: 200,
+            sequence_text: false,
             text_adapter: true,
             blend_depth: crate::eval::BLEND_DEPTH,
         }

@@ -246,6 +246,11 @@ impl Reranker {
         let n = rec.ds.items.len();
         let blend = blend
             .map(|choice| -> Result<Blending> {
+                if let Some(r) = &choice.rescorer {
+                    r.check().map_err(|e| {
+                        Error::Mismatch(format!("{}: {e}; retrain the verifier", dir.display()))
+                    })?;
+                }
                 let known = rec.ds.known(spec.known);
                 let counts = crate::eval::popularity(&known, n);
                 let adapter = match choice

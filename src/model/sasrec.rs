@@ -5,7 +5,11 @@
 //! computed in the last layer: its keys and values cover every position, its
 //! queries, feed-forward and scores only the positions asked for — the same
 //! numbers as the full pass, at a fraction of the work when one position per
-//! window is needed (RecBole's one-target prefixes, ranking).
+//! window is needed (RecBole's one-target prefixes, ranking). Optionally the
+//! item vectors also read the items' text ([`SasRec::with_text`]: a learned
+//! projection of frozen text embeddings added to the ID vectors, as UniSRec's
+//! text-based item representations, Hou et al. 2022), folded back into a
+//! plain ID table after training ([`SasRec::bake`]).
 use crate::error::{Error, Result};
 use crate::model::dropout::dropout;
 use serde::{Deserialize, Serialize};
@@ -128,6 +132,13 @@ struct Layer {
     ff_norm: nn::LayerNorm,
 }
 
+/// Item vectors read from text: the frozen text embeddings `[N + 1, D]`
+/// (row 0, padding, zero) and their learned projection to `hidden`.
+struct TextItems {
+    emb: Tensor,
+    proj: nn::Linear,
+}
+
 /// The network. Item ids are shifted by one: 0 is padding.
 pub struct SasRec {
     pub p: SasRecParams,
@@ -135,6 +146,7 @@ pub struct SasRec {
     positions: nn::Embedding,
     norm: nn::LayerNorm,
     layers: Vec<Layer>,
+    text: Option<TextItems>,
 }
 
 impl SasRec {
@@ -190,7 +202,70 @@ impl SasRec {
             positions: nn::embedding(root / "positions", p.max_len as i64, p.hidden, emb),
             norm: ln(root / "norm"),
             layers,
+            text: None,
         }
+    }
+
+    /// SASRec whose item vectors are the ID vectors plus a learned linear
+    /// projection (no bias, initialised as the ID vectors are) of the items'
+    /// frozen text embeddings `text` `[n_items, D]` (item order): items that
+    /// read alike start alike, which a sparse catalogue's rare items need.
+    pub fn with_text(root: &nn::Path, n_items: usize, p: &SasRecParams, text: &Tensor) -> Self {
+        let (n, d) = text.size2().expect("[items, D]");
+        assert_eq!(n, n_items as i64, "a text embedding per item");
+        let mut m = Self::new(root, n_items, p);
+        let config = nn::LinearConfig {
+            ws_init: nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+            bs_init: None,
+            bias: false,
+        };
+        let emb = Tensor::cat(
+            &[
+                Tensor::zeros([1, d], (Kind::Float, root.device())),
+                text.to_kind(Kind::Float).to(root.device()),
+            ],
+            0,
+        );
+        m.text = Some(TextItems {
+            emb,
+            proj: nn::linear(root / "text_proj", d, p.hidden, config),
+        });
+        m
+    }
+
+    /// The item vectors `[N + 1, H]` (row 0: padding): the ID table, plus
+    /// the projected text when the model reads it.
+    pub fn item_table(&self) -> Tensor {
+        match &self.text {
+            None => self.items.ws.shallow_clone(),
+            Some(t) => &self.items.ws + t.proj.forward(&t.emb),
+        }
+    }
+
+    /// This network as a plain SASRec in a new store on `device`: the same
+    /// weights, the text folded into the ID table ([`item_table`](Self::item_table)),
+    /// so that inference reads no text and the same scores come out. `vs`:
+    /// the store this model's variables are in.
+    pub fn bake(&self, vs: &nn::VarStore, device: Device) -> (SasRec, nn::VarStore) {
+        let mut out = nn::VarStore::new(device);
+        let plain = SasRec::new(&out.root(), self.n_items(), &self.p);
+        let _g = tch::no_grad_guard();
+        let from = vs.variables();
+        for (name, mut v) in out.variables() {
+            v.copy_(&from[&name]);
+        }
+        let mut ws = plain.items.ws.shallow_clone();
+        ws.copy_(&self.item_table());
+        out.freeze();
+        (plain, out)
+    }
+
+    /// How many items the model ranks.
+    fn n_items(&self) -> usize {
+        self.items.ws.size()[0] as usize - 1
     }
 
     /// Sequence states at each one's last item: `seq` `[B, L]` (shifted ids,
@@ -217,9 +292,10 @@ impl SasRec {
         let (b, l) = seq.size2().expect("[B, L]");
         let dev = seq.device();
         let pos = Tensor::arange(l, (Kind::Int64, dev));
-        let mut h = self
-            .norm
-            .forward(&(self.items.forward(seq) + self.positions.forward(&pos)));
+        let mut h = self.norm.forward(
+            &(Tensor::embedding(&self.item_table(), seq, -1, false, false)
+                + self.positions.forward(&pos)),
+        );
         h = dropout(&h, self.p.dropout, train);
         let (last, below) = self.layers.split_last().expect("at least one layer");
         if !below.is_empty() {
@@ -299,7 +375,7 @@ impl SasRec {
 
     /// Scores of every item (shifted ids; column 0, padding, is −∞) `[B, N + 1]`.
     pub fn scores(&self, state: &Tensor) -> Tensor {
-        let s = state.matmul(&self.items.ws.tr());
+        let s = state.matmul(&self.item_table().tr());
         let _ = s.narrow(1, 0, 1).fill_(f64::NEG_INFINITY);
         s
     }

@@ -2,18 +2,20 @@
 //! [`crate::verify::sequence`]): SASRec trained as RecBole trains it (Kang &
 //! McAuley 2018; every prefix of every training sequence, cross-entropy over
 //! the full catalogue, the best epoch by validation NDCG@10) — the harness's
-//! SASRec baseline with the run's seed, so a SASRec the harness has already
-//! trained on this dataset with these parameters is taken from its cache
-//! rather than trained again. Its yes/no answers are then checked on the
+//! SASRec baseline with the run's seed, or with `verify.sequence_text` its
+//! item vectors also reading the items' text embeddings (UniSRec's item
+//! representation, Hou et al. 2022); either is taken from the dataset's
+//! cache when trained before. Its yes/no answers are then checked on the
 //! same validation questions as the other verifiers' (AUC against the
 //! generator's beams and against random items), the checkpoint is written
 //! (`best` and `latest` name it) and λ is chosen on validation.
 use super::blend::choose_and_store_blend;
+use super::fusion::index_neighbours;
 use super::verify_lambda::{choose_lambda, store_choice};
 use super::verify_task::VerifyTask;
 use super::Trainer;
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
-use crate::baseline::sasrec::{SasRecParams, Trained};
+use crate::baseline::sasrec::{ItemText, SasRecParams, Trained};
 use crate::error::{IoContext, Result};
 use crate::eval::BlendChoice;
 use crate::progress::Progress;
@@ -56,9 +58,28 @@ pub fn train_sequence_verifier(
         max_epochs: t.cfg.verify.sequence_max_epochs,
         ..SasRecParams::for_dataset(&t.ds)
     };
+    // The item vectors read the text where the index's embeddings are here.
+    let nn = match t.cfg.verify.sequence_text {
+        true => index_neighbours(t)
+            .inspect_err(|why| progress.note(&format!("SASRec reads item IDs alone: {why}")))
+            .ok(),
+        false => None,
+    };
+    let text = nn.as_ref().map(|nn| {
+        let (emb, dim) = nn.embeddings();
+        ItemText {
+            emb,
+            dim,
+            sha256: nn.sha256(),
+        }
+    });
     let Trained {
         model, vs, meta, ..
-    } = Trained::load_or_train(&t.cfg.data.dataset, &t.ds, &p, t.device, progress)?;
+    } = Trained::load_or_train(&t.cfg.data.dataset, &t.ds, &p, text, t.device, progress)?;
+    drop(nn);
+    if meta.text_sha256.is_some() {
+        progress.note("SASRec's item vectors read the items' text embeddings (verify.sequence_text), folded into its ID table");
+    }
     let verifier = SequenceVerifier::new(model, vs);
     let pairs = task.valid_pairs();
     let histories: Vec<&[u32]> = pairs.iter().map(|q| q.history).collect();

@@ -29,11 +29,14 @@ pub fn backward(states: &Tensor, items: &Tensor, targets: &Tensor, ignored: i64,
     }
     let counted = targets.ne(ignored).sum(Kind::Float);
     let cut = states.detach().set_requires_grad(true);
+    // The table is cut too: it may be computed (text read into it), and a
+    // computed graph can be backpropagated only once.
+    let table = items.detach().set_requires_grad(true);
     for start in (0..m).step_by(rows as usize) {
         let len = rows.min(m - start);
         let piece = cut
             .narrow(0, start, len)
-            .matmul(&items.tr())
+            .matmul(&table.tr())
             .cross_entropy_loss::<Tensor>(
                 &targets.narrow(0, start, len),
                 None,
@@ -44,6 +47,7 @@ pub fn backward(states: &Tensor, items: &Tensor, targets: &Tensor, ignored: i64,
             / &counted;
         piece.backward();
     }
+    (items * table.grad()).sum(Kind::Float).backward();
     (states * cut.grad()).sum(Kind::Float).backward();
 }
 
@@ -63,7 +67,18 @@ mod tests {
             ..SasRecParams::default()
         };
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = SasRec::new(&vs.root(), 40, &p);
+        pieces_match_one(&SasRec::new(&vs.root(), 40, &p), &vs, &["items.weight"]);
+        // Item vectors that read text: the table is computed, not a leaf.
+        let text = Tensor::randn([40, 12], (tch::Kind::Float, Device::Cpu));
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = SasRec::with_text(&vs.root(), 40, &p, &text);
+        pieces_match_one(&model, &vs, &["items.weight", "text_proj.weight"]);
+    }
+
+    /// Every variable's gradient is the same (to float sums' order) whether
+    /// the loss goes in one piece or in pieces, and those named `learn` get
+    /// some.
+    fn pieces_match_one(model: &SasRec, vs: &nn::VarStore, learn: &[&str]) {
         let ids: Vec<i64> = (0..54).map(|i| (i * 7 + 3) % 40 + 1).collect();
         let seq = Tensor::from_slice(&ids).view([6, 9]);
         let rows = Tensor::from_slice(&[0i64, 0, 1, 2, 3, 3, 4, 5, 5, 5, 1]);
@@ -76,7 +91,7 @@ mod tests {
                 v.zero_grad();
             }
             let states = model.states_at(&seq, &rows, &cols, false);
-            backward(&states, &model.items.ws, &targets, -100, max_logits);
+            backward(&states, &model.item_table(), &targets, -100, max_logits);
             let mut g: Vec<(String, Tensor)> = vs
                 .variables()
                 .into_iter()
@@ -95,15 +110,10 @@ mod tests {
                 .fold(0.0, f64::max)
         };
         let scale = largest(&whole);
-        let items = &whole
-            .iter()
-            .find(|(k, _)| k == "items.weight")
-            .expect("items")
-            .1;
-        assert!(
-            items.abs().max().double_value(&[]) > 0.0,
-            "the item table learns"
-        );
+        for name in learn {
+            let g = &whole.iter().find(|(k, _)| k == name).expect("a variable").1;
+            assert!(g.abs().max().double_value(&[]) > 0.0, "{name} learns");
+        }
         for ((k, a), (_, b)) in whole.iter().zip(&pieces) {
             let diff = (a - b).abs().max().double_value(&[]);
             assert!(

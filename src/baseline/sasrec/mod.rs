@@ -17,7 +17,13 @@
 //! of context (`SasRecParams::for_dataset`). A batch holds 2,048 targets, as
 //! RecBole's. Epochs run until
 //! validation NDCG@10 has not improved for `patience` epochs; the best
-//! epoch's weights are kept.
+//! epoch's weights are kept. Given the items' text embeddings ([`ItemText`])
+//! the item vectors also read them (`SasRec::with_text`: a learned projection
+//! added to the ID vectors, UniSRec's idea, Hou et al. 2022) — the sequence
+//! verifier's `verify.sequence_text`, `genrec baseline --text`; the
+//! harness's rival stays RecBole's ID-only SASRec.
+//! The text is folded into the ID table after training, so the cached
+//! model is a plain SASRec either way.
 mod loss;
 mod params;
 mod train;
@@ -55,27 +61,47 @@ pub struct Meta {
     pub train_seconds: f64,
     /// Validation NDCG@10 after each epoch.
     pub history: Vec<f64>,
+    /// The hash of the text embeddings the item vectors read (none: IDs
+    /// alone, as RecBole's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
 }
 
-/// Where the SASRec for these parameters on this dataset is cached.
-pub fn cache_dir(dataset_dir: &Path, ds: &Dataset, p: &SasRecParams) -> PathBuf {
+/// The items' text embeddings for SASRec's item vectors: `dim` floats per
+/// item in item order (L2-normalised), and their hash.
+#[derive(Clone, Copy)]
+pub struct ItemText<'a> {
+    pub emb: &'a [f32],
+    pub dim: usize,
+    pub sha256: &'a str,
+}
+
+/// Where the SASRec for these parameters (and text) on this dataset is cached.
+pub fn cache_dir(
+    dataset_dir: &Path,
+    ds: &Dataset,
+    p: &SasRecParams,
+    text: Option<ItemText>,
+) -> PathBuf {
     dataset_dir
         .join("baselines")
-        .join(format!("sasrec-{}", p.key(ds)))
+        .join(format!("sasrec-{}", p.key(ds, text.map(|t| t.sha256))))
 }
 
 impl Trained {
-    /// The cached model when there is one for these parameters and this
-    /// dataset, else trains one (and caches it).
+    /// The cached model when there is one for these parameters, this
+    /// dataset and this text (none: IDs alone), else trains one (and
+    /// caches it).
     pub fn load_or_train(
         dataset_dir: &Path,
         ds: &Dataset,
         p: &SasRecParams,
+        text: Option<ItemText>,
         device: Device,
         progress: &dyn Progress,
     ) -> Result<Self> {
         p.check()?;
-        let dir = cache_dir(dataset_dir, ds, p);
+        let dir = cache_dir(dataset_dir, ds, p, text);
         if dir.join("meta.json").exists() {
             let meta: Meta = serde_json::from_slice(
                 &std::fs::read(dir.join("meta.json"))
@@ -88,7 +114,10 @@ impl Trained {
                     format!("not a SASRec cache record: {e}"),
                 )
             })?;
-            if meta.params == *p && meta.dataset_content_sha256 == ds.manifest.content_sha256 {
+            if meta.params == *p
+                && meta.dataset_content_sha256 == ds.manifest.content_sha256
+                && meta.text_sha256.as_deref() == text.map(|t| t.sha256)
+            {
                 let mut vs = nn::VarStore::new(device);
                 let model = SasRec::new(&vs.root(), ds.items.len(), p);
                 vs.load(dir.join("model.safetensors")).map_err(|e| {
@@ -102,7 +131,7 @@ impl Trained {
                 });
             }
         }
-        let t = train(ds, p, device, progress)?;
+        let t = train(ds, p, text, device, progress)?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::input(&dir, None, e.to_string()))?;
         t.vs.save(dir.join("model.safetensors"))
             .map_err(|e| Error::input(dir.join("model.safetensors"), None, e.to_string()))?;

@@ -22,8 +22,10 @@ impl SasRecParams {
         Self { stride, ..d }
     }
 
-    /// The cache key: these parameters and the dataset's content.
-    pub(super) fn key(&self, ds: &Dataset) -> String {
+    /// The cache key: these parameters, the dataset's content and, when the
+    /// item vectors read text, the embeddings' hash (without text the key
+    /// is what it was before text could be read).
+    pub(super) fn key(&self, ds: &Dataset, text_sha256: Option<&str>) -> String {
         let mut h = Hasher::new();
         h.field(
             serde_json::to_string(self)
@@ -31,6 +33,10 @@ impl SasRecParams {
                 .as_bytes(),
         );
         h.field(ds.manifest.content_sha256.as_bytes());
+        if let Some(sha) = text_sha256 {
+            h.field(b"text");
+            h.field(sha.as_bytes());
+        }
         h.finish()[..16].to_string()
     }
 }

@@ -21,10 +21,13 @@ fn ndcg_at_10(model: &SasRec, held: &[HeldOut]) -> f64 {
     metrics::mean(&v)
 }
 
-/// Trains SASRec on the dataset's training sequences, validating after each epoch.
+/// Trains SASRec on the dataset's training sequences, validating after each
+/// epoch; with `text`, item vectors that read the items' text, folded into
+/// a plain SASRec's ID table at the end (`SasRec::bake`).
 pub fn train(
     ds: &Dataset,
     p: &SasRecParams,
+    text: Option<ItemText>,
     device: Device,
     progress: &dyn Progress,
 ) -> Result<Trained> {
@@ -32,7 +35,21 @@ pub fn train(
     let t0 = std::time::Instant::now();
     tch::manual_seed(p.seed as i64);
     let mut vs = nn::VarStore::new(device);
-    let model = SasRec::new(&vs.root(), ds.items.len(), p);
+    let n = ds.items.len();
+    let model = match text {
+        None => SasRec::new(&vs.root(), n, p),
+        Some(t) => {
+            if t.emb.len() != n * t.dim {
+                return Err(Error::Mismatch(format!(
+                    "sasrec: {} text embedding values for {n} items of {} dimensions",
+                    t.emb.len(),
+                    t.dim
+                )));
+            }
+            let emb = Tensor::from_slice(t.emb).view([n as i64, t.dim as i64]);
+            SasRec::with_text(&vs.root(), n, p, &emb)
+        }
+    };
     let mut opt = nn::Adam::default()
         .build(&vs, p.lr)
         .map_err(|e| Error::Other(format!("sasrec: {e}")))?;
@@ -84,7 +101,7 @@ pub fn train(
             opt.zero_grad();
             loss::backward(
                 &states,
-                &model.items.ws,
+                &model.item_table(),
                 &at(&targets),
                 IGNORED,
                 loss::MAX_LOGITS,
@@ -121,6 +138,10 @@ pub fn train(
         }
     }
     vs.freeze();
+    let (model, vs) = match text {
+        Some(_) => model.bake(&vs, device),
+        None => (model, vs),
+    };
     let epochs = history.len();
     let meta = Meta {
         params: p.clone(),
@@ -130,6 +151,7 @@ pub fn train(
         valid_ndcg_at_10: best.0,
         train_seconds: t0.elapsed().as_secs_f64(),
         history,
+        text_sha256: text.map(|t| t.sha256.to_string()),
     };
     Ok(Trained {
         model,

@@ -290,6 +290,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     &ds_dir,
                     ds,
                     &SasRecParams::for_dataset(ds),
+                    None,
                     device,
                     &Bar::new(),
                 )?;

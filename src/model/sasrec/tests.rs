@@ -85,3 +85,62 @@ fn the_last_layer_on_asked_positions_equals_the_full_pass() {
         assert!((st - &all).abs().max().double_value(&[]) < 1e-5);
     }
 }
+
+#[test]
+fn text_read_into_the_item_vectors_folds_into_a_plain_table() {
+    let _rng = crate::runtime::global_rng_lock();
+    tch::manual_seed(11);
+    let p = SasRecParams {
+        max_len: 8,
+        ..Default::default()
+    };
+    let text = Tensor::randn([30, 6], (Kind::Float, Device::Cpu));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let m = SasRec::with_text(&vs.root(), 30, &p, &text);
+    let _g = tch::no_grad_guard();
+    // The table is the ID vectors plus the projected text; padding reads
+    // no text.
+    let proj = &vs.variables()["text_proj.weight"];
+    let want = &m.items.ws
+        + Tensor::cat(
+            &[text.zeros_like().narrow(0, 0, 1), text.shallow_clone()],
+            0,
+        )
+        .matmul(&proj.tr());
+    assert!((m.item_table() - &want).abs().max().double_value(&[]) < 1e-6);
+    let ids_alone = (m.item_table() - &m.items.ws).abs().max().double_value(&[]);
+    assert!(
+        ids_alone > 1e-3,
+        "the text moves the item vectors: {ids_alone}"
+    );
+    let hs: Vec<&[u32]> = vec![&[3, 4, 5], &[29], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]];
+    // Baked: a plain SASRec (no text variable) that scores as the text one.
+    let (plain, pvs) = m.bake(&vs, Device::Cpu);
+    assert!(plain.text.is_none());
+    assert!(!pvs.variables().contains_key("text_proj.weight"));
+    assert_eq!(pvs.variables().len() + 1, vs.variables().len());
+    let (a, b) = (m.next_item_scores(&hs), plain.next_item_scores(&hs));
+    assert!(
+        (a.narrow(1, 1, 30) - b.narrow(1, 1, 30))
+            .abs()
+            .max()
+            .double_value(&[])
+            < 1e-5
+    );
+    assert_eq!(m.top_items(&hs, 5, None), plain.top_items(&hs, 5, None));
+    // Saved and loaded as a plain SASRec, it is the same model.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.safetensors");
+    pvs.save(&f).unwrap();
+    let mut lvs = nn::VarStore::new(Device::Cpu);
+    let loaded = SasRec::new(&lvs.root(), 30, &p);
+    lvs.load(&f).unwrap();
+    assert!(
+        (loaded.next_item_scores(&hs) - plain.next_item_scores(&hs))
+            .abs()
+            .narrow(1, 1, 30)
+            .max()
+            .double_value(&[])
+            == 0.0
+    );
+}
