@@ -72,14 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         true => Some(eval::TextNeighbours::read(&a.dataset)?),
         false => None,
     };
-    let text = nn.as_ref().map(|nn| {
-        let (emb, dim) = nn.embeddings();
-        ItemText {
-            emb,
-            dim,
-            sha256: nn.sha256(),
-        }
-    });
+    let text = nn.as_ref().map(ItemText::of);
     let t = Trained::load_or_train(&a.dataset, &ds, &p, text, device, &Bar::new())?;
     println!(
         "SASRec{}: best validation NDCG@10 {:.4} at epoch {} of {} ({:.0} s of training); cached in {}",

@@ -2,16 +2,13 @@
 //! item of the five sources' lists) scored by a linear function of what is
 //! known of them — each source's rank, the item's popularity and its text
 //! cosine to the last item and to the history, how often it followed the
-//! last items, and the sequence verifier's log-probability of it as the
-//! next item — fitted on the validation
+//! last items — fitted on the validation
 //! users by the top-one softmax of ListNet (Cao et al. 2007: the target's
 //! probability among its user's pool), as a learning-to-rank stage over
 //! fused candidate lists. Where rank fusion sees only ranks, this sees how
 //! close a candidate's text is to what the user read, which no source's rank
-//! carries (the text neighbours rank by the last item alone), how
-//! strong a transition is, not only its place, and what the sequence
-//! model (SASRec) thinks of every candidate, not only of its own top
-//! items — the cross-source score of a stacked ranker. It is kept only when,
+//! carries (the text neighbours rank by the last item alone), and how
+//! strong a transition is, not only its place. It is kept only when,
 //! fitted on one half of the validation users and measured on the other
 //! (both ways), it beats the fusion weights chosen the same way with a
 //! paired interval above zero (`choose_rescorer`).
@@ -29,31 +26,20 @@ const PROFILE_ITEMS: usize = 10;
 /// The features of one candidate: four per source (five sources), then
 /// `ln(1 + count) / 10`, the cosine to the last item and to the mean of the
 /// last [`PROFILE_ITEMS`], and `ln(1 + c)` of how often it followed the
-/// last item and of its transition score (`Transitions::followed`), then
-/// the sequence verifier's `log P(next = item)` ([`NextLogP`]; session 30:
-/// a rescorer fitted before it has 25 weights and reads the first 25).
-pub const RESCORE_FEATURES: usize = 5 * 4 + 5 + 1;
-/// The features a rescorer stored before the verifier's log-probability
-/// was one (its weight is then 0).
-const FEATURES_BEFORE_LOG_P: usize = RESCORE_FEATURES - 1;
+/// last item and of its transition score (`Transitions::followed`).
+pub const RESCORE_FEATURES: usize = 5 * 4 + 5;
 /// The L2 penalty on the weights (the mean loss per user plus `λ‖w‖²`).
 const RIDGE: f64 = 1e-3;
 
-/// The sequence verifier's `log P(next item = c)` for each history's
-/// candidates (one list per history, in the candidates' order:
-/// `verify::sequence::SequenceVerifier::log_p`).
-pub type NextLogP<'a> = &'a dyn Fn(&[&[u32]], &[Vec<u32>]) -> Vec<Vec<f32>>;
-
 /// What the features read besides the lists: the catalogue's L2-normalised
-/// text embeddings (`dim` each), each item's count in what is known,
-/// the transitions counted there and the sequence verifier's scores.
+/// text embeddings (`dim` each), each item's count in what is known and
+/// the transitions counted there.
 #[derive(Clone, Copy)]
 pub struct ItemFacts<'a> {
     pub emb: &'a [f32],
     pub dim: usize,
     pub counts: &'a [f64],
     pub transitions: &'a Transitions,
-    pub next_log_p: NextLogP<'a>,
 }
 
 /// Each user's candidates and their features (`RESCORE_FEATURES` per
@@ -72,10 +58,6 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
         window: PROFILE_ITEMS,
         decay: 1.0,
     };
-    let candidates: Vec<Vec<u32>> = (0..histories.len())
-        .map(|u| pooled.user(u).0.to_vec())
-        .collect();
-    let log_p = (facts.next_log_p)(histories, &candidates);
     histories
         .iter()
         .enumerate()
@@ -101,7 +83,6 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
                 let (after_last, score) = facts.transitions.followed(h, it);
                 x.push(f64::from(after_last).ln_1p());
                 x.push(f64::from(score).ln_1p());
-                x.push(f64::from(log_p[u][c]));
             }
             Pool {
                 items: items.to_vec(),
@@ -111,14 +92,27 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
         .collect()
 }
 
-/// The fitted weights, one per feature ([`RESCORE_FEATURES`], or the first
-/// 25 of a card written before the verifier's log-probability was one).
+/// The fitted weights, one per feature.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rescorer {
     pub weights: Vec<f64>,
 }
 
-/// Each candidate's `x · w` in a pool; features past `w`'s end weigh 0.
+impl Rescorer {
+    /// Whether a stored rescorer reads the features computed here: one
+    /// weight per feature (a card edited by hand, or written by a genrec
+    /// with other features, is refused rather than read short).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match self.weights.len() {
+            RESCORE_FEATURES => Ok(()),
+            n => Err(format!(
+                "the rescorer has {n} weights; this genrec computes {RESCORE_FEATURES} features"
+            )),
+        }
+    }
+}
+
+/// Each candidate's `x · w` in a pool.
 fn scores(w: &[f64], p: &Pool) -> Vec<f64> {
     p.x.chunks(RESCORE_FEATURES)
         .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
@@ -126,19 +120,6 @@ fn scores(w: &[f64], p: &Pool) -> Vec<f64> {
 }
 
 impl Rescorer {
-    /// Whether a stored rescorer reads the features computed today: as many
-    /// weights as features, or as many as before the verifier's
-    /// log-probability was one.
-    pub fn check(&self) -> std::result::Result<(), String> {
-        let n = self.weights.len();
-        match n == RESCORE_FEATURES || n == FEATURES_BEFORE_LOG_P {
-            true => Ok(()),
-            false => Err(format!(
-                "the rescorer has {n} weights; this genrec computes {RESCORE_FEATURES} features (or reads {FEATURES_BEFORE_LOG_P} from an older card)"
-            )),
-        }
-    }
-
     /// Each user's best `top` candidates by `x · w`, with their scores;
     /// ties keep the pool's order.
     pub fn rank(&self, pools: &[Pool], top: usize) -> Vec<Vec<(u32, f64)>> {

@@ -95,13 +95,11 @@ impl Reranker {
             // The pool rescored by the weights learned on validation.
             Some(r) => {
                 let (emb, dim) = nn.embeddings();
-                let log_p = |h: &[&[u32]], c: &[Vec<u32>]| q.log_p(h, c);
                 let facts = ItemFacts {
                     emb,
                     dim,
                     counts: &b.counts,
                     transitions: &b.transitions,
-                    next_log_p: &log_p,
                 };
                 let pooled = Pooled::new(&sources);
                 r.rank(&pool_features(&pooled, histories, facts), top)

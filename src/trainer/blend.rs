@@ -140,13 +140,11 @@ pub fn choose_and_store_blend(
             "rescoring the blend's pool (fitted on each half of the users, measured on the other)",
         );
         let (emb, dim) = nn.embeddings();
-        let log_p = |h: &[&[u32]], c: &[Vec<u32>]| verifier.log_p(h, c);
         let facts = ItemFacts {
             emb,
             dim,
             counts: &counts,
             transitions: &transitions,
-            next_log_p: &log_p,
         };
         try_rescoring(
             &mut blend,

@@ -65,14 +65,7 @@ pub fn train_sequence_verifier(
             .ok(),
         false => None,
     };
-    let text = nn.as_ref().map(|nn| {
-        let (emb, dim) = nn.embeddings();
-        ItemText {
-            emb,
-            dim,
-            sha256: nn.sha256(),
-        }
-    });
+    let text = nn.as_ref().map(ItemText::of);
     let Trained {
         model, vs, meta, ..
     } = Trained::load_or_train(&t.cfg.data.dataset, &t.ds, &p, text, t.device, progress)?;

@@ -76,6 +76,18 @@ pub struct ItemText<'a> {
     pub sha256: &'a str,
 }
 
+impl<'a> ItemText<'a> {
+    /// The embeddings text neighbours search (the dataset's, normalised).
+    pub fn of(nn: &'a crate::eval::TextNeighbours) -> Self {
+        let (emb, dim) = nn.embeddings();
+        ItemText {
+            emb,
+            dim,
+            sha256: nn.sha256(),
+        }
+    }
+}
+
 /// Where the SASRec for these parameters (and text) on this dataset is cached.
 pub fn cache_dir(
     dataset_dir: &Path,

@@ -339,7 +339,7 @@ impl BlendChoice {
             )
         }) + &self.rescore_gain.map_or(String::new(), |g| {
             format!(
-                "; rescored by ranks, popularity, text cosines, transition counts and the verifier's log-probability (fitted on half the users, measured on the other) against the weights: {:+.4} [{:+.4}, {:+.4}] → {}",
+                "; rescored by ranks, popularity, text cosines and transition counts (fitted on half the users, measured on the other) against the weights: {:+.4} [{:+.4}, {:+.4}] → {}",
                 g.mean,
                 g.lo,
                 g.hi,

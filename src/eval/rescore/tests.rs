@@ -15,20 +15,11 @@ fn the_features_of_a_pool_by_hand() {
         })
         .collect();
     let transitions = Transitions::count(3, &seqs);
-    // The verifier's log-probability: −1 − item / 4, read for the pool's
-    // items of the history it is given.
-    let log_p = |h: &[&[u32]], c: &[Vec<u32>]| {
-        assert_eq!(h, [&[0, 1][..]]);
-        c.iter()
-            .map(|l| l.iter().map(|&i| -1.0 - i as f32 / 4.0).collect())
-            .collect()
-    };
     let facts = ItemFacts {
         emb: &emb,
         dim: 2,
         counts: &counts,
         transitions: &transitions,
-        next_log_p: &log_p,
     };
     let beams = vec![vec![2]];
     let text = vec![vec![0, 2]];
@@ -49,7 +40,6 @@ fn the_features_of_a_pool_by_hand() {
     want.push((0.6 + 0.8) / 2f64.sqrt()); // cos(e2, (e0 + e1) / √2)
     want.push(4f64.ln()); // three times after the last item (1)
     want.push((1.0f64 + 3.0 + 0.5).ln()); // 3 after 1, 1 after 0 (weight 0.5)
-    want.push(-1.5); // the verifier's log-probability of item 2
     assert_eq!(want.len(), RESCORE_FEATURES);
     for (i, (g, w)) in x2.iter().zip(&want).enumerate() {
         assert!((g - w).abs() < 1e-6, "feature {i}: {g} against {w}");
@@ -61,33 +51,27 @@ fn the_features_of_a_pool_by_hand() {
     assert_eq!(x0[20], 0.0);
     assert!((x0[22] - 0.5f64.sqrt()).abs() < 1e-6);
     // Item 0 never came after item 1 or item 0.
-    assert_eq!(&x0[23..], [0.0, 0.0, -1.0]);
+    assert_eq!(&x0[23..], [0.0, 0.0]);
 }
 
 #[test]
-fn a_rescorer_from_before_the_verifiers_log_probability_reads_the_first_features() {
+fn a_stored_rescorer_must_weigh_every_feature() {
     let (pools, _) = synthetic(20, None, 3);
-    let old = Rescorer {
-        weights: (0..RESCORE_FEATURES - 1)
+    let r = Rescorer {
+        weights: (0..RESCORE_FEATURES)
             .map(|f| f as f64 / 7.0 - 1.0)
             .collect(),
     };
-    assert_eq!(old.check(), Ok(()));
-    let mut now = old.clone();
-    now.weights.push(0.0);
-    assert_eq!(now.check(), Ok(()));
-    assert_eq!(old.rank(&pools, 5), now.rank(&pools, 5));
-    // A weight on the new feature changes the ranking.
-    *now.weights.last_mut().unwrap() = 5.0;
-    assert_ne!(old.rank(&pools, 5), now.rank(&pools, 5));
-    let short = Rescorer {
-        weights: vec![0.0; RESCORE_FEATURES - 2],
-    };
-    let e = short.check().unwrap_err();
-    assert!(
-        e.contains(&format!("{} weights", RESCORE_FEATURES - 2)),
-        "{e}"
-    );
+    assert_eq!(r.check(), Ok(()));
+    assert_eq!(r.rank(&pools, 5).len(), 20);
+    for n in [RESCORE_FEATURES - 1, RESCORE_FEATURES + 1] {
+        let e = Rescorer {
+            weights: vec![0.0; n],
+        }
+        .check()
+        .unwrap_err();
+        assert!(e.contains(&format!("{n} weights")), "{e}");
+    }
 }
 
 /// `users` pools of 8 candidates with random features; the target is the
