@@ -286,14 +286,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 (eval::TRANSITIONS_NAME.into(), l, t.elapsed().as_secs_f64())
             }
             Baseline::Sasrec => {
-                let sr = SasRec::load_or_train(
-                    &ds_dir,
-                    ds,
-                    &SasRecParams::for_dataset(ds),
-                    None,
-                    device,
-                    &Bar::new(),
-                )?;
+                // RecBole's SASRec: item IDs alone (no text).
+                let p = SasRecParams::for_dataset(ds);
+                let sr = SasRec::load_or_train(&ds_dir, ds, &p, None, device, &Bar::new())?;
                 let t = Instant::now();
                 let l = sr.recommend(held, 10, a.decode.exclude_seen.then_some(seen.as_slice()));
                 let name = format!(
