@@ -245,13 +245,28 @@ impl SasRec {
         }
     }
 
+    /// The vectors of the items in `seq` (shifted ids): their rows of
+    /// [`item_table`](Self::item_table), only these items' text projected.
+    fn item_vectors(&self, seq: &Tensor) -> Tensor {
+        let ids = self.items.forward(seq);
+        match &self.text {
+            None => ids,
+            Some(t) => {
+                ids + t
+                    .proj
+                    .forward(&Tensor::embedding(&t.emb, seq, -1, false, false))
+            }
+        }
+    }
+
     /// This network as a plain SASRec in a new store on `device`: the same
     /// weights, the text folded into the ID table ([`item_table`](Self::item_table)),
     /// so that inference reads no text and the same scores come out. `vs`:
     /// the store this model's variables are in.
     pub fn bake(&self, vs: &nn::VarStore, device: Device) -> (SasRec, nn::VarStore) {
         let mut out = nn::VarStore::new(device);
-        let plain = SasRec::new(&out.root(), self.n_items(), &self.p);
+        let n_items = self.items.ws.size()[0] as usize - 1;
+        let plain = SasRec::new(&out.root(), n_items, &self.p);
         let _g = tch::no_grad_guard();
         let from = vs.variables();
         for (name, mut v) in out.variables() {
@@ -261,11 +276,6 @@ impl SasRec {
         ws.copy_(&self.item_table());
         out.freeze();
         (plain, out)
-    }
-
-    /// How many items the model ranks.
-    fn n_items(&self) -> usize {
-        self.items.ws.size()[0] as usize - 1
     }
 
     /// Sequence states at each one's last item: `seq` `[B, L]` (shifted ids,
@@ -292,10 +302,9 @@ impl SasRec {
         let (b, l) = seq.size2().expect("[B, L]");
         let dev = seq.device();
         let pos = Tensor::arange(l, (Kind::Int64, dev));
-        let mut h = self.norm.forward(
-            &(Tensor::embedding(&self.item_table(), seq, -1, false, false)
-                + self.positions.forward(&pos)),
-        );
+        let mut h = self
+            .norm
+            .forward(&(self.item_vectors(seq) + self.positions.forward(&pos)));
         h = dropout(&h, self.p.dropout, train);
         let (last, below) = self.layers.split_last().expect("at least one layer");
         if !below.is_empty() {
