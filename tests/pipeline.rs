@@ -265,6 +265,42 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
         r["metrics"]["ndcg@10"]["lo"].as_f64().unwrap() <= n
             && n <= r["metrics"]["ndcg@10"]["hi"].as_f64().unwrap()
     );
+    // Each row's NDCG@10 by the target's count and by the history's length:
+    // the groups hold every user once, and their user-weighted means are the
+    // row's mean over all users.
+    let rows = report["results"].as_array().unwrap();
+    let breakdowns = report["breakdowns"].as_array().unwrap();
+    assert_eq!(breakdowns.len(), 2);
+    for b in breakdowns {
+        let sizes: Vec<f64> = b["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g[1].as_f64().unwrap())
+            .collect();
+        assert_eq!(sizes.iter().sum::<f64>(), 943.0, "{b}");
+        assert_eq!(b["rows"].as_array().unwrap().len(), rows.len());
+        for (row, result) in b["rows"].as_array().unwrap().iter().zip(rows) {
+            assert_eq!(row[0], result["method"]);
+            let cells = row[1].as_array().unwrap();
+            let weighted: f64 = cells
+                .iter()
+                .zip(&sizes)
+                .map(|(c, n)| c["mean"].as_f64().unwrap() * n)
+                .sum();
+            let all = result["metrics"]["ndcg@10"]["mean"].as_f64().unwrap();
+            assert!(
+                (weighted / 943.0 - all).abs() < 1e-9,
+                "{row}: {weighted} vs {all}"
+            );
+        }
+    }
+    let md = std::fs::read_to_string(out.join("results-test.md")).unwrap();
+    assert!(
+        md.contains("NDCG@10 by how often the target was taken before")
+            && md.contains("NDCG@10 by the length of the user's history"),
+        "{md}"
+    );
     // Every baseline row carries its paired difference to the generator.
     let knn = &report["results"][2];
     assert_eq!(knn["paired"][0]["reference"], "genrec");

@@ -48,8 +48,9 @@ pub struct Args {
     pub top_k: usize,
     /// Item vectors that also read the items' text: a learned projection of
     /// the dataset's embeddings (`genrec embed`) added to the ID vectors, as
-    /// the sequence verifier trains by default (`verify.sequence_text`).
-    /// Without it, RecBole's SASRec: IDs alone, the rival `evaluate` shows.
+    /// the sequence verifier trains with `verify.sequence_text = true` (off
+    /// by default). Without it, RecBole's SASRec: IDs alone, the rival
+    /// `evaluate` shows and the verifier by default.
     #[arg(long)]
     pub text: bool,
     #[command(flatten)]

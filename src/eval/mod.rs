@@ -11,6 +11,7 @@ pub mod metrics;
 mod popular;
 pub mod rescore;
 pub mod sample;
+pub mod segments;
 mod table;
 pub mod text;
 pub mod transitions;

@@ -61,3 +61,17 @@ pub(super) fn against_rivals(
         .map(|(name, i)| eval::paired_difference(name, targets, lists, &others[*i], protocol))
         .collect()
 }
+
+/// The generator's paired difference to an earlier run's lists (`--compare`:
+/// its results file and its lists), if there is one.
+pub(super) fn against_earlier(
+    earlier: Option<&(&std::path::PathBuf, Vec<Vec<u32>>)>,
+    lists: &[Vec<u32>],
+    targets: &[u32],
+    protocol: &eval::Protocol,
+) -> Option<eval::Paired> {
+    earlier.map(|(c, e)| {
+        let name = format!("earlier run ({})", c.display());
+        eval::paired_difference(&name, targets, lists, e, protocol)
+    })
+}

@@ -12,7 +12,7 @@ mod report;
 
 use anyhow::Context;
 pub use baselines::Baseline;
-use compare::{against_rivals, earlier_lists};
+use compare::{against_earlier, against_rivals, earlier_lists};
 use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
 use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::{Known, Split};
@@ -223,15 +223,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         report::verifier_share(held.len(), secs, verify_secs);
     }
     let mut results: Vec<MethodResult> = vec![score("genrec", &lists, secs)];
-    if let Some((c, earlier)) = &earlier {
-        results[0].paired.push(eval::paired_difference(
-            &format!("earlier run ({})", c.display()),
-            &targets,
-            &lists,
-            earlier,
-            &protocol,
-        ));
-    }
+    let e = earlier.as_ref();
+    results[0]
+        .paired
+        .extend(against_earlier(e, &lists, &targets, &protocol));
     // Every other row's lists, for its paired difference to the generator.
     let mut other_lists: Vec<Vec<Vec<u32>>> = Vec::new();
     // The rows a user would otherwise pick (text-kNN, SASRec): the row of
@@ -425,6 +420,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
 
+    // Each row's NDCG@10 by the target's count and by the history's length.
+    let counts = eval::popularity(&known, n_items);
+    let rows = (
+        results.as_slice(),
+        (lists.as_slice(), other_lists.as_slice()),
+    );
+    let breakdowns = eval::segments::breakdowns(rows, held, &counts, &protocol);
     report::write(
         a.out.as_deref(),
         &report::Run {
@@ -439,7 +441,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             exclude_seen: a.decode.exclude_seen,
             default_row,
         },
-        &results,
+        (&results, &breakdowns),
         &recs,
     )?;
     Ok(())

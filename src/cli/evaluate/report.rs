@@ -4,7 +4,7 @@
 use anyhow::Context;
 use genrec::artifact::checkpoint::Loaded;
 use genrec::data::{Dataset, Split};
-use genrec::eval::{self, MethodResult, Protocol};
+use genrec::eval::{self, segments::Breakdown, MethodResult, Protocol};
 use std::path::Path;
 
 /// What the evaluation ran on.
@@ -27,11 +27,15 @@ pub(super) struct Run<'a> {
 pub(super) fn write(
     out: Option<&Path>,
     run: &Run,
-    results: &[MethodResult],
+    (results, breakdowns): (&[MethodResult], &[Breakdown]),
     recs: &[serde_json::Value],
 ) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| run.ck.dir.parent().unwrap_or(&run.ck.dir));
-    let table = eval::markdown_table(results);
+    let mut table = eval::markdown_table(results);
+    for b in breakdowns {
+        table.push('\n');
+        table.push_str(&b.markdown());
+    }
     let split = serde_json::to_value(run.split)?;
     let split = split.as_str().unwrap_or("test");
     let recs_name = format!("recs-{split}.jsonl");
@@ -40,6 +44,7 @@ pub(super) fn write(
         "beam": run.beam, "semantic_ids_sha256": run.codes_sha256,
         "dataset_content_sha256": run.ds.manifest.content_sha256, "lists": recs_name,
         "recommend_default": results[run.default_row].method, "results": results,
+        "breakdowns": breakdowns,
     });
     let name = format!("results-{split}");
     genrec::util::fsx::write_json(&out.join(format!("{name}.json")), &report)
