@@ -3,7 +3,7 @@
 # adaptw.py DATASET PASSES W OUT [decay: keep a d-pair with prob decay^(d-1)]
 import json, sys, os, shutil, random, numpy as np, torch
 from safetensors.numpy import load_file, save_file
-sys.path.insert(0, os.path.dirname(__file__)); from tknn import run as tknn_run
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "session28-adapter")); from tknn import run as tknn_run
 torch.manual_seed(0); random.seed(0); torch.set_num_threads(2)
 d = sys.argv[1]; EPOCHS = int(sys.argv[2]); W = int(sys.argv[3]); OUT = sys.argv[4]
 E = torch.tensor(load_file(f"{d}/embeddings.safetensors")["embeddings"]); E = torch.nn.functional.normalize(E, dim=1)

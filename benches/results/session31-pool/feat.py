@@ -5,6 +5,7 @@ feat.py DATASET_DIR POOLS.jsonl"""
 import json, sys, math, numpy as np, torch
 from collections import defaultdict, Counter
 torch.set_num_threads(2)
+import os; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); from listnet import cross_fitted, fit, ndcg, ci
 ds, pf = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(pf)]
 F = 25
@@ -27,10 +28,6 @@ def extra(r):
         out.append([math.log1p(rev), math.log1p(sym), math.log1p(hist_co)])
     return out
 P = max(len(r["items"]) for r in rows)
-def tensor(cols):
-    X = torch.zeros(len(rows), P, len(cols) if cols else F + 3, dtype=torch.float64)
-    return X
-base = np.array([r["x"] for r in rows], dtype=object)
 X = torch.zeros(len(rows), P, F + 3, dtype=torch.float64); M = torch.zeros(len(rows), P, dtype=torch.bool)
 for u, r in enumerate(rows):
     n = len(r["items"])
@@ -39,30 +36,8 @@ for u, r in enumerate(rows):
     M[u, :n] = True
 T = torch.tensor([r["items"].index(r["target"]) if r["target"] in r["items"] else -1 for r in rows])
 half = np.array([r["half"] for r in rows])
-def fit(users, cols):
-    users = [u for u in users if T[u] >= 0]
-    x = X[users][:, :, cols]; m = M[users]; t = T[users]
-    w = torch.zeros(len(cols), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w], max_iter=200, tolerance_grad=1e-10, history_size=20, line_search_fn="strong_wolfe")
-    def closure():
-        opt.zero_grad()
-        s = (x @ w).masked_fill(~m, -1e30)
-        loss = (torch.logsumexp(s, 1) - s.gather(1, t[:, None]).squeeze(1)).mean() + 1e-3 * (w * w).sum()
-        loss.backward(); return loss
-    opt.step(closure)
-    return w.detach()
 def ndcg_of(cols):
-    out = np.zeros(len(rows))
-    for f in (0, 1):
-        w = fit(np.where(half != f)[0], cols)
-        for u in np.where(half == f)[0]:
-            n = int(M[u].sum()); s = (X[u, :n, cols] @ w).numpy()
-            o = np.argsort(-s, kind="stable")[:10]; it = [rows[u]["items"][i] for i in o]
-            t = rows[u]["target"]; out[u] = 1 / math.log2(it.index(t) + 2) if t in it else 0
-    return out
-def ci(d):
-    rng = np.random.default_rng(0); bs = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(1000)]
-    return f"{d.mean():+.4f} [{np.quantile(bs,.025):+.4f}, {np.quantile(bs,.975):+.4f}]"
+    return cross_fitted(X[:, :, cols], M, T, half)
 fused = np.array([(1 / math.log2(r["fused"].index(r["target"]) + 2) if r["target"] in r["fused"][:10] else 0) for r in rows])
 b = ndcg_of(list(range(F)))
 print(ds, "fused", round(fused.mean(), 4), "25 features", round(b.mean(), 4), "vs fused", ci(b - fused))

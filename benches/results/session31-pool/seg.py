@@ -4,6 +4,7 @@ linear ListNet (ridge 1e-3) cross-fitted on the dump's halves, paired
 against the 25 features."""
 import json, sys, math, numpy as np, torch
 torch.set_num_threads(2)
+import os; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); from listnet import cross_fitted, fit, ndcg, ci
 rows = [json.loads(l) for l in open(sys.argv[1])]
 F = 25; P = max(len(r["items"]) for r in rows)
 def build(kind):
@@ -21,24 +22,7 @@ def build(kind):
 T = torch.tensor([r["items"].index(r["target"]) if r["target"] in r["items"] else -1 for r in rows])
 half = np.array([r["half"] for r in rows])
 def run(kind):
-    X, M = build(kind); G = X.shape[2]; out = np.zeros(len(rows))
-    for f in (0, 1):
-        us = [u for u in np.where(half != f)[0] if T[u] >= 0]
-        w = torch.zeros(G, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([w], max_iter=300, tolerance_grad=1e-10, history_size=20, line_search_fn="strong_wolfe")
-        def closure():
-            opt.zero_grad(); s = (X[us] @ w).masked_fill(~M[us], -1e30)
-            loss = (torch.logsumexp(s, 1) - s.gather(1, T[us][:, None]).squeeze(1)).mean() + 1e-3 * (w * w).sum()
-            loss.backward(); return loss
-        opt.step(closure)
-        with torch.no_grad():
-            for u in np.where(half == f)[0]:
-                n = int(M[u].sum()); sc = (X[u, :n] @ w).numpy(); o = list(np.argsort(-sc, kind="stable")[:10])
-                out[u] = 1 / math.log2(o.index(T[u].item()) + 2) if T[u] >= 0 and T[u].item() in o else 0
-    return out
-def ci(d):
-    rng = np.random.default_rng(0); bs = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(1000)]
-    return f"{d.mean():+.4f} [{np.quantile(bs,.025):+.4f}, {np.quantile(bs,.975):+.4f}]"
+    X, M = build(kind); return cross_fitted(X, M, T, half, max_iter=300)
 lens = np.array([len(r["history"]) for r in rows])
 print(sys.argv[1], "history length: share 1:", round((lens == 1).mean(), 3), ">=5:", round((lens >= 5).mean(), 3))
 b = run(None)

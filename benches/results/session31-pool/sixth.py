@@ -10,6 +10,7 @@ import json, sys, math, numpy as np, torch
 from collections import Counter, defaultdict
 from safetensors.numpy import load_file
 torch.set_num_threads(2)
+import os; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); from listnet import cross_fitted, ci
 ds, pf, ad = sys.argv[1:4]; WIN, DEC, DEPTH = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]); COLD = len(sys.argv) > 7
 rows = [json.loads(l) for l in open(pf)]
 E = load_file(f"{ds}/embeddings.safetensors")["embeddings"].astype(np.float32)
@@ -58,24 +59,7 @@ def run(cols):
         X[u, :len(use)] = torch.tensor(x[use][:, cols]); M[u, :len(use)] = True
         its = [items[c] for c in use]
         if rows[u]["target"] in its: T[u] = its.index(rows[u]["target"])
-    out = np.zeros(len(rows))
-    for f in (0, 1):
-        us = [u for u in np.where(half != f)[0] if T[u] >= 0]
-        w = torch.zeros(G, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([w], max_iter=200, tolerance_grad=1e-10, history_size=20, line_search_fn="strong_wolfe")
-        def closure():
-            opt.zero_grad(); s = (X[us] @ w).masked_fill(~M[us], -1e30)
-            loss = (torch.logsumexp(s, 1) - s.gather(1, T[us][:, None]).squeeze(1)).mean() + 1e-3 * (w * w).sum()
-            loss.backward(); return loss
-        opt.step(closure)
-        with torch.no_grad():
-            for u in np.where(half == f)[0]:
-                n = int(M[u].sum()); sc = (X[u, :n] @ w).numpy(); o = np.argsort(-sc, kind="stable")[:10]
-                out[u] = 1 / math.log2(list(o).index(T[u].item()) + 2) if T[u] >= 0 and T[u].item() in o else 0
-    return out
-def ci(d):
-    rng = np.random.default_rng(0); bs = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(1000)]
-    return f"{d.mean():+.4f} [{np.quantile(bs,.025):+.4f}, {np.quantile(bs,.975):+.4f}]"
+    return cross_fitted(X, M, T, half)
 fused = np.array([(1 / math.log2(r["fused"].index(r["target"]) + 2) if r["target"] in r["fused"][:10] else 0) for r in rows])
 b = run(list(range(25))); s6 = run(list(range(29 + 2 * COLD)))
 print(f"  fused {fused.mean():.4f}; rescored, 5 sources {b.mean():.4f} ({ci(b - fused)} over fused); 6 sources {s6.mean():.4f}: {ci(s6 - b)} over 5")
