@@ -29,8 +29,9 @@ use std::time::Instant;
 /// MRR, catalogue coverage and popularity bias, each with a bootstrap 95 %
 /// interval, for the checkpoint and for baselines on the same split
 /// (most-popular; nearest items by text embedding to the last history item).
-/// Writes JSON and a Markdown table. Refuses a checkpoint whose semantic-ID
-/// hash differs from the index.
+/// Writes JSON and Markdown: the table, then each row's NDCG@10 by how often
+/// the target was taken before (never: cold items) and by the history's
+/// length. Refuses a checkpoint whose semantic-ID hash differs from the index.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
