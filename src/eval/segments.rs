@@ -5,7 +5,7 @@
 //! NDCG@10 in every group (bootstrap 95 % intervals over the group's users).
 //! One mean over all users hides that a method can win on the popular
 //! targets and lose on the cold ones; these tables show it.
-use super::{estimate, ranks, Estimate, MethodResult, Protocol};
+use super::{estimate, ranks, Estimate, Protocol};
 use crate::data::HeldOut;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ const COUNT_BANDS: [(usize, &str); 5] = [
 ];
 /// The history's length in items.
 const LENGTH_BANDS: [(usize, &str); 5] =
-    [(0, "1"), (2, "2–4"), (5, "5–9"), (10, "10–49"), (50, "50+")];
+    [(1, "1"), (2, "2–4"), (5, "5–9"), (10, "10–49"), (50, "50+")];
 
 /// Users in groups: each user's group, and the groups' names.
 pub struct Grouping {
@@ -114,33 +114,21 @@ impl Grouping {
     }
 }
 
-/// `evaluate`'s rows: their results, and their per-user lists (the first
-/// row's, then every other's).
-pub type Rows<'a> = (&'a [MethodResult], (&'a [Vec<u32>], &'a [Vec<Vec<u32>>]));
-
-/// Each row's NDCG@10 by the target's count in what is known before the
-/// targets (`counts`, per item) and by the history's length: `rows` are
-/// `evaluate`'s results and their per-user lists (in the order of `held`),
-/// the first row's, then every other's.
+/// Each method's NDCG@10 (`methods`: names and per-user lists, in the
+/// order of `held`) by the target's count in what is known before the
+/// targets (`counts`, per item) and by the history's length.
 pub fn breakdowns(
-    (results, (first, others)): Rows,
+    methods: &[(&str, &[Vec<u32>])],
     held: &[HeldOut],
     counts: &[f64],
     protocol: &Protocol,
 ) -> [Breakdown; 2] {
-    assert_eq!(results.len(), others.len() + 1, "a list per row");
-    let lists = std::iter::once(first).chain(others.iter().map(Vec::as_slice));
-    let methods: Vec<(&str, &[Vec<u32>])> = results
-        .iter()
-        .map(|r| r.method.as_str())
-        .zip(lists)
-        .collect();
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     [
         Grouping::by_target_count(&targets, counts),
         Grouping::by_history_length(held),
     ]
-    .map(|g| g.breakdown(&methods, &targets, protocol))
+    .map(|g| g.breakdown(methods, &targets, protocol))
 }
 
 impl Breakdown {

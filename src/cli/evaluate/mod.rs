@@ -125,6 +125,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let n_items = ds.items.len();
     let pop = eval::popularity(&ds.train, n_items);
     let known = ds.known(Known::Before(a.split)); // what the counting rows count
+    let counts = eval::popularity(&known, n_items); // most-popular's, and the by-group tables'
     let mut seen = eval::seen_before(&known);
     if let Some(k) = &keep {
         seen = k.iter().map(|&i| std::mem::take(&mut seen[i])).collect();
@@ -257,7 +258,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let (name, l, row_secs) = match b {
             Baseline::Pop => {
                 let t = Instant::now();
-                let counts = eval::popularity(&known, n_items);
                 let l = eval::most_popular(&counts, held, &seen, &protocol, 10);
                 ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
             }
@@ -422,12 +422,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
 
     // Each row's NDCG@10 by the target's count and by the history's length.
-    let counts = eval::popularity(&known, n_items);
-    let rows = (
-        results.as_slice(),
-        (lists.as_slice(), other_lists.as_slice()),
-    );
-    let breakdowns = eval::segments::breakdowns(rows, held, &counts, &protocol);
+    let all_lists = std::iter::once(&lists).chain(&other_lists);
+    let names = results.iter().map(|r| r.method.as_str());
+    let rows: Vec<_> = names.zip(all_lists.map(Vec::as_slice)).collect();
+    let breakdowns = eval::segments::breakdowns(&rows, held, &counts, &protocol);
     report::write(
         a.out.as_deref(),
         &report::Run {
