@@ -35,16 +35,19 @@ type Keep<'a> = &'a dyn Fn(usize, u32) -> bool;
 
 /// Chooses the blend for `verifier` over `generator` (with the λ of
 /// `choice`) on a seeded sample of validation users and stores it in the
-/// verifier checkpoint `dir`'s card. `Ok(None)` with the reason noted when
-/// the dataset's embeddings are missing or not the index's.
+/// verifier checkpoint `dir`'s card. `read`: the index's text neighbours
+/// when the caller has read them already (else they are read here).
+/// `Ok(None)` with the reason noted when the dataset's embeddings are
+/// missing or not the index's.
 pub fn choose_and_store_blend(
     t: &Trainer,
     generator: &Loaded,
     (verifier, dir): (&SequenceVerifier, &Path),
     choice: &VerifierChoice,
+    read: Option<TextNeighbours>,
     progress: &dyn Progress,
 ) -> Result<Option<BlendChoice>> {
-    let nn = match index_neighbours(t) {
+    let nn = match read.map_or_else(|| index_neighbours(t), Ok) {
         Ok(nn) => nn,
         Err(why) => {
             progress.note(&format!("no blend: {why}"));

@@ -69,7 +69,6 @@ pub fn train_sequence_verifier(
     let Trained {
         model, vs, meta, ..
     } = Trained::load_or_train(&t.cfg.data.dataset, &t.ds, &p, text, t.device, progress)?;
-    drop(nn);
     if meta.text_sha256.is_some() {
         progress.note("SASRec's item vectors read the items' text embeddings (verify.sequence_text), folded into its ID table");
     }
@@ -112,7 +111,8 @@ pub fn train_sequence_verifier(
     checkpoint::point_to(&t.run_dir, &name, true)?;
     let choice = choose_lambda(t, generator, &verifier);
     store_choice(&dest, &choice)?;
-    let blend = choose_and_store_blend(t, generator, (&verifier, &dest), &choice, progress)?;
+    // The blend reads the same embeddings: read here already when SASRec read text.
+    let blend = choose_and_store_blend(t, generator, (&verifier, &dest), &choice, nn, progress)?;
     Ok(SequenceRun {
         checkpoint: dest,
         best_epoch: meta.best_epoch,
