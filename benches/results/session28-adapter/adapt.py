@@ -1,16 +1,17 @@
 # Contrastive adapter over frozen item embeddings: e' = normalize(e + MLP(e)) or W e, trained on (item, next) pairs.
+# adapt.py DATASET PASSES lin|mlp OUT [W]: with W (session 31), pairs (item, item d later) for every d <= W (default 1).
 import json, sys, math, time, random, os, shutil, numpy as np, torch
 from safetensors.numpy import load_file, save_file
-sys.path.insert(0, "/work/main/runs/s28"); from tknn import run as tknn_run
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); from tknn import run as tknn_run
 torch.manual_seed(0); random.seed(0); torch.set_num_threads(2)
-d = sys.argv[1]; EPOCHS = int(sys.argv[2]); KIND = sys.argv[3]; OUT = sys.argv[4]
+d = sys.argv[1]; EPOCHS = int(sys.argv[2]); KIND = sys.argv[3]; OUT = sys.argv[4]; W = int(sys.argv[5]) if len(sys.argv) > 5 else 1
 E = torch.tensor(load_file(f"{d}/embeddings.safetensors")["embeddings"]); E = torch.nn.functional.normalize(E, dim=1)
 n, D = E.shape
 seqs = [json.loads(l) for l in open(f"{d}/sequences.jsonl")]
 ctx = []
 try: ctx = [json.loads(l) for l in open(f"{d}/context.jsonl")]
 except FileNotFoundError: pass
-pairs = torch.tensor([(a, b) for t in [s["items"][:-2] for s in seqs] + [s["items"] for s in ctx] for a, b in zip(t, t[1:]) if a != b])
+pairs = torch.tensor([(t[i], t[i + k]) for t in [s["items"][:-2] for s in seqs] + [s["items"] for s in ctx] for k in range(1, W + 1) for i in range(len(t) - k) if t[i] != t[i + k]])
 if KIND == "lin":
     f = torch.nn.Linear(D, D); torch.nn.init.eye_(f.weight); torch.nn.init.zeros_(f.bias)
     g = lambda x: torch.nn.functional.normalize(f(x), dim=1); params = f.parameters()
