@@ -114,6 +114,31 @@ fn training_loss_falls_and_artifacts_are_written() {
     let again = run_tiny(t.path(), &["--max-steps", "30"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    weights_changed_since_training_are_refused(&latest, t.path());
+}
+
+/// The card records its weights' SHA-256; a checkpoint whose
+/// `model.safetensors` changed since is refused by loading and by `--resume`.
+fn weights_changed_since_training_are_refused(latest: &Path, run_root: &Path) {
+    use genrec::artifact::checkpoint;
+    let weights = latest.join("model.safetensors");
+    let card = checkpoint::load_meta(latest).unwrap();
+    assert_eq!(
+        card.weights.keys().collect::<Vec<_>>(),
+        ["model.safetensors"],
+        "the optimizer's moments are not the model"
+    );
+    let sha = genrec::util::hash::sha256_file(&weights).unwrap();
+    assert_eq!(card.weights["model.safetensors"], sha);
+    // One byte of the last tensor's data: still a well-formed file.
+    let mut bytes = std::fs::read(&weights).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&weights, &bytes).unwrap();
+    let e = checkpoint::load(latest, tch::Device::Cpu).err().unwrap();
+    let words = ["model.safetensors", "changed or replaced", &sha];
+    assert!(words.iter().all(|w| e.to_string().contains(w)), "{e}");
+    let o = run_tiny(run_root, &["--max-steps", "30", "--resume"]);
+    fails_naming(&o, &words);
 }
 
 #[test]
@@ -1767,6 +1792,64 @@ fn a_verifier_reading_the_sequence_is_sasrec_and_reranks() {
     evaluate_reranked(&ver, &t.path().join("eval"));
     the_blend_is_chosen_and_applied(&ds, &best, t.path());
     train_d_trains_and_links_the_verifier(&ds, t.path());
+    swapped_sasrec_weights_are_refused(&best, &text_best, &ds, &reader);
+}
+
+/// A sequence verifier whose `model.safetensors` is another SASRec's (same
+/// shapes: it would load) is refused by reranking, and a SASRec cache entry
+/// whose weights were swapped is refused rather than used.
+fn swapped_sasrec_weights_are_refused(best: &Path, other: &Path, ds: &Path, reader: &[&str]) {
+    let root = ds.parent().unwrap();
+    let swapped = root.join("swapped-verifier");
+    std::fs::create_dir_all(&swapped).unwrap();
+    for e in std::fs::read_dir(best).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, swapped.join(p.file_name().unwrap())).unwrap();
+    }
+    let weights = |d: &Path| d.join("model.safetensors");
+    std::fs::copy(weights(other), weights(&swapped)).unwrap();
+    let o = genrec(&[
+        "evaluate",
+        "--checkpoint",
+        tiny_checkpoint().to_str().unwrap(),
+        "--rerank",
+        swapped.to_str().unwrap(),
+        "--no-baselines",
+        "--threads",
+        "1",
+        "--out",
+        root.join("eval-swapped").to_str().unwrap(),
+    ]);
+    fails_naming(
+        &o,
+        &[
+            "swapped-verifier",
+            "model.safetensors",
+            "changed or replaced",
+        ],
+    );
+    // Every ID-only entry gets the text-reading SASRec's weights.
+    let cached = cached_with_text(&ds.join("baselines"));
+    for e in std::fs::read_dir(ds.join("baselines")).unwrap() {
+        let plain = e.unwrap().path();
+        if plain != cached {
+            std::fs::copy(weights(&cached), weights(&plain)).unwrap();
+        }
+    }
+    let generator = format!("verify.generator=\"{}\"", tiny_checkpoint().display());
+    let args = [
+        "--task",
+        "verify",
+        "--name",
+        "seq-swapped",
+        "--set",
+        &generator,
+    ];
+    let o = run_tiny(root, &[&args[..], reader].concat());
+    fails_naming(
+        &o,
+        &["baselines", "model.safetensors", "meta.json", "delete"],
+    );
 }
 
 /// The one SASRec cache entry under `baselines` whose item vectors read

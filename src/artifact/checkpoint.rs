@@ -26,6 +26,7 @@ use crate::prompt::PromptConfig;
 use crate::semantic_id::Vocab;
 use crate::util::fsx::{write_atomic, write_json, StagedDir};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
 
@@ -50,7 +51,7 @@ pub struct GenrecMeta {
     pub dataset_content_sha256: String,
     pub step: usize,
     /// Validation metrics at this step (name → value).
-    pub valid: std::collections::BTreeMap<String, f64>,
+    pub valid: BTreeMap<String, f64>,
     /// Task-specific extras (e.g. the verifier's λ).
     #[serde(default)]
     pub extra: serde_json::Value,
@@ -58,6 +59,13 @@ pub struct GenrecMeta {
     /// generator's weights); `--resume` refuses a run built from another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub built_from_sha256: Option<String>,
+    /// SHA-256 of each weights file of the checkpoint (`model.safetensors`,
+    /// a text reader's `head.safetensors`), filled by [`write_card`] and
+    /// checked whenever the checkpoint is loaded ([`check_weights`]): a
+    /// file changed or swapped since training is an error, not another
+    /// model used silently. Empty in cards written before it was recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weights: BTreeMap<String, String>,
 }
 
 /// What verifier training chose on validation, stored in its best
@@ -155,7 +163,7 @@ pub fn save(
     let tmp = staged.path("");
     hf::save_dir(parts.model, parts.vs, &tmp)?;
     parts.vocab.save(&staged.path("vocab.json"))?;
-    write_json(&staged.path("genrec.json"), parts.meta)?;
+    write_card(&tmp, parts.meta.clone())?;
     training_files(&tmp)?;
     staged.commit()?;
     point_to(run_dir, &name, is_best)?;
@@ -170,6 +178,56 @@ pub fn point_to(run_dir: &Path, name: &str, is_best: bool) -> Result<()> {
         write_atomic(&run_dir.join("best"), format!("{name}\n").as_bytes())?;
     }
     prune(run_dir)
+}
+
+/// The weights files a card records: every `*.safetensors` of the
+/// checkpoint but the optimizer's moments (training state, not the model).
+const UNHASHED: &str = "optimizer.safetensors";
+
+/// Writes `meta` as `dir/genrec.json`, recording the SHA-256 of the
+/// weights files already in `dir` (write the weights first).
+pub fn write_card(dir: &Path, mut meta: GenrecMeta) -> Result<()> {
+    meta.weights.clear();
+    for e in std::fs::read_dir(dir).at(dir)? {
+        let path = e.at(dir)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".safetensors") && name != UNHASHED {
+            let sha = crate::util::hash::sha256_file(&path)?;
+            meta.weights.insert(name.to_owned(), sha);
+        }
+    }
+    write_json(&dir.join("genrec.json"), &meta)
+}
+
+/// Checks the weights files of checkpoint `dir` against the hashes its card
+/// records; `hashed` gives files whose hash the caller has already taken
+/// (name, SHA-256). Cards without hashes (written before they were
+/// recorded) pass.
+pub fn check_weights(dir: &Path, meta: &GenrecMeta, hashed: &[(&str, &str)]) -> Result<()> {
+    for (name, want) in &meta.weights {
+        let path = dir.join(name);
+        let got = match hashed.iter().find(|(n, _)| n == name) {
+            Some((_, sha)) => (*sha).to_owned(),
+            None => crate::util::hash::sha256_file(&path)?,
+        };
+        if &got != want {
+            return Err(Error::Mismatch(format!(
+                "{}: SHA-256 {got} is not the {want} its genrec.json recorded when the \
+                 checkpoint was written; the file was changed or replaced since — restore \
+                 it or train the checkpoint again",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `model.safetensors` of checkpoint `dir`, read once and checked
+/// against its card (what `--resume` continues from).
+pub fn read_weights(dir: &Path) -> Result<crate::util::st::StFile> {
+    let (file, sha) = crate::util::st::StFile::read_with_sha256(&dir.join("model.safetensors"))?;
+    check_weights(dir, &load_meta(dir)?, &[("model.safetensors", &sha)])?;
+    Ok(file)
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
@@ -253,7 +311,8 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
         )));
     }
     let vocab = Vocab::load(&dir.join("vocab.json"))?;
-    let (model, vs, weights_sha256) = hf::load_dir_hashed(&dir, device)?;
+    let accept = |sha: &str| check_weights(&dir, &meta, &[("model.safetensors", sha)]);
+    let (model, vs, weights_sha256) = hf::load_dir_hashed(&dir, device, &accept)?;
     if model.config.vocab_size != i64::from(vocab.size()) {
         return Err(Error::Mismatch(format!(
             "{}: model vocabulary {} ≠ vocab.json {}",

@@ -205,6 +205,7 @@ impl Reranker {
                 dir.display()
             )));
         }
+        checkpoint::check_weights(&dir, &meta, &[])?;
         let reader = match meta.verify_reader().unwrap_or_default() {
             VerifyReader::Ids => {
                 let mut v = checkpoint::load_task(&dir, TaskKind::Verify, device)?;

@@ -30,10 +30,17 @@ pub fn load_dir(dir: &Path, device: Device) -> Result<(T5, nn::VarStore)> {
     )
 }
 
-/// [`load_dir`], plus the SHA-256 of `model.safetensors` from the same read.
-pub fn load_dir_hashed(dir: &Path, device: Device) -> Result<(T5, nn::VarStore, String)> {
+/// [`load_dir`], plus the SHA-256 of `model.safetensors` from the same read,
+/// which `accept` sees before anything is built from the file (an error
+/// there is returned as it is).
+pub fn load_dir_hashed(
+    dir: &Path,
+    device: Device,
+    accept: &dyn Fn(&str) -> Result<()>,
+) -> Result<(T5, nn::VarStore, String)> {
     let weights = dir.join("model.safetensors");
     let (file, sha) = StFile::read_with_sha256(&weights)?;
+    accept(&sha)?;
     let (model, vs) = load_file(&dir.join("config.json"), file, &weights, device)?;
     Ok((model, vs, sha))
 }

@@ -151,6 +151,7 @@ impl Trainer {
             step,
             valid,
             extra: serde_json::Value::Null,
+            weights: BTreeMap::new(),
         }
     }
 
@@ -228,7 +229,7 @@ impl Trainer {
             false => None,
         };
         if let Some(dir) = resume_from {
-            let mut f = crate::util::st::StFile::read(&dir.join("model.safetensors"))?;
+            let mut f = checkpoint::read_weights(&dir)?;
             crate::util::st::load_into(&vs, &mut f, &dir.join("model.safetensors"), &[])?;
             opt.load(&dir.join("optimizer.safetensors"))?;
             state = checkpoint::read_json(&dir.join("trainer.json"))?;

@@ -19,7 +19,7 @@ use crate::baseline::sasrec::{ItemText, SasRecParams, Trained};
 use crate::error::{IoContext, Result};
 use crate::eval::BlendChoice;
 use crate::progress::Progress;
-use crate::util::fsx::{write_atomic, write_json, StagedDir};
+use crate::util::fsx::{write_atomic, StagedDir};
 use crate::verify::sequence::SequenceVerifier;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -103,10 +103,7 @@ pub fn train_sequence_verifier(
     verifier.save(&staged.path(""))?;
     let mut card_valid = valid.clone();
     card_valid.insert("ndcg@10".into(), meta.valid_ndcg_at_10);
-    write_json(
-        &staged.path("genrec.json"),
-        &t.meta(task, meta.best_epoch, card_valid),
-    )?;
+    checkpoint::write_card(&staged.path(""), t.meta(task, meta.best_epoch, card_valid))?;
     staged.commit()?;
     checkpoint::point_to(&t.run_dir, &name, true)?;
     let choice = choose_lambda(t, generator, &verifier);

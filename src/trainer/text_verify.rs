@@ -18,7 +18,7 @@ use super::{epoch_order, Task, Trainer, TrainerState};
 use crate::artifact::checkpoint::{self, Loaded, VerifierChoice};
 use crate::error::{IoContext, Result};
 use crate::progress::Progress;
-use crate::util::fsx::{write_atomic, write_json, StagedDir};
+use crate::util::fsx::{write_atomic, StagedDir};
 use crate::verify::text::{TextVerifier, TEXT_TOKENS};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -181,9 +181,9 @@ pub fn train_text_verifier(
     reader.save(&staged.path(""))?;
     let tok_dest = staged.path("tokenizer.json");
     std::fs::copy(&vc.text_tokenizer, &tok_dest).at(&vc.text_tokenizer)?;
-    write_json(
-        &staged.path("genrec.json"),
-        &t.meta(task, state.best_step, valid.clone()),
+    checkpoint::write_card(
+        &staged.path(""),
+        t.meta(task, state.best_step, valid.clone()),
     )?;
     staged.commit()?;
     checkpoint::point_to(&t.run_dir, &name, true)?;

@@ -65,6 +65,10 @@ pub struct Meta {
     /// alone, as RecBole's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_sha256: Option<String>,
+    /// SHA-256 of the cached `model.safetensors`, checked when the cache is
+    /// read (none in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 /// The items' text embeddings for SASRec's item vectors: `dim` floats per
@@ -130,11 +134,21 @@ impl Trained {
                 && meta.dataset_content_sha256 == ds.manifest.content_sha256
                 && meta.text_sha256.as_deref() == text.map(|t| t.sha256)
             {
+                let weights = dir.join("model.safetensors");
+                if let Some(want) = &meta.weights_sha256 {
+                    if crate::util::hash::sha256_file(&weights)? != *want {
+                        return Err(Error::Mismatch(format!(
+                            "{}: not the weights its meta.json recorded when SASRec was \
+                             cached; delete {} to train it again",
+                            weights.display(),
+                            dir.display()
+                        )));
+                    }
+                }
                 let mut vs = nn::VarStore::new(device);
                 let model = SasRec::new(&vs.root(), ds.items.len(), p);
-                vs.load(dir.join("model.safetensors")).map_err(|e| {
-                    Error::input(dir.join("model.safetensors"), None, e.to_string())
-                })?;
+                vs.load(&weights)
+                    .map_err(|e| Error::input(&weights, None, e.to_string()))?;
                 return Ok(Self {
                     model,
                     vs,
@@ -143,10 +157,12 @@ impl Trained {
                 });
             }
         }
-        let t = train(ds, p, text, device, progress)?;
+        let mut t = train(ds, p, text, device, progress)?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::input(&dir, None, e.to_string()))?;
-        t.vs.save(dir.join("model.safetensors"))
-            .map_err(|e| Error::input(dir.join("model.safetensors"), None, e.to_string()))?;
+        let weights = dir.join("model.safetensors");
+        t.vs.save(&weights)
+            .map_err(|e| Error::input(&weights, None, e.to_string()))?;
+        t.meta.weights_sha256 = Some(crate::util::hash::sha256_file(&weights)?);
         crate::util::fsx::write_json(&dir.join("meta.json"), &t.meta)?;
         Ok(Self { dir, ..t })
     }

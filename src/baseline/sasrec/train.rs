@@ -152,6 +152,7 @@ pub fn train(
         train_seconds: t0.elapsed().as_secs_f64(),
         history,
         text_sha256: text.map(|t| t.sha256.to_string()),
+        weights_sha256: None,
     };
     Ok(Trained {
         model,
