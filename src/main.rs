@@ -8,7 +8,7 @@ fn main() {
     genrec::runtime::tune_allocator();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
-        eprintln!("error: {e:#}");
+        genrec::tell!("error: {e:#}");
         std::process::exit(1);
     }
 }

@@ -114,7 +114,35 @@ fn training_loss_falls_and_artifacts_are_written() {
     let again = run_tiny(t.path(), &["--max-steps", "30"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    the_run_s_log_holds_what_it_printed(&run, &o, &again);
     weights_changed_since_training_are_refused(&latest, t.path());
+}
+
+/// `train.log` in the run directory: each command's header, then its lines,
+/// time-stamped — the progress (plain lines, though stderr was a pipe
+/// anyway), the validations, the summary and a refused second run's error.
+fn the_run_s_log_holds_what_it_printed(run: &Path, first: &Output, again: &Output) {
+    let log = std::fs::read_to_string(run.join("train.log")).unwrap();
+    let headers: Vec<&str> = log.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(headers.len(), 2, "{log}");
+    assert!(headers
+        .iter()
+        .all(|h| h.contains(" UTC: ") && h.contains(" train ")));
+    let printed = [&first.stdout, &first.stderr, &again.stderr];
+    for l in printed.iter().flat_map(|o| {
+        String::from_utf8_lossy(o)
+            .into_owned()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    }) {
+        assert!(log.contains(&l), "{l} is not in the log:\n{log}");
+    }
+    assert!(
+        log.contains("step 30") || log.contains("training 30/30"),
+        "{log}"
+    );
+    assert!(log.lines().last().unwrap().contains("error: ") && log.contains("--resume"));
 }
 
 /// The card records its weights' SHA-256; a checkpoint whose
@@ -281,6 +309,12 @@ fn evaluate_reports_and_refuses_a_mismatched_index() {
             && stdout.contains("| item transitions (successors of the last 3 items) |"),
         "{stdout}"
     );
+    // What it printed is in its log beside the results, table included.
+    let log = std::fs::read_to_string(out.join("evaluate-test.log")).unwrap();
+    assert!(log.starts_with("== ") && log.lines().next().unwrap().contains("evaluate"));
+    for l in stdout.lines().filter(|l| l.starts_with("| ")) {
+        assert!(log.contains(l), "{l} is not in the log:\n{log}");
+    }
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results-test.json")).unwrap()).unwrap();
     let r = &report["results"][0];

@@ -60,6 +60,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let device = a.runtime.start()?;
     let ds = Dataset::load(&a.dataset)?;
+    genrec::util::log::to_or_warn(&a.dataset.join("baseline.log"));
     let d = SasRecParams::for_dataset(&ds);
     let p = SasRecParams {
         max_epochs: a.max_epochs.unwrap_or(d.max_epochs),
@@ -75,7 +76,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let text = nn.as_ref().map(ItemText::of);
     let t = Trained::load_or_train(&a.dataset, &ds, &p, text, device, &Bar::new())?;
-    println!(
+    genrec::say!(
         "SASRec{}: best validation NDCG@10 {:.4} at epoch {} of {} ({:.0} s of training); cached in {}",
         if a.text { " (item vectors reading text)" } else { "" },
         t.meta.valid_ndcg_at_10,
@@ -99,7 +100,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .collect();
         let r = eval::score_lists("SASRec", &targets, &lists, &pop, &protocol, 0.0);
         let (rc, nd) = (r.metrics["recall@10"], r.metrics["ndcg@10"]);
-        println!(
+        genrec::say!(
             "{:5} Recall@10 {:.4} [{:.4}, {:.4}]  NDCG@10 {:.4} [{:.4}, {:.4}]",
             serde_json::to_value(split)?.as_str().unwrap_or(""),
             rc.mean,
@@ -136,6 +137,6 @@ fn write_lists(
         text.push('\n');
     }
     genrec::util::fsx::write_atomic(&path, text.as_bytes())?;
-    eprintln!("wrote {}", path.display());
+    genrec::tell!("wrote {}", path.display());
     Ok(())
 }

@@ -125,7 +125,7 @@ impl RerankArgs {
             (None, true) => return Ok(None),
             (None, false) => match rec.linked_verifier() {
                 Ok(Some(p)) => {
-                    eprintln!(
+                    genrec::tell!(
                         "reranking with {}, the verifier `genrec train -d` trained over this generator (--no-rerank: the generator's own lists)",
                         p.display()
                     );
@@ -133,7 +133,7 @@ impl RerankArgs {
                 }
                 Ok(None) => return Ok(None),
                 Err(e) => {
-                    eprintln!("not reranking: {e} (genrec train -d <dataset> --task verify trains it again)");
+                    genrec::tell!("not reranking: {e} (genrec train -d <dataset> --task verify trains it again)");
                     return Ok(None);
                 }
             },

@@ -60,6 +60,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
     let ds = Dataset::load(&a.dataset)?;
+    genrec::util::log::to_or_warn(&a.dataset.join("embed.log"));
     let out = a
         .out
         .clone()
@@ -76,7 +77,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             item_text_sha256: text_hash,
         };
         Embeddings::write(&out, &m, &src)?;
-        println!(
+        genrec::say!(
             "imported {:?} embeddings from {} into {}",
             m.size(),
             from.display(),
@@ -104,7 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.dataset.display()
         );
         Embeddings::write(&out, &m, &parts_src)?;
-        println!(
+        genrec::say!(
             "gathered {n} parts ({:?}) into {}; the part files can go",
             m.size(),
             out.display()
@@ -112,7 +113,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     if !a.force && a.shard.is_none() && Embeddings::is_current(&out, &src) {
-        println!(
+        genrec::say!(
             "{} is up to date (same encoder and item texts); nothing to do",
             out.display()
         );
@@ -128,7 +129,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     if a.shard.is_some() {
         let path = embed::parts::write_part(&out, &e, &src, part)?;
-        println!(
+        genrec::say!(
             "embedded part {part} ({} of {} items) on {} in {secs:.1} s → {}",
             e.rows.len(),
             texts.len(),
@@ -138,7 +139,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     Embeddings::write(&out, &e.matrix, &src)?;
-    println!(
+    genrec::say!(
         "embedded {} items on {} in {:.1} s ({:.1} items/s) → {}",
         texts.len(),
         runtime::describe(device),
@@ -146,7 +147,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         texts.len() as f64 / secs,
         out.display()
     );
-    println!(
+    genrec::say!(
         "texts: {:.1} tokens on average; {} of {} longer than {} tokens, of which the encoder read only the start{}",
         e.mean_tokens,
         e.truncated,

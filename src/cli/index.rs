@@ -134,7 +134,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &params,
     );
     if params.collab_weight > 0.0 {
-        eprintln!(
+        genrec::tell!(
             "collaborative vectors: {} wide, weight {}, from {} training sequences ({:.1} s)",
             params.collab_dim,
             params.collab_weight,
@@ -170,8 +170,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         build_seconds: secs,
     };
     Index::save(&out, &ids, &vocab, &summary, &[])?;
-    println!("{health}");
-    println!(
+    genrec::util::log::to_or_warn(&out.join("index.log"));
+    genrec::say!("{health}");
+    genrec::say!(
         "built in {secs:.2} s; vocabulary {} tokens; wrote {}",
         vocab.size(),
         out.display()
@@ -259,7 +260,8 @@ fn add_items(
     index.summary.items = index.ids.n_items();
     index.summary.codes_sha256 = index.ids.codes_sha256();
     Index::save(out, &index.ids, &index.vocab, &index.summary, &index.added)?;
-    println!(
+    genrec::util::log::to_or_warn(&out.join("index.log"));
+    genrec::say!(
         "added {} items; the index now has {} (codes hash {})",
         new_ids.len(),
         index.ids.n_items(),

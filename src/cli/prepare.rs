@@ -86,7 +86,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         drop_unused_items: a.drop_unused_items,
         drop_short_users: a.drop_short_users,
     };
-    eprintln!(
+    genrec::tell!(
         "reading {} and {} ({:?})",
         inter.display(),
         items.display(),
@@ -94,12 +94,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let raw = source::read(format, &inter, &items)?;
     if let Some(keys) = &raw.interaction_keys {
-        eprintln!("interactions: {keys}");
+        genrec::tell!("interactions: {keys}");
     }
     let prepared = prepare::build(&raw, &opts)?;
     prepare::write(&raw, &opts, &prepared, &out)
         .with_context(|| format!("writing {}", out.display()))?;
-    println!("{}", prepared.stats);
-    println!("wrote {}", out.display());
+    genrec::say!("{}", prepared.stats);
+    genrec::say!("wrote {}", out.display());
     Ok(())
 }

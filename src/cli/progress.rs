@@ -3,6 +3,8 @@
 //! scheduler's log), as Hugging Face's Trainer and Lightning print them — one
 //! per status message (each logging step of training), one at least every 30 s
 //! of steady work, one per note (a validation, a decision) and one at the end.
+//! The plain lines go to the command's log file in both cases
+//! (`genrec::util::log`).
 use genrec::progress::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -83,8 +85,14 @@ impl Bar {
         s
     }
 
+    /// The plain line of now: on standard error when there is no bar, and
+    /// in the log file either way.
     fn print_plain(&self, st: &mut Plain) {
-        eprintln!("{}", self.plain_line(st));
+        let line = self.plain_line(st);
+        if self.plain {
+            eprintln!("{line}");
+        }
+        genrec::util::log::line(&line);
         st.last = Instant::now();
     }
 }
@@ -116,21 +124,18 @@ impl Progress for Bar {
     }
     fn inc(&self, n: u64) {
         self.pb.inc(n);
-        if self.plain {
-            let mut st = self.state.lock().expect("progress state");
-            if st.last.elapsed() >= PLAIN_EVERY {
-                self.print_plain(&mut st);
-            }
+        let mut st = self.state.lock().expect("progress state");
+        if st.last.elapsed() >= PLAIN_EVERY {
+            self.print_plain(&mut st);
         }
     }
     fn set_message(&self, m: String) {
-        if self.plain {
-            let mut st = self.state.lock().expect("progress state");
-            st.message = m;
-            self.print_plain(&mut st);
-        } else {
-            self.pb.set_message(m);
+        if !self.plain {
+            self.pb.set_message(m.clone());
         }
+        let mut st = self.state.lock().expect("progress state");
+        st.message = m;
+        self.print_plain(&mut st);
     }
     fn note(&self, line: &str) {
         if self.plain {
@@ -138,14 +143,14 @@ impl Progress for Bar {
         } else {
             self.pb.suspend(|| eprintln!("{line}"));
         }
+        genrec::util::log::line(line);
     }
     fn finish(&self) {
-        if self.plain {
-            let mut st = self.state.lock().expect("progress state");
-            st.message = "done".into();
-            self.print_plain(&mut st);
-        } else {
+        if !self.plain {
             self.pb.finish();
         }
+        let mut st = self.state.lock().expect("progress state");
+        st.message = "done".into();
+        self.print_plain(&mut st);
     }
 }

@@ -112,7 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(b) = verifier.as_ref().and_then(|v| v.blend.as_ref()) {
-        eprintln!("{}", b.choice.describe());
+        genrec::tell!("{}", b.choice.describe());
     }
     let n_gen = verifier
         .as_ref()
@@ -177,6 +177,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let gen = inf.generator(&trie, beam);
 
+    if let Some(p) = &a.output {
+        let mut log = p.clone().into_os_string();
+        log.push(".log");
+        genrec::util::log::to_or_warn(std::path::Path::new(&log));
+    }
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -384,7 +389,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .copied()
             .unwrap_or(0.0)
     };
-    eprintln!(
+    genrec::tell!(
         "{users} users in {secs:.1} s ({:.1} users/s) on {}; per batch of {}: p50 {:.0} ms, p95 {:.0} ms; {unknown_items} unknown history items skipped; peak memory {:.0} MiB",
         users as f64 / secs.max(1e-9),
         runtime::describe(device),
@@ -394,7 +399,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         peak_rss_mb()
     );
     if verifier.is_some() {
-        eprintln!(
+        genrec::tell!(
             "the verifier took {verify_secs:.1} s of it ({:.0} %): {:.1} users/s without it",
             100.0 * verify_secs / secs.max(1e-9),
             users as f64 / (secs - verify_secs).max(1e-9)
@@ -423,6 +428,6 @@ fn text_fusion(
     })?;
     c.check_neighbours(&nn)
         .with_context(|| format!("{}: pass --no-text-fusion, or retrain", path.display()))?;
-    eprintln!("{}", c.describe());
+    genrec::tell!("{}", c.describe());
     Ok(Some((c, nn)))
 }

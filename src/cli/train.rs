@@ -156,13 +156,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return super::train_auto::verifier(cfg, device);
     }
     let trainer = Trainer::new(cfg, device)?;
+    let log = match &job {
+        Some(j) if j.rank > 0 => format!("train-rank{}.log", j.rank),
+        _ => "train.log".into(),
+    };
+    genrec::util::log::to_or_warn(&trainer.run_dir.join(log));
     if let Some(j) = &job {
         if auto && a.task.is_none() {
-            eprintln!("a data-parallel job trains the generator only: run `genrec train -d <dataset> --task verify` after it for the verifier");
+            genrec::tell!("a data-parallel job trains the generator only: run `genrec train -d <dataset> --task verify` after it for the verifier");
         }
         return super::train_job::run(&trainer, j, &a);
     }
-    eprintln!(
+    genrec::tell!(
         "training {} on {}: {} users ({} context users among them), {} items, vocabulary {}",
         trainer.cfg.run.name,
         runtime::describe(device),
@@ -248,7 +253,7 @@ pub(super) fn print_summary(s: &genrec::trainer::TrainSummary) {
     } else {
         "finished before, nothing to do".into()
     };
-    println!(
+    genrec::say!(
         "{} steps ({} parameters, {}), {speed}; best validation {} {:.4} at step {}{}; checkpoints in {}{}",
         s.steps,
         s.parameters,
@@ -279,12 +284,14 @@ fn choose_lambda(
 
 fn print_choice(dir: &std::path::Path, choice: &genrec::artifact::checkpoint::VerifierChoice) {
     for p in &choice.lambda_sweep {
-        eprintln!(
+        genrec::tell!(
             "λ = {:<5} validation NDCG@10 after reranking the top {}: {:.4}",
-            p.lambda, choice.rerank_top, p.valid_ndcg_at_10
+            p.lambda,
+            choice.rerank_top,
+            p.valid_ndcg_at_10
         );
     }
-    println!(
+    genrec::say!(
         "chose λ = {} (stored in {})",
         choice.lambda,
         dir.join("genrec.json").display()
@@ -317,7 +324,7 @@ fn train_text_verifier(
     let r =
         genrec::trainer::text_verify::train_text_verifier(trainer, generator, task, &Bar::new())?;
     print_choice(&r.checkpoint, &r.choice);
-    println!(
+    genrec::say!(
         "text verifier: best validation AUC {:.4} (hard {:.4}, random {:.4}) at step {}, {:.1} pairs/s; checkpoint {}",
         r.valid["auc"],
         r.valid["auc_hard"],
@@ -344,10 +351,10 @@ fn train_sequence_verifier(
     )?;
     print_choice(&r.checkpoint, &r.choice);
     match &r.blend {
-        Some(b) => println!("{}", b.describe()),
-        None => println!("no blend (the λ-reranking stands)"),
+        Some(b) => genrec::say!("{}", b.describe()),
+        None => genrec::say!("no blend (the λ-reranking stands)"),
     }
-    println!(
+    genrec::say!(
         "sequence verifier (SASRec): best epoch {} of {}, validation NDCG@10 {:.4}, {:.0} s of training; yes/no validation AUC {:.4} (hard {:.4}, random {:.4}); checkpoint {}",
         r.best_epoch,
         r.epochs,
@@ -366,10 +373,10 @@ fn train_sequence_verifier(
 pub(super) fn choose_text_fusion(trainer: &Trainer, again: bool) -> anyhow::Result<()> {
     use genrec::trainer::fusion::{choose_and_store, FusionOutcome};
     match choose_and_store(trainer, again, &Bar::new())? {
-        FusionOutcome::Chosen(c) => eprintln!("{}", c.describe()),
-        FusionOutcome::ChosenBefore(c) => eprintln!("{} (chosen before)", c.describe()),
+        FusionOutcome::Chosen(c) => genrec::tell!("{}", c.describe()),
+        FusionOutcome::ChosenBefore(c) => genrec::tell!("{} (chosen before)", c.describe()),
         FusionOutcome::NoText(why) => {
-            eprintln!("no text fusion; the generator's lists stand alone: {why}")
+            genrec::tell!("no text fusion; the generator's lists stand alone: {why}")
         }
     }
     Ok(())

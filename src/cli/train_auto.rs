@@ -33,7 +33,7 @@ pub(super) fn config(d: &Path, a: &Args, overrides: &[String]) -> anyhow::Result
     }
     let written = cfg.run.checkpoints.join(&cfg.run.name);
     if cfg.run.task == TaskKind::Verify {
-        eprintln!(
+        genrec::tell!(
             "no --config: the {} verifier over {}, λ chosen reranking its top {} (written to {}/train.toml)",
             cfg.verify.reader.name(),
             cfg.verify.generator.display(),
@@ -42,7 +42,7 @@ pub(super) fn config(d: &Path, a: &Args, overrides: &[String]) -> anyhow::Result
         );
     } else {
         let st = &ds.manifest.stats;
-        eprintln!(
+        genrec::tell!(
             "no --config: for {} users and {} interactions{} on {}: d_model {}, {}+{} layers, batch {}, lr {}, validation every {} steps on {} users, early stop after {} without improvement (written to {}/train.toml); then the {} verifier over it{}",
             st.users,
             st.interactions,
@@ -84,7 +84,7 @@ pub(super) fn verifier(cfg: TrainConfig, device: tch::Device) -> anyhow::Result<
     let generator_run = cfg.verify.generator.clone();
     let linked = |run: &Path| -> anyhow::Result<()> {
         checkpoint::link_verifier(&generator, run)?;
-        eprintln!(
+        genrec::tell!(
             "linked: `genrec evaluate` and `genrec recommend` with --checkpoint {} now rerank with {} (--no-rerank: the generator's own lists)",
             generator_run.display(),
             run.display()
@@ -94,7 +94,7 @@ pub(super) fn verifier(cfg: TrainConfig, device: tch::Device) -> anyhow::Result<
     if run_dir.exists() {
         match checkpoint::check_built_over(&run_dir, &sha) {
             Ok(best) => {
-                eprintln!(
+                genrec::tell!(
                     "{} was trained over this generator ({}): kept",
                     best.display(),
                     generator.display()
@@ -103,13 +103,14 @@ pub(super) fn verifier(cfg: TrainConfig, device: tch::Device) -> anyhow::Result<
             }
             Err(why) => {
                 let aside = genrec::util::fsx::move_aside(&run_dir)?;
-                eprintln!(
+                genrec::tell!(
                     "{why}: moved it to {} and training it afresh",
                     aside.display()
                 );
             }
         }
     }
+    genrec::util::log::to_or_warn(&run_dir.join("train.log"));
     let trainer = Trainer::new(cfg, device)?;
     train_verifier(&trainer, device, &TrainOptions::default())?;
     linked(&trainer.run_dir)

@@ -33,7 +33,7 @@ pub fn run(trainer: &Trainer, job: &JobEnv, a: &Args) -> anyhow::Result<()> {
         timeout: Duration::from_secs(a.dist_timeout.max(1)),
     };
     let group = Group::join(job, opts, trainer.device.is_cuda())?;
-    eprintln!(
+    genrec::tell!(
         "{me}: joined the job at {}:{} ({}), training on {}, {} examples per rank per step",
         job.master_addr,
         job.master_port,
@@ -61,7 +61,7 @@ pub fn run(trainer: &Trainer, job: &JobEnv, a: &Args) -> anyhow::Result<()> {
         }
         print_summary(&s);
     } else {
-        println!(
+        genrec::say!(
             "{me}: {} steps; weights sha256 {} (identical to rank 0's)",
             s.steps,
             s.weights_sha256.as_deref().unwrap_or("?")

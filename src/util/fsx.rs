@@ -29,6 +29,7 @@ pub fn move_aside(dir: &Path) -> Result<PathBuf> {
     let name = dir.file_name().unwrap_or_default().to_string_lossy();
     let aside = dir.with_file_name(format!("{name}.replaced-{secs}"));
     std::fs::rename(dir, &aside).at(dir)?;
+    crate::util::log::follow_move(dir);
     Ok(aside)
 }
 

@@ -108,6 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &inf.item_tokens,
         inf.ds_dir.clone(),
     );
+    report::open_log(a.out.as_deref(), ck, a.split);
     // All of the split's users, or a fixed sample of them (copied only then).
     let all = ds.held_out(a.split);
     let keep = (a.max_users > 0 && a.max_users < all.len())
@@ -263,7 +264,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
             Baseline::Knn | Baseline::KnnRecent => {
                 if let Err(e) = read_text(&mut text) {
-                    eprintln!("text-kNN baselines skipped: {e:#}");
+                    genrec::tell!("text-kNN baselines skipped: {e:#}");
                     continue;
                 }
                 let nn = text.as_mut().expect("just read");
@@ -376,7 +377,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let vc = fusion_candidates(&gen, valid, &valid_beams, nn, &valid_seen, &protocol)?;
         let vt: Vec<u32> = valid.iter().map(|h| h.target).collect();
         let (lambda, sweep) = eval::choose_lambda(&vc, &vt, &FUSION_LAMBDAS);
-        eprintln!(
+        genrec::tell!(
             "text fusion, validation NDCG@10 by λ: {}",
             sweep
                 .iter()
@@ -398,7 +399,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         if stored.is_none() {
             let t = Instant::now();
             let choice = eval::FusionChoice::choose(&hit_items(&valid_beams), valid, nn)?;
-            eprintln!("{}", choice.describe());
+            genrec::tell!("{}", choice.describe());
             let last = eval::TextQuery::LAST;
             let tk = eval::text_knn(nn, held, &seen, &protocol, last, choice.depth)?;
             let rf = choice.fusion;

@@ -22,6 +22,24 @@ pub(super) struct Run<'a> {
     pub default_row: usize,
 }
 
+/// Where the results go: `out`, or the checkpoint's run directory.
+fn out_dir<'a>(out: Option<&'a Path>, ck: &'a Loaded) -> &'a Path {
+    out.unwrap_or_else(|| ck.dir.parent().unwrap_or(&ck.dir))
+}
+
+/// From now on the command's log is `evaluate-<split>.log` beside the results.
+pub(super) fn open_log(out: Option<&Path>, ck: &Loaded, split: Split) {
+    let name = format!("evaluate-{}.log", split_name(split));
+    genrec::util::log::to_or_warn(&out_dir(out, ck).join(name));
+}
+
+fn split_name(split: Split) -> String {
+    serde_json::to_value(split)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "test".into())
+}
+
 /// Writes the three files into `out` (default: the checkpoint's run
 /// directory) and prints the table.
 pub(super) fn write(
@@ -30,14 +48,13 @@ pub(super) fn write(
     (results, breakdowns): (&[MethodResult], &[Breakdown]),
     recs: &[serde_json::Value],
 ) -> anyhow::Result<()> {
-    let out = out.unwrap_or_else(|| run.ck.dir.parent().unwrap_or(&run.ck.dir));
+    let out = out_dir(out, run.ck);
     let mut table = eval::markdown_table(results);
     for b in breakdowns {
         table.push('\n');
         table.push_str(&b.markdown());
     }
-    let split = serde_json::to_value(run.split)?;
-    let split = split.as_str().unwrap_or("test");
+    let split = split_name(run.split);
     let recs_name = format!("recs-{split}.jsonl");
     let report = serde_json::json!({
         "checkpoint": run.ck.dir, "dataset": run.ds_dir, "split": split, "protocol": run.protocol,
@@ -67,16 +84,16 @@ pub(super) fn write(
     )?;
     let recs_text: String = recs.iter().map(|r| format!("{r}\n")).collect();
     genrec::util::fsx::write_atomic(&out.join(&recs_name), recs_text.as_bytes())?;
-    print!("{header}{table}");
+    genrec::say!("{header}{}", table.trim_end());
     let d = &results[run.default_row];
     let m = |k: &str| d.metrics.get(k).map_or(f64::NAN, |e| e.mean);
-    println!(
+    genrec::say!(
         "recommend returns the row \"{}\": Recall@10 {:.4}, NDCG@10 {:.4}",
         d.method,
         m("recall@10"),
         m("ndcg@10")
     );
-    println!(
+    genrec::say!(
         "wrote {}",
         out.join(format!("{name}.{{json,md}}")).display()
     );
@@ -87,7 +104,7 @@ pub(super) fn write(
 /// and without it.
 pub(super) fn verifier_share(users: usize, secs: f64, verify_secs: f64) {
     let all = secs + verify_secs;
-    eprintln!(
+    genrec::tell!(
         "the verifier took {verify_secs:.1} s of {all:.1} s ({:.0} %): {:.1} users/s with it, {:.1} without",
         100.0 * verify_secs / all.max(1e-9),
         users as f64 / all.max(1e-9),
