@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod blend;
 pub mod blend_choice;
+pub mod lexical;
 pub mod metrics;
 mod popular;
 pub mod rescore;

@@ -1,8 +1,9 @@
 //! A learned rescoring of the blend's pool: each user's candidates (every
 //! item of the five sources' lists) scored by a linear function of what is
-//! known of them — each source's rank, the item's popularity and its text
+//! known of them — each source's rank, the item's popularity, its text
 //! cosine to the last item and to the history, how often it followed the
-//! last items — fitted on the validation
+//! last items, and the words its text shares with theirs
+//! (`eval::lexical`) — fitted on the validation
 //! users by the top-one softmax of ListNet (Cao et al. 2007: the target's
 //! probability among its user's pool), as a learning-to-rank stage over
 //! fused candidate lists. Where rank fusion sees only ranks, this sees how
@@ -13,6 +14,7 @@
 //! (both ways), it beats the fusion weights chosen the same way with a
 //! paired interval above zero (`choose_rescorer`).
 use super::blend::Pooled;
+use super::lexical::Lexical;
 use super::metrics::rank_of;
 use super::text::{cosines, TextQuery};
 use super::transitions::Transitions;
@@ -26,20 +28,26 @@ const PROFILE_ITEMS: usize = 10;
 /// The features of one candidate: four per source (five sources), then
 /// `ln(1 + count) / 10`, the cosine to the last item and to the mean of the
 /// last [`PROFILE_ITEMS`], and `ln(1 + c)` of how often it followed the
-/// last item and of its transition score (`Transitions::followed`).
-pub const RESCORE_FEATURES: usize = 5 * 4 + 5;
+/// last item and of its transition score (`Transitions::followed`), then
+/// the IDF-weighted cosine of its words to the last item's and to those of
+/// the last `lexical::PROFILE_ITEMS` ([`Lexical`]).
+pub const RESCORE_FEATURES: usize = 5 * 4 + 7;
+/// The features of rescorers fitted before the lexical two: their weights
+/// score the first of today's features, which are computed as then.
+const FEATURES_BEFORE_WORDS: usize = 5 * 4 + 5;
 /// The L2 penalty on the weights (the mean loss per user plus `λ‖w‖²`).
 const RIDGE: f64 = 1e-3;
 
 /// What the features read besides the lists: the catalogue's L2-normalised
-/// text embeddings (`dim` each), each item's count in what is known and
-/// the transitions counted there.
+/// text embeddings (`dim` each), each item's count in what is known, the
+/// transitions counted there and the items' words.
 #[derive(Clone, Copy)]
 pub struct ItemFacts<'a> {
     pub emb: &'a [f32],
     pub dim: usize,
     pub counts: &'a [f64],
     pub transitions: &'a Transitions,
+    pub words: &'a Lexical,
 }
 
 /// Each user's candidates and their features (`RESCORE_FEATURES` per
@@ -70,6 +78,8 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
                     cosines(emb, dim, &profile.vector(emb, dim, h), items),
                 ),
             };
+            let last = h.last().copied();
+            let profile = facts.words.profile(h);
             let mut x = Vec::with_capacity(items.len() * RESCORE_FEATURES);
             for (c, &it) in items.iter().enumerate() {
                 for &r in &ranks[c * 5..(c + 1) * 5] {
@@ -83,6 +93,8 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
                 let (after_last, score) = facts.transitions.followed(h, it);
                 x.push(f64::from(after_last).ln_1p());
                 x.push(f64::from(score).ln_1p());
+                x.push(last.map_or(0.0, |l| facts.words.cosine(l, it)));
+                x.push(facts.words.profile_cosine(&profile, it));
             }
             Pool {
                 items: items.to_vec(),
@@ -100,11 +112,13 @@ pub struct Rescorer {
 
 impl Rescorer {
     /// Whether a stored rescorer reads the features computed here: one
-    /// weight per feature (a card edited by hand, or written by a genrec
-    /// with other features, is refused rather than read short).
+    /// weight per feature, or one per feature but the lexical two (fitted
+    /// before they were computed: it scores as it did then); a card edited
+    /// by hand, or written by a genrec with other features, is refused
+    /// rather than read short.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self.weights.len() {
-            RESCORE_FEATURES => Ok(()),
+            RESCORE_FEATURES | FEATURES_BEFORE_WORDS => Ok(()),
             n => Err(format!(
                 "the rescorer has {n} weights; this genrec computes {RESCORE_FEATURES} features"
             )),
@@ -112,7 +126,8 @@ impl Rescorer {
     }
 }
 
-/// Each candidate's `x · w` in a pool.
+/// Each candidate's `x · w` in a pool (weights fitted without the lexical
+/// features leave them out).
 fn scores(w: &[f64], p: &Pool) -> Vec<f64> {
     p.x.chunks(RESCORE_FEATURES)
         .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())

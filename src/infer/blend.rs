@@ -100,6 +100,7 @@ impl Reranker {
                     dim,
                     counts: &b.counts,
                     transitions: &b.transitions,
+                    words: b.words.as_ref().expect("read with the rescorer"),
                 };
                 let pooled = Pooled::new(&sources);
                 r.rank(&pool_features(&pooled, histories, facts), top)

@@ -134,14 +134,16 @@ pub struct Reranker {
 /// The blend chosen with a verifier, and what it reads of the training
 /// sequences (counted only when there is a blend to use): the transitions,
 /// each item's count (the rescoring's popularity), the text neighbours'
-/// popularity bias when it was chosen with one, and the map of the text
-/// embeddings when it was chosen adapted (`eval::adapter`).
+/// popularity bias when it was chosen with one, the map of the text
+/// embeddings when it was chosen adapted (`eval::adapter`), and the items'
+/// words when a rescoring reads them.
 pub struct Blending {
     pub choice: BlendChoice,
     pub transitions: crate::eval::Transitions,
     pub counts: Vec<f64>,
     pub text_bias: Option<Vec<f32>>,
     pub adapter: Option<TextAdapter>,
+    pub words: Option<crate::eval::lexical::Lexical>,
 }
 
 /// A verifier checkpoint of either reader (`verify.reader`).
@@ -262,7 +264,12 @@ impl Reranker {
                     Some(sha) => Some(TextAdapter::load(&dir, sha, &choice.embeddings_sha256)?),
                     None => None,
                 };
+                let words = choice
+                    .rescorer
+                    .as_ref()
+                    .map(|_| crate::eval::lexical::Lexical::new(&rec.ds.texts()));
                 Ok(Blending {
+                    words,
                     text_bias: (choice.blend.text_nudge > 0.0)
                         .then(|| crate::eval::popularity_bias(&counts, choice.blend.text_nudge)),
                     adapter,

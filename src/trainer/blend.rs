@@ -143,11 +143,13 @@ pub fn choose_and_store_blend(
             "rescoring the blend's pool (fitted on each half of the users, measured on the other)",
         );
         let (emb, dim) = nn.embeddings();
+        let words = crate::eval::lexical::Lexical::new(&t.ds.texts());
         let facts = ItemFacts {
             emb,
             dim,
             counts: &counts,
             transitions: &transitions,
+            words: &words,
         };
         try_rescoring(
             &mut blend,

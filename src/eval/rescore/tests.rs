@@ -15,11 +15,14 @@ fn the_features_of_a_pool_by_hand() {
         })
         .collect();
     let transitions = Transitions::count(3, &seqs);
+    // Item 2 shares "red" with item 1 and "polish" with items 0 and 1.
+    let words = Lexical::new(&["nail polish", "red polish", "red polish set"]);
     let facts = ItemFacts {
         emb: &emb,
         dim: 2,
         counts: &counts,
         transitions: &transitions,
+        words: &words,
     };
     let beams = vec![vec![2]];
     let text = vec![vec![0, 2]];
@@ -40,6 +43,12 @@ fn the_features_of_a_pool_by_hand() {
     want.push((0.6 + 0.8) / 2f64.sqrt()); // cos(e2, (e0 + e1) / √2)
     want.push(4f64.ln()); // three times after the last item (1)
     want.push((1.0f64 + 3.0 + 0.5).ln()); // 3 after 1, 1 after 0 (weight 0.5)
+    // The words: "polish" is in every text (idf 0), "red" in two of three,
+    // "set" and "nail" in one.
+    let (red, one) = (1.5f64.ln().powi(2), 3f64.ln().powi(2));
+    want.push(red / (red.sqrt() * (red + one).sqrt())); // to "red polish"
+    // The profile of items 0 and 1: nail, red (and polish) once each.
+    want.push(red / ((one + red).sqrt() * (red + one).sqrt()));
     assert_eq!(want.len(), RESCORE_FEATURES);
     for (i, (g, w)) in x2.iter().zip(&want).enumerate() {
         assert!((g - w).abs() < 1e-6, "feature {i}: {g} against {w}");
@@ -50,8 +59,10 @@ fn the_features_of_a_pool_by_hand() {
     assert!((x0[5] - 0.5).abs() < 1e-12);
     assert_eq!(x0[20], 0.0);
     assert!((x0[22] - 0.5f64.sqrt()).abs() < 1e-6);
-    // Item 0 never came after item 1 or item 0.
-    assert_eq!(&x0[23..], [0.0, 0.0]);
+    // Item 0 never came after item 1 or item 0, shares no word of weight
+    // with item 1, and "nail" with the profile.
+    assert_eq!(&x0[23..26], [0.0, 0.0, 0.0]);
+    assert!((x0[26] - one / ((one + red).sqrt() * one.sqrt())).abs() < 1e-12);
 }
 
 #[test]
@@ -64,7 +75,20 @@ fn a_stored_rescorer_must_weigh_every_feature() {
     };
     assert_eq!(r.check(), Ok(()));
     assert_eq!(r.rank(&pools, 5).len(), 20);
-    for n in [RESCORE_FEATURES - 1, RESCORE_FEATURES + 1] {
+    // A rescorer fitted before the lexical features scores as it did: its
+    // weights over the first features, the two new ones unweighed.
+    let before = Rescorer {
+        weights: r.weights[..FEATURES_BEFORE_WORDS].to_vec(),
+    };
+    assert_eq!(before.check(), Ok(()));
+    let mut zeroed = r.clone();
+    zeroed.weights[FEATURES_BEFORE_WORDS..].fill(0.0);
+    assert_eq!(before.rank(&pools, 8), zeroed.rank(&pools, 8));
+    for n in [
+        FEATURES_BEFORE_WORDS - 1,
+        RESCORE_FEATURES - 1,
+        RESCORE_FEATURES + 1,
+    ] {
         let e = Rescorer {
             weights: vec![0.0; n],
         }

@@ -1,0 +1,171 @@
+//! Lexical closeness of item texts: the cosine of IDF-weighted word sets
+//! (the vector space model of Salton et al. 1975 with binary term
+//! frequencies and `idf = ln(N / df)`), the lexical half of hybrid
+//! retrieval. A sentence encoder says which items read alike; the words two
+//! items share say whether they are the same brand, line or shade — what a
+//! 256-token MiniLM summary blurs, and what people buying again from one
+//! brand follow. The blend's rescoring reads it as two features
+//! (`eval::rescore`): the cosine to the last item, and to the word counts of
+//! the last [`PROFILE_ITEMS`] items. Words are runs of letters and digits,
+//! lowercased, of two characters or more.
+use std::collections::HashMap;
+
+/// History items whose words make the profile (latest).
+pub const PROFILE_ITEMS: usize = 5;
+
+/// Each item's words (sorted ids) and the catalogue's IDF.
+pub struct Lexical {
+    words: Vec<Vec<u32>>,
+    /// `idf²` of each word id.
+    idf2: Vec<f64>,
+    /// `√(Σ idf²)` over each item's words (1 for an item without words).
+    norms: Vec<f64>,
+}
+
+/// Word counts over some items, sorted by word id.
+pub struct Profile {
+    counts: Vec<(u32, f64)>,
+    norm: f64,
+}
+
+/// The words of a text: lowercased runs of letters and digits, two
+/// characters or more.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().nth(1).is_some())
+        .map(str::to_lowercase)
+}
+
+impl Lexical {
+    /// The word sets of `texts` (one per item, in item order).
+    pub fn new(texts: &[&str]) -> Self {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        let words: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| {
+                let mut w: Vec<u32> = words(t)
+                    .map(|w| {
+                        let next = ids.len() as u32;
+                        *ids.entry(w).or_insert(next)
+                    })
+                    .collect();
+                w.sort_unstable();
+                w.dedup();
+                for &i in &w {
+                    if i as usize == df.len() {
+                        df.push(0);
+                    }
+                    df[i as usize] += 1;
+                }
+                w
+            })
+            .collect();
+        let n = texts.len().max(1) as f64;
+        let idf2: Vec<f64> = df
+            .iter()
+            .map(|&d| (n / f64::from(d)).ln().powi(2))
+            .collect();
+        let norms = words
+            .iter()
+            .map(|w| {
+                let s: f64 = w.iter().map(|&i| idf2[i as usize]).sum();
+                if s > 0.0 {
+                    s.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Lexical { words, idf2, norms }
+    }
+
+    /// The IDF-weighted cosine of items `a` and `b`'s word sets.
+    pub fn cosine(&self, a: u32, b: u32) -> f64 {
+        let (wa, wb) = (&self.words[a as usize], &self.words[b as usize]);
+        let (mut i, mut j, mut dot) = (0, 0, 0.0);
+        while i < wa.len() && j < wb.len() {
+            match wa[i].cmp(&wb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += self.idf2[wa[i] as usize];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        dot / (self.norms[a as usize] * self.norms[b as usize])
+    }
+
+    /// The word counts of the last [`PROFILE_ITEMS`] items of `history`.
+    pub fn profile(&self, history: &[u32]) -> Profile {
+        let mut counts: HashMap<u32, f64> = HashMap::new();
+        for &it in history.iter().rev().take(PROFILE_ITEMS) {
+            for &w in &self.words[it as usize] {
+                *counts.entry(w).or_default() += 1.0;
+            }
+        }
+        let mut counts: Vec<(u32, f64)> = counts.into_iter().collect();
+        counts.sort_unstable_by_key(|&(w, _)| w);
+        let s: f64 = counts
+            .iter()
+            .map(|&(w, c)| c * c * self.idf2[w as usize])
+            .sum();
+        let norm = if s > 0.0 { s.sqrt() } else { 1.0 };
+        Profile { counts, norm }
+    }
+
+    /// The IDF-weighted cosine of a profile's word counts and item `b`'s
+    /// word set.
+    pub fn profile_cosine(&self, p: &Profile, b: u32) -> f64 {
+        let dot: f64 = self.words[b as usize]
+            .iter()
+            .filter_map(|w| {
+                p.counts
+                    .binary_search_by_key(w, |&(x, _)| x)
+                    .ok()
+                    .map(|k| p.counts[k].1 * self.idf2[*w as usize])
+            })
+            .sum();
+        dot / (p.norm * self.norms[b as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosines_of_idf_weighted_word_sets_by_hand() {
+        // Four items: "nail" in two, "polish" in two, "red" in one, "a" too short.
+        let l = Lexical::new(&["Nail Polish, red", "nail-file", "POLISH a", ""]);
+        let idf2 = |df: f64| (4.0f64 / df).ln().powi(2);
+        let (nail, polish, red, file) = (idf2(2.0), idf2(2.0), idf2(1.0), idf2(1.0));
+        let n0 = (nail + polish + red).sqrt();
+        let n1 = (nail + file).sqrt();
+        assert!((l.cosine(0, 1) - nail / (n0 * n1)).abs() < 1e-12);
+        assert!((l.cosine(0, 0) - 1.0).abs() < 1e-12);
+        assert!((l.cosine(0, 2) - polish / (n0 * polish.sqrt())).abs() < 1e-12);
+        assert_eq!(l.cosine(1, 2), 0.0);
+        // An item without words is near nothing.
+        assert_eq!(l.cosine(3, 0), 0.0);
+        // The profile of items 1 and 0: nail twice, polish, red, file once.
+        let p = l.profile(&[1, 0]);
+        let norm = (4.0 * nail + polish + red + file).sqrt();
+        let want = (2.0 * nail + polish + red) / (norm * n0);
+        assert!((l.profile_cosine(&p, 0) - want).abs() < 1e-12);
+        // Only the last PROFILE_ITEMS count.
+        let mut long = vec![2u32; PROFILE_ITEMS];
+        long.insert(0, 1);
+        let p = l.profile(&long);
+        assert_eq!(l.profile_cosine(&p, 1), 0.0);
+        assert!((l.profile_cosine(&p, 2) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn words_are_lowercased_alphanumeric_runs_of_two_or_more() {
+        let w: Vec<String> = words("L'Oréal Paris | 3.4 oz, X").collect();
+        assert_eq!(w, ["oréal", "paris", "oz"]);
+    }
+}
