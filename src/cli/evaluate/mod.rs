@@ -14,7 +14,6 @@ use anyhow::Context;
 pub use baselines::Baseline;
 use compare::{against_earlier, against_rivals, earlier_lists};
 use fusion::{fusion_candidates, FUSION_BEAMS, FUSION_LAMBDAS};
-use genrec::baseline::sasrec::{SasRecParams, Trained as SasRec};
 use genrec::data::{Known, Split};
 use genrec::decode::generator::Query;
 use genrec::decode::hit_items;
@@ -46,6 +45,8 @@ pub struct Args {
     /// Baselines in the same table, each with its paired difference to the
     /// generator: pop (most popular), knn (text-kNN of the last item),
     /// knn-recent (text-kNN of a recency-weighted mean of the last five),
+    /// words (the items whose texts share the most IDF-weighted words with
+    /// the last item's: a TF-IDF kNN),
     /// next (the items that most often followed the user's last three in the
     /// training sequences, weights 0.5^age: FPMC's Markov chain), sasrec (SASRec as RecBole trains it; trained once on the dataset's
     /// training split, chosen on validation, cached in <dataset>/baselines/).
@@ -55,7 +56,7 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "pop,knn,knn-recent,next,sasrec"
+        default_value = "pop,knn,knn-recent,words,next,sasrec"
     )]
     pub baselines: Vec<Baseline>,
     /// Skip the baselines.
@@ -248,55 +249,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // The dataset's text embeddings in one Faiss index, read once for the
     // kNN rows and the fusions.
     let mut text: Option<eval::TextNeighbours> = None;
-    let read_text = |text: &mut Option<eval::TextNeighbours>| -> anyhow::Result<()> {
-        if text.is_none() {
-            *text = Some(eval::TextNeighbours::read(&ds_dir)?);
-        }
-        Ok(())
+    let inputs = baselines::Inputs {
+        held,
+        seen: &seen,
+        protocol: &protocol,
+        known: &known,
+        counts: &counts,
+        ds: (ds, &ds_dir),
+        device,
     };
     for b in baselines {
-        // Each row times its own ranking (SASRec's training time is in its cache record).
-        let (name, l, row_secs) = match b {
-            Baseline::Pop => {
-                let t = Instant::now();
-                let l = eval::most_popular(&counts, held, &seen, &protocol, 10);
-                ("most-popular".to_string(), l, t.elapsed().as_secs_f64())
-            }
-            Baseline::Knn | Baseline::KnnRecent => {
-                if let Err(e) = read_text(&mut text) {
-                    genrec::tell!("text-kNN baselines skipped: {e:#}");
-                    continue;
-                }
-                let nn = text.as_mut().expect("just read");
-                let q = if *b == Baseline::Knn {
-                    eval::TextQuery::LAST
-                } else {
-                    eval::TextQuery::RECENT
-                };
-                let t = Instant::now();
-                let l = eval::text_knn(nn, held, &seen, &protocol, q, 10)?;
-                (q.name(), l, t.elapsed().as_secs_f64())
-            }
-            Baseline::Next => {
-                let t = Instant::now();
-                let l = eval::transition_baseline((&known, n_items), held, &seen, &protocol, 10);
-                (eval::TRANSITIONS_NAME.into(), l, t.elapsed().as_secs_f64())
-            }
-            Baseline::Sasrec => {
-                // RecBole's SASRec: item IDs alone (no text).
-                let p = SasRecParams::for_dataset(ds);
-                let sr = SasRec::load_or_train(&ds_dir, ds, &p, None, device, &Bar::new())?;
-                let t = Instant::now();
-                let l = sr.recommend(held, 10, a.decode.exclude_seen.then_some(seen.as_slice()));
-                let name = format!(
-                    "SASRec (RecBole's recipe, epoch {} of {})",
-                    sr.meta.best_epoch, sr.meta.epochs
-                );
-                (name, l, t.elapsed().as_secs_f64())
-            }
+        let Some((name, l, row_secs)) = baselines::rank(*b, &inputs, &mut text)? else {
+            continue;
         };
         results.push(score(&name, &l, row_secs));
-        if matches!(b, Baseline::Knn | Baseline::Next | Baseline::Sasrec) {
+        if b.is_rival() {
             rivals.push((name.clone(), other_lists.len()));
         }
         if *b == Baseline::Knn {
@@ -320,7 +287,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(r) = blend {
         let t = Instant::now();
-        read_text(&mut text).context("the verifier's blend needs the dataset's embeddings")?;
+        baselines::read_text(&mut text, &ds_dir).context("the verifier's blend needs the dataset's embeddings")?;
         let nn = text.as_mut().expect("just read");
         let (name, l) = blend::row(r, nn, held, &reranked_hits, &seen, &protocol)?;
         results.push(score(
@@ -334,7 +301,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         default_row = results.len() - 1;
     }
     if let Some(c) = &stored {
-        read_text(&mut text).context(
+        baselines::read_text(&mut text, &ds_dir).context(
             "the checkpoint's text fusion needs the dataset's embeddings (genrec embed)",
         )?;
         let nn = text.as_mut().expect("just read");
@@ -360,7 +327,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     if a.text_fusion {
-        read_text(&mut text)
+        baselines::read_text(&mut text, &ds_dir)
             .context("--text-fusion needs the dataset's embeddings (genrec embed)")?;
         let nn = text.as_mut().expect("just read");
         let t = Instant::now();

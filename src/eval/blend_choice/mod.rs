@@ -83,6 +83,11 @@ pub struct BlendChoice {
     /// written before the adapter (the text as it reads).
     #[serde(default)]
     pub text_adapter: Option<super::adapter::AdapterChoice>,
+    /// Whether the text neighbours rank by their words too
+    /// (`eval::lexical::hybrid_search`), and why; absent in cards written
+    /// before (the sentence alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_words: Option<super::lexical::WordsChoice>,
 }
 
 /// The longest list of any user in these sources.
@@ -246,6 +251,7 @@ impl BlendChoice {
             rescorer: None,
             rescore_gain: None,
             text_adapter: None,
+            text_words: None,
         }
     }
 
@@ -339,13 +345,17 @@ impl BlendChoice {
             )
         }) + &self.rescore_gain.map_or(String::new(), |g| {
             format!(
-                "; rescored by ranks, popularity, text cosines and transition counts (fitted on half the users, measured on the other) against the weights: {:+.4} [{:+.4}, {:+.4}] → {}",
+                "; rescored by ranks, popularity, text cosines, transition counts and shared words (fitted on half the users, measured on the other) against the weights: {:+.4} [{:+.4}, {:+.4}] → {}",
                 g.mean,
                 g.lo,
                 g.hi,
                 if self.rescorer.is_some() { "rescored" } else { "the weights" }
             )
         }) + &adapter
+            + &self
+                .text_words
+                .as_ref()
+                .map_or(String::new(), |w| w.describe())
     }
 }
 
