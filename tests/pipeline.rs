@@ -2058,7 +2058,6 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             used: true,
             rescorer: None,
             text_adapter: None,
-            text_words: None,
             ..b.clone()
         };
     // Stores `choice` (and `verifier`'s λ: the card's when none) in the card.
@@ -2245,29 +2244,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     }
     let id_of = internal_ids(&d);
     let nudge: Vec<f32> = count.iter().map(|c| 0.04 * c.ln_1p()).collect();
-    text_lists_by_brute_force(&got, &d, (&emb, dim), &|_, i| nudge[i]);
-    // By sentence and words where the card says so: cos + 2 · the words'
-    // IDF cosine, nudged as well.
-    let words = genrec::eval::lexical::Lexical::new(&d.texts());
-    store(
-        genrec::eval::BlendChoice {
-            text_words: Some(genrec::eval::lexical::WordsChoice {
-                alpha: 2.0,
-                gain: genrec::eval::Estimate {
-                    mean: 0.01,
-                    lo: 0.005,
-                    hi: 0.015,
-                },
-            }),
-            ..forced([0.0, 1.0, 0.0, 0.0, 0.0], 0.04, false)
-        },
-        None,
-    );
-    let hybrid = items(&recommend("w.jsonl", &rerank));
-    let by_words =
-        |last: usize, i: usize| nudge[i] + 2.0 * words.cosine(last as u32, i as u32) as f32;
-    text_lists_by_brute_force(&hybrid, &d, (&emb, dim), &by_words);
-    assert_ne!(hybrid, got, "the words changed nothing");
+    text_lists_by_brute_force(&got, &d, (&emb, dim), &nudge);
     let mut nudged = 0;
     for (u, h) in d.test.iter().enumerate() {
         let last = *h.history.last().unwrap() as usize;
@@ -2303,7 +2280,12 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     };
     store(adapted_choice.clone(), None);
     let adapted = items(&recommend("ad.jsonl", &rerank));
-    text_lists_by_brute_force(&adapted, &d, (&map.apply(&emb), dim), &|_, _| 0.0);
+    text_lists_by_brute_force(
+        &adapted,
+        &d,
+        (&map.apply(&emb), dim),
+        &vec![0.0; d.items.len()],
+    );
     with([0.0, 1.0, 0.0, 0.0, 0.0]);
     assert_ne!(
         adapted,
@@ -2388,19 +2370,19 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
 }
 
 /// Asserts that each test user's list (original ids) is the best 10 by
-/// `cos(e_last, e_i) + plus(last, i)` over `emb` (`[N, dim]`, L2-normalised), the
+/// `cos(e_last, e_i) + bias_i` over `emb` (`[N, dim]`, L2-normalised), the
 /// last item left out, by brute force (scores compared, so that ties may
 /// fall either way).
 fn text_lists_by_brute_force(
     got: &[serde_json::Value],
     d: &genrec::data::Dataset,
     (emb, dim): (&[f32], usize),
-    plus: &dyn Fn(usize, usize) -> f32,
+    bias: &[f32],
 ) {
     let id_of = internal_ids(d);
     for (u, (g, h)) in got.iter().zip(&d.test).enumerate() {
         let last = *h.history.last().unwrap() as usize;
-        let score = |i: usize| cosine((emb, dim), last, i) + plus(last, i);
+        let score = |i: usize| cosine((emb, dim), last, i) + bias[i];
         let mut all: Vec<f32> = (0..d.items.len())
             .filter(|&i| i != last)
             .map(score)

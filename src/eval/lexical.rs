@@ -6,19 +6,12 @@
 //! 256-token MiniLM summary blurs, and what people buying again from one
 //! brand follow. The blend's rescoring reads it as two features
 //! (`eval::rescore`): the cosine to the last item, and to the word counts of
-//! the last [`PROFILE_ITEMS`] items. The blend's text source can rank by
-//! the sentence cosine plus a weight of the word cosine ([`hybrid_search`],
-//! the weight chosen on validation). Words are runs of letters and digits,
+//! the last [`PROFILE_ITEMS`] items; `evaluate` ranks by it as a baseline
+//! ([`Lexical::knn`], a TF-IDF kNN). Words are runs of letters and digits,
 //! lowercased, of two characters or more.
-use super::text::{TextNeighbours, TextQuery};
 use super::Protocol;
 use crate::data::HeldOut;
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-
-/// Candidates each side brings to [`hybrid_search`]: the sentence
-/// neighbours' top and the word neighbours' top.
-const HYBRID_CANDIDATES: usize = 200;
 
 /// History items whose words make the profile (latest).
 pub const PROFILE_ITEMS: usize = 5;
@@ -212,88 +205,6 @@ impl Lexical {
     }
 }
 
-/// The weights of the word cosine tried for the blend's text source.
-pub const WORD_WEIGHTS: [f64; 3] = [0.5, 1.0, 2.0];
-
-/// Whether the blend's text source weighs the words (the best weight of
-/// [`WORD_WEIGHTS`] by the last item's text-kNN on the validation users,
-/// kept where its paired NDCG@10 gain over the sentence cosine alone has a
-/// lower end above zero), stored in the blend's choice.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct WordsChoice {
-    pub alpha: f64,
-    pub gain: super::Estimate,
-}
-
-impl WordsChoice {
-    pub fn used(&self) -> bool {
-        self.gain.lo > 0.0
-    }
-
-    pub fn describe(&self) -> String {
-        let g = &self.gain;
-        format!(
-            "; the text neighbours by sentence and words (cos + {} · the words' IDF cosine) against the sentence alone: {:+.4} [{:+.4}, {:+.4}] → {}",
-            self.alpha,
-            g.mean,
-            g.lo,
-            g.hi,
-            if self.used() { "with the words" } else { "the sentence alone" }
-        )
-    }
-}
-
-/// The blend's text source by sentence and words: each candidate scored
-/// `cos(e_last, e_i) + bias_i + alpha · words.cosine(last, i)`.
-#[derive(Clone, Copy)]
-pub struct Hybrid<'a> {
-    pub words: &'a Lexical,
-    pub alpha: f64,
-    /// The popularity nudge of the neighbours searched (`TextNeighbours::with_bias`'s).
-    pub bias: Option<&'a [f32]>,
-}
-
-/// Each history's `k` items best by [`Hybrid`]'s score from the union of
-/// `nn`'s nearest to the last item and the nearest by words (each
-/// [`HYBRID_CANDIDATES`] deep), leaving out the last item and what `keep`
-/// refuses (`extra`: how many more to fetch to make up for it); best
-/// first, ties by item id.
-pub fn hybrid_search(
-    nn: &mut TextNeighbours,
-    h: Hybrid,
-    histories: &[&[u32]],
-    (k, extra): (usize, usize),
-    keep: impl Fn(usize, u32) -> bool,
-) -> crate::Result<Vec<Vec<u32>>> {
-    let near = nn.search(histories, TextQuery::LAST, HYBRID_CANDIDATES, extra, &keep)?;
-    let (emb, dim) = nn.embeddings();
-    Ok(histories
-        .iter()
-        .zip(near)
-        .enumerate()
-        .map(|(u, (hist, mut cand))| {
-            let Some(&last) = hist.last() else {
-                return Vec::new();
-            };
-            let more = h.words.nearest(last, HYBRID_CANDIDATES + extra);
-            cand.extend(more.into_iter().filter(|&i| keep(u, i)));
-            cand.sort_unstable();
-            cand.dedup();
-            let e = |i: u32| &emb[i as usize * dim..(i as usize + 1) * dim];
-            let mut scored: Vec<(u32, f64)> = cand
-                .into_iter()
-                .map(|i| {
-                    let cos: f32 = e(last).iter().zip(e(i)).map(|(a, b)| a * b).sum();
-                    let bias = h.bias.map_or(0.0, |b| f64::from(b[i as usize]));
-                    (i, f64::from(cos) + bias + h.alpha * h.words.cosine(last, i))
-                })
-                .collect();
-            scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-            scored.into_iter().take(k).map(|(i, _)| i).collect()
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,7 +257,14 @@ mod tests {
 
     #[test]
     fn the_word_knn_baseline_ranks_by_words_and_keeps_the_protocol() {
-        let texts = ["red lip kit", "red kit", "lip kit", "blue kit", "blue red lip kit", "pen"];
+        let texts = [
+            "red lip kit",
+            "red kit",
+            "lip kit",
+            "blue kit",
+            "blue red lip kit",
+            "pen",
+        ];
         let l = Lexical::new(&texts);
         let held = [
             HeldOut {
@@ -369,7 +287,12 @@ mod tests {
             ..Protocol::default()
         };
         let lists = l.knn(&held, &seen, &excluded, 3);
-        let want: Vec<u32> = l.nearest(0, 10).into_iter().filter(|&i| i != 4).take(3).collect();
+        let want: Vec<u32> = l
+            .nearest(0, 10)
+            .into_iter()
+            .filter(|&i| i != 4)
+            .take(3)
+            .collect();
         assert_eq!(lists[0], want);
     }
 

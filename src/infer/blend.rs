@@ -12,7 +12,6 @@ use super::{LoadedVerifier, Reranker};
 use crate::decode::{hit_items, scored_hits, Hit};
 use crate::error::Result;
 use crate::eval::blend::Pooled;
-use crate::eval::lexical::{hybrid_search, Hybrid};
 use crate::eval::{
     first_kept, latest_first, own_items_rule, pool_features, ItemFacts, TextNeighbours, TextQuery,
 };
@@ -87,17 +86,7 @@ impl Reranker {
         let (more, keep) = own_items_rule(histories, b.choice.blend.unseen_only, keep);
         let extra = extra + more;
         let own = q.own_top(histories, (depth, extra), &keep);
-        let text = match b.choice.text_words.as_ref().filter(|w| w.used()) {
-            Some(w) => {
-                let h = Hybrid {
-                    words: b.words.as_ref().expect("read with the words' choice"),
-                    alpha: w.alpha,
-                    bias: b.text_bias.as_deref(),
-                };
-                hybrid_search(nn, h, histories, (depth, extra), &keep)?
-            }
-            None => nn.search(histories, TextQuery::LAST, depth, extra, &keep)?,
-        };
+        let text = nn.search(histories, TextQuery::LAST, depth, extra, &keep)?;
         let next = b.transitions.top(histories, depth, &keep);
         let again = latest_first(histories, depth, &keep);
         let beams = first_kept(&hit_items(reranked), b.choice.beam_depth().max(top), &keep);

@@ -136,7 +136,7 @@ pub struct Reranker {
 /// each item's count (the rescoring's popularity), the text neighbours'
 /// popularity bias when it was chosen with one, the map of the text
 /// embeddings when it was chosen adapted (`eval::adapter`), and the items'
-/// words when a rescoring or the text neighbours read them.
+/// words when a rescoring reads them.
 pub struct Blending {
     pub choice: BlendChoice,
     pub transitions: crate::eval::Transitions,
@@ -264,9 +264,10 @@ impl Reranker {
                     Some(sha) => Some(TextAdapter::load(&dir, sha, &choice.embeddings_sha256)?),
                     None => None,
                 };
-                let words = (choice.rescorer.is_some()
-                    || choice.text_words.as_ref().is_some_and(|w| w.used()))
-                .then(|| crate::eval::lexical::Lexical::new(&rec.ds.texts()));
+                let words = choice
+                    .rescorer
+                    .as_ref()
+                    .map(|_| crate::eval::lexical::Lexical::new(&rec.ds.texts()));
                 Ok(Blending {
                     words,
                     text_bias: (choice.blend.text_nudge > 0.0)

@@ -18,7 +18,6 @@ use crate::decode::hit_items;
 use crate::error::Result;
 use crate::eval::adapter::{AdapterChoice, TextAdapter};
 use crate::eval::blend::Pooled;
-use crate::eval::lexical::{hybrid_search, Hybrid, Lexical, WordsChoice, WORD_WEIGHTS};
 use crate::eval::{
     choose_rescorer, first_kept, latest_first, own_items_rule, pool_features, popularity,
     popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_BEAMS,
@@ -60,9 +59,6 @@ pub fn choose_and_store_blend(
     // `recommend --split valid` reads it.
     let known = t.ds.known(Known::Before(Split::Valid));
     let (mut nn, adapter) = adapt_text(t, nn, (&held, &known), progress)?;
-    let lexical = Lexical::new(&t.ds.texts());
-    let words = choose_words(&mut nn, &lexical, &held)?;
-    let hybrid = words.as_ref().filter(|w| w.used()).map(|w| w.alpha);
     let blend_depth = t.cfg.verify.blend_depth;
     let depth = BLEND_BEAMS.max(choice.rerank_top);
     let gen = t.generator(
@@ -108,21 +104,13 @@ pub fn choose_and_store_blend(
     let keeps: [(usize, Keep); 2] = [(rules[0].0, &rules[0].1), (rules[1].0, &rules[1].1)];
     let mut texts: [Vec<Vec<Vec<u32>>>; 2] = Default::default();
     for &beta in &TEXT_NUDGES {
-        let bias = (beta > 0.0).then(|| popularity_bias(&counts, beta));
-        let mut biased = bias.as_ref().map(|b| nn.with_bias(b)).transpose()?;
+        let mut biased = match beta > 0.0 {
+            true => Some(nn.with_bias(&popularity_bias(&counts, beta))?),
+            false => None,
+        };
         let nn = biased.as_mut().unwrap_or(&mut nn);
         for (lists, (extra, keep)) in texts.iter_mut().zip(keeps) {
-            lists.push(match hybrid {
-                Some(alpha) => {
-                    let h = Hybrid {
-                        words: &lexical,
-                        alpha,
-                        bias: bias.as_deref(),
-                    };
-                    hybrid_search(nn, h, &histories, (blend_depth, extra), keep)?
-                }
-                None => nn.search(&histories, TextQuery::LAST, blend_depth, extra, keep)?,
-            });
+            lists.push(nn.search(&histories, TextQuery::LAST, blend_depth, extra, keep)?);
         }
     }
     progress.inc(1);
@@ -155,12 +143,13 @@ pub fn choose_and_store_blend(
             "rescoring the blend's pool (fitted on each half of the users, measured on the other)",
         );
         let (emb, dim) = nn.embeddings();
+        let words = crate::eval::lexical::Lexical::new(&t.ds.texts());
         let facts = ItemFacts {
             emb,
             dim,
             counts: &counts,
             transitions: &transitions,
-            words: &lexical,
+            words: &words,
         };
         try_rescoring(
             &mut blend,
@@ -171,7 +160,6 @@ pub fn choose_and_store_blend(
         );
         progress.finish();
     }
-    blend.text_words = words;
     blend.text_adapter = match adapter {
         Some((gain, a)) => Some(AdapterChoice {
             gain,
@@ -227,39 +215,6 @@ fn adapt_text(
         true => (adapted, Some((gain, Some(adapter)))),
         false => (plain, Some((gain, None))),
     })
-}
-
-/// Whether the blend's text neighbours rank by their words too: the best
-/// weight of [`WORD_WEIGHTS`] by the last item's text-kNN NDCG@10 on the
-/// validation users `held`, and its paired gain over the sentence alone
-/// (used where the lower end is above zero); none without users.
-fn choose_words(
-    nn: &mut TextNeighbours,
-    words: &Lexical,
-    held: &[HeldOut],
-) -> Result<Option<WordsChoice>> {
-    if held.is_empty() {
-        return Ok(None);
-    }
-    let histories: Vec<&[u32]> = held.iter().map(|h| h.history.as_slice()).collect();
-    let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
-    let all = |_: usize, _: u32| true;
-    let plain = nn.search(&histories, TextQuery::LAST, 10, 0, all)?;
-    let mut best: Option<WordsChoice> = None;
-    for alpha in WORD_WEIGHTS {
-        let h = Hybrid {
-            words,
-            alpha,
-            bias: None,
-        };
-        let lists = hybrid_search(nn, h, &histories, (10, 0), all)?;
-        let gain = paired_difference("", &targets, &lists, &plain, &Protocol::default()).difference
-            ["ndcg@10"];
-        if best.as_ref().is_none_or(|b| gain.mean > b.gain.mean) {
-            best = Some(WordsChoice { alpha, gain });
-        }
-    }
-    Ok(best)
 }
 
 /// Fits the learned rescoring (`eval::rescore`) over the pool of the chosen

@@ -45,6 +45,9 @@ pub(super) struct Inputs<'a> {
     pub device: tch::Device,
 }
 
+/// A baseline's row: its name, each user's top 10 and its ranking time (s).
+pub(super) type Row = (String, Vec<Vec<u32>>, f64);
+
 /// Reads the dataset's sentence neighbours into `text` unless read before.
 pub(super) fn read_text(text: &mut Option<TextNeighbours>, ds_dir: &Path) -> genrec::Result<()> {
     if text.is_none() {
@@ -61,7 +64,7 @@ pub(super) fn rank(
     b: Baseline,
     x: &Inputs,
     text: &mut Option<TextNeighbours>,
-) -> anyhow::Result<Option<(String, Vec<Vec<u32>>, f64)>> {
+) -> anyhow::Result<Option<Row>> {
     let (ds, ds_dir) = x.ds;
     let t = Instant::now();
     let (name, lists) = match b {

@@ -287,7 +287,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(r) = blend {
         let t = Instant::now();
-        baselines::read_text(&mut text, &ds_dir).context("the verifier's blend needs the dataset's embeddings")?;
+        baselines::read_text(&mut text, &ds_dir)
+            .context("the verifier's blend needs the dataset's embeddings")?;
         let nn = text.as_mut().expect("just read");
         let (name, l) = blend::row(r, nn, held, &reranked_hits, &seen, &protocol)?;
         results.push(score(

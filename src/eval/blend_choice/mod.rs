@@ -83,11 +83,6 @@ pub struct BlendChoice {
     /// written before the adapter (the text as it reads).
     #[serde(default)]
     pub text_adapter: Option<super::adapter::AdapterChoice>,
-    /// Whether the text neighbours rank by their words too
-    /// (`eval::lexical::hybrid_search`), and why; absent in cards written
-    /// before (the sentence alone).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_words: Option<super::lexical::WordsChoice>,
 }
 
 /// The longest list of any user in these sources.
@@ -251,7 +246,6 @@ impl BlendChoice {
             rescorer: None,
             rescore_gain: None,
             text_adapter: None,
-            text_words: None,
         }
     }
 
@@ -352,10 +346,6 @@ impl BlendChoice {
                 if self.rescorer.is_some() { "rescored" } else { "the weights" }
             )
         }) + &adapter
-            + &self
-                .text_words
-                .as_ref()
-                .map_or(String::new(), |w| w.describe())
     }
 }
 
