@@ -725,7 +725,15 @@ fn shared_pass_matches_one_at_a_time(v: &genrec::verify::Verifier, pairs: &[(&[u
 
 /// `evaluate --rerank` over the tiny generator shows the reranked row.
 fn evaluate_reranked(verifier: &Path, out: &Path) {
-    let s = ok(&[
+    let o = evaluate_over_tiny(verifier, out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+}
+
+/// `genrec evaluate` of the tiny generator reranked by `verifier`, no baselines.
+fn evaluate_over_tiny(verifier: &Path, out: &Path) -> Output {
+    genrec(&[
         "evaluate",
         "--checkpoint",
         tiny_checkpoint().to_str().unwrap(),
@@ -738,8 +746,7 @@ fn evaluate_reranked(verifier: &Path, out: &Path) {
         "1",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert!(s.contains("genrec + verifier (top 20"), "{s}");
+    ])
 }
 
 #[test]
@@ -1843,18 +1850,7 @@ fn swapped_sasrec_weights_are_refused(best: &Path, other: &Path, ds: &Path, read
     }
     let weights = |d: &Path| d.join("model.safetensors");
     std::fs::copy(weights(other), weights(&swapped)).unwrap();
-    let o = genrec(&[
-        "evaluate",
-        "--checkpoint",
-        tiny_checkpoint().to_str().unwrap(),
-        "--rerank",
-        swapped.to_str().unwrap(),
-        "--no-baselines",
-        "--threads",
-        "1",
-        "--out",
-        root.join("eval-swapped").to_str().unwrap(),
-    ]);
+    let o = evaluate_over_tiny(&swapped, &root.join("eval-swapped"));
     fails_naming(
         &o,
         &[

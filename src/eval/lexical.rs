@@ -236,17 +236,19 @@ mod tests {
         assert!((l.profile_cosine(&p, 2) - 1.0).abs() < 1e-12);
     }
 
+    /// Six items: each shares some of three words with item 0, but "pen".
+    const KITS: [&str; 6] = [
+        "red lip kit",
+        "red kit",
+        "lip kit",
+        "blue kit",
+        "blue red lip kit",
+        "pen",
+    ];
+
     #[test]
     fn the_nearest_by_words_are_the_best_cosines() {
-        let texts = [
-            "red lip kit",
-            "red kit",
-            "lip kit",
-            "blue kit",
-            "blue red lip kit",
-            "pen",
-        ];
-        let l = Lexical::new(&texts);
+        let l = Lexical::new(&KITS);
         let near = l.nearest(0, 10);
         let mut want: Vec<u32> = (1..6).filter(|&i| l.cosine(0, i) > 0.0).collect();
         want.sort_by(|&a, &b| l.cosine(0, b).total_cmp(&l.cosine(0, a)).then(a.cmp(&b)));
@@ -257,15 +259,7 @@ mod tests {
 
     #[test]
     fn the_word_knn_baseline_ranks_by_words_and_keeps_the_protocol() {
-        let texts = [
-            "red lip kit",
-            "red kit",
-            "lip kit",
-            "blue kit",
-            "blue red lip kit",
-            "pen",
-        ];
-        let l = Lexical::new(&texts);
+        let l = Lexical::new(&KITS);
         let held = [
             HeldOut {
                 user: "a".into(),
