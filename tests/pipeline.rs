@@ -1122,6 +1122,23 @@ fn restart_if_changed_keeps_a_finished_run_and_moves_a_changed_one_aside() {
         first.0,
         "the old run is kept whole"
     );
+    // Each run keeps its log: the old one its first four commands' headers,
+    // the new one starts with the command that moved the old one aside.
+    let headers = |dir: &Path| -> usize {
+        let log = std::fs::read_to_string(dir.join("train.log")).unwrap();
+        log.lines().filter(|l| l.starts_with("== ")).count()
+    };
+    assert_eq!(headers(&run), 4);
+    let log = std::fs::read_to_string(t.path().join("tiny/train.log")).unwrap();
+    assert!(
+        log.starts_with("== ") && log.contains("optim.lr=0.02"),
+        "{log}"
+    );
+    assert_eq!(headers(&t.path().join("tiny")), 1, "{log}");
+    assert!(
+        log.contains("moved it to") && log.contains("step 10"),
+        "{log}"
+    );
 }
 
 #[test]
