@@ -102,7 +102,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let (rc, nd) = (r.metrics["recall@10"], r.metrics["ndcg@10"]);
         genrec::say!(
             "{:5} Recall@10 {:.4} [{:.4}, {:.4}]  NDCG@10 {:.4} [{:.4}, {:.4}]",
-            serde_json::to_value(split)?.as_str().unwrap_or(""),
+            split.name(),
             rc.mean,
             rc.lo,
             rc.hi,
@@ -122,11 +122,7 @@ fn write_lists(
     held: &[genrec::data::HeldOut],
     lists: &[Vec<u32>],
 ) -> anyhow::Result<()> {
-    let name = serde_json::to_value(split)?
-        .as_str()
-        .unwrap_or("split")
-        .to_string();
-    let path = dir.join(format!("sasrec-{name}.jsonl"));
+    let path = dir.join(format!("sasrec-{}.jsonl", split.name()));
     let mut text = String::new();
     for (h, l) in held.iter().zip(lists) {
         let items: Vec<&str> = l

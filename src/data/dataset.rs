@@ -54,6 +54,15 @@ pub enum Split {
 }
 
 impl Split {
+    /// `"valid"` or `"test"`, as the split is written in files and on the
+    /// command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Valid => "valid",
+            Split::Test => "test",
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             Split::Valid => "valid.jsonl",

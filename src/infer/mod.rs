@@ -207,8 +207,13 @@ impl Reranker {
                 dir.display()
             )));
         }
-        checkpoint::check_weights(&dir, &meta, &[])?;
-        let reader = match meta.verify_reader().unwrap_or_default() {
+        let kind = meta.verify_reader().unwrap_or_default();
+        // `checkpoint::load` checks the T5 reader's weights as it reads them;
+        // the text and sequence readers open their files themselves.
+        if kind != VerifyReader::Ids {
+            checkpoint::check_weights(&dir, &meta, &[])?;
+        }
+        let reader = match kind {
             VerifyReader::Ids => {
                 let mut v = checkpoint::load_task(&dir, TaskKind::Verify, device)?;
                 let prompt = v.meta.prompt();

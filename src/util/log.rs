@@ -109,24 +109,27 @@ fn date_time(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02} {}", clock(secs))
 }
 
+/// Prints `line` on standard output (`stderr`: standard error) and appends
+/// it to the log file: what [`say!`](crate::say) and [`tell!`](crate::tell)
+/// do with their formatted line.
+pub fn echo(line: &str, stderr: bool) {
+    match stderr {
+        true => eprintln!("{line}"),
+        false => println!("{line}"),
+    }
+    self::line(line);
+}
+
 /// `println!`, the line also going to the command's log file.
 #[macro_export]
 macro_rules! say {
-    ($($t:tt)*) => {{
-        let line = format!($($t)*);
-        println!("{line}");
-        $crate::util::log::line(&line);
-    }};
+    ($($t:tt)*) => { $crate::util::log::echo(&format!($($t)*), false) };
 }
 
 /// `eprintln!`, the line also going to the command's log file.
 #[macro_export]
 macro_rules! tell {
-    ($($t:tt)*) => {{
-        let line = format!($($t)*);
-        eprintln!("{line}");
-        $crate::util::log::line(&line);
-    }};
+    ($($t:tt)*) => { $crate::util::log::echo(&format!($($t)*), true) };
 }
 
 #[cfg(test)]

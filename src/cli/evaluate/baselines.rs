@@ -43,6 +43,8 @@ pub(super) struct Inputs<'a> {
     pub counts: &'a [f64],
     pub ds: (&'a Dataset, &'a Path),
     pub device: tch::Device,
+    /// The items' words when the verifier's blend read them already.
+    pub words: Option<&'a Lexical>,
 }
 
 /// A baseline's row: its name, each user's top 10 and its ranking time (s).
@@ -86,10 +88,12 @@ pub(super) fn rank(
             let l = eval::text_knn(nn, x.held, x.seen, x.protocol, q, 10)?;
             return Ok(Some((q.name(), l, t.elapsed().as_secs_f64())));
         }
-        Baseline::Words => (
-            eval::lexical::WORDS_KNN_NAME.to_string(),
-            Lexical::new(&ds.texts()).knn(x.held, x.seen, x.protocol, 10),
-        ),
+        Baseline::Words => {
+            let built = x.words.is_none().then(|| Lexical::new(&ds.texts()));
+            let words = x.words.or(built.as_ref()).expect("read or built");
+            let l = words.knn(x.held, x.seen, x.protocol, 10);
+            (eval::lexical::WORDS_KNN_NAME.to_string(), l)
+        }
         Baseline::Next => (
             eval::TRANSITIONS_NAME.into(),
             eval::transition_baseline((x.known, ds.items.len()), x.held, x.seen, x.protocol, 10),

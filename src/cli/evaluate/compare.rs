@@ -21,7 +21,7 @@ pub(super) fn earlier_lists(
             results.display()
         )
     })?;
-    let want = serde_json::to_value(split)?;
+    let want = split.name();
     anyhow::ensure!(
         v["split"] == want,
         "--compare: {} evaluated the {} split, this run the {} split",
@@ -39,7 +39,7 @@ pub(super) fn earlier_lists(
     let name = v["lists"]
         .as_str()
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("recs-{}.jsonl", want.as_str().unwrap_or("test")));
+        .unwrap_or_else(|| format!("recs-{want}.jsonl"));
     let path = results
         .parent()
         .unwrap_or(std::path::Path::new("."))

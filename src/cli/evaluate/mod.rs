@@ -257,6 +257,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         counts: &counts,
         ds: (ds, &ds_dir),
         device,
+        words: blend
+            .and_then(|r| r.blend.as_ref())
+            .and_then(|b| b.words.as_ref()),
     };
     for b in baselines {
         let Some((name, l, row_secs)) = baselines::rank(*b, &inputs, &mut text)? else {

@@ -29,15 +29,8 @@ fn out_dir<'a>(out: Option<&'a Path>, ck: &'a Loaded) -> &'a Path {
 
 /// From now on the command's log is `evaluate-<split>.log` beside the results.
 pub(super) fn open_log(out: Option<&Path>, ck: &Loaded, split: Split) {
-    let name = format!("evaluate-{}.log", split_name(split));
+    let name = format!("evaluate-{}.log", split.name());
     genrec::util::log::to_or_warn(&out_dir(out, ck).join(name));
-}
-
-fn split_name(split: Split) -> String {
-    serde_json::to_value(split)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "test".into())
 }
 
 /// Writes the three files into `out` (default: the checkpoint's run
@@ -54,7 +47,7 @@ pub(super) fn write(
         table.push('\n');
         table.push_str(&b.markdown());
     }
-    let split = split_name(run.split);
+    let split = run.split.name();
     let recs_name = format!("recs-{split}.jsonl");
     let report = serde_json::json!({
         "checkpoint": run.ck.dir, "dataset": run.ds_dir, "split": split, "protocol": run.protocol,

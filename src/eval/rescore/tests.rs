@@ -43,11 +43,12 @@ fn the_features_of_a_pool_by_hand() {
     want.push((0.6 + 0.8) / 2f64.sqrt()); // cos(e2, (e0 + e1) / √2)
     want.push(4f64.ln()); // three times after the last item (1)
     want.push((1.0f64 + 3.0 + 0.5).ln()); // 3 after 1, 1 after 0 (weight 0.5)
-                                          // The words: "polish" is in every text (idf 0), "red" in two of three,
-                                          // "set" and "nail" in one.
+
+    // The words: "polish" is in every text (idf 0), "red" in two of three,
+    // "set" and "nail" in one. To "red polish", the last item:
     let (red, one) = (1.5f64.ln().powi(2), 3f64.ln().powi(2));
-    want.push(red / (red.sqrt() * (red + one).sqrt())); // to "red polish"
-                                                        // The profile of items 0 and 1: nail, red (and polish) once each.
+    want.push(red / (red.sqrt() * (red + one).sqrt()));
+    // To the profile of items 0 and 1: nail, red (and polish) once each.
     want.push(red / ((one + red).sqrt() * (red + one).sqrt()));
     assert_eq!(want.len(), RESCORE_FEATURES);
     for (i, (g, w)) in x2.iter().zip(&want).enumerate() {
