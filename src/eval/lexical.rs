@@ -8,7 +8,8 @@
 //! (`eval::rescore`): the cosine to the last item, and to the word counts of
 //! the last [`PROFILE_ITEMS`] items; `evaluate` ranks by it as a baseline
 //! ([`Lexical::knn`], a TF-IDF kNN). Words are runs of letters and digits,
-//! lowercased, of two characters or more.
+//! lowercased, of two characters or more; in scripts written without spaces,
+//! overlapping character pairs.
 use super::Protocol;
 use crate::data::HeldOut;
 use std::collections::{HashMap, HashSet};
@@ -34,11 +35,56 @@ pub struct Profile {
 }
 
 /// The words of a text: lowercased runs of letters and digits, two
-/// characters or more.
+/// characters or more. Within a run, the scripts written without spaces
+/// between words ([`unspaced`]: Chinese, Japanese, Thai, …) give their
+/// overlapping character pairs instead (a lone such character stays a word
+/// of its own): the bigrams with which CJK search engines index text, since
+/// a whole sentence would otherwise be one "word".
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().nth(1).is_some())
-        .map(str::to_lowercase)
+        .flat_map(split_unspaced)
+        .filter(|w| w.chars().nth(1).is_some() || w.chars().all(unspaced))
+        .map(|w| w.to_lowercase())
+}
+
+/// A run of letters and digits cut into its spaced parts and the character
+/// pairs of its unspaced parts, in order.
+fn split_unspaced(run: &str) -> Vec<String> {
+    let chars: Vec<char> = run.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        let kind = unspaced(chars[start]);
+        let end = (start..chars.len())
+            .find(|&i| unspaced(chars[i]) != kind)
+            .unwrap_or(chars.len());
+        let part = &chars[start..end];
+        if kind && part.len() > 1 {
+            out.extend(part.windows(2).map(|p| p.iter().collect::<String>()));
+        } else {
+            out.push(part.iter().collect());
+        }
+        start = end;
+    }
+    out
+}
+
+/// Whether `c` belongs to a script written without spaces between words:
+/// Han ideographs, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x0F00..=0x0FFF // Tibetan
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x31F0..=0x31FF // Katakana extensions
+        | 0x3400..=0x4DBF // Han, extension A
+        | 0x4E00..=0x9FFF // Han
+        | 0xF900..=0xFAFF // Han compatibility
+        | 0xFF66..=0xFF9F // half-width Katakana
+        | 0x20000..=0x3134F // Han, extensions B–G
+    )
 }
 
 impl Lexical {
@@ -294,5 +340,23 @@ mod tests {
     fn words_are_lowercased_alphanumeric_runs_of_two_or_more() {
         let w: Vec<String> = words("L'Oréal Paris | 3.4 oz, X").collect();
         assert_eq!(w, ["oréal", "paris", "oz"]);
+    }
+
+    #[test]
+    fn unspaced_scripts_give_character_pairs() {
+        // "Shiseido's lipstick red" in Japanese, a Chinese brand with Latin
+        // letters in one run, and a lone ideograph.
+        let w: Vec<String> = words("資生堂の口紅 赤, iPhone充电器 猫").collect();
+        assert_eq!(
+            w,
+            [
+                "資生", "生堂", "堂の", "の口", "口紅", "赤", "iphone", "充电", "电器", "猫"
+            ]
+        );
+        // Two items sharing a brand written in Han characters are close by
+        // words; before, each whole run was one word and they shared none.
+        let l = Lexical::new(&["资生堂口红", "资生堂眼霜", "兰蔻香水"]);
+        assert!(l.cosine(0, 1) > 0.0);
+        assert_eq!(l.cosine(0, 2), 0.0);
     }
 }
