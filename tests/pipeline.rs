@@ -2363,6 +2363,35 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     with_rescorer([1.0, 0.0, 0.0, 0.0, 0.0], true, Some(w));
     let rescored = recommend("vr.jsonl", &rerank);
     same_lists(&items(&rescored), &unseen, "SASRec's unseen (rescored)");
+    // A rescorer chosen over the pool with the words' sixth list reads that
+    // list: its 1 / (1 + rank) alone gives the last item's nearest by words,
+    // the user's own items left out (where that list is shorter than 10,
+    // the rest of the pool follows).
+    let mut w = vec![0.0; genrec::eval::rescore::RESCORE_FEATURES_WITH_WORDS];
+    w[genrec::eval::rescore::RESCORE_FEATURES + 1] = 1.0;
+    with_rescorer([1.0, 0.0, 0.0, 0.0, 0.0], true, Some(w));
+    let by_words = items(&recommend("vw.jsonl", &rerank));
+    let words = genrec::eval::lexical::Lexical::new(&d.texts());
+    let mut longest = 0;
+    for (got, h) in by_words.iter().zip(&d.test) {
+        let last = *h.history.last().unwrap();
+        let want: Vec<&str> = words
+            .nearest(last, 10 + h.history.len())
+            .into_iter()
+            .filter(|i| !h.history.contains(i))
+            .take(10)
+            .map(|i| d.items[i as usize].original_id.as_str())
+            .collect();
+        let got: Vec<&str> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap())
+            .collect();
+        assert_eq!(got[..want.len()], want[..], "user {}", h.user);
+        longest = longest.max(want.len());
+    }
+    assert_eq!(longest, 10, "no user had ten neighbours by words");
     // The generator's source alone: its candidates reranked by λ, what
     // --no-blend gives.
     with([1.0, 0.0, 0.0, 0.0, 0.0]);

@@ -6,7 +6,8 @@
 //! 256-token MiniLM summary blurs, and what people buying again from one
 //! brand follow. The blend's rescoring reads it as two features
 //! (`eval::rescore`): the cosine to the last item, and to the word counts of
-//! the last [`PROFILE_ITEMS`] items; `evaluate` ranks by it as a baseline
+//! the last [`PROFILE_ITEMS`] items, and where it pays the last item's
+//! nearest by words as a sixth list of its pool; `evaluate` ranks by it as a baseline
 //! ([`Lexical::knn`], a TF-IDF kNN). Words are runs of letters and digits,
 //! lowercased, of two characters or more; in scripts written without spaces,
 //! overlapping character pairs.
@@ -166,6 +167,32 @@ impl Lexical {
             .collect();
         top.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         top.into_iter().take(m).map(|(i, _)| i).collect()
+    }
+
+    /// Each history's `k` items nearest its last item by words (as
+    /// [`nearest`](Self::nearest)), leaving out what `keep(user, item)`
+    /// refuses (`extra`: how many more to fetch to make up for it); empty
+    /// for an empty history. The blend's pool reads them as a sixth list
+    /// where that was chosen (`eval::rescore::choose_words_source`).
+    pub fn nearest_lists(
+        &self,
+        histories: &[&[u32]],
+        (k, extra): (usize, usize),
+        keep: impl Fn(usize, u32) -> bool,
+    ) -> Vec<Vec<u32>> {
+        histories
+            .iter()
+            .enumerate()
+            .map(|(u, h)| match h.last() {
+                Some(&last) => self
+                    .nearest(last, k + extra)
+                    .into_iter()
+                    .filter(|&i| keep(u, i))
+                    .take(k)
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect()
     }
 
     /// The IDF-weighted cosine of items `a` and `b`'s word sets.

@@ -3,7 +3,8 @@
 //! known of them — each source's rank, the item's popularity, its text
 //! cosine to the last item and to the history, how often it followed the
 //! last items, and the words its text shares with theirs
-//! (`eval::lexical`) — fitted on the validation
+//! (`eval::lexical`), and where it was chosen so the rank among the last
+//! item's nearest by words, a sixth list that enters only the pool — fitted on the validation
 //! users by the top-one softmax of ListNet (Cao et al. 2007: the target's
 //! probability among its user's pool), as a learning-to-rank stage over
 //! fused candidate lists. Where rank fusion sees only ranks, this sees how
@@ -12,7 +13,9 @@
 //! strong a transition is, not only its place. It is kept only when,
 //! fitted on one half of the validation users and measured on the other
 //! (both ways), it beats the fusion weights chosen the same way with a
-//! paired interval above zero (`choose_rescorer`).
+//! paired interval above zero (`choose_rescorer`); the words' sixth list
+//! is kept only where the rescoring over the pool with it beats the
+//! rescoring without, measured the same way (`choose_words_source`).
 use super::blend::Pooled;
 use super::lexical::Lexical;
 use super::metrics::rank_of;
@@ -32,6 +35,9 @@ const PROFILE_ITEMS: usize = 10;
 /// the IDF-weighted cosine of its words to the last item's and to those of
 /// the last `lexical::PROFILE_ITEMS` ([`Lexical`]).
 pub const RESCORE_FEATURES: usize = 5 * 4 + 7;
+/// The features of a pool with the words' sixth list: [`RESCORE_FEATURES`],
+/// then that list's four rank features.
+pub const RESCORE_FEATURES_WITH_WORDS: usize = RESCORE_FEATURES + 4;
 /// The features of rescorers fitted before the lexical two: their weights
 /// score the first of today's features, which are computed as then.
 const FEATURES_BEFORE_WORDS: usize = 5 * 4 + 5;
@@ -50,17 +56,31 @@ pub struct ItemFacts<'a> {
     pub words: &'a Lexical,
 }
 
-/// Each user's candidates and their features (`RESCORE_FEATURES` per
-/// candidate, row after row), candidates in order of first appearance.
+/// Each user's candidates and their features (`width` per candidate, row
+/// after row), candidates in order of first appearance.
 pub struct Pool {
     pub items: Vec<u32>,
     pub x: Vec<f64>,
+    /// [`RESCORE_FEATURES`], or [`RESCORE_FEATURES_WITH_WORDS`] for a pool
+    /// with the words' sixth list.
+    pub width: usize,
 }
 
 /// The pools of the five sources' lists (`pooled`, in the order of
-/// `eval::BLEND_SOURCES`) for users with these histories (oldest first).
+/// `eval::BLEND_SOURCES`), or of those and the last item's nearest by
+/// words as a sixth, for users with these histories (oldest first).
 pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) -> Vec<Pool> {
-    assert_eq!(pooled.sources(), 5, "the five sources' lists");
+    let sources = pooled.sources();
+    assert!(
+        sources == 5 || sources == 6,
+        "the five sources' lists, and maybe the words'"
+    );
+    let width = RESCORE_FEATURES + 4 * (sources - 5);
+    let rank_features = |x: &mut Vec<f64>, r: u32| {
+        let r = f64::from(r);
+        x.push(f64::from(u8::from(r > 0.0)));
+        x.extend(RANK_OFFSETS.map(|k| if r > 0.0 { 1.0 / (k + r) } else { 0.0 }));
+    };
     let (emb, dim) = (facts.emb, facts.dim);
     let profile = TextQuery {
         window: PROFILE_ITEMS,
@@ -80,13 +100,10 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
             };
             let last = h.last().copied();
             let profile = facts.words.profile(h);
-            let mut x = Vec::with_capacity(items.len() * RESCORE_FEATURES);
+            let mut x = Vec::with_capacity(items.len() * width);
             for (c, &it) in items.iter().enumerate() {
-                for &r in &ranks[c * 5..(c + 1) * 5] {
-                    let r = f64::from(r);
-                    x.push(f64::from(u8::from(r > 0.0)));
-                    x.extend(RANK_OFFSETS.map(|k| if r > 0.0 { 1.0 / (k + r) } else { 0.0 }));
-                }
+                let r = &ranks[c * sources..(c + 1) * sources];
+                r[..5].iter().for_each(|&r| rank_features(&mut x, r));
                 x.push(facts.counts[it as usize].ln_1p() / 10.0);
                 x.push(f64::from(to_last[c]));
                 x.push(f64::from(to_profile[c]));
@@ -95,10 +112,12 @@ pub fn pool_features(pooled: &Pooled, histories: &[&[u32]], facts: ItemFacts) ->
                 x.push(f64::from(score).ln_1p());
                 x.push(last.map_or(0.0, |l| facts.words.cosine(l, it)));
                 x.push(facts.words.profile_cosine(&profile, it));
+                r[5..].iter().for_each(|&r| rank_features(&mut x, r));
             }
             Pool {
                 items: items.to_vec(),
                 x,
+                width,
             }
         })
         .collect()
@@ -112,24 +131,32 @@ pub struct Rescorer {
 
 impl Rescorer {
     /// Whether a stored rescorer reads the features computed here: one
-    /// weight per feature, or one per feature but the lexical two (fitted
+    /// weight per feature of a five-source pool, or of a pool with the
+    /// words' sixth list, or one per feature but the lexical two (fitted
     /// before they were computed: it scores as it did then); a card edited
     /// by hand, or written by a genrec with other features, is refused
     /// rather than read short.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self.weights.len() {
-            RESCORE_FEATURES | FEATURES_BEFORE_WORDS => Ok(()),
+            RESCORE_FEATURES | RESCORE_FEATURES_WITH_WORDS | FEATURES_BEFORE_WORDS => Ok(()),
             n => Err(format!(
-                "the rescorer has {n} weights; this genrec computes {RESCORE_FEATURES} features"
+                "the rescorer has {n} weights; this genrec computes {RESCORE_FEATURES} \
+                 features ({RESCORE_FEATURES_WITH_WORDS} with the words' list)"
             )),
         }
+    }
+
+    /// Whether it ranks a pool with the last item's nearest by words as a
+    /// sixth list (`eval::lexical::Lexical::nearest_lists`).
+    pub fn reads_words_list(&self) -> bool {
+        self.weights.len() == RESCORE_FEATURES_WITH_WORDS
     }
 }
 
 /// Each candidate's `x · w` in a pool (weights fitted without the lexical
 /// features leave them out).
 fn scores(w: &[f64], p: &Pool) -> Vec<f64> {
-    p.x.chunks(RESCORE_FEATURES)
+    p.x.chunks(p.width)
         .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
         .collect()
 }
@@ -156,7 +183,8 @@ impl Rescorer {
     /// `RIDGE · ‖w‖²`, minimised by Newton's method with step halving (the
     /// loss is convex; deterministic).
     pub fn fit(pools: &[Pool], targets: &[u32], users: &[usize]) -> Rescorer {
-        const F: usize = RESCORE_FEATURES;
+        let nf = pools.first().map_or(RESCORE_FEATURES, |p| p.width);
+        assert!(pools.iter().all(|p| p.width == nf), "pools of one width");
         let data: Vec<(&Pool, usize)> = users
             .iter()
             .filter_map(|&u| rank_of(targets[u], &pools[u].items).map(|r| (&pools[u], r - 1)))
@@ -164,7 +192,7 @@ impl Rescorer {
         let n = data.len().max(1) as f64;
         // Loss, and with `second` its gradient and Hessian, at `w`.
         let eval = |w: &[f64], second: bool| {
-            let (mut loss, mut g, mut h) = (0.0, vec![0.0; F], vec![0.0; F * F]);
+            let (mut loss, mut g, mut h) = (0.0, vec![0.0; nf], vec![0.0; nf * nf]);
             for &(p, t) in &data {
                 let s = scores(w, p);
                 let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -173,35 +201,35 @@ impl Rescorer {
                 if !second {
                     continue;
                 }
-                let mut mu = [0.0; F];
-                for (f, v) in p.x.chunks(F).zip(&s) {
+                let mut mu = vec![0.0; nf];
+                for (f, v) in p.x.chunks(nf).zip(&s) {
                     let q = (v - m).exp() / z;
-                    for a in 0..F {
+                    for a in 0..nf {
                         mu[a] += q * f[a];
-                        for b in 0..F {
-                            h[a * F + b] += q * f[a] * f[b];
+                        for b in 0..nf {
+                            h[a * nf + b] += q * f[a] * f[b];
                         }
                     }
                 }
-                let xt = &p.x[t * F..(t + 1) * F];
-                for a in 0..F {
+                let xt = &p.x[t * nf..(t + 1) * nf];
+                for a in 0..nf {
                     g[a] += mu[a] - xt[a];
-                    for b in 0..F {
-                        h[a * F + b] -= mu[a] * mu[b];
+                    for b in 0..nf {
+                        h[a * nf + b] -= mu[a] * mu[b];
                     }
                 }
             }
             let ridge: f64 = w.iter().map(|v| v * v).sum::<f64>() * RIDGE;
-            for a in 0..F {
+            for a in 0..nf {
                 g[a] = g[a] / n + 2.0 * RIDGE * w[a];
-                for b in 0..F {
-                    h[a * F + b] /= n;
+                for b in 0..nf {
+                    h[a * nf + b] /= n;
                 }
-                h[a * F + a] += 2.0 * RIDGE;
+                h[a * nf + a] += 2.0 * RIDGE;
             }
             (loss / n + ridge, g, h)
         };
-        let mut w = vec![0.0; F];
+        let mut w = vec![0.0; nf];
         for _ in 0..50 {
             let (loss, g, h) = eval(&w, true);
             if g.iter().all(|v| v.abs() < 1e-9) {
@@ -222,7 +250,7 @@ impl Rescorer {
     }
 }
 
-/// `h⁻¹ g` for a symmetric positive definite `h` (`F × F`, row-major), by
+/// `h⁻¹ g` for a symmetric positive definite `h` (`nf × nf`, row-major), by
 /// Cholesky.
 fn solve(mut h: Vec<f64>, g: Vec<f64>) -> Vec<f64> {
     let f = g.len();
@@ -257,6 +285,23 @@ pub fn halves(n: usize, seed: u64) -> [Vec<usize>; 2] {
     [first, second]
 }
 
+/// Each user's top 10 by the rescoring fitted on the other half of the
+/// users (`halves`).
+fn cross_fitted_lists(pools: &[Pool], targets: &[u32], halves: &[Vec<usize>; 2]) -> Vec<Vec<u32>> {
+    let mut crossed = vec![Vec::new(); pools.len()];
+    for f in 0..2 {
+        let r = Rescorer::fit(pools, targets, &halves[1 - f]);
+        for &u in &halves[f] {
+            crossed[u] = r
+                .rank_one(&pools[u], 10)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+        }
+    }
+    crossed
+}
+
 /// The rescoring chosen on validation users: fitted on each half of them
 /// ([`halves`]) and ranking the other half, paired against the fusion
 /// chosen the same way (`fused(halves)`: each user's top 10 from the
@@ -270,22 +315,34 @@ pub fn choose_rescorer(
     seed: u64,
 ) -> (Option<Rescorer>, Estimate) {
     let halves = halves(pools.len(), seed);
-    let mut crossed = vec![Vec::new(); pools.len()];
-    for f in 0..2 {
-        let r = Rescorer::fit(pools, targets, &halves[1 - f]);
-        for &u in &halves[f] {
-            crossed[u] = r
-                .rank_one(&pools[u], 10)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect();
-        }
-    }
+    let crossed = cross_fitted_lists(pools, targets, &halves);
     let gain = paired_difference("", targets, &crossed, &fused(&halves), &Protocol::default())
         .difference["ndcg@10"];
     let all: Vec<usize> = (0..pools.len()).collect();
     (
         (gain.lo > 0.0).then(|| Rescorer::fit(pools, targets, &all)),
+        gain,
+    )
+}
+
+/// Whether the pool takes the last item's nearest by words as a sixth list:
+/// the rescoring over `with` (the same users' pools with that list) against
+/// the rescoring over `without`, both fitted on each half of the users and
+/// measured on the other ([`halves`], the split [`choose_rescorer`] made);
+/// where that NDCG@10 gain's interval is above zero, the rescorer of `with`
+/// fitted on all of them. The gain either way.
+pub fn choose_words_source(
+    with: &[Pool],
+    without: &[Pool],
+    targets: &[u32],
+    seed: u64,
+) -> (Option<Rescorer>, Estimate) {
+    let halves = halves(with.len(), seed);
+    let [a, b] = [with, without].map(|p| cross_fitted_lists(p, targets, &halves));
+    let gain = paired_difference("", targets, &a, &b, &Protocol::default()).difference["ndcg@10"];
+    let all: Vec<usize> = (0..with.len()).collect();
+    (
+        (gain.lo > 0.0).then(|| Rescorer::fit(with, targets, &all)),
         gain,
     )
 }

@@ -7,7 +7,8 @@
 //! what the request forbids (seen items, deny- or outside allow-lists) and,
 //! when the blend was chosen so, the user's own items; where a learned
 //! rescoring of that pool beat the fusion on validation (`eval::rescore`),
-//! its ranking instead.
+//! its ranking instead (of the pool with the last item's nearest by words
+//! as a sixth list, where that was chosen too).
 use super::{LoadedVerifier, Reranker};
 use crate::decode::{hit_items, scored_hits, Hit};
 use crate::error::Result;
@@ -95,14 +96,23 @@ impl Reranker {
             // The pool rescored by the weights learned on validation.
             Some(r) => {
                 let (emb, dim) = nn.embeddings();
+                let words = b.words.as_ref().expect("read with the rescorer");
                 let facts = ItemFacts {
                     emb,
                     dim,
                     counts: &b.counts,
                     transitions: &b.transitions,
-                    words: b.words.as_ref().expect("read with the rescorer"),
+                    words,
                 };
-                let pooled = Pooled::new(&sources);
+                // Where it was chosen so, the last item's nearest by words
+                // as a sixth list of the pool.
+                let near = match r.reads_words_list() {
+                    true => Some(words.nearest_lists(histories, (depth, extra), &keep)),
+                    false => None,
+                };
+                let mut lists = sources.to_vec();
+                lists.extend(near.as_deref());
+                let pooled = Pooled::new(&lists);
                 r.rank(&pool_features(&pooled, histories, facts), top)
             }
             None => b.choice.blend.fuse(sources, top),

@@ -19,9 +19,9 @@ use crate::error::Result;
 use crate::eval::adapter::{AdapterChoice, TextAdapter};
 use crate::eval::blend::Pooled;
 use crate::eval::{
-    choose_rescorer, first_kept, latest_first, own_items_rule, pool_features, popularity,
-    popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions, BLEND_BEAMS,
-    TEXT_NUDGES,
+    choose_rescorer, choose_words_source, first_kept, latest_first, own_items_rule, pool_features,
+    popularity, popularity_bias, BlendChoice, BlendLists, ItemFacts, TextQuery, Transitions,
+    BLEND_BEAMS, TEXT_NUDGES,
 };
 use crate::eval::{paired_difference, Estimate, Protocol, TextNeighbours};
 use crate::progress::Progress;
@@ -151,9 +151,13 @@ pub fn choose_and_store_blend(
             transitions: &transitions,
             words: &words,
         };
+        // The last item's nearest by words, under the chosen setting's
+        // rule for the user's own items: the pool's possible sixth list.
+        let (extra, keep) = keeps[usize::from(blend.blend.unseen_only)];
+        let near = words.nearest_lists(&histories, (blend_depth, extra), keep);
         try_rescoring(
             &mut blend,
-            &lists,
+            (&lists, &near),
             (&held, &histories),
             facts,
             t.cfg.run.seed,
@@ -220,21 +224,34 @@ fn adapt_text(
 /// Fits the learned rescoring (`eval::rescore`) over the pool of the chosen
 /// setting's lists (its rule for the user's own items, its text nudge) and
 /// keeps it in `blend` where it beats the setting's fusion on validation
-/// users it was not fitted on.
+/// users it was not fitted on; where it is kept, tries the pool with the
+/// last item's nearest by words (`near`) as a sixth list, kept where its
+/// rescoring beats the five lists' the same way.
 fn try_rescoring(
     blend: &mut BlendChoice,
-    lists: &[BlendLists; 2],
+    (lists, near): (&[BlendLists; 2], &[Vec<u32>]),
     (held, histories): (&[HeldOut], &[&[u32]]),
     facts: ItemFacts,
     seed: u64,
 ) {
     let l = &lists[usize::from(blend.blend.unseen_only)];
     let text = l.texts[blend.blend.nudge_index()];
-    let pooled = Pooled::new(&[l.beams, text, l.own, l.next, l.history]);
+    let five = [l.beams, text, l.own, l.next, l.history];
+    let pooled = Pooled::new(&five);
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let pools = pool_features(&pooled, histories, facts);
     let fused = |halves: &[Vec<usize>; 2]| blend.cross_fitted(&pooled, &targets, halves);
     let (rescorer, gain) = choose_rescorer(&pools, &targets, &fused, seed);
     blend.rescorer = rescorer;
     blend.rescore_gain = Some(gain);
+    if blend.rescorer.is_none() {
+        return;
+    }
+    let six = Pooled::new(&[five.as_slice(), &[near]].concat());
+    let with = pool_features(&six, histories, facts);
+    let (rescorer, gain) = choose_words_source(&with, &pools, &targets, seed);
+    blend.words_list_gain = Some(gain);
+    if rescorer.is_some() {
+        blend.rescorer = rescorer;
+    }
 }

@@ -64,6 +64,26 @@ fn the_features_of_a_pool_by_hand() {
     // with item 1, and "nail" with the profile.
     assert_eq!(&x0[23..26], [0.0, 0.0, 0.0]);
     assert!((x0[26] - one / ((one + red).sqrt() * one.sqrt())).abs() < 1e-12);
+
+    // With the words' nearest as a sixth list (items 0, then 1): the same
+    // features first, then that list's rank; item 1, in no other list,
+    // comes last with its own item features.
+    let near = vec![vec![0, 1]];
+    let six = crate::eval::blend::Pooled::new(&[&beams, &text, &none, &none, &none, &near]);
+    let with = &pool_features(&six, &h, facts)[0];
+    assert_eq!(
+        (with.items.as_slice(), with.width),
+        ([2, 0, 1].as_slice(), RESCORE_FEATURES_WITH_WORDS)
+    );
+    let row = |c: usize| &with.x[c * with.width..(c + 1) * with.width];
+    assert_eq!(&row(0)[..RESCORE_FEATURES], x2);
+    assert_eq!(&row(0)[RESCORE_FEATURES..], [0.0; 4]);
+    assert_eq!(&row(1)[..RESCORE_FEATURES], x0);
+    assert_eq!(&row(1)[RESCORE_FEATURES..], rank(1.0));
+    assert_eq!(&row(2)[..20], [0.0; 20]);
+    assert!((row(2)[20] - 4f64.ln() / 10.0).abs() < 1e-12);
+    assert!((row(2)[21] - 1.0).abs() < 1e-6); // item 1 is the last item
+    assert_eq!(&row(2)[RESCORE_FEATURES..], rank(2.0));
 }
 
 #[test]
@@ -89,6 +109,7 @@ fn a_stored_rescorer_must_weigh_every_feature() {
         FEATURES_BEFORE_WORDS - 1,
         RESCORE_FEATURES - 1,
         RESCORE_FEATURES + 1,
+        RESCORE_FEATURES_WITH_WORDS + 1,
     ] {
         let e = Rescorer {
             weights: vec![0.0; n],
@@ -102,25 +123,46 @@ fn a_stored_rescorer_must_weigh_every_feature() {
 /// `users` pools of 8 candidates with random features; the target is the
 /// candidate whose feature `signal` is largest (none: a random one).
 fn synthetic(users: usize, signal: Option<usize>, seed: u64) -> (Vec<Pool>, Vec<u32>) {
+    synthetic_of_width(users, RESCORE_FEATURES, signal, seed)
+}
+
+/// [`synthetic`] with `width` features a candidate.
+fn synthetic_of_width(
+    users: usize,
+    width: usize,
+    signal: Option<usize>,
+    seed: u64,
+) -> (Vec<Pool>, Vec<u32>) {
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
     let (mut pools, mut targets) = (Vec::new(), Vec::new());
     for u in 0..users {
         let items: Vec<u32> = (0..8).map(|c| (u * 8 + c) as u32).collect();
-        let x: Vec<f64> = (0..8 * RESCORE_FEATURES)
-            .map(|_| rng.gen_range(0.0..1.0))
-            .collect();
+        let x: Vec<f64> = (0..8 * width).map(|_| rng.gen_range(0.0..1.0)).collect();
         let t = match signal {
             Some(f) => (0..8)
-                .max_by(|&a, &b| {
-                    x[a * RESCORE_FEATURES + f].total_cmp(&x[b * RESCORE_FEATURES + f])
-                })
+                .max_by(|&a, &b| x[a * width + f].total_cmp(&x[b * width + f]))
                 .unwrap(),
             None => rng.gen_range(0..8),
         };
         targets.push(items[t]);
-        pools.push(Pool { items, x });
+        pools.push(Pool { items, x, width });
     }
     (pools, targets)
+}
+
+/// The same pools without the words' list's four features.
+fn without_words_list(pools: &[Pool]) -> Vec<Pool> {
+    pools
+        .iter()
+        .map(|p| Pool {
+            items: p.items.clone(),
+            x: p.x
+                .chunks(p.width)
+                .flat_map(|f| f[..RESCORE_FEATURES].to_vec())
+                .collect(),
+            width: RESCORE_FEATURES,
+        })
+        .collect()
 }
 
 /// The fit's objective (as `Rescorer::fit` defines it) over every user.
@@ -128,7 +170,7 @@ fn objective(pools: &[Pool], targets: &[u32], w: &[f64]) -> f64 {
     let mut loss = 0.0;
     for (p, &t) in pools.iter().zip(targets) {
         let s: Vec<f64> =
-            p.x.chunks(RESCORE_FEATURES)
+            p.x.chunks(p.width)
                 .map(|f| f.iter().zip(w).map(|(a, b)| a * b).sum())
                 .collect();
         let at = p.items.iter().position(|&i| i == t).unwrap();
@@ -193,6 +235,22 @@ fn the_rescoring_is_kept_only_where_it_finds_more_targets_on_users_it_was_not_fi
         })
         .count();
     assert!(kept <= 3, "kept on {kept} of 20 catalogues without signal");
+}
+
+#[test]
+fn the_words_list_is_kept_only_where_its_rescoring_finds_more_targets() {
+    // The target marked by the words' list's rank (feature 28: `1 / (1 +
+    // rank)`), which the five lists' features do not hold.
+    let (with, targets) = synthetic_of_width(400, RESCORE_FEATURES_WITH_WORDS, Some(28), 7);
+    let (kept, gain) = choose_words_source(&with, &without_words_list(&with), &targets, 42);
+    assert!(gain.lo > 0.0, "{gain:?}");
+    let kept = kept.expect("kept");
+    assert_eq!(kept.weights.len(), RESCORE_FEATURES_WITH_WORDS);
+    assert!(kept.reads_words_list() && kept.check().is_ok());
+    // Marked by a feature both read: the list adds nothing, and is not kept.
+    let (with, targets) = synthetic_of_width(400, RESCORE_FEATURES_WITH_WORDS, Some(3), 7);
+    let (kept, gain) = choose_words_source(&with, &without_words_list(&with), &targets, 42);
+    assert!(kept.is_none() && gain.lo <= 0.0, "{gain:?}");
 }
 
 #[test]
