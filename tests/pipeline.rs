@@ -2048,9 +2048,15 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     assert_eq!(b.depth, genrec::eval::BLEND_DEPTH);
     // The rescoring is tried over a used blend, kept where it gained.
     assert_eq!(b.rescore_gain.is_some(), b.used);
+    // The words' sixth list is tried over a kept rescoring, and read (a
+    // rescorer of 31 weights) where it gained.
+    assert_eq!(b.words_list_gain.is_some(), b.rescorer.is_some());
+    let rescore_gain = b.rescore_gain.is_some_and(|g| g.lo > 0.0);
+    let words_gain = b.words_list_gain.is_some_and(|g| g.lo > 0.0);
+    assert_eq!(b.rescorer.is_some(), rescore_gain);
     assert_eq!(
-        b.rescorer.is_some(),
-        b.rescore_gain.is_some_and(|g| g.lo > 0.0)
+        b.rescorer.as_ref().is_some_and(|r| r.reads_words_list()),
+        words_gain
     );
     // The text adapter was fitted and judged; its file is there only when
     // the blend reads it.
