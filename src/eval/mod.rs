@@ -23,7 +23,9 @@ pub use blend::{
 };
 pub use blend_choice::{BlendChoice, BlendLists};
 pub use popular::{most_popular, popularity, seen_before};
-pub use rescore::{choose_rescorer, choose_words_source, pool_features, ItemFacts, Rescorer};
+pub use rescore::{
+    choose_rescorer, choose_words_source, pool_features, Chosen, ItemFacts, Rescorer,
+};
 pub use sample::sample_indices;
 pub use table::markdown_table;
 pub use transitions::{transition_baseline, Transitions, TRANSITIONS_NAME};

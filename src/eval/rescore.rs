@@ -302,49 +302,54 @@ fn cross_fitted_lists(pools: &[Pool], targets: &[u32], halves: &[Vec<usize>; 2])
     crossed
 }
 
+/// A rescoring judged on validation users: kept (fitted on all of them)
+/// where its cross-fitted lists beat what it was paired against with an
+/// NDCG@10 interval above zero; the gain either way, and the cross-fitted
+/// lists and halves behind it, so that a later choice pairs against them
+/// without fitting again.
+pub struct Chosen {
+    pub rescorer: Option<Rescorer>,
+    pub gain: Estimate,
+    crossed: Vec<Vec<u32>>,
+    halves: [Vec<usize>; 2],
+}
+
+/// The rescoring of `pools` cross-fitted on `halves` and paired against
+/// `against` (each user's top 10).
+fn judge(pools: &[Pool], targets: &[u32], halves: [Vec<usize>; 2], against: &[Vec<u32>]) -> Chosen {
+    let crossed = cross_fitted_lists(pools, targets, &halves);
+    let gain = paired_difference("", targets, &crossed, against, &Protocol::default()).difference
+        ["ndcg@10"];
+    let all: Vec<usize> = (0..pools.len()).collect();
+    Chosen {
+        rescorer: (gain.lo > 0.0).then(|| Rescorer::fit(pools, targets, &all)),
+        gain,
+        crossed,
+        halves,
+    }
+}
+
 /// The rescoring chosen on validation users: fitted on each half of them
 /// ([`halves`]) and ranking the other half, paired against the fusion
 /// chosen the same way (`fused(halves)`: each user's top 10 from the
 /// fusion chosen on the other half), so that neither side is measured on
 /// the users it was chosen on; when that NDCG@10 gain's interval is above
-/// zero, the weights fitted on all of them. The gain either way.
-pub fn choose_rescorer(
-    pools: &[Pool],
-    targets: &[u32],
-    fused: CrossFitted,
-    seed: u64,
-) -> (Option<Rescorer>, Estimate) {
+/// zero, the weights fitted on all of them.
+pub fn choose_rescorer(pools: &[Pool], targets: &[u32], fused: CrossFitted, seed: u64) -> Chosen {
     let halves = halves(pools.len(), seed);
-    let crossed = cross_fitted_lists(pools, targets, &halves);
-    let gain = paired_difference("", targets, &crossed, &fused(&halves), &Protocol::default())
-        .difference["ndcg@10"];
-    let all: Vec<usize> = (0..pools.len()).collect();
-    (
-        (gain.lo > 0.0).then(|| Rescorer::fit(pools, targets, &all)),
-        gain,
-    )
+    let against = fused(&halves);
+    judge(pools, targets, halves, &against)
 }
 
 /// Whether the pool takes the last item's nearest by words as a sixth list:
-/// the rescoring over `with` (the same users' pools with that list) against
-/// the rescoring over `without`, both fitted on each half of the users and
-/// measured on the other ([`halves`], the split [`choose_rescorer`] made);
-/// where that NDCG@10 gain's interval is above zero, the rescorer of `with`
-/// fitted on all of them. The gain either way.
-pub fn choose_words_source(
-    with: &[Pool],
-    without: &[Pool],
-    targets: &[u32],
-    seed: u64,
-) -> (Option<Rescorer>, Estimate) {
-    let halves = halves(with.len(), seed);
-    let [a, b] = [with, without].map(|p| cross_fitted_lists(p, targets, &halves));
-    let gain = paired_difference("", targets, &a, &b, &Protocol::default()).difference["ndcg@10"];
-    let all: Vec<usize> = (0..with.len()).collect();
-    (
-        (gain.lo > 0.0).then(|| Rescorer::fit(with, targets, &all)),
-        gain,
-    )
+/// the rescoring over `with` (the same users' pools with that list),
+/// fitted on each half of the users and measured on the other, paired
+/// against the rescoring `without` it chosen on the same halves
+/// ([`choose_rescorer`]'s lists, not fitted again); where that NDCG@10
+/// gain's interval is above zero, the rescorer of `with` fitted on all of
+/// them.
+pub fn choose_words_source(with: &[Pool], without: &Chosen, targets: &[u32]) -> Chosen {
+    judge(with, targets, without.halves.clone(), &without.crossed)
 }
 
 #[cfg(test)]

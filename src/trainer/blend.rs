@@ -152,9 +152,10 @@ pub fn choose_and_store_blend(
             words: &words,
         };
         // The last item's nearest by words, under the chosen setting's
-        // rule for the user's own items: the pool's possible sixth list.
+        // rule for the user's own items: the pool's possible sixth list,
+        // searched only where the rescoring is kept.
         let (extra, keep) = keeps[usize::from(blend.blend.unseen_only)];
-        let near = words.nearest_lists(&histories, (blend_depth, extra), keep);
+        let near = || words.nearest_lists(&histories, (blend_depth, extra), keep);
         try_rescoring(
             &mut blend,
             (&lists, &near),
@@ -229,7 +230,7 @@ fn adapt_text(
 /// rescoring beats the five lists' the same way.
 fn try_rescoring(
     blend: &mut BlendChoice,
-    (lists, near): (&[BlendLists; 2], &[Vec<u32>]),
+    (lists, near): (&[BlendLists; 2], &dyn Fn() -> Vec<Vec<u32>>),
     (held, histories): (&[HeldOut], &[&[u32]]),
     facts: ItemFacts,
     seed: u64,
@@ -241,17 +242,16 @@ fn try_rescoring(
     let targets: Vec<u32> = held.iter().map(|h| h.target).collect();
     let pools = pool_features(&pooled, histories, facts);
     let fused = |halves: &[Vec<usize>; 2]| blend.cross_fitted(&pooled, &targets, halves);
-    let (rescorer, gain) = choose_rescorer(&pools, &targets, &fused, seed);
-    blend.rescorer = rescorer;
-    blend.rescore_gain = Some(gain);
-    if blend.rescorer.is_none() {
+    let rescoring = choose_rescorer(&pools, &targets, &fused, seed);
+    blend.rescore_gain = Some(rescoring.gain);
+    if rescoring.rescorer.is_none() {
+        blend.rescorer = None;
         return;
     }
-    let six = Pooled::new(&[five.as_slice(), &[near]].concat());
+    let near = near();
+    let six = Pooled::new(&[five.as_slice(), &[&near]].concat());
     let with = pool_features(&six, histories, facts);
-    let (rescorer, gain) = choose_words_source(&with, &pools, &targets, seed);
-    blend.words_list_gain = Some(gain);
-    if rescorer.is_some() {
-        blend.rescorer = rescorer;
-    }
+    let words = choose_words_source(&with, &rescoring, &targets);
+    blend.words_list_gain = Some(words.gain);
+    blend.rescorer = words.rescorer.or(rescoring.rescorer);
 }

@@ -360,7 +360,10 @@ impl BlendChoice {
                 g.mean,
                 g.lo,
                 g.hi,
-                if g.lo > 0.0 { "with them" } else { "without" }
+                match self.rescorer.as_ref().is_some_and(Rescorer::reads_words_list) {
+                    true => "with them",
+                    false => "without",
+                }
             )
         }) + &adapter
     }

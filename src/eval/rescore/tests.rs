@@ -219,7 +219,11 @@ fn the_rescoring_is_kept_only_where_it_finds_more_targets_on_users_it_was_not_fi
         |pools: &[Pool]| -> Vec<Vec<u32>> { pools.iter().map(|p| p.items[..8].to_vec()).collect() };
     let (pools, targets) = synthetic(400, Some(3), 7);
     let lists = fused(&pools);
-    let (kept, gain) = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
+    let Chosen {
+        rescorer: kept,
+        gain,
+        ..
+    } = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
     assert!(gain.lo > 0.0, "{gain:?}");
     assert_eq!(kept.expect("kept").weights.len(), RESCORE_FEATURES);
     // Features that say nothing of the target: kept no more often than
@@ -229,7 +233,8 @@ fn the_rescoring_is_kept_only_where_it_finds_more_targets_on_users_it_was_not_fi
         .filter(|&seed| {
             let (pools, targets) = synthetic(400, None, 100 + seed);
             let lists = fused(&pools);
-            let (kept, gain) = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
+            let c = choose_rescorer(&pools, &targets, &|_| lists.clone(), 42);
+            let (kept, gain) = (c.rescorer, c.gain);
             assert_eq!(kept.is_some(), gain.lo > 0.0);
             kept.is_some()
         })
@@ -239,17 +244,25 @@ fn the_rescoring_is_kept_only_where_it_finds_more_targets_on_users_it_was_not_fi
 
 #[test]
 fn the_words_list_is_kept_only_where_its_rescoring_finds_more_targets() {
+    // The five lists' rescoring, paired against each pool in its order.
+    let five = |with: &[Pool], targets: &[u32]| {
+        let without = without_words_list(with);
+        let lists: Vec<Vec<u32>> = without.iter().map(|p| p.items.clone()).collect();
+        choose_rescorer(&without, targets, &|_| lists.clone(), 42)
+    };
     // The target marked by the words' list's rank (feature 28: `1 / (1 +
     // rank)`), which the five lists' features do not hold.
     let (with, targets) = synthetic_of_width(400, RESCORE_FEATURES_WITH_WORDS, Some(28), 7);
-    let (kept, gain) = choose_words_source(&with, &without_words_list(&with), &targets, 42);
+    let c = choose_words_source(&with, &five(&with, &targets), &targets);
+    let (kept, gain) = (c.rescorer, c.gain);
     assert!(gain.lo > 0.0, "{gain:?}");
     let kept = kept.expect("kept");
     assert_eq!(kept.weights.len(), RESCORE_FEATURES_WITH_WORDS);
     assert!(kept.reads_words_list() && kept.check().is_ok());
     // Marked by a feature both read: the list adds nothing, and is not kept.
     let (with, targets) = synthetic_of_width(400, RESCORE_FEATURES_WITH_WORDS, Some(3), 7);
-    let (kept, gain) = choose_words_source(&with, &without_words_list(&with), &targets, 42);
+    let c = choose_words_source(&with, &five(&with, &targets), &targets);
+    let (kept, gain) = (c.rescorer, c.gain);
     assert!(kept.is_none() && gain.lo <= 0.0, "{gain:?}");
 }
 
