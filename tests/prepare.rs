@@ -1,7 +1,7 @@
 //! `genrec prepare`: split, ordering, filtering, bad input, determinism.
 use genrec::data::dataset::{HeldOut, Item, TrainSequence};
 use genrec::data::prepare::{self, PrepareOptions};
-use genrec::data::source::{self, Format};
+use genrec::data::source::{self, FieldNames, Format};
 use genrec::data::Dataset;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +12,12 @@ fn fixture() -> PathBuf {
 
 fn prepared(opts: &PrepareOptions) -> genrec::Result<prepare::Prepared> {
     let f = fixture();
-    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item"))?;
+    let raw = source::read(
+        Format::Recbole,
+        &f.join("tiny.inter"),
+        &f.join("tiny.item"),
+        &FieldNames::default(),
+    )?;
     prepare::build(&raw, opts)
 }
 
@@ -21,7 +26,13 @@ fn prepared(opts: &PrepareOptions) -> genrec::Result<prepare::Prepared> {
 fn written(dir: &Path) -> (PathBuf, Dataset) {
     let out = dir.join("ds");
     let f = fixture();
-    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
+    let raw = source::read(
+        Format::Recbole,
+        &f.join("tiny.inter"),
+        &f.join("tiny.item"),
+        &FieldNames::default(),
+    )
+    .unwrap();
     let opts = PrepareOptions::default();
     let p = prepare::build(&raw, &opts).unwrap();
     prepare::write(&raw, &opts, &p, &out).unwrap();
@@ -115,7 +126,13 @@ fn short_users_dropped_or_kept_as_context() {
     use genrec::util::hash::Hasher;
     let dir = tempfile::tempdir().unwrap();
     let f = fixture();
-    let raw = source::read(Format::Recbole, &f.join("tiny.inter"), &f.join("tiny.item")).unwrap();
+    let raw = source::read(
+        Format::Recbole,
+        &f.join("tiny.inter"),
+        &f.join("tiny.item"),
+        &FieldNames::default(),
+    )
+    .unwrap();
     let opts = PrepareOptions {
         drop_short_users: true,
         ..Default::default()
@@ -269,12 +286,23 @@ fn run_case(
     items: (&str, &[u8]),
     opts: PrepareOptions,
 ) -> Result<prepare::Prepared, String> {
+    run_named(format, inter, items, opts, &FieldNames::default())
+}
+
+/// [`run_case`] with the interactions' fields named.
+fn run_named(
+    format: Format,
+    inter: (&str, &[u8]),
+    items: (&str, &[u8]),
+    opts: PrepareOptions,
+    named: &FieldNames,
+) -> Result<prepare::Prepared, String> {
     let d = tempfile::tempdir().unwrap();
     let ip = d.path().join(inter.0);
     let tp = d.path().join(items.0);
     std::fs::write(&ip, inter.1).unwrap();
     std::fs::write(&tp, items.1).unwrap();
-    source::read(format, &ip, &tp)
+    source::read(format, &ip, &tp, named)
         .and_then(|raw| prepare::build(&raw, &opts))
         .map_err(|e| {
             // A bad input file is reported as one (its path, and its line
@@ -622,6 +650,110 @@ fn jsonl_dates_order_interactions_and_nested_item_fields_become_text() {
 }
 
 #[test]
+fn jsonl_fields_named_by_the_user_or_read_under_shop_names() {
+    // Lines out of time order: the time field decides the order.
+    let orders: &[u8] =
+        b"{\"buyer\": \"u\", \"code\": \"c\", \"when\": \"2020-01-03\", \"grade\": 5}\n\
+{\"buyer\": \"u\", \"code\": \"a\", \"when\": \"2020-01-01\", \"grade\": 1}\n\
+{\"buyer\": \"u\", \"code\": \"b\", \"when\": \"2020-01-02\", \"grade\": 4}\n\
+{\"buyer\": \"u\", \"code\": \"a\", \"when\": \"2020-01-04\", \"grade\": 5}\n";
+    // The item file keyed by the named item field, though it has an `id` too.
+    let items: &[u8] = b"{\"id\": 9, \"code\": \"a\", \"title\": \"A\"}\n{\"id\": 8, \"code\": \"b\", \"title\": \"B\"}\n{\"id\": 7, \"code\": \"c\", \"title\": \"C\"}\n";
+    let named = |time: Option<&str>| FieldNames {
+        user: Some("buyer".into()),
+        item: Some("code".into()),
+        time: time.map(Into::into),
+        rating: None,
+    };
+    let run = |named: &FieldNames, opts| {
+        run_named(
+            Format::Jsonl,
+            ("o.jsonl", orders),
+            ("items.jsonl", items),
+            opts,
+            named,
+        )
+    };
+    let p = run(&named(Some("when")), PrepareOptions::default()).unwrap();
+    let text = |i: u32| p.items[i as usize].text.clone();
+    let seq: Vec<String> = p.sequences[0].items.iter().map(|&i| text(i)).collect();
+    // (`id` is text there: the item is keyed by `code`.)
+    assert_eq!(seq, ["A | 9", "B | 8", "C | 7", "A | 9"]);
+    // Without the time field: file order.
+    let p = run(&named(None), PrepareOptions::default()).unwrap();
+    let seq: Vec<String> = p.sequences[0]
+        .items
+        .iter()
+        .map(|&i| p.items[i as usize].text.clone())
+        .collect();
+    assert_eq!(seq, ["C | 7", "A | 9", "B | 8", "A | 9"]);
+    // `grade` is no rating unless named; named, the one below 3 is dropped.
+    let e = run(
+        &named(Some("when")),
+        PrepareOptions {
+            rating_threshold: Some(3.0),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.contains("rating"), "{e}");
+    let rated = FieldNames {
+        rating: Some("grade".into()),
+        ..named(Some("when"))
+    };
+    let p = run(
+        &rated,
+        PrepareOptions {
+            rating_threshold: Some(3.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(p.stats.dropped_by_rating, 1);
+    // A named field the file lacks names the flag and the line's keys.
+    let e = run(&named(Some("at")), PrepareOptions::default()).unwrap_err();
+    assert!(
+        e.contains("o.jsonl:1: no field `at` (named by --time-field); this line has `buyer`, `code`, `when`, `grade`"),
+        "{e}"
+    );
+    // Shop exports' names are read without being named: `customer` and `ts`
+    // (a number), `sku` in both files.
+    let shop: &[u8] = b"{\"customer\": \"u\", \"sku\": \"b\", \"ts\": 20}\n{\"customer\": \"u\", \"sku\": \"a\", \"ts\": 10}\n{\"customer\": \"u\", \"sku\": \"c\", \"ts\": 30}\n";
+    let catalogue: &[u8] = b"{\"sku\": \"a\", \"name\": \"A\"}\n{\"sku\": \"b\", \"name\": \"B\"}\n{\"sku\": \"c\", \"name\": \"C\"}\n";
+    let p = run_case(
+        Format::Jsonl,
+        ("shop.jsonl", shop),
+        ("catalogue.jsonl", catalogue),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    let seq: Vec<String> = p.sequences[0]
+        .items
+        .iter()
+        .map(|&i| p.items[i as usize].text.clone())
+        .collect();
+    assert_eq!(seq, ["A", "B", "C"]);
+    // A field named for input that names its own columns is a setting error.
+    let f = fixture();
+    let e = source::read(
+        Format::Recbole,
+        &f.join("tiny.inter"),
+        &f.join("tiny.item"),
+        &FieldNames {
+            user: Some("uid".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, genrec::Error::Config(_))
+            && e.to_string()
+                .contains("--user-field names a field of JSONL input"),
+        "{e}"
+    );
+}
+
+#[test]
 fn jsonl_reads_the_field_names_of_exported_catalogues() {
     // Amazon Reviews 2023: `user_id`, both `asin` and `parent_asin` (the
     // item file is keyed by `parent_asin`), times in milliseconds.
@@ -757,11 +889,12 @@ fn jsonl_reads_the_field_names_of_exported_catalogues() {
     let e = jsonl_error(b"{\"user_id\": \"u\", \"item_id\": \"a\", \"time\": 1}\n{\"user_id\": \"u\", \"item\": \"b\", \"time\": 2}\n", b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n");
     assert!(e.contains("i.jsonl:2: missing field `item_id`"), "{e}");
     let e = jsonl_error(
-        b"{\"customer\": \"u\", \"item\": \"a\"}\n",
+        b"{\"shopper\": \"u\", \"item\": \"a\"}\n",
         b"{\"item_id\": \"a\"}\n",
     );
     assert!(
-        e.contains("i.jsonl:1: missing user field (expected one of user, user_id"),
+        e.contains("i.jsonl:1: missing user field (expected one of user, user_id")
+            && e.contains("this line has `shopper`, `item`: name yours with --user-field"),
         "{e}"
     );
     let e = jsonl_error(
@@ -930,6 +1063,7 @@ fn ml100k_stats() {
         Format::Recbole,
         &root.join("ml-100k.inter"),
         &root.join("ml-100k.item"),
+        &FieldNames::default(),
     )
     .unwrap();
     let p = prepare::build(&raw, &PrepareOptions::default()).unwrap();
@@ -950,6 +1084,7 @@ fn amazon_beauty_stats() {
         Format::P5,
         &root.join("sequential_data.txt"),
         &root.join("items.tsv"),
+        &FieldNames::default(),
     )
     .unwrap();
     let p = prepare::build(&raw, &PrepareOptions::default()).unwrap();

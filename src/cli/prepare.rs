@@ -4,7 +4,7 @@
 //! McAuley 2018's protocol, which P5 and TIGER follow).
 use anyhow::Context;
 use genrec::data::prepare::{self, PrepareOptions};
-use genrec::data::source::{self, Format};
+use genrec::data::source::{self, FieldNames, Format};
 use std::path::PathBuf;
 
 /// Reads RecBole atomic files, a P5 `sequential_data.txt` + item TSV, or JSONL,
@@ -63,6 +63,25 @@ pub struct Args {
     /// popularity and transitions (in a raw export they can be most of the data).
     #[arg(long)]
     pub drop_short_users: bool,
+    /// JSONL: the interactions' user field, where the export names it otherwise
+    /// than genrec reads by default (user, user_id, userId, reviewerID,
+    /// customer_id, customer, customerId, client_id, visitor_id, account_id).
+    #[arg(long, value_name = "FIELD")]
+    pub user_field: Option<String>,
+    /// JSONL: the interactions' item field (default: the first of item_id,
+    /// item, itemId, parent_asin, asin, product_id, … on the first line; the
+    /// item file's id is read from a field of the same name where it has one).
+    #[arg(long, value_name = "FIELD")]
+    pub item_field: Option<String>,
+    /// JSONL: the interactions' time field, a number or a date (default:
+    /// timestamp, time, unixReviewTime, date, datetime, created_at, ts,
+    /// event_time; none: each user's lines in file order).
+    #[arg(long, value_name = "FIELD")]
+    pub time_field: Option<String>,
+    /// JSONL: the interactions' rating field, for --rating-threshold (default:
+    /// rating, stars, overall, score).
+    #[arg(long, value_name = "FIELD")]
+    pub rating_field: Option<String>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -92,7 +111,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         items.display(),
         format
     );
-    let raw = source::read(format, &inter, &items)?;
+    let named = FieldNames {
+        user: a.user_field,
+        item: a.item_field,
+        time: a.time_field,
+        rating: a.rating_field,
+    };
+    let raw = source::read(format, &inter, &items, &named)?;
     if let Some(keys) = &raw.interaction_keys {
         genrec::tell!("interactions: {keys}");
     }

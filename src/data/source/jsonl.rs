@@ -111,10 +111,22 @@ const NOT_A_TIME: &str =
 /// Names accepted for each field of an interaction line, in order of
 /// preference: genrec's own first, then those of exported catalogues
 /// (Amazon Reviews 2023: `user_id`; 2018: `reviewerID`, `unixReviewTime`,
-/// `overall`; Yelp: `date`, `stars`; Google Local: `time`). The item is
+/// `overall`; Yelp: `date`, `stars`; Google Local: `time`; shop and event
+/// exports: `customer`, `visitor_id`, `ts`, `event_time`). The item is
 /// named as in item files ([`ITEM_ID_COLUMNS`]), except `id`: on an
-/// interaction line that is the review's.
-const USER_KEYS: &[&str] = &["user", "user_id", "userId", "reviewerID", "customer_id"];
+/// interaction line that is the review's. [`FieldNames`] names any other.
+const USER_KEYS: &[&str] = &[
+    "user",
+    "user_id",
+    "userId",
+    "reviewerID",
+    "customer_id",
+    "customer",
+    "customerId",
+    "client_id",
+    "visitor_id",
+    "account_id",
+];
 const TIME_KEYS: &[&str] = &[
     "timestamp",
     "time",
@@ -122,57 +134,85 @@ const TIME_KEYS: &[&str] = &[
     "date",
     "datetime",
     "created_at",
+    "ts",
+    "event_time",
 ];
 const RATING_KEYS: &[&str] = &["rating", "stars", "overall", "score"];
 
-/// The keys an interactions file uses, chosen on its first line (the first
-/// accepted name present) and then required on every line.
+/// The keys an interactions file uses, chosen on its first line (the named
+/// one of [`FieldNames`], else the first accepted name present) and then
+/// required on every line.
 pub(super) struct Keys {
-    user: &'static str,
+    user: String,
     /// `items` (whole sequences) or the item key of an interaction line.
-    item: &'static str,
+    item: String,
     /// `None`: no time field; the file's order is the time order.
-    time: Option<&'static str>,
-    rating: Option<&'static str>,
+    time: Option<String>,
+    rating: Option<String>,
 }
 
 impl Keys {
-    fn choose(f: &TextFile, ln: usize, m: &Ordered) -> Result<Keys> {
-        let first = |names: &[&'static str]| names.iter().copied().find(|k| m.contains_key(k));
-        let item_keys: Vec<&'static str> = ITEM_ID_COLUMNS
-            .iter()
-            .copied()
-            .filter(|&k| k != "id")
-            .collect();
-        let expected = |what: &str, names: &[&str], or: &str| {
+    fn choose(f: &TextFile, ln: usize, m: &Ordered, named: &FieldNames) -> Result<Keys> {
+        let on_line = || {
+            m.0.iter()
+                .map(|(k, _)| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // The field the user named (which must be on the line), else the
+        // first accepted name present.
+        let pick = |flag: &str, given: &Option<String>, names: &[&str]| match given {
+            Some(k) if m.contains_key(k) => Ok(Some(k.clone())),
+            Some(k) => Err(f.err(
+                ln,
+                format!(
+                    "no field `{k}` (named by {flag}); this line has {}",
+                    on_line()
+                ),
+            )),
+            None => Ok(names
+                .iter()
+                .find(|k| m.contains_key(k))
+                .map(|k| k.to_string())),
+        };
+        let missing = |what: &str, flag: &str, names: &[&str], or: &str| {
             f.err(
                 ln,
                 format!(
-                    "missing {what} field (expected one of {}{or})",
-                    names.join(", ")
+                    "missing {what} field (expected one of {}{or}); this line has {}: name yours with {flag}",
+                    names.join(", "),
+                    on_line()
                 ),
             )
         };
-        let user = first(USER_KEYS).ok_or_else(|| expected("user", USER_KEYS, ""))?;
-        if m.contains_key("items") {
+        let user = pick("--user-field", &named.user, USER_KEYS)?
+            .ok_or_else(|| missing("user", "--user-field", USER_KEYS, ""))?;
+        if named.item.is_none() && m.contains_key("items") {
             return Ok(Keys {
                 user,
-                item: "items",
+                item: "items".into(),
                 time: None,
                 rating: None,
             });
         }
+        let item_keys: Vec<&str> = ITEM_ID_COLUMNS
+            .iter()
+            .copied()
+            .filter(|&k| k != "id")
+            .collect();
+        let item = pick("--item-field", &named.item, &item_keys)?.ok_or_else(|| {
+            missing(
+                "item",
+                "--item-field",
+                &item_keys,
+                "; or `items`: [...] for a whole sequence",
+            )
+        })?;
         Ok(Keys {
             user,
-            item: first(&item_keys).ok_or_else(|| {
-                expected(
-                    "item",
-                    &item_keys,
-                    "; or `items`: [...] for a whole sequence",
-                )
-            })?,
-            time: first(TIME_KEYS),
-            rating: first(RATING_KEYS),
+            item,
+            time: pick("--time-field", &named.time, TIME_KEYS)?,
+            rating: pick("--rating-field", &named.rating, RATING_KEYS)?,
         })
     }
 
@@ -183,22 +223,23 @@ impl Keys {
 
     /// The item key of interaction lines (`None` for whole sequences): the
     /// item file's id when it has one of that name.
-    pub(super) fn item_key(&self) -> Option<&'static str> {
-        Some(self.item).filter(|&i| i != "items")
+    pub(super) fn item_key(&self) -> Option<&str> {
+        Some(self.item.as_str()).filter(|&i| i != "items")
     }
 
     /// What was read, for the summary.
     pub(super) fn describe(&self) -> String {
-        let time = match self.time {
+        let time = match &self.time {
             Some(t) => format!("time `{t}`"),
             None if self.item == "items" => "time: the order of `items`".into(),
             None => format!(
-                "no time field ({} absent): each user's lines in file order",
+                "no time field ({} absent; --time-field names another): each user's lines in file order",
                 TIME_KEYS.join(", ")
             ),
         };
         let rating = self
             .rating
+            .as_ref()
             .map(|r| format!(", rating `{r}`"))
             .unwrap_or_default();
         format!("user `{}`, item `{}`, {time}{rating}", self.user, self.item)
@@ -207,7 +248,10 @@ impl Keys {
 
 /// The interactions of a JSONL file, and the keys they were read from
 /// (`None`: the file has no data line).
-pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction>, Option<Keys>)> {
+pub(super) fn read_jsonl_interactions(
+    path: &Path,
+    named: &FieldNames,
+) -> Result<(Vec<RawInteraction>, Option<Keys>)> {
     let f = TextFile::read(path)?;
     let mut out = Vec::new();
     let mut keys: Option<Keys> = None;
@@ -216,9 +260,9 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
         let m = json_object(&f, ln, line)?;
         let k = match &keys {
             Some(k) => k,
-            None => keys.insert(Keys::choose(&f, ln, &m)?),
+            None => keys.insert(Keys::choose(&f, ln, &m, named)?),
         };
-        let is_seq = m.contains_key("items");
+        let is_seq = named.item.is_none() && m.contains_key("items");
         if is_seq != (k.item == "items") {
             return Err(f.err(
                 ln,
@@ -232,7 +276,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
                 },
             ));
         }
-        let user = json_id(&f, ln, k.user, m.get(k.user))?;
+        let user = json_id(&f, ln, &k.user, m.get(&k.user))?;
         if is_seq {
             if let Some(prev) = seen_users.insert(user.clone(), ln) {
                 return Err(f.err(ln, format!("user {user} appears again (first at line {prev}); expected one line per user")));
@@ -251,7 +295,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
             }
             continue;
         }
-        let timestamp = match k.time.map(|t| (t, m.get(t))) {
+        let timestamp = match k.time.as_deref().map(|t| (t, m.get(t))) {
             // Ties are broken by file order: one time for all keeps it.
             None => 0.0,
             Some((_, Some(Value::Number(n)))) => n.as_f64().unwrap_or(f64::NAN),
@@ -265,7 +309,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
                 ))
             }
         };
-        let rating = match k.rating.map(|r| (r, m.get(r))) {
+        let rating = match k.rating.as_deref().map(|r| (r, m.get(r))) {
             None => None,
             Some((_, Some(Value::Number(n)))) => n.as_f64(),
             // Exports converted from CSV write numbers as strings: "4", "4.5".
@@ -279,7 +323,7 @@ pub(super) fn read_jsonl_interactions(path: &Path) -> Result<(Vec<RawInteraction
         };
         out.push(RawInteraction {
             user,
-            item: json_id(&f, ln, k.item, m.get(k.item))?,
+            item: json_id(&f, ln, &k.item, m.get(&k.item))?,
             timestamp,
             rating,
             line: ln,

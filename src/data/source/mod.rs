@@ -7,7 +7,8 @@
 //!   LF or CRLF) with an item TSV (`p5_item_id  asin  title`).
 //! * Generic JSONL: interactions (`{"user", "item", "timestamp", "rating"?}`,
 //!   the timestamp a number or an ISO 8601 date; the names exported
-//!   catalogues use are read too, e.g. `user_id`, `parent_asin`) or
+//!   catalogues use are read too, e.g. `user_id`, `parent_asin`, and any
+//!   other the user names: [`FieldNames`]) or
 //!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
 mod jsonl;
 mod timestamp;
@@ -81,7 +82,7 @@ pub enum Format {
 /// preference: genrec's own, then those of exported catalogues (Amazon
 /// Reviews 2023's `parent_asin`, Goodreads' `book_id`, Amazon 2018's `asin`,
 /// Yelp's `business_id`, Google Local's `gmap_id`).
-const ITEM_ID_COLUMNS: [&str; 13] = [
+const ITEM_ID_COLUMNS: [&str; 15] = [
     "item_id",
     "p5_item_id",
     "item",
@@ -93,6 +94,8 @@ const ITEM_ID_COLUMNS: [&str; 13] = [
     "business_id",
     "gmap_id",
     "product_id",
+    "productId",
+    "sku",
     "movie_id",
     "movieId",
 ];
@@ -175,8 +178,53 @@ pub fn resolve(
     Ok((format, inter, items))
 }
 
-/// Reads a dataset in the given format.
-pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawDataset> {
+/// The fields of a JSONL interactions file that its export names otherwise
+/// than genrec knows (`prepare --user-field` and the like); `None`: the
+/// first accepted name that the first line has.
+#[derive(Debug, Clone, Default)]
+pub struct FieldNames {
+    pub user: Option<String>,
+    pub item: Option<String>,
+    pub time: Option<String>,
+    pub rating: Option<String>,
+}
+
+impl FieldNames {
+    /// The names given, with their flags.
+    fn given(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("--user-field", &self.user),
+            ("--item-field", &self.item),
+            ("--time-field", &self.time),
+            ("--rating-field", &self.rating),
+        ]
+        .into_iter()
+        .filter_map(|(flag, v)| v.as_deref().map(|v| (flag, v)))
+    }
+
+    /// Names only JSONL reads, none empty.
+    fn check(&self, format: Format) -> Result<()> {
+        if let Some((flag, _)) = self.given().find(|(_, v)| v.trim().is_empty()) {
+            return Err(Error::Config(format!("{flag} needs a field name")));
+        }
+        match self.given().next() {
+            Some((flag, _)) if format != Format::Jsonl => Err(Error::Config(format!(
+                "{flag} names a field of JSONL input; {format:?} input names its columns itself"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Reads a dataset in the given format, JSONL's interaction fields as
+/// `named`.
+pub fn read(
+    format: Format,
+    interactions: &Path,
+    items: &Path,
+    named: &FieldNames,
+) -> Result<RawDataset> {
+    named.check(format)?;
     let (interactions_v, has_rating, interaction_keys, item_key) = match format {
         Format::Recbole => {
             let (v, rated) = read_recbole_inter(interactions)?;
@@ -184,18 +232,18 @@ pub fn read(format: Format, interactions: &Path, items: &Path) -> Result<RawData
         }
         Format::P5 => (read_p5_sequences(interactions)?, false, None, None),
         Format::Jsonl => {
-            let (v, keys) = read_jsonl_interactions(interactions)?;
+            let (v, keys) = read_jsonl_interactions(interactions, named)?;
             let k = keys.as_ref();
             (
                 v,
                 k.is_some_and(|k| k.rated()),
                 k.map(|k| k.describe()),
-                k.and_then(|k| k.item_key()),
+                k.and_then(|k| k.item_key()).map(str::to_string),
             )
         }
     };
     let (items_v, item_fields) = match format {
-        Format::Jsonl => read_jsonl_items(items, item_key)?,
+        Format::Jsonl => read_jsonl_items(items, item_key.as_deref())?,
         _ => read_tsv_items(items)?,
     };
     let default_fallback_field = item_fields.iter().find(|f| *f == "asin").cloned();
