@@ -10,8 +10,11 @@
 //!   catalogues use are read too, e.g. `user_id`, `parent_asin`, and any
 //!   other the user names: [`FieldNames`]) or
 //!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
+mod fields;
 mod jsonl;
 mod timestamp;
+
+pub use fields::FieldNames;
 
 use super::lines::TextFile;
 use crate::error::{Error, Result};
@@ -176,44 +179,6 @@ pub fn resolve(
         ));
     }
     Ok((format, inter, items))
-}
-
-/// The fields of a JSONL interactions file that its export names otherwise
-/// than genrec knows (`prepare --user-field` and the like); `None`: the
-/// first accepted name that the first line has.
-#[derive(Debug, Clone, Default)]
-pub struct FieldNames {
-    pub user: Option<String>,
-    pub item: Option<String>,
-    pub time: Option<String>,
-    pub rating: Option<String>,
-}
-
-impl FieldNames {
-    /// The names given, with their flags.
-    fn given(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            ("--user-field", &self.user),
-            ("--item-field", &self.item),
-            ("--time-field", &self.time),
-            ("--rating-field", &self.rating),
-        ]
-        .into_iter()
-        .filter_map(|(flag, v)| v.as_deref().map(|v| (flag, v)))
-    }
-
-    /// Names only JSONL reads, none empty.
-    fn check(&self, format: Format) -> Result<()> {
-        if let Some((flag, _)) = self.given().find(|(_, v)| v.trim().is_empty()) {
-            return Err(Error::Config(format!("{flag} needs a field name")));
-        }
-        match self.given().next() {
-            Some((flag, _)) if format != Format::Jsonl => Err(Error::Config(format!(
-                "{flag} names a field of JSONL input; {format:?} input names its columns itself"
-            ))),
-            _ => Ok(()),
-        }
-    }
 }
 
 /// Reads a dataset in the given format, JSONL's interaction fields as
