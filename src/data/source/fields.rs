@@ -37,7 +37,11 @@ impl FieldNames {
         }
         match self.given().next() {
             Some((flag, _)) if format != Format::Jsonl => Err(Error::Config(format!(
-                "{flag} names a field of JSONL input; {format:?} input names its columns itself"
+                "{flag} names a field of JSONL input; {} input names its columns itself",
+                match format {
+                    Format::Recbole => "RecBole",
+                    _ => "P5",
+                }
             ))),
             _ => Ok(()),
         }
