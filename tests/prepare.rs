@@ -733,6 +733,28 @@ fn jsonl_fields_named_by_the_user_or_read_under_shop_names() {
         .map(|&i| p.items[i as usize].text.clone())
         .collect();
     assert_eq!(seq, ["A", "B", "C"]);
+    // The dataset records which fields it was read from.
+    let d = tempfile::tempdir().unwrap();
+    let (ip, tp) = (
+        d.path().join("shop.jsonl"),
+        d.path().join("catalogue.jsonl"),
+    );
+    std::fs::write(&ip, shop).unwrap();
+    std::fs::write(&tp, catalogue).unwrap();
+    let raw = source::read(Format::Jsonl, &ip, &tp, &FieldNames::default()).unwrap();
+    let opts = PrepareOptions::default();
+    let m = prepare::write(
+        &raw,
+        &opts,
+        &prepare::build(&raw, &opts).unwrap(),
+        &d.path().join("ds"),
+    )
+    .unwrap();
+    let read = "user `customer`, item `sku`, time `ts`";
+    assert_eq!(m.fields_read.as_deref(), Some(read));
+    let back: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("ds/dataset.json")).unwrap()).unwrap();
+    assert_eq!(back["fields_read"], read);
     // A field named for input that names its own columns is a setting error.
     let f = fixture();
     let e = source::read(

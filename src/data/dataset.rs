@@ -174,6 +174,11 @@ pub struct Manifest {
     pub content_sha256: String,
     /// SHA-256 over the item texts alone (what embeddings depend on).
     pub item_text_sha256: String,
+    /// Which fields the interactions were read from, where the format
+    /// lets them vary (JSONL: e.g. "user `customer`, item `sku`, time
+    /// `ts`"); absent for RecBole and P5 input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields_read: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

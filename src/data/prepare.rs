@@ -402,6 +402,7 @@ pub fn write(
         max_history: opts.max_history,
         content_sha256: content.finish(),
         item_text_sha256: text_hash.finish(),
+        fields_read: raw.interaction_keys.clone(),
     };
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(staged.path(name), bytes).map_err(|e| Error::io(staged.path(name), e))
