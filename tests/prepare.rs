@@ -755,6 +755,28 @@ fn jsonl_fields_named_by_the_user_or_read_under_shop_names() {
     let back: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.path().join("ds/dataset.json")).unwrap()).unwrap();
     assert_eq!(back["fields_read"], read);
+    // A time field named for whole sequences (whose order is their time) is an error.
+    let e = run_named(
+        Format::Jsonl,
+        (
+            "s.jsonl",
+            b"{\"user\": \"u\", \"items\": [\"a\", \"b\", \"c\"]}\n",
+        ),
+        (
+            "catalogue.jsonl",
+            b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n{\"item_id\": \"c\"}\n",
+        ),
+        PrepareOptions::default(),
+        &FieldNames {
+            time: Some("ts".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("s.jsonl:1: a whole sequence") && e.contains("--time-field"),
+        "{e}"
+    );
     // A field named for input that names its own columns is a setting error.
     let f = fixture();
     let e = source::read(

@@ -188,6 +188,18 @@ impl Keys {
         let user = pick("--user-field", &named.user, USER_KEYS)?
             .ok_or_else(|| missing("user", "--user-field", USER_KEYS, ""))?;
         if named.item.is_none() && m.contains_key("items") {
+            if let Some(flag) = [
+                ("--time-field", &named.time),
+                ("--rating-field", &named.rating),
+            ]
+            .iter()
+            .find_map(|(flag, v)| v.is_some().then_some(flag))
+            {
+                return Err(f.err(
+                    ln,
+                    format!("a whole sequence (`items`: its order is its time, with no rating), where {flag} names a field of interaction lines"),
+                ));
+            }
             return Ok(Keys {
                 user,
                 item: "items".into(),
