@@ -10,29 +10,26 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-recbole")
 }
 
-fn prepared(opts: &PrepareOptions) -> genrec::Result<prepare::Prepared> {
+/// The tiny RecBole fixture as read.
+fn tiny_raw() -> genrec::Result<source::RawDataset> {
     let f = fixture();
-    let raw = source::read(
+    source::read(
         Format::Recbole,
         &f.join("tiny.inter"),
         &f.join("tiny.item"),
         &FieldNames::default(),
-    )?;
-    prepare::build(&raw, opts)
+    )
+}
+
+fn prepared(opts: &PrepareOptions) -> genrec::Result<prepare::Prepared> {
+    prepare::build(&tiny_raw()?, opts)
 }
 
 /// The tiny RecBole fixture prepared with the default options into
 /// `dir/ds`: the directory and the dataset read back.
 fn written(dir: &Path) -> (PathBuf, Dataset) {
     let out = dir.join("ds");
-    let f = fixture();
-    let raw = source::read(
-        Format::Recbole,
-        &f.join("tiny.inter"),
-        &f.join("tiny.item"),
-        &FieldNames::default(),
-    )
-    .unwrap();
+    let raw = tiny_raw().unwrap();
     let opts = PrepareOptions::default();
     let p = prepare::build(&raw, &opts).unwrap();
     prepare::write(&raw, &opts, &p, &out).unwrap();
@@ -125,14 +122,7 @@ fn split_with_tied_timestamps_and_short_users() {
 fn short_users_dropped_or_kept_as_context() {
     use genrec::util::hash::Hasher;
     let dir = tempfile::tempdir().unwrap();
-    let f = fixture();
-    let raw = source::read(
-        Format::Recbole,
-        &f.join("tiny.inter"),
-        &f.join("tiny.item"),
-        &FieldNames::default(),
-    )
-    .unwrap();
+    let raw = tiny_raw().unwrap();
     let opts = PrepareOptions {
         drop_short_users: true,
         ..Default::default()
