@@ -2132,6 +2132,14 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     let items = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
         v.iter().map(|l| l["items"].clone()).collect()
     };
+    // One list's original item ids.
+    let original = |l: &serde_json::Value| -> Vec<String> {
+        l.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
     // SASRec's own top `k` per test user, from the same cache.
     let sasrec_lists = |name: &str, k: &str| -> Vec<serde_json::Value> {
         let dir = root.join(name);
@@ -2196,12 +2204,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
                 .iter()
                 .map(|&i| d.items[i as usize].original_id.as_str())
                 .collect();
-            let g: Vec<&str> = g
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-                .collect();
+            let g = original(g);
             assert_eq!(
                 g[..want.len()],
                 want[..],
@@ -2213,13 +2216,6 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
     // first; with --exclude-seen none of them.
     with([0.0, 0.0, 0.0, 0.0, 1.0]);
     let latest = genrec::eval::latest_first(&histories, 10, &|_, _| true);
-    let original = |l: &serde_json::Value| -> Vec<String> {
-        l.as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect()
-    };
     let got = items(&recommend("h.jsonl", &rerank));
     for (u, (g, want)) in got.iter().zip(&latest).enumerate() {
         let want: Vec<String> = want
@@ -2388,12 +2384,7 @@ fn the_blend_is_chosen_and_applied(ds: &Path, best: &Path, root: &Path) {
             .take(10)
             .map(|i| d.items[i as usize].original_id.as_str())
             .collect();
-        let got: Vec<&str> = got
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i.as_str().unwrap())
-            .collect();
+        let got = original(got);
         assert_eq!(got[..want.len()], want[..], "user {}", h.user);
         longest = longest.max(want.len());
     }

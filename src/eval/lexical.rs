@@ -11,6 +11,7 @@
 //! ([`Lexical::knn`], a TF-IDF kNN). Words are runs of letters and digits,
 //! lowercased, of two characters or more; in scripts written without spaces,
 //! overlapping character pairs.
+use super::blend::first_kept;
 use super::Protocol;
 use crate::data::HeldOut;
 use std::collections::{HashMap, HashSet};
@@ -180,19 +181,11 @@ impl Lexical {
         (k, extra): (usize, usize),
         keep: impl Fn(usize, u32) -> bool,
     ) -> Vec<Vec<u32>> {
-        histories
+        let nearest: Vec<Vec<u32>> = histories
             .iter()
-            .enumerate()
-            .map(|(u, h)| match h.last() {
-                Some(&last) => self
-                    .nearest(last, k + extra)
-                    .into_iter()
-                    .filter(|&i| keep(u, i))
-                    .take(k)
-                    .collect(),
-                None => Vec::new(),
-            })
-            .collect()
+            .map(|h| h.last().map_or(Vec::new(), |&l| self.nearest(l, k + extra)))
+            .collect();
+        first_kept(&nearest, k, &keep)
     }
 
     /// The IDF-weighted cosine of items `a` and `b`'s word sets.

@@ -106,10 +106,9 @@ impl Reranker {
                 };
                 // Where it was chosen so, the last item's nearest by words
                 // as a sixth list of the pool.
-                let near = match r.reads_words_list() {
-                    true => Some(words.nearest_lists(histories, (depth, extra), &keep)),
-                    false => None,
-                };
+                let near = r
+                    .reads_words_list()
+                    .then(|| words.nearest_lists(histories, (depth, extra), &keep));
                 let mut lists = sources.to_vec();
                 lists.extend(near.as_deref());
                 let pooled = Pooled::new(&lists);

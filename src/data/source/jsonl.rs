@@ -139,6 +139,12 @@ const TIME_KEYS: &[&str] = &[
 ];
 const RATING_KEYS: &[&str] = &["rating", "stars", "overall", "score"];
 
+/// Whether a line is a whole sequence (`items`: [...]) rather than one
+/// interaction: never where the user named the item field.
+fn whole_sequence(m: &Ordered, named: &FieldNames) -> bool {
+    named.item.is_none() && m.contains_key("items")
+}
+
 /// The keys an interactions file uses, chosen on its first line (the named
 /// one of [`FieldNames`], else the first accepted name present) and then
 /// required on every line.
@@ -187,7 +193,7 @@ impl Keys {
         };
         let user = pick("--user-field", &named.user, USER_KEYS)?
             .ok_or_else(|| missing("user", "--user-field", USER_KEYS, ""))?;
-        if named.item.is_none() && m.contains_key("items") {
+        if whole_sequence(m, named) {
             if let Some(flag) = [
                 ("--time-field", &named.time),
                 ("--rating-field", &named.rating),
@@ -274,7 +280,7 @@ pub(super) fn read_jsonl_interactions(
             Some(k) => k,
             None => keys.insert(Keys::choose(&f, ln, &m, named)?),
         };
-        let is_seq = named.item.is_none() && m.contains_key("items");
+        let is_seq = whole_sequence(&m, named);
         if is_seq != (k.item == "items") {
             return Err(f.err(
                 ln,

@@ -360,9 +360,10 @@ impl BlendChoice {
                 g.mean,
                 g.lo,
                 g.hi,
-                match self.rescorer.as_ref().is_some_and(Rescorer::reads_words_list) {
-                    true => "with them",
-                    false => "without",
+                if self.rescorer.as_ref().is_some_and(Rescorer::reads_words_list) {
+                    "with them"
+                } else {
+                    "without"
                 }
             )
         }) + &adapter
