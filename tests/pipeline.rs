@@ -1195,6 +1195,14 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Titles beside brands: their names are weighed against the whole texts
+    // on validation, and the weight chosen is recorded with the embeddings.
+    let log = String::from_utf8_lossy(&o.stdout);
+    assert!(log.contains("embedding the names of 22 items"), "{log}");
+    assert!(log.contains("on 40 validation users"), "{log}");
+    let emb = genrec::embed::Embeddings::read(&ds.join("embeddings.safetensors")).unwrap();
+    let w = emb.source.name_weight.expect("the name's weight recorded");
+    assert!(genrec::eval::name_mix::WEIGHTS.contains(&w), "{w}");
     ok(&["index", "-d", d, "--codebook-size", "4"]);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ds.join("index/index.json")).unwrap()).unwrap();

@@ -50,7 +50,8 @@ fn split_with_tied_timestamps_and_short_users() {
         Item {
             id: 2,
             original_id: "c".into(),
-            text: "c".into()
+            text: "c".into(),
+            name: None
         },
         "empty text falls back to the id"
     );
@@ -567,7 +568,7 @@ fn jsonl_item_text_puts_the_title_first_then_the_shorter_fields() {
         ("s.jsonl", b"{\"user\": \"x\", \"items\": [\"a\", \"b\", \"a\"]}\n"),
         (
             "items.jsonl",
-            b"{\"item\": \"a\", \"zeta\": \"Z\", \"description\": \"a long text\", \"brand\": \"Br\", \"title\": \"T\"}\n{\"item\": \"b\", \"zeta\": \"Z2\", \"alpha\": \"A2\"}\n",
+            b"{\"item\": \"a\", \"zeta\": \"Z\", \"description\": \"a long text\", \"brand\": \"Br\", \"title\": \"T\"}\n{\"item\": \"b\", \"zeta\": \"Z2\", \"alpha\": \"A2\"}\n{\"item\": \"c\", \"title\": \"Only\"}\n",
         ),
         PrepareOptions::default(),
     )
@@ -579,6 +580,14 @@ fn jsonl_item_text_puts_the_title_first_then_the_shorter_fields() {
     // shortens.
     assert_eq!(p.items[0].text, "T | Br | Z | a long text");
     assert_eq!(p.items[1].text, "A2 | Z2");
+    // The name apart, for `embed` to weigh against the whole text: only
+    // where an item has one and its text says more.
+    assert_eq!(p.items[0].name.as_deref(), Some("T"));
+    assert_eq!(
+        (p.items[2].text.as_str(), p.items[2].name.as_deref()),
+        ("Only", None)
+    );
+    assert_eq!(p.items[1].name, None);
     assert!(
         p.stats
             .text
@@ -601,6 +610,28 @@ fn jsonl_item_text_puts_the_title_first_then_the_shorter_fields() {
     )
     .unwrap();
     assert_eq!(n.items[0].text, "N | C");
+    assert_eq!(n.items[0].name.as_deref(), Some("N"));
+    // A template is the text the user chose: no name apart.
+    let t = run_case(
+        Format::Jsonl,
+        (
+            "s.jsonl",
+            b"{\"user\": \"x\", \"items\": [\"a\", \"a\", \"a\"]}\n",
+        ),
+        (
+            "items.jsonl",
+            b"{\"item\": \"a\", \"category\": \"C\", \"name\": \"N\"}\n",
+        ),
+        PrepareOptions {
+            text_template: Some("{name} ({category})".into()),
+            ..PrepareOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (t.items[0].text.as_str(), t.items[0].name.as_deref()),
+        ("N (C)", None)
+    );
 }
 
 #[test]

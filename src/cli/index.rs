@@ -72,6 +72,8 @@ pub struct Args {
     pub user_tokens: u32,
     /// Cold start: add the items of this JSONL ({"item": id, "text": …} per line)
     /// to an existing index (--out or the default), embedding them with --encoder.
+    /// Where `embed` mixed the catalogue's names into its texts, a line's
+    /// `name` (or `title`) is mixed in the same way.
     #[arg(long)]
     pub add: Option<PathBuf>,
     #[arg(long, default_value = genrec::embed::DEFAULT_ENCODER_DIR)]
@@ -216,10 +218,17 @@ fn add_items(
             add.display(),
             i + 1
         );
+        let name = ["name", "title"]
+            .iter()
+            .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && *n != text)
+            .map(str::to_string);
         new_items.push(Item {
             id: (ds.items.len() + index.added.len() + new_items.len()) as u32,
             original_id: id,
             text: text.to_string(),
+            name,
         });
     }
     let emb_path = a
@@ -238,7 +247,19 @@ fn add_items(
         emb.source.encoder
     );
     let texts: Vec<&str> = new_items.iter().map(|i| i.text.as_str()).collect();
-    let m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
+    let mut m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
+    if let Some(w) = emb.source.name_weight.filter(|&w| w > 0.0) {
+        // The catalogue's embeddings mix each name into its text: so do these.
+        let names: Vec<&str> = new_items
+            .iter()
+            .map(|i| i.name.as_deref().unwrap_or(&i.text))
+            .collect();
+        let n = enc.encode(&names, 64, &genrec::progress::Silent)?;
+        let flat = |t: &tch::Tensor| Vec::<f32>::try_from(&t.flatten(0, -1));
+        let dim = m.size()[1];
+        let mixed = genrec::eval::name_mix::mix(&flat(&m)?, &flat(&n)?, dim as usize, w);
+        m = tch::Tensor::from_slice(&mixed).view([-1, dim]);
+    }
     // New items have no interactions: their collaborative part is zero.
     let x = genrec::semantic_id::collab::without_interactions(
         Vec::try_from(&m.flatten(0, -1))?,

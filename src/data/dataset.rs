@@ -23,6 +23,11 @@ pub struct Item {
     pub id: u32,
     pub original_id: String,
     pub text: String,
+    /// The item's name alone (its `title`, `name`, …), where the default
+    /// text joins more fields than that: `embed` may mix its embedding into
+    /// the whole text's (`eval::name_mix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -355,5 +360,14 @@ impl Dataset {
 
     pub fn texts(&self) -> Vec<&str> {
         self.items.iter().map(|i| i.text.as_str()).collect()
+    }
+
+    /// The items that have a name apart from their text: (internal id, name).
+    pub fn names(&self) -> Vec<(usize, &str)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| Some((i, it.name.as_deref()?)))
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 //! second to last = validation, the rest = training).
 use super::dataset::*;
 use super::source::{RawDataset, RawItem};
-use super::template::{default_text_fields, item_text, TextTemplate};
+use super::template::{default_text_fields, item_text, name_field, TextTemplate};
 use crate::error::{Error, Result};
 use crate::util::fsx::StagedDir;
 use crate::util::hash::{sha256_file, Hasher};
@@ -107,6 +107,12 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         None => None,
     };
     let text_fields = default_text_fields(&raw.item_fields, &raw.items);
+    // The name apart, where the default text joins it with other fields.
+    let name = template
+        .is_none()
+        .then(|| name_field(&raw.item_fields))
+        .flatten()
+        .map(|i| raw.item_fields[i].as_str());
     let fallback = opts
         .fallback_field
         .clone()
@@ -271,13 +277,23 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     let items: Vec<Item> = catalogue
         .iter()
         .enumerate()
-        .map(|(i, (id, row))| Item {
-            id: i as u32,
-            original_id: id.to_string(),
-            text: match row {
+        .map(|(i, (id, row))| {
+            let text = match row {
                 Some(row) => item_text(row, template.as_ref(), &text_fields, fallback.as_deref()),
                 None => format!("item {id}"),
-            },
+            };
+            let name = row
+                .zip(name)
+                .and_then(|(row, f)| row.field(f))
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && *n != text)
+                .map(str::to_string);
+            Item {
+                id: i as u32,
+                original_id: id.to_string(),
+                text,
+                name,
+            }
         })
         .collect();
     let sequence = |(u, g): &(&str, Vec<(f64, &str)>)| UserSequence {
@@ -378,6 +394,10 @@ pub fn write(
     let mut text_hash = Hasher::new();
     for it in &p.items {
         text_hash.field(it.text.as_bytes());
+        if let Some(name) = &it.name {
+            // Only then: datasets without names keep their hash.
+            text_hash.field(b"name").field(name.as_bytes());
+        }
     }
     let context = jsonl(&p.context);
     let mut content = Hasher::new();

@@ -89,6 +89,17 @@ impl TextTemplate {
     }
 }
 
+/// The item's name among `fields`: a field called `title` (else `name`,
+/// else one ending in `_title` or `_name`), case aside.
+pub fn name_field(fields: &[String]) -> Option<usize> {
+    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    ["title", "name"]
+        .iter()
+        .find_map(|n| lower.iter().position(|f| f == n))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
+        .or_else(|| lower.iter().position(|f| f.ends_with("_name")))
+}
+
 /// The fields the default text joins, in order: the item's name first — a
 /// field called `title` (else `name`, else one ending in `_title` or
 /// `_name`) — then the others from the shortest to the longest on average
@@ -96,12 +107,7 @@ impl TextTemplate {
 /// 256 tokens: a long description or attribute list, last, loses its tail
 /// rather than pushing what the item is, its category or its brand past the cut.
 pub fn default_text_fields(fields: &[String], items: &[RawItem]) -> Vec<String> {
-    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    let first = ["title", "name"]
-        .iter()
-        .find_map(|n| lower.iter().position(|f| f == n))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_name")));
+    let first = name_field(fields);
     let length = |f: &str| -> usize {
         items
             .iter()

@@ -222,6 +222,9 @@ pub struct EmbeddingSource {
     pub encoder: String,
     pub encoder_sha256: String,
     pub item_text_sha256: String,
+    /// The items' names' weight in the mix with their whole texts
+    /// (`eval::name_mix`), where one was chosen; None: the texts alone.
+    pub name_weight: Option<f32>,
 }
 
 /// `embeddings.safetensors`: `item_ids` I64 `[N]` and `embeddings` F32 `[N, D]`.
@@ -238,7 +241,7 @@ impl Embeddings {
     pub fn write(path: &Path, matrix: &Tensor, source: &EmbeddingSource) -> Result<()> {
         let n = matrix.size()[0];
         let ids = Tensor::arange(n, (Kind::Int64, Device::Cpu));
-        let meta = BTreeMap::from([
+        let mut meta = BTreeMap::from([
             ("encoder".to_string(), source.encoder.clone()),
             ("encoder_sha256".to_string(), source.encoder_sha256.clone()),
             (
@@ -247,6 +250,9 @@ impl Embeddings {
             ),
             ("dim".to_string(), matrix.size()[1].to_string()),
         ]);
+        if let Some(w) = source.name_weight {
+            meta.insert("name_weight".to_string(), w.to_string());
+        }
         st::write(
             path,
             &[
@@ -288,6 +294,16 @@ impl Embeddings {
                 encoder: meta("encoder")?,
                 encoder_sha256: meta("encoder_sha256")?,
                 item_text_sha256: meta("item_text_sha256")?,
+                name_weight: match f.metadata.get("name_weight") {
+                    Some(w) => Some(w.parse().map_err(|_| {
+                        Error::input(
+                            path,
+                            None,
+                            format!("metadata `name_weight` is `{w}`, not a number"),
+                        )
+                    })?),
+                    None => None,
+                },
             },
             file_sha256,
         })

@@ -137,6 +137,7 @@ pub fn gather(out: &Path, n_items: usize) -> Result<(Tensor, EmbeddingSource, us
             encoder: meta("encoder")?,
             encoder_sha256: meta("encoder_sha256")?,
             item_text_sha256: meta("item_text_sha256")?,
+            name_weight: None,
         };
         match &source {
             Some(s) if *s != src => {

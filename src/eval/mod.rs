@@ -9,6 +9,7 @@ pub mod blend;
 pub mod blend_choice;
 pub mod lexical;
 pub mod metrics;
+pub mod name_mix;
 mod popular;
 pub mod rescore;
 pub mod sample;
