@@ -23,6 +23,8 @@ pub const MAX_USERS: usize = 10_000;
 pub struct NameMix {
     /// The name's weight used (0: the whole text alone).
     pub weight: f32,
+    /// The weight with the best NDCG@10 (the first of equals).
+    pub best: f32,
     /// Validation NDCG@10 of the last item's text neighbours at each weight.
     pub sweep: Vec<(f32, f64)>,
     /// The best weight's NDCG@10 minus the whole text's, paired-bootstrap 95 %.
@@ -84,6 +86,7 @@ impl NameMix {
         .difference["ndcg@10"];
         Ok(NameMix {
             weight: if gain.lo > 0.0 { WEIGHTS[best] } else { 0.0 },
+            best: WEIGHTS[best],
             sweep: sweep.into_iter().map(|(g, n)| (WEIGHTS[g], n)).collect(),
             gain,
             users: targets.len(),
@@ -98,9 +101,10 @@ impl NameMix {
             .collect();
         let g = &self.gain;
         format!(
-            "the items' names mixed into their text embeddings, on {} validation users (last item's text neighbours, NDCG@10 by the name's weight: {}): the best against the whole text {:+.4} [{:+.4}, {:+.4}] → {}",
+            "the items' names mixed into their text embeddings, on {} validation users (last item's text neighbours, NDCG@10 by the name's weight: {}): the best, {}, against the whole text {:+.4} [{:+.4}, {:+.4}] → {}",
             self.users,
             sweep.join(", "),
+            self.best,
             g.mean,
             g.lo,
             g.hi,
@@ -165,12 +169,13 @@ mod tests {
         let m = NameMix::choose(&texts, &names, dim, &pairs).unwrap();
         assert!(m.weight > 0.0, "{}", m.describe());
         assert!(m.gain.lo > 0.0);
+        assert_eq!(m.best, m.weight);
         assert_eq!(m.sweep.len(), WEIGHTS.len());
         assert_eq!(m.users, pairs.len());
         // When the whole text is what finds the next item, it stays alone.
         let (texts, names) = (names, texts);
         let m = NameMix::choose(&texts, &names, dim, &pairs).unwrap();
-        assert_eq!(m.weight, 0.0, "{}", m.describe());
+        assert_eq!((m.weight, m.best), (0.0, 0.0), "{}", m.describe());
         assert!(m.describe().contains("the whole text alone"));
     }
 }
