@@ -8,14 +8,17 @@ import json, sys
 import numpy as np
 from safetensors.numpy import load_file
 
-sd, nd, fd = sys.argv[1:4]
-split = sys.argv[4] if len(sys.argv) > 4 else "valid"
-rows = [json.loads(l) for l in open(f"{sd}/{split}.jsonl")]
-N = load_file(f"{nd}/embeddings.safetensors")["embeddings"].astype(np.float32)
-F = load_file(f"{fd}/embeddings.safetensors")["embeddings"].astype(np.float32)
+
+def rows_of(split_dir, split):
+    return [json.loads(l) for l in open(f"{split_dir}/{split}.jsonl")]
 
 
-def ndcg(e):
+def load(d):
+    return load_file(f"{d}/embeddings.safetensors")["embeddings"].astype(np.float32)
+
+
+def ndcg(rows, e):
+    """Per-user NDCG@10 of the last item's nearest (cosine; the item itself left out)."""
     out = []
     for r in rows:
         q = r["history"][-1]
@@ -28,14 +31,25 @@ def ndcg(e):
     return np.array(out)
 
 
-base = None
-rng = np.random.default_rng(0)
-for a in (0, 0.25, 0.5, 0.75, 1):
-    e = a * N + (1 - a) * F
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    x = ndcg(e)
-    if base is None:
-        base = x
-    d = x - base
-    bs = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(1000)]
-    print(f"{split} a={a}: NDCG@10 {x.mean():.4f}  − full {d.mean():+.4f} [{np.percentile(bs, 2.5):+.4f}, {np.percentile(bs, 97.5):+.4f}]")
+def paired(d, rng, n=1000):
+    bs = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(n)]
+    return d.mean(), np.percentile(bs, 2.5), np.percentile(bs, 97.5)
+
+
+def main(sd, nd, fd, split):
+    rows = rows_of(sd, split)
+    N, F = load(nd), load(fd)
+    base = None
+    rng = np.random.default_rng(0)
+    for a in (0, 0.25, 0.5, 0.75, 1):
+        e = a * N + (1 - a) * F
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        x = ndcg(rows, e)
+        if base is None:
+            base = x
+        m, lo, hi = paired(x - base, rng)
+        print(f"{split} a={a}: NDCG@10 {x.mean():.4f}  − full {m:+.4f} [{lo:+.4f}, {hi:+.4f}]")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4], sys.argv[4] if len(sys.argv) > 4 else "valid")
