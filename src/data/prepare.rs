@@ -3,7 +3,7 @@
 //! second to last = validation, the rest = training).
 use super::dataset::*;
 use super::source::{RawDataset, RawItem};
-use super::template::{default_text_fields, item_text, name_field, TextTemplate};
+use super::template::{default_text_fields, item_name, item_text, name_field, TextTemplate};
 use crate::error::{Error, Result};
 use crate::util::fsx::StagedDir;
 use crate::util::hash::{sha256_file, Hasher};
@@ -107,12 +107,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         None => None,
     };
     let text_fields = default_text_fields(&raw.item_fields, &raw.items);
-    // The name apart, where the default text joins it with other fields.
-    let name = template
-        .is_none()
-        .then(|| name_field(&raw.item_fields))
-        .flatten()
-        .map(|i| raw.item_fields[i].as_str());
+    let name = name_field(&raw.item_fields).filter(|_| template.is_none()); // default text only
     let fallback = opts
         .fallback_field
         .clone()
@@ -282,17 +277,11 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
                 Some(row) => item_text(row, template.as_ref(), &text_fields, fallback.as_deref()),
                 None => format!("item {id}"),
             };
-            let name = row
-                .zip(name)
-                .and_then(|(row, f)| row.field(f))
-                .map(str::trim)
-                .filter(|n| !n.is_empty() && *n != text)
-                .map(str::to_string);
             Item {
                 id: i as u32,
                 original_id: id.to_string(),
+                name: row.zip(name).and_then(|(r, f)| item_name(r, f, &text)),
                 text,
-                name,
             }
         })
         .collect();
@@ -395,8 +384,7 @@ pub fn write(
     for it in &p.items {
         text_hash.field(it.text.as_bytes());
         if let Some(name) = &it.name {
-            // Only then: datasets without names keep their hash.
-            text_hash.field(b"name").field(name.as_bytes());
+            text_hash.field(b"name").field(name.as_bytes()); // only then: no names, the same hash
         }
     }
     let context = jsonl(&p.context);

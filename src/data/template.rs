@@ -91,13 +91,24 @@ impl TextTemplate {
 
 /// The item's name among `fields`: a field called `title` (else `name`,
 /// else one ending in `_title` or `_name`), case aside.
-pub fn name_field(fields: &[String]) -> Option<usize> {
+pub fn name_field(fields: &[String]) -> Option<&str> {
     let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
     ["title", "name"]
         .iter()
         .find_map(|n| lower.iter().position(|f| f == n))
         .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
         .or_else(|| lower.iter().position(|f| f.ends_with("_name")))
+        .map(|i| fields[i].as_str())
+}
+
+/// An item's name apart from its text (for `embed` to weigh against the
+/// whole text): the `name_field`'s value, where it is not empty and the
+/// text says more than it.
+pub(super) fn item_name(row: &RawItem, name_field: &str, text: &str) -> Option<String> {
+    row.field(name_field)
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != text)
+        .map(str::to_string)
 }
 
 /// The fields the default text joins, in order: the item's name first — a
@@ -116,16 +127,14 @@ pub fn default_text_fields(fields: &[String], items: &[RawItem]) -> Vec<String> 
     };
     let mut rest: Vec<(usize, &String)> = fields
         .iter()
-        .enumerate()
-        .filter(|&(i, _)| Some(i) != first)
-        .map(|(_, f)| (length(f), f))
+        .filter(|f| Some(f.as_str()) != first)
+        .map(|f| (length(f), f))
         .collect();
     rest.sort_by_key(|&(len, _)| len);
     first
-        .map(|i| &fields[i])
         .into_iter()
-        .chain(rest.into_iter().map(|(_, f)| f))
-        .cloned()
+        .chain(rest.into_iter().map(|(_, f)| f.as_str()))
+        .map(str::to_string)
         .collect()
 }
 
