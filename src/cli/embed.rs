@@ -4,15 +4,15 @@
 //! item-text hash.
 use super::progress::Bar;
 use anyhow::Context;
-use genrec::data::dataset::Split;
+use genrec::data::dataset::{named, Split};
 use genrec::data::Dataset;
 use genrec::embed::{self, EmbeddingSource, Embeddings, TextEncoder};
-use genrec::eval::name_mix::{self, NameMix};
+use genrec::eval::name_mix::NameMix;
 use genrec::runtime::{self, DeviceChoice};
 use genrec::util::hash::sha256_file;
 use std::path::PathBuf;
 use std::time::Instant;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// Embeds every item's text with all-MiniLM-L6-v2 (tch port of
 /// sentence-transformers: truncation at 256, mean pooling, L2 normalisation).
@@ -116,8 +116,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "the parts were embedded from other item texts than {}'s (re-run the shards)",
             a.dataset.display()
         );
-        let enc = TextEncoder::load(&a.encoder, &a.tokenizer, device)?;
-        let (m, name_weight) = with_names(&ds, &enc, gathered, a.batch_size)?;
+        let encoder = || Ok(TextEncoder::load(&a.encoder, &a.tokenizer, device)?);
+        let (m, name_weight) = with_names(&ds, encoder, gathered, a.batch_size)?;
         parts_src.name_weight = name_weight;
         Embeddings::write(&out, &m, &parts_src)?;
         genrec::say!(
@@ -151,7 +151,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let (m, name_weight) = with_names(&ds, &enc, e.matrix, a.batch_size)?;
+    let (m, name_weight) = with_names(&ds, || Ok(enc), e.matrix, a.batch_size)?;
     Embeddings::write(&out, &m, &EmbeddingSource { name_weight, ..src })?;
     genrec::say!(
         "embedded {} items on {} in {:.1} s ({:.1} items/s) → {}",
@@ -179,14 +179,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// The whole texts' embeddings `[N, D]`, with the items' names mixed in
 /// where the validation split says so (`eval::name_mix`), and the name's
 /// weight (None: no item has a name apart from its text). Names are short:
-/// embedding them costs little beside the texts.
+/// embedding them costs little beside the texts. The encoder is loaded
+/// only when there are names to embed.
 fn with_names(
     ds: &Dataset,
-    enc: &TextEncoder,
+    encoder: impl FnOnce() -> anyhow::Result<TextEncoder>,
     texts: Tensor,
     batch_size: usize,
 ) -> anyhow::Result<(Tensor, Option<f32>)> {
-    let named = ds.names();
+    let named = named(&ds.items);
     if named.is_empty() {
         return Ok((texts, None));
     }
@@ -194,20 +195,12 @@ fn with_names(
         "embedding the names of {} items, to weigh them against their whole texts",
         named.len()
     );
-    let names: Vec<&str> = named.iter().map(|&(_, n)| n).collect();
-    let rows = Tensor::from_slice(&named.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>());
-    let by_name = texts.index_copy(0, &rows, &enc.encode(&names, batch_size, &Bar::new())?);
-    let dim = texts.size()[1];
-    let flat = |t: &Tensor| Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1));
-    let (t, n) = (flat(&texts)?, flat(&by_name)?);
-    let choice = NameMix::choose(&t, &n, dim as usize, ds.held_out(Split::Valid))?;
+    let names = encoder()?.encode_names(&texts, &named, batch_size, &Bar::new())?;
+    let choice = NameMix::choose(&texts, &names, ds.held_out(Split::Valid))?;
     genrec::say!("{}", choice.describe());
     if choice.weight == 0.0 {
         return Ok((texts, Some(0.0)));
     }
-    let mixed = name_mix::mix(&t, &n, dim as usize, choice.weight);
-    Ok((
-        Tensor::from_slice(&mixed).view([-1, dim]),
-        Some(choice.weight),
-    ))
+    let mixed = embed::mix_names(&texts, &names, choice.weight.into());
+    Ok((mixed, Some(choice.weight)))
 }

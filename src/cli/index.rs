@@ -3,6 +3,8 @@
 //! report, and `--add` for new items by nearest centroid (cold start).
 use super::progress::Bar;
 use anyhow::Context;
+use genrec::data::dataset::named;
+use genrec::data::template::{item_name, name_field};
 use genrec::data::{Dataset, Item};
 use genrec::embed::{Embeddings, TextEncoder};
 use genrec::progress::Progress;
@@ -218,12 +220,14 @@ fn add_items(
             add.display(),
             i + 1
         );
-        let name = ["name", "title"]
-            .iter()
-            .find_map(|k| r.get(*k).and_then(|v| v.as_str()))
-            .map(str::trim)
-            .filter(|n| !n.is_empty() && *n != text)
-            .map(str::to_string);
+        // The name by prepare's rule (`title`, `name`, `*_title`, `*_name`).
+        let keys: Vec<String> = r
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .collect();
+        let name = name_field(&keys).and_then(|f| item_name(r.get(f)?.as_str(), text));
         new_items.push(Item {
             id: (ds.items.len() + index.added.len() + new_items.len()) as u32,
             original_id: id,
@@ -250,15 +254,8 @@ fn add_items(
     let mut m = enc.encode(&texts, 64, &genrec::progress::Silent)?;
     if let Some(w) = emb.source.name_weight.filter(|&w| w > 0.0) {
         // The catalogue's embeddings mix each name into its text: so do these.
-        let names: Vec<&str> = new_items
-            .iter()
-            .map(|i| i.name.as_deref().unwrap_or(&i.text))
-            .collect();
-        let n = enc.encode(&names, 64, &genrec::progress::Silent)?;
-        let flat = |t: &tch::Tensor| Vec::<f32>::try_from(&t.flatten(0, -1));
-        let dim = m.size()[1];
-        let mixed = genrec::eval::name_mix::mix(&flat(&m)?, &flat(&n)?, dim as usize, w);
-        m = tch::Tensor::from_slice(&mixed).view([-1, dim]);
+        let names = enc.encode_names(&m, &named(&new_items), 64, &genrec::progress::Silent)?;
+        m = genrec::embed::mix_names(&m, &names, w.into());
     }
     // New items have no interactions: their collaborative part is zero.
     let x = genrec::semantic_id::collab::without_interactions(

@@ -361,13 +361,13 @@ impl Dataset {
     pub fn texts(&self) -> Vec<&str> {
         self.items.iter().map(|i| i.text.as_str()).collect()
     }
+}
 
-    /// The items that have a name apart from their text: (internal id, name).
-    pub fn names(&self) -> Vec<(usize, &str)> {
-        self.items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, it)| Some((i, it.name.as_deref()?)))
-            .collect()
-    }
+/// The items that have a name apart from their text: (row, name).
+pub fn named(items: &[Item]) -> Vec<(usize, &str)> {
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| Some((i, it.name.as_deref()?)))
+        .collect()
 }

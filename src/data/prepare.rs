@@ -280,7 +280,7 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             Item {
                 id: i as u32,
                 original_id: id.to_string(),
-                name: row.zip(name).and_then(|(r, f)| item_name(r, f, &text)),
+                name: item_name(row.zip(name).and_then(|(r, f)| r.field(f)), &text),
                 text,
             }
         })

@@ -102,10 +102,10 @@ pub fn name_field(fields: &[String]) -> Option<&str> {
 }
 
 /// An item's name apart from its text (for `embed` to weigh against the
-/// whole text): the `name_field`'s value, where it is not empty and the
+/// whole text): the [`name_field`]'s value, where it is not empty and the
 /// text says more than it.
-pub(super) fn item_name(row: &RawItem, name_field: &str, text: &str) -> Option<String> {
-    row.field(name_field)
+pub fn item_name(value: Option<&str>, text: &str) -> Option<String> {
+    value
         .map(str::trim)
         .filter(|n| !n.is_empty() && *n != text)
         .map(str::to_string)

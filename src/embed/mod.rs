@@ -87,6 +87,21 @@ impl TextEncoder {
     /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
     /// Batches are formed over texts sorted by token length (as
     /// sentence-transformers does) so that little padding is computed.
+    /// `[N, D]`: `texts` (the items' text embeddings) with each named
+    /// item's row (`named`: row, name) replaced by its name's embedding.
+    pub fn encode_names(
+        &self,
+        texts: &Tensor,
+        named: &[(usize, &str)],
+        batch_size: usize,
+        progress: &dyn Progress,
+    ) -> Result<Tensor> {
+        let names: Vec<&str> = named.iter().map(|&(_, n)| n).collect();
+        let rows: Vec<i64> = named.iter().map(|&(i, _)| i as i64).collect();
+        let by_name = self.encode(&names, batch_size, progress)?;
+        Ok(texts.index_copy(0, &Tensor::from_slice(&rows), &by_name))
+    }
+
     pub fn encode(
         &self,
         texts: &[&str],
@@ -388,6 +403,13 @@ pub fn item_text_table(dataset_dir: &Path, index_embeddings_sha256: &str) -> Res
         ));
     }
     Ok(e.matrix)
+}
+
+/// `normalise(weight · names + (1 − weight) · texts)` row by row: the
+/// items' text embeddings with their names' mixed in (`eval::name_mix`
+/// chooses the weight; `embed` and `index --add` apply it).
+pub fn mix_names(texts: &Tensor, names: &Tensor, weight: f64) -> Tensor {
+    l2_normalize(&(names * weight + texts * (1.0 - weight)))
 }
 
 pub fn default_output(dataset_dir: &Path) -> PathBuf {

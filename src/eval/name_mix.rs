@@ -11,6 +11,8 @@
 use super::text::{TextNeighbours, TextQuery};
 use super::{choose_on_validation, paired_difference, sample_indices, Estimate, Protocol};
 use crate::data::dataset::HeldOut;
+use crate::embed::mix_names;
+use tch::Tensor;
 
 /// The weights of the name tried, the whole text (0) first.
 pub const WEIGHTS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
@@ -32,34 +34,15 @@ pub struct NameMix {
     pub users: usize,
 }
 
-/// `normalise(a · names + (1 − a) · texts)` row by row (`[N, dim]`,
-/// row-major; rows L2-normalised on the way out).
-pub fn mix(texts: &[f32], names: &[f32], dim: usize, a: f32) -> Vec<f32> {
-    assert_eq!(texts.len(), names.len(), "the same items, the same width");
-    let mut out: Vec<f32> = texts
-        .iter()
-        .zip(names)
-        .map(|(&t, &n)| a * n + (1.0 - a) * t)
-        .collect();
-    for row in out.chunks_mut(dim) {
-        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        row.iter_mut().for_each(|v| *v /= norm);
-    }
-    out
-}
-
 impl NameMix {
     /// Chooses the name's weight on `held` (a validation split; at most
     /// [`MAX_USERS`] of them, seeded): every weight of [`WEIGHTS`], best mean
     /// NDCG@10 of the last item's text neighbours (seen items rankable, the
     /// last item itself left out), used only when its paired gain over the
     /// whole text has a lower end above zero.
-    pub fn choose(
-        texts: &[f32],
-        names: &[f32],
-        dim: usize,
-        held: &[HeldOut],
-    ) -> crate::Result<NameMix> {
+    /// `texts`, `names`: `[N, D]`, the items' whole texts' and names'
+    /// embeddings (a name's row is its text's where it has none).
+    pub fn choose(texts: &Tensor, names: &Tensor, held: &[HeldOut]) -> crate::Result<NameMix> {
         let users: Vec<&HeldOut> = sample_indices(held.len(), MAX_USERS, 0)
             .into_iter()
             .map(|i| &held[i])
@@ -70,7 +53,11 @@ impl NameMix {
         let lists = WEIGHTS
             .iter()
             .map(|&a| {
-                let mut nn = TextNeighbours::new(mix(texts, names, dim, a), dim)?;
+                let mixed = mix_names(texts, names, a.into());
+                let dim = mixed.size()[1] as usize;
+                let rows =
+                    Vec::<f32>::try_from(&mixed.flatten(0, -1)).map_err(crate::Error::Torch)?;
+                let mut nn = TextNeighbours::new(rows, dim)?;
                 nn.search(&histories, TextQuery::LAST, 10, 0, |_, _| true)
             })
             .collect::<crate::Result<Vec<_>>>()?;
@@ -132,7 +119,7 @@ mod tests {
     /// Items in pairs (2k, 2k + 1) that people take one after the other.
     /// Their names say which pair they are in; their whole texts are
     /// dominated by boilerplate that ties each item to a random other one.
-    fn catalogue(n: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+    fn catalogue(n: usize, dim: usize) -> (Tensor, Tensor) {
         let mut names = vec![0f32; n * dim];
         let mut texts = vec![0f32; n * dim];
         for i in 0..n {
@@ -144,16 +131,21 @@ mod tests {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             row.iter_mut().for_each(|v| *v /= norm);
         }
-        (texts, names)
+        let matrix = |v: Vec<f32>| Tensor::from_slice(&v).view([n as i64, dim as i64]);
+        (matrix(texts), matrix(names))
     }
 
     #[test]
     fn mixing_normalises_and_the_ends_are_the_inputs() {
-        let texts = [1.0, 0.0, 0.6, 0.8];
-        let names = [0.0, 1.0, 0.6, 0.8];
-        assert_eq!(mix(&texts, &names, 2, 0.0), texts);
-        assert_eq!(mix(&texts, &names, 2, 1.0), names);
-        let m = mix(&texts, &names, 2, 0.5);
+        let texts = [1.0f32, 0.0, 0.6, 0.8];
+        let names = [0.0f32, 1.0, 0.6, 0.8];
+        let mix = |a: f64| {
+            let m = |v: &[f32]| Tensor::from_slice(v).view([2, 2]);
+            Vec::<f32>::try_from(&mix_names(&m(&texts), &m(&names), a).flatten(0, -1)).unwrap()
+        };
+        assert_eq!(mix(0.0), texts);
+        assert_eq!(mix(1.0), names);
+        let m = mix(0.5);
         let h = std::f32::consts::FRAC_1_SQRT_2;
         assert!((m[0] - h).abs() < 1e-6 && (m[1] - h).abs() < 1e-6, "{m:?}");
         assert!((m[2] - 0.6).abs() < 1e-6 && (m[3] - 0.8).abs() < 1e-6);
@@ -166,7 +158,7 @@ mod tests {
         let pairs: Vec<HeldOut> = (0..n as u32 / 2)
             .flat_map(|p| [held(vec![2 * p], 2 * p + 1), held(vec![2 * p + 1], 2 * p)])
             .collect();
-        let m = NameMix::choose(&texts, &names, dim, &pairs).unwrap();
+        let m = NameMix::choose(&texts, &names, &pairs).unwrap();
         assert!(m.weight > 0.0, "{}", m.describe());
         assert!(m.gain.lo > 0.0);
         assert_eq!(m.best, m.weight);
@@ -174,7 +166,7 @@ mod tests {
         assert_eq!(m.users, pairs.len());
         // When the whole text is what finds the next item, it stays alone.
         let (texts, names) = (names, texts);
-        let m = NameMix::choose(&texts, &names, dim, &pairs).unwrap();
+        let m = NameMix::choose(&texts, &names, &pairs).unwrap();
         assert_eq!((m.weight, m.best), (0.0, 0.0), "{}", m.describe());
         assert!(m.describe().contains("the whole text alone"));
     }
