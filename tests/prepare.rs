@@ -1158,3 +1158,87 @@ fn amazon_beauty_stats() {
         (22_363, 12_101, 198_502)
     );
 }
+
+/// Writes `bytes` gzip-compressed to `path`.
+fn write_gz(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    std::fs::write(path, e.finish().unwrap()).unwrap();
+}
+
+/// Catalogues are published gzipped (Amazon Reviews 2023's `.jsonl.gz`):
+/// the format is told through a final `.gz`, a RecBole directory's files
+/// are found with it, and the prepared dataset is the plain files' own.
+#[test]
+fn gzip_files_prepare_as_their_plain_text() {
+    let d = tempfile::tempdir().unwrap();
+    let opts = PrepareOptions::default();
+    let same = |a: &prepare::Prepared, b: &prepare::Prepared| {
+        assert_eq!(format!("{:?}", a.items), format!("{:?}", b.items));
+        assert_eq!(format!("{:?}", a.sequences), format!("{:?}", b.sequences));
+        assert_eq!(format!("{:?}", a.context), format!("{:?}", b.context));
+    };
+    let rb = d.path().join("rb");
+    std::fs::create_dir(&rb).unwrap();
+    for n in ["tiny.inter", "tiny.item"] {
+        let plain = std::fs::read(fixture().join(n)).unwrap();
+        write_gz(&rb.join(format!("{n}.gz")), &plain);
+    }
+    let (format, inter, items) = source::resolve(&rb, None, None).unwrap();
+    assert_eq!(format, Format::Recbole);
+    assert_eq!(inter, rb.join("tiny.inter.gz"));
+    assert_eq!(items, rb.join("tiny.item.gz"));
+    let raw = source::read(format, &inter, &items, &FieldNames::default()).unwrap();
+    same(
+        &prepare::build(&raw, &opts).unwrap(),
+        &prepared(&opts).unwrap(),
+    );
+
+    let inter: &[u8] = b"{\"user\": 7, \"item\": \"b\", \"timestamp\": 9}\n{\"user\": 7, \"item\": \"a\", \"timestamp\": 1}\n{\"user\": 7, \"item\": \"c\", \"timestamp\": 5}\n";
+    let items: &[u8] = b"{\"item\": \"a\", \"title\": \"A\"}\n{\"item\": \"b\", \"title\": \"B\", \"tags\": [\"x\"]}\n{\"item\": \"c\", \"title\": \"C\"}\n";
+    let (i_gz, t_gz) = (d.path().join("r.jsonl.gz"), d.path().join("m.jsonl.gz"));
+    write_gz(&i_gz, inter);
+    write_gz(&t_gz, items);
+    let (format, ip, tp) = source::resolve(&i_gz, Some(&t_gz), None).unwrap();
+    assert_eq!(
+        (format, ip.as_path(), tp.as_path()),
+        (Format::Jsonl, i_gz.as_path(), t_gz.as_path())
+    );
+    let gz = source::read(format, &ip, &tp, &FieldNames::default())
+        .and_then(|raw| prepare::build(&raw, &opts))
+        .unwrap();
+    let plain = run_case(
+        Format::Jsonl,
+        ("i.jsonl", inter),
+        ("items.jsonl", items),
+        opts.clone(),
+    )
+    .unwrap();
+    same(&gz, &plain);
+    assert_eq!(gz.sequences[0].items, vec![0, 2, 1]);
+
+    // A compression genrec does not read is named, with the file.
+    let zst = d.path().join("r.jsonl.zst");
+    std::fs::write(&zst, [0x28, 0xb5, 0x2f, 0xfd, 0, 0]).unwrap();
+    let e = source::read(Format::Jsonl, &zst, &t_gz, &FieldNames::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("r.jsonl.zst") && e.contains("zstd-compressed"),
+        "{e}"
+    );
+}
+
+/// Amazon's 2014 metadata files hold Python dicts, not JSON: the error says so.
+#[test]
+fn python_dict_lines_are_named() {
+    let e = jsonl_error(
+        b"{\"user\": 1, \"item\": \"a\", \"timestamp\": 1}\n",
+        b"{'asin': 'a', 'title': 'A'}\n",
+    );
+    assert!(
+        e.contains("items.jsonl:1:") && e.contains("a Python dict, not JSON"),
+        "{e}"
+    );
+}

@@ -9,12 +9,14 @@ use std::path::PathBuf;
 
 /// Reads RecBole atomic files, a P5 `sequential_data.txt` + item TSV, or JSONL,
 /// and writes the canonical dataset directory (items.jsonl, sequences.jsonl,
-/// train/valid/test.jsonl, dataset.json). Re-running on the same input gives
-/// byte-identical output.
+/// train/valid/test.jsonl, dataset.json). Any input file may be gzipped
+/// (`reviews.jsonl.gz`, as catalogues are published). Re-running on the same
+/// input gives byte-identical output.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Dataset directory (RecBole `*.inter` + `*.item`, or P5 `sequential_data.txt` +
-    /// `items.tsv`) or an interactions file (`.inter`, `.txt`, `.jsonl`).
+    /// `items.tsv`) or an interactions file (`.inter`, `.txt`, `.jsonl`; each may
+    /// end in `.gz`, read through gzip).
     pub source: PathBuf,
     /// Item file (default: the `.item` beside the `.inter`, or `items.tsv` beside
     /// `sequential_data.txt`; required for JSONL).

@@ -1,6 +1,9 @@
 //! Reading text input line by line with errors that name the file and line:
-//! invalid UTF-8, empty files, CRLF or LF endings, an optional UTF-8 BOM.
+//! invalid UTF-8, empty files, CRLF or LF endings, an optional UTF-8 BOM, and
+//! gzip read through (catalogues are published as `.jsonl.gz`: Amazon Reviews
+//! 2023, Google Local); other compressions are named in the error.
 use crate::error::{Error, IoContext, Result};
+use std::io::Read;
 use std::path::Path;
 
 /// A text file split into lines (1-based line numbers, line endings removed,
@@ -11,10 +14,12 @@ pub struct TextFile {
 }
 
 impl TextFile {
-    /// Reads the whole file; fails on a missing file, an empty file (no
-    /// non-whitespace content) or invalid UTF-8 (naming the line).
+    /// Reads the whole file, decompressing gzip (told by its first bytes,
+    /// whatever the name; line numbers are then the decompressed text's);
+    /// fails on a missing file, an empty file (no non-whitespace content),
+    /// invalid UTF-8 (naming the line) or another compression (naming it).
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).at(path)?;
+        let bytes = decompressed(path, std::fs::read(path).at(path)?)?;
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -70,6 +75,42 @@ impl TextFile {
     }
 }
 
+/// The file's bytes, gunzipped where they start with gzip's magic (every
+/// member of a concatenated gzip file, as `cat a.gz b.gz` writes it).
+fn decompressed(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
+    let other = |name: &str, tool: &str| {
+        Err(Error::input(
+            path,
+            None,
+            format!(
+                "the file is {name}-compressed; genrec reads plain or gzip-compressed text \
+                 (decompress it first: `{tool} {}`)",
+                path.display()
+            ),
+        ))
+    };
+    match raw.as_slice() {
+        [0x1f, 0x8b, ..] => {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(raw.as_slice())
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Error::input(
+                        path,
+                        None,
+                        format!("starts as gzip but does not decompress: {e} (a cut download?)"),
+                    )
+                })?;
+            Ok(out)
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => other("zstd", "unzstd"),
+        [b'B', b'Z', b'h', ..] => other("bzip2", "bunzip2 -k"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => other("xz", "unxz -k"),
+        [b'P', b'K', 3, 4, ..] => other("zip", "unzip"),
+        _ => Ok(raw),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +132,40 @@ mod tests {
     fn invalid_utf8_names_line() {
         let e = tf(b"ok\nfine\nbad \xff here\n").err().unwrap().to_string();
         assert!(e.contains(":3:") && e.contains("invalid UTF-8"), "{e}");
+    }
+    fn gzip(parts: &[&[u8]]) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = Vec::new();
+        for p in parts {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(p).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        out
+    }
+    #[test]
+    fn gzip_is_read_through_every_member() {
+        let f = tf(&gzip(&[b"a\r\nb\n", b"c\n"])).unwrap();
+        assert_eq!(
+            f.lines().collect::<Vec<_>>(),
+            vec![(1, "a"), (2, "b"), (3, "c")]
+        );
+        // Line numbers are the decompressed text's.
+        let e = tf(&gzip(&[b"ok\n\xff\n"])).err().unwrap().to_string();
+        assert!(e.contains(":2:") && e.contains("invalid UTF-8"), "{e}");
+    }
+    #[test]
+    fn cut_gzip_and_other_compressions_are_named() {
+        let whole = gzip(&[b"some line of text\n".repeat(50).as_slice()]);
+        let e = tf(&whole[..whole.len() / 2]).err().unwrap().to_string();
+        assert!(e.contains("gzip") && e.contains("f.txt"), "{e}");
+        let e = tf(&[0x28, 0xb5, 0x2f, 0xfd, 1, 2])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("zstd") && e.contains("unzstd"), "{e}");
+        let e = tf(b"BZh91AY&SY").err().unwrap().to_string();
+        assert!(e.contains("bzip2"), "{e}");
     }
     #[test]
     fn empty_file() {

@@ -56,6 +56,8 @@ fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<Ordered> {
     serde_json::from_str::<Ordered>(line).map_err(|e| {
         if line.trim_start().starts_with('[') {
             f.err(ln, "a JSON array, but genrec reads JSON Lines: one object per line (`jq -c '.[]' in.json > out.jsonl` converts it)")
+        } else if line.trim_start().starts_with("{'") {
+            f.err(ln, "a Python dict, not JSON (single quotes, as Amazon's 2014 metadata files are written): convert each line with Python's `json.dumps(ast.literal_eval(line))`")
         } else if e.is_data() {
             f.err(ln, "expected a JSON object on each line")
         } else {

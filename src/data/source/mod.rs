@@ -12,9 +12,11 @@
 //!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
 mod fields;
 mod jsonl;
+mod resolve;
 mod timestamp;
 
 pub use fields::FieldNames;
+pub use resolve::resolve;
 
 use super::lines::TextFile;
 use crate::error::{Error, Result};
@@ -102,84 +104,6 @@ const ITEM_ID_COLUMNS: [&str; 15] = [
     "movie_id",
     "movieId",
 ];
-
-/// Works out the format and the two file paths from what the user gave.
-pub fn resolve(
-    source: &Path,
-    items: Option<&Path>,
-    forced: Option<Format>,
-) -> Result<(Format, PathBuf, PathBuf)> {
-    let find = |dir: &Path, ext: &str| -> Result<Option<PathBuf>> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == ext))
-            .collect();
-        found.sort();
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            _ => Err(Error::input(
-                dir,
-                None,
-                format!("several .{ext} files; name one explicitly"),
-            )),
-        }
-    };
-    let (format, inter) = if source.is_dir() {
-        if let Some(p) = find(source, "inter")? {
-            (Format::Recbole, p)
-        } else if source.join("sequential_data.txt").exists() {
-            (Format::P5, source.join("sequential_data.txt"))
-        } else {
-            return Err(Error::input(
-                source,
-                None,
-                "found neither a RecBole .inter file nor sequential_data.txt in this directory \
-                 (expected a RecBole dataset directory, a P5 dataset directory, or a file)",
-            ));
-        }
-    } else if !source.exists() {
-        return Err(Error::input(source, None, "no such file or directory"));
-    } else {
-        let ext = source.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let f = match (forced, ext) {
-            (Some(f), _) => f,
-            (None, "inter") => Format::Recbole,
-            (None, "jsonl") | (None, "json") => Format::Jsonl,
-            (None, "txt") => Format::P5,
-            _ => {
-                return Err(Error::input(
-                    source,
-                    None,
-                    "cannot tell the format from the file name; pass --format recbole|p5|jsonl",
-                ))
-            }
-        };
-        (f, source.to_path_buf())
-    };
-    let format = forced.unwrap_or(format);
-    let items = match items {
-        Some(p) => p.to_path_buf(),
-        None => match format {
-            Format::Recbole => inter.with_extension("item"),
-            Format::P5 => inter.with_file_name("items.tsv"),
-            Format::Jsonl => {
-                return Err(Error::Config(
-                    "JSONL input needs --items <items.jsonl>".into(),
-                ))
-            }
-        },
-    };
-    if !items.exists() {
-        return Err(Error::input(
-            &items,
-            None,
-            "item file not found (pass --items <path>)",
-        ));
-    }
-    Ok((format, inter, items))
-}
 
 /// Reads a dataset in the given format, JSONL's interaction fields as
 /// `named`.
