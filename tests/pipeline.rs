@@ -1203,6 +1203,61 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     let emb = genrec::embed::Embeddings::read(&ds.join("embeddings.safetensors")).unwrap();
     let w = emb.source.name_weight.expect("the name's weight recorded");
     assert!(genrec::eval::name_mix::WEIGHTS.contains(&w), "{w}");
+    // Embedding again is a no-op while the sequences that chose the weight
+    // stand. Prepared again with other sequences (from a gzipped copy of the
+    // interactions, the short users dropped), the weight is chosen again, and
+    // again once the dataset is back as it was.
+    let embed_again = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
+            .args(["embed", "-d", "ds", "--threads", "1"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(embed_again().contains("is up to date"));
+    let gz = dir.join("inter.jsonl.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &std::fs::read(dir.join("inter.jsonl")).unwrap()).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let items_path = dir.join("items.jsonl");
+    let items_arg = items_path.to_str().unwrap();
+    let out = ok(&[
+        "prepare",
+        gz.to_str().unwrap(),
+        "--items",
+        items_arg,
+        "--out",
+        d,
+        "--drop-short-users",
+    ]);
+    assert!(
+        out.contains("dropped        6 users with < 3 interactions"),
+        "{out}"
+    );
+    for log in [embed_again(), {
+        ok(&[
+            "prepare",
+            dir.join("inter.jsonl").to_str().unwrap(),
+            "--items",
+            items_arg,
+            "--out",
+            d,
+        ]);
+        embed_again()
+    }] {
+        assert!(
+            !log.contains("up to date") && log.contains("on 40 validation users"),
+            "{log}"
+        );
+    }
+    let again = genrec::embed::Embeddings::read(&ds.join("embeddings.safetensors")).unwrap();
+    assert_eq!(
+        again.source.name_weight,
+        Some(w),
+        "the same split chooses the same weight"
+    );
     ok(&["index", "-d", d, "--codebook-size", "4"]);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ds.join("index/index.json")).unwrap()).unwrap();

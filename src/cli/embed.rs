@@ -84,6 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             encoder_sha256: sha256_file(from)?,
             item_text_sha256: text_hash,
             name_weight: None,
+            chosen_on: None,
         };
         Embeddings::write(&out, &m, &src)?;
         genrec::say!(
@@ -106,6 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .with_context(|| "encoder weights missing: run scripts/setup.sh".to_string())?,
         item_text_sha256: text_hash,
         name_weight: None,
+        chosen_on: (!named(&ds.items).is_empty()).then(|| ds.manifest.content_sha256.clone()),
     };
     runtime::set_threads(a.threads);
     let device = runtime::device(a.device)?;
@@ -119,6 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let encoder = || Ok(TextEncoder::load(&a.encoder, &a.tokenizer, device)?);
         let (m, name_weight) = with_names(&ds, encoder, gathered, a.batch_size)?;
         parts_src.name_weight = name_weight;
+        parts_src.chosen_on = src.chosen_on.clone();
         Embeddings::write(&out, &m, &parts_src)?;
         genrec::say!(
             "gathered {n} parts ({:?}) into {}; the part files can go",
@@ -129,7 +132,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if !a.force && a.shard.is_none() && Embeddings::is_current(&out, &src) {
         genrec::say!(
-            "{} is up to date (same encoder and item texts); nothing to do",
+            "{} is up to date (same encoder and item texts, and where the items have names the same sequences that chose their weight); nothing to do",
             out.display()
         );
         return Ok(());

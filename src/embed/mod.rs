@@ -240,7 +240,15 @@ pub struct EmbeddingSource {
     /// The items' names' weight in the mix with their whole texts
     /// (`eval::name_mix`), where one was chosen; None: the texts alone.
     pub name_weight: Option<f32>,
+    /// The prepared dataset (its `content_sha256`) whose validation users
+    /// chose the names' weight, where the items have names: the cache holds
+    /// only for that split (a dataset prepared again with other sequences
+    /// chooses again).
+    pub chosen_on: Option<String>,
 }
+
+/// The metadata key of [`EmbeddingSource::chosen_on`].
+const CHOSEN_ON: &str = "name_weight_chosen_on";
 
 /// `embeddings.safetensors`: `item_ids` I64 `[N]` and `embeddings` F32 `[N, D]`.
 pub struct Embeddings {
@@ -267,6 +275,9 @@ impl Embeddings {
         ]);
         if let Some(w) = source.name_weight {
             meta.insert("name_weight".to_string(), w.to_string());
+        }
+        if let Some(c) = &source.chosen_on {
+            meta.insert(CHOSEN_ON.to_string(), c.clone());
         }
         st::write(
             path,
@@ -319,6 +330,7 @@ impl Embeddings {
                     })?),
                     None => None,
                 },
+                chosen_on: f.metadata.get(CHOSEN_ON).cloned(),
             },
             file_sha256,
         })
@@ -336,6 +348,7 @@ impl Embeddings {
         m.get("encoder_sha256") == Some(&source.encoder_sha256)
             && m.get("item_text_sha256") == Some(&source.item_text_sha256)
             && m.get("encoder") == Some(&source.encoder)
+            && m.get(CHOSEN_ON) == source.chosen_on.as_ref()
     }
 }
 

@@ -138,6 +138,7 @@ pub fn gather(out: &Path, n_items: usize) -> Result<(Tensor, EmbeddingSource, us
             encoder_sha256: meta("encoder_sha256")?,
             item_text_sha256: meta("item_text_sha256")?,
             name_weight: None,
+            chosen_on: None,
         };
         match &source {
             Some(s) if *s != src => {
