@@ -1242,3 +1242,101 @@ fn python_dict_lines_are_named() {
         "{e}"
     );
 }
+
+/// CSV with a header reads as the JSONL records it stands for: Amazon
+/// Reviews 2023's benchmark splits (`user_id,parent_asin,rating,timestamp`
+/// and a `history` of spaced ids) beside a gzipped items JSONL, and items
+/// as CSV (quoted commas and line breaks, a data frame's unnamed index
+/// column) or tab-separated.
+#[test]
+fn csv_files_read_as_the_records_they_stand_for() {
+    let d = tempfile::tempdir().unwrap();
+    let opts = PrepareOptions::default();
+    let jsonl_inter: &[u8] = b"{\"user_id\": \"u1\", \"parent_asin\": \"b\", \"rating\": 5.0, \"timestamp\": 1588615855070}\n{\"user_id\": \"u1\", \"parent_asin\": \"a\", \"rating\": 4.0, \"timestamp\": 1588615800000}\n{\"user_id\": \"u1\", \"parent_asin\": \"c\", \"rating\": 3.0, \"timestamp\": 1588615900000}\n";
+    let jsonl_items: &[u8] = b"{\"parent_asin\": \"a\", \"title\": \"Soap, lavender\", \"store\": \"S\"}\n{\"parent_asin\": \"b\", \"title\": \"Brush\", \"store\": \"T\"}\n{\"parent_asin\": \"c\", \"title\": \"Comb\", \"store\": \"\"}\n";
+    let plain = run_case(
+        Format::Jsonl,
+        ("i.jsonl", jsonl_inter),
+        ("items.jsonl", jsonl_items),
+        opts.clone(),
+    )
+    .unwrap();
+    assert_eq!(plain.sequences[0].items, vec![0, 1, 2]);
+    assert_eq!(plain.items[0].text, "Soap, lavender | S");
+
+    let csv_inter = d.path().join("Beauty.train.csv");
+    std::fs::write(&csv_inter, "user_id,parent_asin,rating,timestamp,history\nu1,b,5.0,1588615855070,a\nu1,a,4.0,1588615800000,\nu1,c,3.0,1588615900000,a b\n").unwrap();
+    let items_gz = d.path().join("meta.jsonl.gz");
+    write_gz(&items_gz, jsonl_items);
+    let (format, ip, tp) = source::resolve(&csv_inter, Some(&items_gz), None).unwrap();
+    assert_eq!(
+        format,
+        Format::Jsonl,
+        "a .csv is the generic format's records"
+    );
+    let raw = source::read(format, &ip, &tp, &FieldNames::default()).unwrap();
+    assert_eq!(
+        raw.interaction_keys.as_deref(),
+        Some("user `user_id`, item `parent_asin`, time `timestamp`, rating `rating`")
+    );
+    let csv = prepare::build(&raw, &opts).unwrap();
+    assert_eq!(
+        format!("{:?}", csv.sequences),
+        format!("{:?}", plain.sequences)
+    );
+    assert_eq!(format!("{:?}", csv.items), format!("{:?}", plain.items));
+
+    let items_csv =
+        ",parent_asin,title,store\n0,a,\"Soap, lavender\",S\n1,b,\"Brush\",T\n2,c,Comb,\n";
+    let items_tsv = "parent_asin\ttitle\tstore\na\tSoap, lavender\tS\nb\tBrush\tT\nc\tComb\t\n";
+    for (name, text) in [("items.csv", items_csv), ("items.tsv", items_tsv)] {
+        let p = run_case(
+            Format::Jsonl,
+            ("i.jsonl", jsonl_inter),
+            (name, text.as_bytes()),
+            opts.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", p.items),
+            format!("{:?}", plain.items),
+            "{name}"
+        );
+    }
+    // A quoted line break stays in its field; later rows keep their lines.
+    let multi = "parent_asin,title\na,\"Soap\nlavender\"\nb,Brush\nc\n";
+    let e = run_case(
+        Format::Jsonl,
+        ("i.jsonl", jsonl_inter),
+        ("items.csv", multi.as_bytes()),
+        opts.clone(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("items.csv:5: found 1 comma-separated fields, expected 2"),
+        "{e}"
+    );
+    let dup = "parent_asin,title,title\na,A,B\n";
+    let e = run_case(
+        Format::Jsonl,
+        ("i.jsonl", jsonl_inter),
+        ("items.csv", dup.as_bytes()),
+        opts.clone(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("items.csv:1: column `title` appears twice"),
+        "{e}"
+    );
+    let e = run_case(
+        Format::Jsonl,
+        ("i.csv", b"user_id,parent_asin,timestamp\n"),
+        ("items.jsonl", jsonl_items),
+        opts,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("i.csv:1: the file has a header but no data rows"),
+        "{e}"
+    );
+}

@@ -15,11 +15,13 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Dataset directory (RecBole `*.inter` + `*.item`, or P5 `sequential_data.txt` +
-    /// `items.tsv`) or an interactions file (`.inter`, `.txt`, `.jsonl`; each may
-    /// end in `.gz`, read through gzip).
+    /// `items.tsv`) or an interactions file (`.inter`, `.txt`, `.jsonl`, or `.csv`
+    /// with a header, read as the JSONL records its rows stand for; each may end
+    /// in `.gz`, read through gzip).
     pub source: PathBuf,
     /// Item file (default: the `.item` beside the `.inter`, or `items.tsv` beside
-    /// `sequential_data.txt`; required for JSONL).
+    /// `sequential_data.txt`; required for JSONL and CSV, either of which it may
+    /// be).
     #[arg(long)]
     pub items: Option<PathBuf>,
     /// Input format (default: detected from the file names).

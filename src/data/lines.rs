@@ -70,6 +70,11 @@ impl TextFile {
         self.lines().filter(|(_, l)| !l.trim().is_empty())
     }
 
+    /// The whole text (BOM removed).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn err(&self, line: usize, msg: impl Into<String>) -> Error {
         Error::input(&self.path, Some(line), msg)
     }

@@ -1,8 +1,10 @@
 //! The generic JSONL format, one object per line: interactions
 //! (`{"user", "item", "timestamp", "rating"?}`) or whole sequences
 //! (`{"user", "items": [...]}`), and items (an id and any text fields, kept
-//! in the file's key order). Errors name the file, the line and what was
+//! in the file's key order); CSV files with a header are read as the same
+//! records ([`delimited`]). Errors name the file, the line and what was
 //! expected.
+use super::delimited;
 use super::*;
 
 fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<String> {
@@ -66,10 +68,24 @@ fn json_object(f: &TextFile, ln: usize, line: &str) -> Result<Ordered> {
     })
 }
 
+/// A file's records as (line, object) pairs, in the file's order.
+type Records<'f> = Box<dyn Iterator<Item = Result<(usize, Ordered)>> + 'f>;
+
+/// The records of a file in the generic format: a JSON object a line, or
+/// the rows of a CSV file with a header ([`delimited`]).
+fn records(f: &TextFile) -> Result<Records<'_>> {
+    if delimited::is_csv(f) {
+        return Ok(Box::new(delimited::rows(f)?.into_iter().map(Ok)));
+    }
+    Ok(Box::new(f.data_lines().map(move |(ln, line)| {
+        Ok((ln, json_object(f, ln, line)?))
+    })))
+}
+
 /// A JSON object's fields in the order the file has them (serde_json's own
 /// map sorts its keys, which put `brand` and `description` before `title` in
 /// every item text).
-struct Ordered(Vec<(String, Value)>);
+pub(super) struct Ordered(pub(super) Vec<(String, Value)>);
 
 impl Ordered {
     fn get(&self, key: &str) -> Option<&Value> {
@@ -276,8 +292,8 @@ pub(super) fn read_jsonl_interactions(
     let mut out = Vec::new();
     let mut keys: Option<Keys> = None;
     let mut seen_users: HashMap<String, usize> = HashMap::new();
-    for (ln, line) in f.data_lines() {
-        let m = json_object(&f, ln, line)?;
+    for row in records(&f)? {
+        let (ln, m) = row?;
         let k = match &keys {
             Some(k) => k,
             None => keys.insert(Keys::choose(&f, ln, &m, named)?),
@@ -362,8 +378,8 @@ pub(super) fn read_jsonl_items(
     let f = TextFile::read(path)?;
     let mut items = Vec::new();
     let mut fields: Vec<String> = Vec::new();
-    for (ln, line) in f.data_lines() {
-        let m = json_object(&f, ln, line)?;
+    for row in records(&f)? {
+        let (ln, m) = row?;
         let key = preferred
             .iter()
             .chain(ITEM_ID_COLUMNS.iter())

@@ -9,7 +9,9 @@
 //!   the timestamp a number or an ISO 8601 date; the names exported
 //!   catalogues use are read too, e.g. `user_id`, `parent_asin`, and any
 //!   other the user names: [`FieldNames`]) or
-//!   whole sequences (`{"user", "items": [...]}`), plus items JSONL.
+//!   whole sequences (`{"user", "items": [...]}`), plus items JSONL; either
+//!   file may be CSV with a header row instead, read as the same records.
+mod delimited;
 mod fields;
 mod jsonl;
 mod resolve;
@@ -79,7 +81,8 @@ pub enum Format {
     Recbole,
     /// P5-style sequential_data.txt + item TSV
     P5,
-    /// JSONL interactions or sequences + items JSONL
+    /// JSONL interactions or sequences + items JSONL (either file may be CSV
+    /// with a header instead)
     Jsonl,
 }
 

@@ -78,7 +78,7 @@ pub fn resolve(
         let f = match (forced, data_extension(source)) {
             (Some(f), _) => f,
             (None, "inter") => Format::Recbole,
-            (None, "jsonl") | (None, "json") => Format::Jsonl,
+            (None, "jsonl" | "json" | "csv") => Format::Jsonl,
             (None, "txt") => Format::P5,
             _ => {
                 return Err(Error::input(

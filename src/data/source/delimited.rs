@@ -1,0 +1,80 @@
+//! Comma- (or tab-) separated files with a header row as the generic format's records,
+//! beside JSON Lines: exports and benchmark splits are often CSV (Amazon
+//! Reviews 2023's `user_id,parent_asin,rating,timestamp` splits, shop and
+//! event exports). Each row becomes the object a JSON line would be, its
+//! values strings (ids, times and ratings are read from strings as JSONL's
+//! are), so one reader serves both. Quoted fields may hold commas and line
+//! breaks (RFC 4180); errors name the file and the line a row starts on.
+use super::jsonl::Ordered;
+use crate::data::lines::TextFile;
+use crate::error::Result;
+use serde_json::Value;
+
+/// Whether a records file is CSV rather than JSON Lines: its first
+/// non-blank character does not open a JSON value.
+pub(super) fn is_csv(f: &TextFile) -> bool {
+    !matches!(f.text().trim_start().chars().next(), Some('{' | '['))
+}
+
+/// The data rows of a CSV file as (line, object) pairs, keyed by the
+/// header's names in its order. Tab-separated where the header holds more
+/// tabs than commas. A column with an empty name (the index a data frame
+/// writes first) is left out; a repeated name is an error.
+pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
+    let first = f.text().trim_start().lines().next().unwrap_or_default();
+    let tabs = first.matches('\t').count() > first.matches(',').count();
+    let (sep, what) = if tabs {
+        (b'\t', "tab")
+    } else {
+        (b',', "comma")
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(sep)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(f.text().as_bytes());
+    let bad = |line: u64, e: csv::Error| f.err(line as usize, format!("malformed CSV: {e}"));
+    let header_row = r.headers().map_err(|e| bad(1, e))?.clone();
+    let header_line = header_row.position().map_or(1, |p| p.line() as usize);
+    let header: Vec<String> = header_row.iter().map(|h| h.trim().to_string()).collect();
+    for (i, h) in header.iter().enumerate() {
+        if !h.is_empty() && header[..i].contains(h) {
+            return Err(f.err(
+                header_line,
+                format!("column `{h}` appears twice in the header"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            bad(line, e)
+        })?;
+        let ln = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() != header.len() {
+            return Err(f.err(
+                ln,
+                format!(
+                    "found {} {what}-separated fields, expected {} as in the header (a field holding a {what} needs double quotes)",
+                    rec.len(),
+                    header.len()
+                ),
+            ));
+        }
+        let fields = header
+            .iter()
+            .zip(rec.iter())
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, v)| (h.clone(), Value::String(v.to_string())))
+            .collect();
+        out.push((ln, Ordered(fields)));
+    }
+    if out.is_empty() {
+        return Err(f.err(header_line, "the file has a header but no data rows"));
+    }
+    Ok(out)
+}
