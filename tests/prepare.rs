@@ -1340,3 +1340,46 @@ fn csv_files_read_as_the_records_they_stand_for() {
         "{e}"
     );
 }
+
+/// Exports spell the accepted names in their own case and separators
+/// (`visitorid`, `UserId`, `ProductId`, `Score`, `Time`, `Item ID`): read as
+/// the names they stand for, the line's own spelling kept; an exact
+/// spelling anywhere in the list still comes first.
+#[test]
+fn field_names_are_matched_case_and_separators_aside() {
+    let items: &[u8] = b"Item ID,Title\n10,Ten\n11,Eleven\n12,Twelve\n";
+    let events = b"timestamp,visitorid,event,itemid\n3,7,view,12\n1,7,view,10\n2,7,cart,11\n";
+    let p = run_case(
+        Format::Jsonl,
+        ("events.csv", events),
+        ("items.csv", items),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.sequences[0].items, vec![0, 1, 2]);
+    assert_eq!(p.items[0].text, "Ten");
+    let d = tempfile::tempdir().unwrap();
+    let (ip, tp) = (d.path().join("Reviews.csv"), d.path().join("items.csv"));
+    std::fs::write(&ip, "Id,ProductId,UserId,Score,Time,Summary\n1,12,A,5,1300,good\n2,10,A,4,1100,ok\n3,11,A,1,1200,bad\n").unwrap();
+    std::fs::write(&tp, items).unwrap();
+    let raw = source::read(Format::Jsonl, &ip, &tp, &FieldNames::default()).unwrap();
+    assert_eq!(
+        raw.interaction_keys.as_deref(),
+        Some("user `UserId`, item `ProductId`, time `Time`, rating `Score`"),
+        "the review's `Id` is not the item"
+    );
+    let p = prepare::build(&raw, &PrepareOptions::default()).unwrap();
+    assert_eq!(p.sequences[0].items, vec![0, 1, 2]);
+    // `user` spelled exactly wins over `User_Id` spelled loosely.
+    std::fs::write(
+        &ip,
+        b"{\"User_Id\": \"x\", \"user\": \"u\", \"item\": \"10\", \"time\": 1}\n",
+    )
+    .unwrap();
+    let raw = source::read(Format::Jsonl, &ip, &tp, &FieldNames::default()).unwrap();
+    assert!(raw
+        .interaction_keys
+        .unwrap()
+        .starts_with("user `user`, item `item`"));
+    assert_eq!(raw.interactions[0].user, "u");
+}

@@ -94,6 +94,31 @@ impl Ordered {
     fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+    /// The object's key for the first of `names` it has: spelled exactly,
+    /// else (no name spelled exactly) differing only in case and separators
+    /// (`CustomerID`, `visitorid`, `Item Id` for `customer_id`, `visitor_id`,
+    /// `item_id`), as exports and data frames write them.
+    fn find_key(&self, names: &[&str]) -> Option<String> {
+        let loose = |s: &str| {
+            s.chars()
+                .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        };
+        names
+            .iter()
+            .find(|n| self.contains_key(n))
+            .map(|n| n.to_string())
+            .or_else(|| {
+                names.iter().find_map(|n| {
+                    let n = loose(n);
+                    self.0
+                        .iter()
+                        .find(|(k, _)| loose(k) == n)
+                        .map(|(k, _)| k.clone())
+                })
+            })
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for Ordered {
@@ -194,10 +219,7 @@ impl Keys {
                     on_line()
                 ),
             )),
-            None => Ok(names
-                .iter()
-                .find(|k| m.contains_key(k))
-                .map(|k| k.to_string())),
+            None => Ok(m.find_key(names)),
         };
         let missing = |what: &str, flag: &str, names: &[&str], or: &str| {
             f.err(
@@ -376,27 +398,24 @@ pub(super) fn read_jsonl_items(
     preferred: Option<&str>,
 ) -> Result<(Vec<RawItem>, Vec<String>)> {
     let f = TextFile::read(path)?;
+    let id_names: Vec<&str> = preferred.into_iter().chain(ITEM_ID_COLUMNS).collect();
     let mut items = Vec::new();
     let mut fields: Vec<String> = Vec::new();
     for row in records(&f)? {
         let (ln, m) = row?;
-        let key = preferred
-            .iter()
-            .chain(ITEM_ID_COLUMNS.iter())
-            .find(|k| m.contains_key(k))
-            .ok_or_else(|| {
-                f.err(
-                    ln,
-                    format!(
-                        "missing item id field (expected one of {})",
-                        ITEM_ID_COLUMNS.join(", ")
-                    ),
-                )
-            })?;
-        let id = json_id(&f, ln, key, m.get(key))?;
+        let key = m.find_key(&id_names).ok_or_else(|| {
+            f.err(
+                ln,
+                format!(
+                    "missing item id field (expected one of {})",
+                    ITEM_ID_COLUMNS.join(", ")
+                ),
+            )
+        })?;
+        let id = json_id(&f, ln, &key, m.get(&key))?;
         let mut row = Vec::new();
         for (k, v) in &m.0 {
-            if k == key {
+            if *k == key {
                 continue;
             }
             let s = item_text(v);
