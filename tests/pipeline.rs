@@ -1189,15 +1189,18 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     );
     // Run from the user's own directory: the encoder and its tokenizer,
     // named relative to the project, are found in the project's set-up.
-    let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
-        .args(["embed", "-d", "ds", "--threads", "1"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let embed_in_dir = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
+            .args(["embed", "-d", "ds", "--threads", "1"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
     // Titles beside brands: their names are weighed against the whole texts
     // on validation, and the weight chosen is recorded with the embeddings.
-    let log = String::from_utf8_lossy(&o.stdout);
+    let log = embed_in_dir();
     assert!(log.contains("embedding the names of 22 items"), "{log}");
     assert!(log.contains("on 40 validation users"), "{log}");
     let emb = genrec::embed::Embeddings::read(&ds.join("embeddings.safetensors")).unwrap();
@@ -1207,16 +1210,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     // stand. Prepared again with other sequences (from a gzipped copy of the
     // interactions, the short users dropped), the weight is chosen again, and
     // again once the dataset is back as it was.
-    let embed_again = || {
-        let o = Command::new(env!("CARGO_BIN_EXE_genrec"))
-            .args(["embed", "-d", "ds", "--threads", "1"])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    assert!(embed_again().contains("is up to date"));
+    assert!(embed_in_dir().contains("is up to date"));
     let gz = dir.join("inter.jsonl.gz");
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut e, &std::fs::read(dir.join("inter.jsonl")).unwrap()).unwrap();
@@ -1236,7 +1230,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
         out.contains("dropped        6 users with < 3 interactions"),
         "{out}"
     );
-    for log in [embed_again(), {
+    for log in [embed_in_dir(), {
         ok(&[
             "prepare",
             dir.join("inter.jsonl").to_str().unwrap(),
@@ -1245,7 +1239,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
             "--out",
             d,
         ]);
-        embed_again()
+        embed_in_dir()
     }] {
         assert!(
             !log.contains("up to date") && log.contains("on 40 validation users"),

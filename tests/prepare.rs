@@ -1304,26 +1304,21 @@ fn csv_files_read_as_the_records_they_stand_for() {
         );
     }
     // A quoted line break stays in its field; later rows keep their lines.
-    let multi = "parent_asin,title\na,\"Soap\nlavender\"\nb,Brush\nc\n";
-    let e = run_case(
-        Format::Jsonl,
-        ("i.jsonl", jsonl_inter),
-        ("items.csv", multi.as_bytes()),
-        opts.clone(),
-    )
-    .unwrap_err();
+    let items_error = |text: &str| {
+        run_case(
+            Format::Jsonl,
+            ("i.jsonl", jsonl_inter),
+            ("items.csv", text.as_bytes()),
+            opts.clone(),
+        )
+        .unwrap_err()
+    };
+    let e = items_error("parent_asin,title\na,\"Soap\nlavender\"\nb,Brush\nc\n");
     assert!(
         e.contains("items.csv:5: found 1 comma-separated fields, expected 2"),
         "{e}"
     );
-    let dup = "parent_asin,title,title\na,A,B\n";
-    let e = run_case(
-        Format::Jsonl,
-        ("i.jsonl", jsonl_inter),
-        ("items.csv", dup.as_bytes()),
-        opts.clone(),
-    )
-    .unwrap_err();
+    let e = items_error("parent_asin,title,title\na,A,B\n");
     assert!(
         e.contains("items.csv:1: column `title` appears twice"),
         "{e}"
