@@ -1265,7 +1265,8 @@ fn csv_files_read_as_the_records_they_stand_for() {
     assert_eq!(plain.items[0].text, "Soap, lavender | S");
 
     let csv_inter = d.path().join("Beauty.train.csv");
-    std::fs::write(&csv_inter, "user_id,parent_asin,rating,timestamp,history\nu1,b,5.0,1588615855070,a\nu1,a,4.0,1588615800000,\nu1,c,3.0,1588615900000,a b\n").unwrap();
+    // The splits concatenated (`cat train.csv valid.csv`): the header again is no row.
+    std::fs::write(&csv_inter, "user_id,parent_asin,rating,timestamp,history\nu1,b,5.0,1588615855070,a\nu1,a,4.0,1588615800000,\nuser_id,parent_asin,rating,timestamp,history\nu1,c,3.0,1588615900000,a b\n").unwrap();
     let items_gz = d.path().join("meta.jsonl.gz");
     write_gz(&items_gz, jsonl_items);
     let (format, ip, tp) = source::resolve(&csv_inter, Some(&items_gz), None).unwrap();

@@ -52,7 +52,9 @@ pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
             bad(line, e)
         })?;
         let ln = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.iter().all(|v| v.trim().is_empty()) {
+        // Blank rows, and the header again where files were concatenated
+        // (`cat train.csv valid.csv test.csv`), are no data.
+        if rec.iter().all(|v| v.trim().is_empty()) || rec.iter().map(str::trim).eq(header.iter()) {
             continue;
         }
         if rec.len() != header.len() {
