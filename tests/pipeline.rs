@@ -1339,6 +1339,22 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     for (a, g) in all.iter().zip(&given) {
         assert_eq!((&a["user"], &a["items"]), (&g["user"], &g["items"]));
     }
+
+    // New products in the catalogue's own shape, here a gzipped CSV: their
+    // texts made as `prepare` made the others' (the name first, then the
+    // brand), their names mixed in as `embed` mixed the catalogue's.
+    let new = dir.join("new.csv.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, b"brand,item,title\nbrand 9,n1,product number 99\n").unwrap();
+    std::fs::write(&new, e.finish().unwrap()).unwrap();
+    let out = ok(&["index", "-d", d, "--add", new.to_str().unwrap()]);
+    assert!(out.contains("added 1 items"), "{out}");
+    let added = genrec::semantic_id::store::Index::load(&ds.join("index"))
+        .unwrap()
+        .added;
+    assert_eq!(added[0].original_id, "n1");
+    assert_eq!(added[0].text, "product number 99 | brand 9");
+    assert_eq!(added[0].name.as_deref(), Some("product number 99"));
 }
 
 #[test]
@@ -1692,9 +1708,11 @@ fn collaborative_vectors_join_the_index_and_the_generator_still_reads_text() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Cold start: a new item has no interactions, so no collaborative part.
     let add = t.path().join("new.jsonl");
+    // A row of the `{"item", "text"}` form, and one shaped like ML-100K's item
+    // file, its text made by the dataset's template as `prepare` made the others'.
     std::fs::write(
         &add,
-        "{\"item\": \"new-1\", \"text\": \"A new film (1999) | Drama\"}\n",
+        "{\"item\": \"new-1\", \"text\": \"A new film (1999) | Drama\"}\n{\"item_id\": \"new-2\", \"movie_title\": \"Another film\", \"release_year\": 2001, \"class\": \"Comedy\"}\n",
     )
     .unwrap();
     ok(&[
@@ -1706,7 +1724,18 @@ fn collaborative_vectors_join_the_index_and_the_generator_still_reads_text() {
         "--add",
         add.to_str().unwrap(),
     ]);
-    assert_eq!(Index::load(&a).unwrap().summary.added_items, 1);
+    let added = Index::load(&a).unwrap().added;
+    let texts: Vec<(&str, &str)> = added
+        .iter()
+        .map(|i| (i.original_id.as_str(), i.text.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("new-1", "A new film (1999) | Drama"),
+            ("new-2", "Another film (2001) | Comedy")
+        ]
+    );
 }
 
 #[test]

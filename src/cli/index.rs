@@ -4,7 +4,8 @@
 use super::progress::Bar;
 use anyhow::Context;
 use genrec::data::dataset::named;
-use genrec::data::template::{item_name, name_field};
+use genrec::data::source::RawItem;
+use genrec::data::template::{item_name, name_field, TextMaker};
 use genrec::data::{Dataset, Item};
 use genrec::embed::{Embeddings, TextEncoder};
 use genrec::progress::Progress;
@@ -72,8 +73,11 @@ pub struct Args {
     /// Hashed user tokens in the vocabulary (TIGER: 2,000).
     #[arg(long, default_value_t = DEFAULT_USER_TOKENS)]
     pub user_tokens: u32,
-    /// Cold start: add the items of this JSONL ({"item": id, "text": …} per line)
-    /// to an existing index (--out or the default), embedding them with --encoder.
+    /// Cold start: add the items of this file to an existing index (--out or the
+    /// default), embedding them with --encoder. Its rows are `{"item": id,
+    /// "text": …}`, or shaped like the catalogue's item file (JSONL or CSV,
+    /// gzipped or not), their texts then made as `prepare` made the catalogue's
+    /// (its template, or the same fields in the same order).
     /// Where `embed` mixed the catalogue's names into its texts, a line's
     /// `name` (or `title`) is mixed in the same way.
     #[arg(long)]
@@ -184,6 +188,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A new item's text and name: a `text` field as it is (the form
+/// `{"item", "text"}`, where the catalogue's texts read no field of that
+/// name), else the row made into text as `prepare` made the catalogue's
+/// (`None`: the dataset records no recipe).
+fn new_item_text(row: &RawItem, maker: Option<&TextMaker>) -> Option<(String, Option<String>)> {
+    let own = row.field("text").map(str::trim).filter(|t| !t.is_empty());
+    match own {
+        Some(text) if !maker.is_some_and(|m| m.reads("text")) => {
+            // The name by prepare's rule (`title`, `name`, `*_title`, `*_name`).
+            let keys: Vec<String> = row.fields.iter().map(|(k, _)| k.clone()).collect();
+            let name = name_field(&keys).and_then(|f| item_name(row.field(f), text));
+            Some((text.to_string(), name))
+        }
+        _ => maker.map(|m| m.make(row)),
+    }
+}
+
 fn add_items(
     a: &Args,
     ds: &Dataset,
@@ -192,7 +213,10 @@ fn add_items(
 ) -> anyhow::Result<()> {
     let mut index = Index::load(out)?;
     index.check_dataset(ds)?;
-    let rows: Vec<serde_json::Value> = genrec::data::dataset::read_jsonl(add)?;
+    let recipe = ds.manifest.text_recipe.as_ref();
+    let id_field = recipe.and_then(|r| r.id_field.as_deref());
+    let (rows, fields) = genrec::data::source::read_items(add, id_field)?;
+    let maker = recipe.map(|r| r.maker(&fields)).transpose()?;
     let mut known: std::collections::HashSet<String> = ds
         .items
         .iter()
@@ -200,38 +224,25 @@ fn add_items(
         .map(|i| i.original_id.clone())
         .collect();
     let mut new_items = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let id = r.get("item").or_else(|| r.get("id")).and_then(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .or_else(|| v.as_i64().map(|x| x.to_string()))
-        });
-        let text = r.get("text").and_then(|v| v.as_str());
-        let (Some(id), Some(text)) = (id, text) else {
-            anyhow::bail!(
-                "{}:{}: expected {{\"item\": id, \"text\": \"…\"}}",
+    for r in &rows {
+        let (text, name) = new_item_text(r, maker.as_ref()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}:{}: no text (expected {{\"item\": id, \"text\": \"…\"}}, or a row like the catalogue's item file where its dataset was prepared by this genrec)",
                 add.display(),
-                i + 1
-            );
-        };
+                r.line
+            )
+        })?;
         anyhow::ensure!(
-            known.insert(id.clone()),
-            "{}:{}: item {id} is already in the catalogue",
+            known.insert(r.id.clone()),
+            "{}:{}: item {} is already in the catalogue",
             add.display(),
-            i + 1
+            r.line,
+            r.id
         );
-        // The name by prepare's rule (`title`, `name`, `*_title`, `*_name`).
-        let keys: Vec<String> = r
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k.clone())
-            .collect();
-        let name = name_field(&keys).and_then(|f| item_name(r.get(f)?.as_str(), text));
         new_items.push(Item {
             id: (ds.items.len() + index.added.len() + new_items.len()) as u32,
-            original_id: id,
-            text: text.to_string(),
+            original_id: r.id.clone(),
+            text,
             name,
         });
     }

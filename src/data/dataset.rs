@@ -184,6 +184,10 @@ pub struct Manifest {
     /// `ts`"); absent for RecBole and P5 input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_read: Option<String>,
+    /// How the item texts were made from the item file's rows, so that
+    /// items added later get theirs alike; absent where prepared before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_recipe: Option<super::template::TextRecipe>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -3,7 +3,7 @@
 //! second to last = validation, the rest = training).
 use super::dataset::*;
 use super::source::{RawDataset, RawItem};
-use super::template::{default_text_fields, item_name, item_text, name_field, TextTemplate};
+use super::template::TextRecipe;
 use crate::error::{Error, Result};
 use crate::util::fsx::StagedDir;
 use crate::util::hash::{sha256_file, Hasher};
@@ -65,6 +65,8 @@ pub struct Prepared {
     /// transitions; nobody is evaluated on them.
     pub context: Vec<UserSequence>,
     pub stats: Stats,
+    /// How the item texts were made (recorded for `index --add`).
+    pub recipe: TextRecipe,
 }
 
 fn median(sorted: &[usize]) -> f64 {
@@ -102,16 +104,12 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         }
         item_index.insert(&it.id, i);
     }
-    let template = match &opts.text_template {
-        Some(t) => Some(TextTemplate::parse(t, &raw.item_fields)?),
-        None => None,
-    };
-    let text_fields = default_text_fields(&raw.item_fields, &raw.items);
-    let name = name_field(&raw.item_fields).filter(|_| template.is_none()); // default text only
     let fallback = opts
         .fallback_field
         .clone()
         .or_else(|| raw.default_fallback_field.clone());
+    let recipe = TextRecipe::choose(opts.text_template.as_deref(), fallback.clone(), raw);
+    let maker = recipe.maker(&raw.item_fields)?;
     if let Some(ff) = &fallback {
         if !raw.item_fields.contains(ff) {
             return Err(Error::Config(format!(
@@ -273,14 +271,14 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         .iter()
         .enumerate()
         .map(|(i, (id, row))| {
-            let text = match row {
-                Some(row) => item_text(row, template.as_ref(), &text_fields, fallback.as_deref()),
-                None => format!("item {id}"),
+            let (text, name) = match row {
+                Some(row) => maker.make(row),
+                None => (format!("item {id}"), None),
             };
             Item {
                 id: i as u32,
                 original_id: id.to_string(),
-                name: item_name(row.zip(name).and_then(|(r, f)| r.field(f)), &text),
+                name,
                 text,
             }
         })
@@ -313,19 +311,14 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         dropped_by_k_core,
         missing_items: n_missing,
         unused_items,
-        text: match &opts.text_template {
-            Some(t) => format!("template {t}"),
-            None => format!(
-                "fields {} (non-empty ones joined with \" | \")",
-                text_fields.join(", ")
-            ),
-        },
+        text: recipe.describe(),
     };
     Ok(Prepared {
         items,
         sequences,
         context,
         stats,
+        recipe,
     })
 }
 
@@ -411,6 +404,7 @@ pub fn write(
         content_sha256: content.finish(),
         item_text_sha256: text_hash.finish(),
         fields_read: raw.interaction_keys.clone(),
+        text_recipe: Some(p.recipe.clone()),
     };
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(staged.path(name), bytes).map_err(|e| Error::io(staged.path(name), e))

@@ -1,9 +1,102 @@
 //! Item texts: templates (`"{movie_title} ({release_year}) | {class}"`;
 //! `{{` and `}}` are literal braces; every field must exist in the item file,
 //! which is checked before any work starts), and without one the default —
-//! the item's fields joined, its name first.
-use super::source::RawItem;
+//! the item's fields joined, its name first. The choice `prepare` makes is
+//! a [`TextRecipe`], recorded with the dataset so that items added later
+//! (`index --add`) get their texts the same way.
+use super::source::{RawDataset, RawItem};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How an item's text is made from its item-file row: `prepare`'s choice,
+/// recorded in `dataset.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextRecipe {
+    /// The `--text-template`, where one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The fields the default text joins, in order ([`default_text_fields`]).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// The field holding the item's name ([`name_field`]; default text only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_field: Option<String>,
+    /// The field read where the text is empty (else the item's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// The key item rows were read under first ([`RawDataset::item_key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_field: Option<String>,
+}
+
+impl TextRecipe {
+    /// The recipe for `raw`'s item file.
+    pub fn choose(template: Option<&str>, fallback: Option<String>, raw: &RawDataset) -> Self {
+        let fields = &raw.item_fields;
+        Self {
+            template: template.map(str::to_string),
+            fields: default_text_fields(fields, &raw.items),
+            name_field: name_field(fields)
+                .filter(|_| template.is_none())
+                .map(str::to_string),
+            fallback,
+            id_field: raw.item_key.clone(),
+        }
+    }
+
+    /// What made the texts, for the summary.
+    pub fn describe(&self) -> String {
+        match &self.template {
+            Some(t) => format!("template {t}"),
+            None => format!(
+                "fields {} (non-empty ones joined with \" | \")",
+                self.fields.join(", ")
+            ),
+        }
+    }
+
+    /// The recipe applied to the rows of a file with `fields` (the
+    /// template checked against them).
+    pub fn maker(&self, fields: &[String]) -> Result<TextMaker<'_>> {
+        let template = match &self.template {
+            Some(t) => Some(TextTemplate::parse(t, fields)?),
+            None => None,
+        };
+        Ok(TextMaker {
+            recipe: self,
+            template,
+        })
+    }
+}
+
+/// A [`TextRecipe`] ready for one item file's rows.
+pub struct TextMaker<'a> {
+    recipe: &'a TextRecipe,
+    template: Option<TextTemplate>,
+}
+
+impl TextMaker<'_> {
+    /// Whether the texts read `field`.
+    pub fn reads(&self, field: &str) -> bool {
+        match &self.template {
+            Some(t) => t.fields().any(|f| f == field),
+            None => self.recipe.fields.iter().any(|f| f == field),
+        }
+    }
+
+    /// An item's text and its name apart ([`item_name`]).
+    pub fn make(&self, row: &RawItem) -> (String, Option<String>) {
+        let r = self.recipe;
+        let text = item_text(
+            row,
+            self.template.as_ref(),
+            &r.fields,
+            r.fallback.as_deref(),
+        );
+        let name = item_name(r.name_field.as_deref().and_then(|f| row.field(f)), &text);
+        (text, name)
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Piece {
@@ -139,7 +232,7 @@ pub fn default_text_fields(fields: &[String], items: &[RawItem]) -> Vec<String> 
 }
 
 /// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
-pub(super) fn item_text(
+fn item_text(
     row: &RawItem,
     template: Option<&TextTemplate>,
     fields: &[String],

@@ -70,6 +70,9 @@ pub struct RawDataset {
     pub item_fields: Vec<String>,
     /// Field used when an item's text is empty, if the format has a natural one.
     pub default_fallback_field: Option<String>,
+    /// The key item rows are read under where they have it (JSONL: the
+    /// interactions' item key), before the accepted id names.
+    pub item_key: Option<String>,
 }
 
 #[derive(
@@ -107,6 +110,13 @@ const ITEM_ID_COLUMNS: [&str; 15] = [
     "movie_id",
     "movieId",
 ];
+
+/// The items of a file in the generic format (JSONL or CSV, gzipped or
+/// not), keyed by `preferred` where a row has it, else by the first
+/// accepted id name: items added to a catalogue later (`index --add`).
+pub fn read_items(path: &Path, preferred: Option<&str>) -> Result<(Vec<RawItem>, Vec<String>)> {
+    read_jsonl_items(path, preferred)
+}
 
 /// Reads a dataset in the given format, JSONL's interaction fields as
 /// `named`.
@@ -149,6 +159,7 @@ pub fn read(
         items: items_v,
         item_fields,
         default_fallback_field,
+        item_key,
     })
 }
 
