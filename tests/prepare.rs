@@ -1290,7 +1290,12 @@ fn csv_files_read_as_the_records_they_stand_for() {
     let items_csv =
         ",parent_asin,title,store\n0,a,\"Soap, lavender\",S\n1,b,\"Brush\",T\n2,c,Comb,\n";
     let items_tsv = "parent_asin\ttitle\tstore\na\tSoap, lavender\tS\nb\tBrush\tT\nc\tComb\t\n";
-    for (name, text) in [("items.csv", items_csv), ("items.tsv", items_tsv)] {
+    let items_semi = "parent_asin;title;store\na;\"Soap, lavender\";S\nb;Brush;T\nc;Comb;\n";
+    for (name, text) in [
+        ("items.csv", items_csv),
+        ("items.tsv", items_tsv),
+        ("items-semicolons.csv", items_semi),
+    ] {
         let p = run_case(
             Format::Jsonl,
             ("i.jsonl", jsonl_inter),

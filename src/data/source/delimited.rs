@@ -1,4 +1,4 @@
-//! Comma- (or tab-) separated files with a header row as the generic format's records,
+//! Comma- (or tab- or semicolon-) separated files with a header row as the generic format's records,
 //! beside JSON Lines: exports and benchmark splits are often CSV (Amazon
 //! Reviews 2023's `user_id,parent_asin,rating,timestamp` splits, shop and
 //! event exports). Each row becomes the object a JSON line would be, its
@@ -17,17 +17,18 @@ pub(super) fn is_csv(f: &TextFile) -> bool {
 }
 
 /// The data rows of a CSV file as (line, object) pairs, keyed by the
-/// header's names in its order. Tab-separated where the header holds more
-/// tabs than commas. A column with an empty name (the index a data frame
-/// writes first) is left out; a repeated name is an error.
+/// header's names in its order. The separator is the one the header holds
+/// most of: comma, tab, or semicolon (spreadsheets in locales with a decimal
+/// comma write that); ties go to the comma. A column with an empty name (the
+/// index a data frame writes first) is left out; a repeated name is an error.
 pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
     let first = f.text().trim_start().lines().next().unwrap_or_default();
-    let tabs = first.matches('\t').count() > first.matches(',').count();
-    let (sep, what) = if tabs {
-        (b'\t', "tab")
-    } else {
-        (b',', "comma")
-    };
+    let (sep, what) = [(',', "comma"), ('\t', "tab"), (';', "semicolon")]
+        .into_iter()
+        .rev()
+        .max_by_key(|(c, _)| first.matches(*c).count())
+        .map(|(c, what)| (c as u8, what))
+        .expect("three separators");
     let mut r = csv::ReaderBuilder::new()
         .delimiter(sep)
         .has_headers(true)
