@@ -110,10 +110,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         drop_short_users: a.drop_short_users,
     };
     genrec::tell!(
-        "reading {} and {} ({:?})",
+        "reading {} and {} ({})",
         inter.display(),
         items.display(),
-        format
+        match format {
+            Format::Recbole => "RecBole atomic files",
+            Format::P5 => "P5 sequences and an item TSV",
+            Format::Jsonl => "JSON Lines or CSV records",
+        }
     );
     let named = FieldNames {
         user: a.user_field,
