@@ -1384,3 +1384,43 @@ fn field_names_are_matched_case_and_separators_aside() {
         .starts_with("user `user`, item `item`"));
     assert_eq!(raw.interactions[0].user, "u");
 }
+
+/// Spreadsheet exports write dates with slashes (`12/1/2010 8:26`): month or
+/// day first as the file's own dates show, an error where they cannot tell
+/// or disagree.
+#[test]
+fn slash_dates_take_the_order_the_file_shows() {
+    let items = b"item,title\na,A\nb,B\nc,C\n";
+    let order = |dates: [&str; 3]| {
+        let inter = format!(
+            "user,item,date\nu,a,{}\nu,b,{}\nu,c,{}\n",
+            dates[0], dates[1], dates[2]
+        );
+        run_case(
+            Format::Jsonl,
+            ("i.csv", inter.as_bytes()),
+            ("items.csv", items),
+            PrepareOptions::default(),
+        )
+        .map(|p| p.sequences[0].items.clone())
+    };
+    // Month first (13 is a day): 12/1 < 12/13/2010 < 1/2/2011.
+    assert_eq!(
+        order(["1/2/2011 10:00", "12/1/2010 8:26", "12/13/2010 9:00"]).unwrap(),
+        [1, 2, 0]
+    );
+    // Day first (13 is a day): 2 Jan < 13 Jan < 1 Feb.
+    assert_eq!(
+        order(["1/2/2010", "13/1/2010", "2/1/2010"]).unwrap(),
+        [2, 1, 0]
+    );
+    let e = order(["1/2/2010", "2/1/2010", "3/1/2010"]).unwrap_err();
+    assert!(
+        e.contains("i.csv:2: `1/2/2010`") && e.contains("could be month/day or day/month"),
+        "{e}"
+    );
+    let e = order(["13/1/2010", "1/13/2010", "3/1/2010"]).unwrap_err();
+    assert!(e.contains("i.csv:3:") && e.contains("disagree"), "{e}");
+    let e = order(["2/30/2010", "1/13/2010", "3/1/2010"]).unwrap_err();
+    assert!(e.contains("i.csv:2: `2/30/2010` is not a real date"), "{e}");
+}

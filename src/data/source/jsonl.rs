@@ -149,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 }
 
 const NOT_A_TIME: &str =
-    "is not a number nor a date (expected e.g. 1457484282, 2016-03-09 or 2016-03-09T00:44:42Z)";
+    "is not a number nor a date (expected e.g. 1457484282, 2016-03-09, 2016-03-09T00:44:42Z or 3/9/2016 0:44)";
 
 /// Names accepted for each field of an interaction line, in order of
 /// preference: genrec's own first, then those of exported catalogues
@@ -314,6 +314,7 @@ pub(super) fn read_jsonl_interactions(
     let mut out = Vec::new();
     let mut keys: Option<Keys> = None;
     let mut seen_users: HashMap<String, usize> = HashMap::new();
+    let mut slashed = super::timestamp::SlashDates::default();
     for row in records(&f)? {
         let (ln, m) = row?;
         let k = match &keys {
@@ -357,8 +358,11 @@ pub(super) fn read_jsonl_interactions(
             // Ties are broken by file order: one time for all keeps it.
             None => 0.0,
             Some((_, Some(Value::Number(n)))) => n.as_f64().unwrap_or(f64::NAN),
-            Some((t, Some(Value::String(s)))) => super::timestamp::parse(s)
-                .ok_or_else(|| f.err(ln, format!("{t} `{s}` {NOT_A_TIME}")))?,
+            Some((t, Some(Value::String(s)))) => match super::timestamp::parse(s) {
+                Some(x) => x,
+                None if slashed.keep(out.len(), ln, s) => f64::NAN, // set below
+                None => return Err(f.err(ln, format!("{t} `{s}` {NOT_A_TIME}"))),
+            },
             Some((t, Some(other))) => return Err(f.err(ln, format!("{t} `{other}` {NOT_A_TIME}"))),
             Some((t, None)) => {
                 return Err(f.err(
@@ -387,6 +391,7 @@ pub(super) fn read_jsonl_interactions(
             line: ln,
         });
     }
+    slashed.resolve(&f, &mut out)?;
     Ok((out, keys))
 }
 

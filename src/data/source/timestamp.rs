@@ -2,7 +2,12 @@
 //! (any unit; only the order matters), or a calendar date or date-time in
 //! the ISO 8601 forms that exported catalogues use (`2016-03-09`,
 //! `2016-03-09 00:44:42`, `2016-03-09T00:44:42.5Z`, `…+02:00`), read as
-//! seconds since 1970-01-01 UTC with the proleptic Gregorian calendar.
+//! seconds since 1970-01-01 UTC with the proleptic Gregorian calendar; and
+//! spreadsheet dates with slashes (`12/1/2010 8:26`), month or day first as
+//! the file's own dates show ([`SlashDates`]).
+use super::RawInteraction;
+use crate::data::lines::TextFile;
+use crate::error::Result;
 
 /// The time `s` stands for, in its own unit (a number) or in seconds since
 /// 1970 (a date); `None` when it is neither.
@@ -21,6 +26,73 @@ pub(super) fn parse(s: &str) -> Option<f64> {
         Some(t) => time_seconds(t)?,
     };
     Some(days as f64 * 86_400.0 + secs)
+}
+
+/// A date written `A/B/YYYY` (and an optional time after a space): its two
+/// first numbers and the rest from the year on.
+fn slash_parts(s: &str) -> Option<(i64, i64, &str)> {
+    let s = s.trim();
+    let mut it = s.splitn(3, '/');
+    let (a, b, rest) = (it.next()?, it.next()?, it.next()?);
+    let year = rest.split([' ', 'T']).next()?;
+    (a.len() <= 2 && b.len() <= 2 && year.len() == 4 && digits(year).is_some()).then_some((
+        digits(a)?,
+        digits(b)?,
+        rest,
+    ))
+}
+
+/// The interactions whose times are slash dates, kept aside until the
+/// file's own dates tell whether the month or the day comes first.
+#[derive(Default)]
+pub(super) struct SlashDates(Vec<(usize, usize, String)>);
+
+impl SlashDates {
+    /// Keeps `s` for interaction `index` (line `ln`) where it is a slash date.
+    pub(super) fn keep(&mut self, index: usize, ln: usize, s: &str) -> bool {
+        let ok = slash_parts(s).is_some();
+        if ok {
+            self.0.push((index, ln, s.to_string()));
+        }
+        ok
+    }
+
+    /// Sets the kept interactions' times: day first where some first number
+    /// is above 12, month first where some second one is; an error where
+    /// both are (naming a line of each) or neither (the order cannot be told).
+    pub(super) fn resolve(self, f: &TextFile, out: &mut [RawInteraction]) -> Result<()> {
+        let first = |big: fn(&(i64, i64, &str)) -> bool| {
+            self.0
+                .iter()
+                .find(|(_, _, s)| slash_parts(s).is_some_and(|p| big(&p)))
+        };
+        let day_first = match (first(|p| p.0 > 12), first(|p| p.1 > 12)) {
+            (Some(d), Some(m)) => return Err(f.err(m.1, format!(
+                "the slash dates disagree: `{}` has its month first, line {}'s `{}` its day first (write them as YYYY-MM-DD)", m.2, d.1, d.2))),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => match self.0.first() {
+                Some((_, ln, s)) => return Err(f.err(*ln, format!(
+                    "`{s}` and the file's other slash dates could be month/day or day/month: none has a number above 12 to tell (write them as YYYY-MM-DD)"))),
+                None => return Ok(()),
+            },
+        };
+        for (i, ln, s) in &self.0 {
+            let (a, b, rest) = slash_parts(s).expect("kept as a slash date");
+            let (m, d) = if day_first { (b, a) } else { (a, b) };
+            out[*i].timestamp = parse(&format!("{}-{m:02}-{d:02}{}", &rest[..4], &rest[4..]))
+                .ok_or_else(|| {
+                    f.err(
+                        *ln,
+                        format!(
+                            "`{s}` is not a real date (read as {} first)",
+                            if day_first { "day" } else { "month" }
+                        ),
+                    )
+                })?;
+        }
+        Ok(())
+    }
 }
 
 /// Days from 1970-01-01 to `YYYY-MM-DD`, checked to be a real date.
@@ -120,6 +192,16 @@ mod tests {
         assert_eq!(parse("2000-02-29"), Some(951782400.0));
         assert_eq!(parse("1969-12-31T23:59:59"), Some(-1.0));
         assert_eq!(parse("2024-12-31T23:59:59.5Z"), Some(1735689599.5));
+    }
+
+    #[test]
+    fn slash_dates_split_into_their_numbers() {
+        use super::slash_parts;
+        assert_eq!(slash_parts("12/1/2010 8:26"), Some((12, 1, "2010 8:26")));
+        assert_eq!(slash_parts("01/02/2016"), Some((1, 2, "2016")));
+        for s in ["2016/03/09", "1/2/16", "a/1/2016", "1/2", "123/1/2016"] {
+            assert_eq!(slash_parts(s), None, "{s}");
+        }
     }
 
     #[test]
