@@ -84,9 +84,6 @@ impl TextEncoder {
         tokenize_with(&self.tokenizer, texts)
     }
 
-    /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
-    /// Batches are formed over texts sorted by token length (as
-    /// sentence-transformers does) so that little padding is computed.
     /// `[N, D]`: `texts` (the items' text embeddings) with each named
     /// item's row (`named`: row, name) replaced by its name's embedding.
     pub fn encode_names(
@@ -102,6 +99,9 @@ impl TextEncoder {
         Ok(texts.index_copy(0, &Tensor::from_slice(&rows), &by_name))
     }
 
+    /// Embeds texts: `[N, H]` f32 on the CPU, L2-normalised, in input order.
+    /// Batches are formed over texts sorted by token length (as
+    /// sentence-transformers does) so that little padding is computed.
     pub fn encode(
         &self,
         texts: &[&str],
