@@ -104,21 +104,12 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         }
         item_index.insert(&it.id, i);
     }
-    let fallback = opts
-        .fallback_field
-        .clone()
-        .or_else(|| raw.default_fallback_field.clone());
-    let recipe = TextRecipe::choose(opts.text_template.as_deref(), fallback.clone(), raw);
+    let recipe = TextRecipe::choose(
+        opts.text_template.as_deref(),
+        opts.fallback_field.as_deref(),
+        raw,
+    )?;
     let maker = recipe.maker(&raw.item_fields)?;
-    if let Some(ff) = &fallback {
-        if !raw.item_fields.contains(ff) {
-            return Err(Error::Config(format!(
-                "fallback field `{ff}` is not a column of {} (columns: {})",
-                raw.items_path.display(),
-                raw.item_fields.join(", ")
-            )));
-        }
-    }
 
     // Rating threshold.
     let mut dropped_by_rating = 0;

@@ -30,10 +30,26 @@ pub struct TextRecipe {
 }
 
 impl TextRecipe {
-    /// The recipe for `raw`'s item file.
-    pub fn choose(template: Option<&str>, fallback: Option<String>, raw: &RawDataset) -> Self {
+    /// The recipe for `raw`'s item file: `template` if given, else its
+    /// fields joined; `fallback` (default: the format's natural one, e.g.
+    /// `asin`) must be one of its columns.
+    pub fn choose(
+        template: Option<&str>,
+        fallback: Option<&str>,
+        raw: &RawDataset,
+    ) -> Result<Self> {
         let fields = &raw.item_fields;
-        Self {
+        let fallback = fallback
+            .map(str::to_string)
+            .or_else(|| raw.default_fallback_field.clone());
+        if let Some(ff) = fallback.as_ref().filter(|ff| !fields.contains(ff)) {
+            return Err(Error::Config(format!(
+                "fallback field `{ff}` is not a column of {} (columns: {})",
+                raw.items_path.display(),
+                fields.join(", ")
+            )));
+        }
+        Ok(Self {
             template: template.map(str::to_string),
             fields: default_text_fields(fields, &raw.items),
             name_field: name_field(fields)
@@ -41,7 +57,7 @@ impl TextRecipe {
                 .map(str::to_string),
             fallback,
             id_field: raw.item_key.clone(),
-        }
+        })
     }
 
     /// What made the texts, for the summary.

@@ -45,51 +45,71 @@ fn slash_parts(s: &str) -> Option<(i64, i64, &str)> {
 /// The interactions whose times are slash dates, kept aside until the
 /// file's own dates tell whether the month or the day comes first.
 #[derive(Default)]
-pub(super) struct SlashDates(Vec<(usize, usize, String)>);
+pub(super) struct SlashDates(Vec<Slashed>);
+
+/// A kept slash date: its interaction, line, two first numbers, text and
+/// where the year starts in it.
+struct Slashed {
+    index: usize,
+    line: usize,
+    a: i64,
+    b: i64,
+    text: String,
+    year_at: usize,
+}
 
 impl SlashDates {
-    /// Keeps `s` for interaction `index` (line `ln`) where it is a slash date.
-    pub(super) fn keep(&mut self, index: usize, ln: usize, s: &str) -> bool {
-        let ok = slash_parts(s).is_some();
-        if ok {
-            self.0.push((index, ln, s.to_string()));
-        }
-        ok
+    /// Keeps `s` for interaction `index` (line `line`) where it is a slash date.
+    pub(super) fn keep(&mut self, index: usize, line: usize, s: &str) -> bool {
+        let Some((a, b, rest)) = slash_parts(s) else {
+            return false;
+        };
+        let text = s.trim().to_string();
+        let year_at = text.len() - rest.len();
+        self.0.push(Slashed {
+            index,
+            line,
+            a,
+            b,
+            text,
+            year_at,
+        });
+        true
     }
 
     /// Sets the kept interactions' times: day first where some first number
     /// is above 12, month first where some second one is; an error where
     /// both are (naming a line of each) or neither (the order cannot be told).
     pub(super) fn resolve(self, f: &TextFile, out: &mut [RawInteraction]) -> Result<()> {
-        let first = |big: fn(&(i64, i64, &str)) -> bool| {
-            self.0
-                .iter()
-                .find(|(_, _, s)| slash_parts(s).is_some_and(|p| big(&p)))
-        };
-        let day_first = match (first(|p| p.0 > 12), first(|p| p.1 > 12)) {
-            (Some(d), Some(m)) => return Err(f.err(m.1, format!(
-                "the slash dates disagree: `{}` has its month first, line {}'s `{}` its day first (write them as YYYY-MM-DD)", m.2, d.1, d.2))),
+        let day = self.0.iter().find(|d| d.a > 12);
+        let month = self.0.iter().find(|d| d.b > 12);
+        let day_first = match (day, month) {
+            (Some(d), Some(m)) => return Err(f.err(m.line, format!(
+                "the slash dates disagree: `{}` has its month first, line {}'s `{}` its day first (write them as YYYY-MM-DD)", m.text, d.line, d.text))),
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => match self.0.first() {
-                Some((_, ln, s)) => return Err(f.err(*ln, format!(
-                    "`{s}` and the file's other slash dates could be month/day or day/month: none has a number above 12 to tell (write them as YYYY-MM-DD)"))),
+                Some(d) => return Err(f.err(d.line, format!(
+                    "`{}` and the file's other slash dates could be month/day or day/month: none has a number above 12 to tell (write them as YYYY-MM-DD)", d.text))),
                 None => return Ok(()),
             },
         };
-        for (i, ln, s) in &self.0 {
-            let (a, b, rest) = slash_parts(s).expect("kept as a slash date");
-            let (m, d) = if day_first { (b, a) } else { (a, b) };
-            out[*i].timestamp = parse(&format!("{}-{m:02}-{d:02}{}", &rest[..4], &rest[4..]))
-                .ok_or_else(|| {
-                    f.err(
-                        *ln,
-                        format!(
-                            "`{s}` is not a real date (read as {} first)",
-                            if day_first { "day" } else { "month" }
-                        ),
-                    )
-                })?;
+        for d in &self.0 {
+            let (m, day) = if day_first { (d.b, d.a) } else { (d.a, d.b) };
+            let rest = &d.text[d.year_at..]; // the year and any time after it
+            out[d.index].timestamp =
+                parse(&format!("{}-{m:02}-{day:02}{}", &rest[..4], &rest[4..])).ok_or_else(
+                    || {
+                        f.err(
+                            d.line,
+                            format!(
+                                "`{}` is not a real date (read as {} first)",
+                                d.text,
+                                if day_first { "day" } else { "month" }
+                            ),
+                        )
+                    },
+                )?;
         }
         Ok(())
     }
