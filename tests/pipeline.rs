@@ -27,6 +27,13 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Writes `bytes` gzip-compressed to `path`, as catalogues are published.
+fn write_gz(path: &Path, bytes: &[u8]) {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, bytes).unwrap();
+    std::fs::write(path, e.finish().unwrap()).unwrap();
+}
+
 /// ML-100K prepared, embedded and indexed once per test binary.
 fn data() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -1212,9 +1219,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     // again once the dataset is back as it was.
     assert!(embed_in_dir().contains("is up to date"));
     let gz = dir.join("inter.jsonl.gz");
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &std::fs::read(dir.join("inter.jsonl")).unwrap()).unwrap();
-    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    write_gz(&gz, &std::fs::read(dir.join("inter.jsonl")).unwrap());
     let items_path = dir.join("items.jsonl");
     let items_arg = items_path.to_str().unwrap();
     let out = ok(&[
@@ -1344,9 +1349,7 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     // texts made as `prepare` made the others' (the name first, then the
     // brand), their names mixed in as `embed` mixed the catalogue's.
     let new = dir.join("new.csv.gz");
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, b"brand,item,title\nbrand 9,n1,product number 99\n").unwrap();
-    std::fs::write(&new, e.finish().unwrap()).unwrap();
+    write_gz(&new, b"brand,item,title\nbrand 9,n1,product number 99\n");
     let out = ok(&["index", "-d", d, "--add", new.to_str().unwrap()]);
     assert!(out.contains("added 1 items"), "{out}");
     let added = genrec::semantic_id::store::Index::load(&ds.join("index"))

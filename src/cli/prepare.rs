@@ -113,11 +113,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "reading {} and {} ({})",
         inter.display(),
         items.display(),
-        match format {
-            Format::Recbole => "RecBole atomic files",
-            Format::P5 => "P5 sequences and an item TSV",
-            Format::Jsonl => "JSON Lines or CSV records",
-        }
+        format
     );
     let named = FieldNames {
         user: a.user_field,

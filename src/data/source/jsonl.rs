@@ -99,25 +99,22 @@ impl Ordered {
     /// (`CustomerID`, `visitorid`, `Item Id` for `customer_id`, `visitor_id`,
     /// `item_id`), as exports and data frames write them.
     fn find_key(&self, names: &[&str]) -> Option<String> {
+        if let Some(n) = names.iter().find(|n| self.contains_key(n)) {
+            return Some(n.to_string());
+        }
         let loose = |s: &str| {
             s.chars()
                 .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
                 .flat_map(char::to_lowercase)
                 .collect::<String>()
         };
-        names
-            .iter()
-            .find(|n| self.contains_key(n))
-            .map(|n| n.to_string())
-            .or_else(|| {
-                names.iter().find_map(|n| {
-                    let n = loose(n);
-                    self.0
-                        .iter()
-                        .find(|(k, _)| loose(k) == n)
-                        .map(|(k, _)| k.clone())
-                })
-            })
+        let keys: Vec<String> = self.0.iter().map(|(k, _)| loose(k)).collect();
+        names.iter().find_map(|n| {
+            let n = loose(n);
+            keys.iter()
+                .position(|k| *k == n)
+                .map(|i| self.0[i].0.clone())
+        })
     }
 }
 

@@ -89,6 +89,16 @@ pub enum Format {
     Jsonl,
 }
 
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Recbole => "RecBole atomic files",
+            Format::P5 => "P5 sequences and an item TSV",
+            Format::Jsonl => "JSON Lines or CSV records",
+        })
+    }
+}
+
 /// Names accepted for the item id column of an item file, in order of
 /// preference: genrec's own, then those of exported catalogues (Amazon
 /// Reviews 2023's `parent_asin`, Goodreads' `book_id`, Amazon 2018's `asin`,

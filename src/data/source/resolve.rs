@@ -60,10 +60,11 @@ pub fn resolve(
         }
     };
     let (format, inter) = if source.is_dir() {
+        let p5 = or_gz(source.join("sequential_data.txt"));
         if let Some(p) = find(source, "inter")? {
             (Format::Recbole, p)
-        } else if or_gz(source.join("sequential_data.txt")).exists() {
-            (Format::P5, or_gz(source.join("sequential_data.txt")))
+        } else if p5.exists() {
+            (Format::P5, p5)
         } else {
             return Err(Error::input(
                 source,
