@@ -449,9 +449,9 @@ fn bad_input_empty_header_only_and_utf8() {
     );
     let e = recbole_err(
         INTER_OK,
-        b"item_id:token\ttitle:token_seq\na\tA\nb\tB \xe9t\xe9\nc\tC\n",
+        b"item_id:token\ttitle:token_seq\na\tA\nb\tB \x00t\x00\nc\tC\n",
     );
-    assert!(e.contains("x.item:3: invalid UTF-8"), "{e}");
+    assert!(e.contains("x.item:3: a NUL byte"), "{e}");
     let e = run_case(
         Format::Jsonl,
         (
@@ -493,9 +493,25 @@ fn bad_input_missing_items_and_duplicates() {
         b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\n",
     );
     assert!(
-        e.contains("x.item:4: duplicate item row for item a (first at line 2)"),
+        e.contains(
+            "x.item:4: a second row for item a (the first at line 2) that differs in `title`"
+        ),
         "{e}"
     );
+    // A row that repeats an earlier one field for field (an id with a stray
+    // space after it, as Book-Crossing's `BX-Books.csv` has a tab) is the
+    // same item once.
+    let ok = run_case(
+        Format::Recbole,
+        ("x.inter", INTER_OK),
+        (
+            "x.item",
+            b"item_id:token\ttitle:token_seq\na\tA\nb\tB\nc\tC\na \tA\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(ok.items.len(), 3);
     let e = run_case(
         Format::P5,
         ("sequential_data.txt", b"1 1 2 3\n1 3 2 1\n"),
@@ -1423,4 +1439,58 @@ fn slash_dates_take_the_order_the_file_shows() {
     assert!(e.contains("i.csv:3:") && e.contains("disagree"), "{e}");
     let e = order(["2/30/2010", "1/13/2010", "3/1/2010"]).unwrap_err();
     assert!(e.contains("i.csv:2: `2/30/2010` is not a real date"), "{e}");
+}
+
+/// Book-Crossing as its files are (`BX-Book-Ratings.csv`, `BX-Books.csv`):
+/// semicolons, every field quoted, CRLF, Latin-1 text, quotes inside titles
+/// escaped by a backslash, one ISBN listed twice (once with a tab after
+/// it), and the id column `ISBN`; genrec prepares it as it comes.
+#[test]
+fn book_crossing_files_prepare_as_they_come() {
+    let ratings: &[u8] = b"\"User-ID\";\"ISBN\";\"Book-Rating\"\r\n\"7\";\"0001\";\"0\"\r\n\"7\";\"0002\";\"5\"\r\n\"7\";\"0003\";\"8\"\r\n\"9\";\"0002\";\"0\"\r\n\"9\";\"0003\";\"7\"\r\n\"9\";\"0001\";\"6\"\r\n";
+    let books: &[u8] = b"\"ISBN\";\"Book-Title\";\"Book-Author\";\"Publisher\";\"Image-URL-S\"\r\n\"0001\";\"The Word \\\"Desire\\\" &amp; More\";\"Rikki Ducornet\";\"Holt\";\"http://images.example/1.jpg\"\r\n\"0002\";\"Caf\xe9 Stories\";\"Ana\";\"Pr\xe9s; Partners\";\"http://images.example/2.jpg\"\r\n\"0003\";\"Plain\";\"Bo\";\"Penguin\";\"http://images.example/3.jpg\"\r\n\"0002\t\";\"Caf\xe9 Stories\";\"Ana\";\"Pr\xe9s; Partners\";\"http://images.example/2.jpg\"\r\n";
+    let p = run_case(
+        Format::Jsonl,
+        ("BX-Book-Ratings.csv", ratings),
+        ("BX-Books.csv", books),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.items.len(), 3, "the repeated row is the same book");
+    let text = |id: &str| &p.items.iter().find(|i| i.original_id == id).unwrap().text;
+    assert_eq!(
+        text("0001"),
+        "The Word \"Desire\" &amp; More | Rikki Ducornet | Holt"
+    );
+    assert_eq!(text("0002"), "Café Stories | Ana | Prés; Partners");
+    // Each user's lines in file order: user 7 read 0001, 0002, 0003.
+    assert_eq!(p.sequences[0].items, vec![0, 1, 2]);
+    // The same title with its quotes doubled (RFC 4180) reads the same, with
+    // no backslash reading needed; a backslash reading that fails as well
+    // reports the standard reading's error.
+    let std_books = String::from_utf8_lossy(books)
+        .replace("\\\"", "\"\"")
+        .into_bytes();
+    let q = run_case(
+        Format::Jsonl,
+        ("BX-Book-Ratings.csv", ratings),
+        ("BX-Books.csv", &std_books),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(text("0001"), &q.items[0].text);
+    let e = jsonl_error(ratings, b"\"ISBN\";\"t\"\n\"0001\";\"a \\\"b\\\"\";\"x\"\n");
+    assert!(
+        e.contains("items.jsonl:2: found 3 semicolon-separated fields"),
+        "{e}"
+    );
+    // Errors name the row's line in CRLF files too.
+    let e = jsonl_error(
+        ratings,
+        b"\"ISBN\";\"t\"\r\n\"0001\";\"a\"\r\n\"0002\";\"b\";\"c\"\r\n",
+    );
+    assert!(
+        e.contains("items.jsonl:3: found 3 semicolon-separated fields"),
+        "{e}"
+    );
 }

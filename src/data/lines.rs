@@ -1,5 +1,7 @@
 //! Reading text input line by line with errors that name the file and line:
-//! invalid UTF-8, empty files, CRLF or LF endings, an optional UTF-8 BOM, and
+//! empty files, CRLF or LF endings, an optional UTF-8 BOM, the encodings
+//! exports use (`data::encoding`: lines that are not UTF-8 read as
+//! Windows-1252, and said so), and
 //! gzip read through (catalogues are published as `.jsonl.gz`: Amazon Reviews
 //! 2023, Google Local); other compressions are named in the error.
 use crate::error::{Error, IoContext, Result};
@@ -17,28 +19,21 @@ impl TextFile {
     /// Reads the whole file, decompressing gzip (told by its first bytes,
     /// whatever the name; line numbers are then the decompressed text's);
     /// fails on a missing file, an empty file (no non-whitespace content),
-    /// invalid UTF-8 (naming the line) or another compression (naming it).
+    /// a file that is not text (`data::encoding`) or another compression
+    /// (naming it).
     pub fn read(path: &Path) -> Result<Self> {
         let bytes = decompressed(path, std::fs::read(path).at(path)?)?;
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let bad = e.utf8_error().valid_up_to();
-                let bytes = e.as_bytes();
-                let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
-                let col = bad
-                    - bytes[..bad]
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(0, |p| p + 1)
-                    + 1;
-                return Err(Error::input(
-                    path,
-                    Some(line),
-                    format!("invalid UTF-8 at byte {col} of the line (expected UTF-8 text)"),
-                ));
-            }
-        };
+        let decoded = super::encoding::decode(path, bytes)?;
+        if let [first, ..] = decoded.windows_1252_lines[..] {
+            crate::tell!(
+                "note: {}: {} line(s) are not UTF-8 and were read as Windows-1252 \
+                 (Latin-1), the first line {first}; if the file has another encoding, \
+                 convert it first (`iconv -f <its encoding> -t utf-8`)",
+                path.display(),
+                decoded.windows_1252_lines.len()
+            );
+        }
+        let text = decoded.text;
         let text = text
             .strip_prefix('\u{feff}')
             .map(str::to_owned)
@@ -134,9 +129,11 @@ mod tests {
         assert_eq!(f.lines().collect::<Vec<_>>(), vec![(1, "a"), (2, "b")]);
     }
     #[test]
-    fn invalid_utf8_names_line() {
-        let e = tf(b"ok\nfine\nbad \xff here\n").err().unwrap().to_string();
-        assert!(e.contains(":3:") && e.contains("invalid UTF-8"), "{e}");
+    fn latin1_lines_are_read_and_binary_is_named() {
+        let f = tf(b"ok\nfine\ncaf\xe9 here\n").unwrap();
+        assert_eq!(f.lines().nth(2), Some((3, "café here")));
+        let e = tf(b"ok\nfine\n\x00\x01").err().unwrap().to_string();
+        assert!(e.contains(":3:") && e.contains("NUL"), "{e}");
     }
     fn gzip(parts: &[&[u8]]) -> Vec<u8> {
         use std::io::Write;
@@ -156,8 +153,8 @@ mod tests {
             vec![(1, "a"), (2, "b"), (3, "c")]
         );
         // Line numbers are the decompressed text's.
-        let e = tf(&gzip(&[b"ok\n\xff\n"])).err().unwrap().to_string();
-        assert!(e.contains(":2:") && e.contains("invalid UTF-8"), "{e}");
+        let e = tf(&gzip(&[b"ok\n\x00\n"])).err().unwrap().to_string();
+        assert!(e.contains(":2:") && e.contains("NUL"), "{e}");
     }
     #[test]
     fn cut_gzip_and_other_compressions_are_named() {

@@ -1,6 +1,8 @@
 //! Data preparation: raw datasets in, canonical time-ordered sequences and the
 //! leave-one-out split out.
 pub mod dataset;
+pub mod encoding;
+pub mod file_order;
 pub mod lines;
 pub mod prepare;
 pub mod source;

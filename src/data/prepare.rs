@@ -89,21 +89,13 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     if opts.k_core == Some(0) {
         return Err(Error::Config("--k-core must be at least 1".into()));
     }
-    // Items: reject duplicates, index by original id.
-    let mut item_index: HashMap<&str, usize> = HashMap::with_capacity(raw.items.len());
-    for (i, it) in raw.items.iter().enumerate() {
-        if let Some(&prev) = item_index.get(it.id.as_str()) {
-            return Err(Error::input(
-                &raw.items_path,
-                Some(it.line),
-                format!(
-                    "duplicate item row for item {} (first at line {}); expected one row per item",
-                    it.id, raw.items[prev].line
-                ),
-            ));
-        }
-        item_index.insert(&it.id, i);
-    }
+    // Items by original id (`source::read` left each id once).
+    let item_index: HashMap<&str, usize> = raw
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.as_str(), i))
+        .collect();
     let recipe = TextRecipe::choose(
         opts.text_template.as_deref(),
         opts.fallback_field.as_deref(),
@@ -172,6 +164,11 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
     }
     for (_, g) in &mut groups {
         g.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    if raw.in_line_order {
+        let sequences = groups.iter().map(|(_, g)| g.iter().map(|(_, it)| *it));
+        let counted = super::file_order::ascending_users(sequences);
+        super::file_order::warn_if_sorted_by_item(&raw.interactions_path, counted);
     }
 
     // k-core filtering, to a fixed point.

@@ -199,15 +199,35 @@ impl TextTemplate {
 }
 
 /// The item's name among `fields`: a field called `title` (else `name`,
-/// else one ending in `_title` or `_name`), case aside.
+/// else one whose last word is `title`, else `name`: `movie_title`,
+/// `Book-Title`, `productName`, `Item Name`), case aside.
 pub fn name_field(fields: &[String]) -> Option<&str> {
     let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    let last: Vec<String> = fields.iter().map(|f| last_word(f)).collect();
     ["title", "name"]
         .iter()
         .find_map(|n| lower.iter().position(|f| f == n))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_title")))
-        .or_else(|| lower.iter().position(|f| f.ends_with("_name")))
+        .or_else(|| {
+            ["title", "name"]
+                .iter()
+                .find_map(|n| last.iter().position(|w| w == n))
+        })
         .map(|i| fields[i].as_str())
+}
+
+/// A field name's last word, lower-cased: after the last `_`, `-`, space or
+/// `.`, or the last capital of a camel-cased name (`productName`: `name`).
+fn last_word(field: &str) -> String {
+    let tail = field.rsplit(['_', '-', ' ', '.']).next().unwrap_or(field);
+    let start = tail
+        .char_indices()
+        .skip(1)
+        .filter(|(_, c)| c.is_uppercase())
+        .filter(|&(i, _)| tail[..i].chars().last().is_some_and(char::is_lowercase))
+        .map(|(i, _)| i)
+        .last()
+        .unwrap_or(0);
+    tail[start..].to_lowercase()
 }
 
 /// An item's name apart from its text (for `embed` to weigh against the
@@ -221,8 +241,8 @@ pub fn item_name(value: Option<&str>, text: &str) -> Option<String> {
 }
 
 /// The fields the default text joins, in order: the item's name first — a
-/// field called `title` (else `name`, else one ending in `_title` or
-/// `_name`) — then the others from the shortest to the longest on average
+/// field called `title` (else `name`, else one whose last word is one of
+/// them, [`name_field`]) — then the others from the shortest to the longest on average
 /// over `items` (ties in the file's order). The encoder reads only the first
 /// 256 tokens: a long description or attribute list, last, loses its tail
 /// rather than pushing what the item is, its category or its brand past the cut.
@@ -293,5 +313,27 @@ mod tests {
         assert!(e.contains("`c`") && e.contains("a, b"), "{e}");
         assert!(TextTemplate::parse("{a", &fields).is_err());
         assert!(TextTemplate::parse("a}", &fields).is_err());
+    }
+    #[test]
+    fn the_name_is_found_under_exports_spellings() {
+        let name = |fs: &[&str]| {
+            let fs: Vec<String> = fs.iter().map(|f| f.to_string()).collect();
+            name_field(&fs).map(str::to_string)
+        };
+        assert_eq!(
+            name(&["ISBN", "Book-Author", "Book-Title"]).as_deref(),
+            Some("Book-Title")
+        );
+        assert_eq!(
+            name(&["sku", "brand_name", "productTitle"]).as_deref(),
+            Some("productTitle")
+        );
+        assert_eq!(
+            name(&["id", "Item Name", "price"]).as_deref(),
+            Some("Item Name")
+        );
+        assert_eq!(name(&["movie_title", "name"]).as_deref(), Some("name"));
+        // A word that only ends in the letters is no name; nor is an acronym's tail.
+        assert_eq!(name(&["username", "filename", "URLNAME"]), None);
     }
 }

@@ -29,14 +29,57 @@ pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
         .max_by_key(|(c, _)| first.matches(*c).count())
         .map(|(c, what)| (c as u8, what))
         .expect("three separators");
+    match read_rows(f, (sep, what), None) {
+        // Some exports escape a quote inside a quoted field with a backslash
+        // (`"The Word \"Desire\""`, as MySQL and PHP write) instead of doubling
+        // it; read as RFC 4180, such a field ends early and its row splits
+        // (Book-Crossing's `BX-Books.csv`). Where the file has that sequence
+        // and the standard reading fails, the backslash reading is tried.
+        Err(e) if f.text().contains("\\\"") => {
+            let rows = read_rows(f, (sep, what), Some(b'\\')).map_err(|_| e)?;
+            crate::tell!(
+                "note: {}: read with quotes escaped by a backslash (\\\"), as the file writes them",
+                f.path.display()
+            );
+            Ok(rows)
+        }
+        read => read,
+    }
+}
+
+/// The rows read with this separator (and its name, for errors), quotes
+/// inside quoted fields doubled or, where `escape` is given, escaped by it.
+fn read_rows(
+    f: &TextFile,
+    (sep, what): (u8, &str),
+    escape: Option<u8>,
+) -> Result<Vec<(usize, Ordered)>> {
     let mut r = csv::ReaderBuilder::new()
         .delimiter(sep)
         .has_headers(true)
         .flexible(true)
+        .escape(escape)
         .from_reader(f.text().as_bytes());
-    let bad = |line: u64, e: csv::Error| f.err(line as usize, format!("malformed CSV: {e}"));
-    let header_row = r.headers().map_err(|e| bad(1, e))?.clone();
-    let header_line = header_row.position().map_or(1, |p| p.line() as usize);
+    // Lines are told from the byte a row starts at. After a CRLF row the csv
+    // crate starts the next row at the LF (and counts one line short).
+    let text = f.text().as_bytes();
+    let breaks: Vec<usize> = (text.iter().enumerate())
+        .filter(|&(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |p: Option<&csv::Position>| {
+        p.map_or(1, |p| {
+            let at = p.byte() as usize;
+            let at = at + usize::from(text.get(at) == Some(&b'\n'));
+            breaks.partition_point(|&b| b < at) + 1
+        })
+    };
+    let bad = |line: usize, e: csv::Error| f.err(line, format!("malformed CSV: {e}"));
+    let header_row = r
+        .headers()
+        .map_err(|e| bad(line_of(e.position()), e))?
+        .clone();
+    let header_line = line_of(header_row.position());
     let header: Vec<String> = header_row.iter().map(|h| h.trim().to_string()).collect();
     for (i, h) in header.iter().enumerate() {
         if !h.is_empty() && header[..i].contains(h) {
@@ -48,11 +91,8 @@ pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
     }
     let mut out = Vec::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            bad(line, e)
-        })?;
-        let ln = rec.position().map_or(0, |p| p.line() as usize);
+        let rec = rec.map_err(|e| bad(line_of(e.position()), e))?;
+        let ln = line_of(rec.position());
         // Blank rows, and the header again where files were concatenated
         // (`cat train.csv valid.csv test.csv`), are no data.
         if rec.iter().all(|v| v.trim().is_empty()) || rec.iter().map(str::trim).eq(header.iter()) {

@@ -276,6 +276,12 @@ impl Keys {
         self.rating.is_some()
     }
 
+    /// Whether the order is the file's lines' (no time field on interaction
+    /// lines), not a time or a sequence's own.
+    pub(super) fn in_line_order(&self) -> bool {
+        self.time.is_none() && self.item != "items"
+    }
+
     /// The item key of interaction lines (`None` for whole sequences): the
     /// item file's id when it has one of that name.
     pub(super) fn item_key(&self) -> Option<&str> {

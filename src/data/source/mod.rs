@@ -65,6 +65,9 @@ pub struct RawDataset {
     /// Which fields the interactions were read from, when the format lets
     /// them vary (JSONL), for the summary.
     pub interaction_keys: Option<String>,
+    /// Each user's interactions are in the order of the file's lines (JSONL
+    /// or CSV lines without a time field), which may not be time's.
+    pub in_line_order: bool,
     pub items: Vec<RawItem>,
     /// Text field names of the item file (id column excluded), in column order.
     pub item_fields: Vec<String>,
@@ -102,8 +105,8 @@ impl std::fmt::Display for Format {
 /// Names accepted for the item id column of an item file, in order of
 /// preference: genrec's own, then those of exported catalogues (Amazon
 /// Reviews 2023's `parent_asin`, Goodreads' `book_id`, Amazon 2018's `asin`,
-/// Yelp's `business_id`, Google Local's `gmap_id`).
-const ITEM_ID_COLUMNS: [&str; 15] = [
+/// Yelp's `business_id`, Google Local's `gmap_id`, Book-Crossing's `ISBN`).
+const ITEM_ID_COLUMNS: [&str; 16] = [
     "item_id",
     "p5_item_id",
     "item",
@@ -119,13 +122,62 @@ const ITEM_ID_COLUMNS: [&str; 15] = [
     "sku",
     "movie_id",
     "movieId",
+    "isbn",
 ];
 
 /// The items of a file in the generic format (JSONL or CSV, gzipped or
 /// not), keyed by `preferred` where a row has it, else by the first
 /// accepted id name: items added to a catalogue later (`index --add`).
 pub fn read_items(path: &Path, preferred: Option<&str>) -> Result<(Vec<RawItem>, Vec<String>)> {
-    read_jsonl_items(path, preferred)
+    let (items, fields) = read_jsonl_items(path, preferred)?;
+    Ok((unique(path, items)?, fields))
+}
+
+/// The item rows with each id once: a row that repeats an earlier row of the
+/// same id field for field (a catalogue dump that lists a product twice;
+/// Book-Crossing's ISBN `0486404242`, once with a tab after it) is left out,
+/// and the user told; two rows of one id that differ are an error naming
+/// both lines and a field they differ in.
+fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
+    let mut first: HashMap<String, usize> = HashMap::with_capacity(items.len());
+    let mut kept: Vec<RawItem> = Vec::with_capacity(items.len());
+    let mut repeated: Vec<usize> = Vec::new();
+    for it in items {
+        match first.get(&it.id) {
+            Some(&k) if kept[k].fields == it.fields => repeated.push(it.line),
+            Some(&k) => {
+                let a = &kept[k];
+                let differ = a
+                    .fields
+                    .iter()
+                    .chain(&it.fields)
+                    .find(|(f, _)| a.field(f) != it.field(f))
+                    .map_or("?", |(f, _)| f.as_str());
+                return Err(Error::input(
+                    path,
+                    Some(it.line),
+                    format!(
+                        "a second row for item {} (the first at line {}) that differs in `{differ}`; \
+                         expected one row per item",
+                        it.id, a.line
+                    ),
+                ));
+            }
+            None => {
+                first.insert(it.id.clone(), kept.len());
+                kept.push(it);
+            }
+        }
+    }
+    if let [line, ..] = repeated[..] {
+        crate::tell!(
+            "note: {}: {} item row(s) repeat an earlier row of the same item and are left out \
+             (the first of them at line {line})",
+            path.display(),
+            repeated.len()
+        );
+    }
+    Ok(kept)
 }
 
 /// Reads a dataset in the given format, JSONL's interaction fields as
@@ -137,6 +189,7 @@ pub fn read(
     named: &FieldNames,
 ) -> Result<RawDataset> {
     named.check(format)?;
+    let mut in_line_order = false;
     let (interactions_v, has_rating, interaction_keys, item_key) = match format {
         Format::Recbole => {
             let (v, rated) = read_recbole_inter(interactions)?;
@@ -146,6 +199,7 @@ pub fn read(
         Format::Jsonl => {
             let (v, keys) = read_jsonl_interactions(interactions, named)?;
             let k = keys.as_ref();
+            in_line_order = k.is_some_and(|k| k.in_line_order());
             (
                 v,
                 k.is_some_and(|k| k.rated()),
@@ -158,6 +212,7 @@ pub fn read(
         Format::Jsonl => read_jsonl_items(items, item_key.as_deref())?,
         _ => read_tsv_items(items)?,
     };
+    let items_v = unique(items, items_v)?;
     let default_fallback_field = item_fields.iter().find(|f| *f == "asin").cloned();
     Ok(RawDataset {
         format,
@@ -166,6 +221,7 @@ pub fn read(
         interactions: interactions_v,
         has_rating,
         interaction_keys,
+        in_line_order,
         items: items_v,
         item_fields,
         default_fallback_field,
