@@ -29,14 +29,20 @@ pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
         .max_by_key(|(c, _)| first.matches(*c).count())
         .map(|(c, what)| (c as u8, what))
         .expect("three separators");
-    match read_rows(f, (sep, what), None) {
+    // Where each line ends, to tell a row's line from its first byte (once,
+    // for both readings below).
+    let breaks: Vec<usize> = (f.text().bytes().enumerate())
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    match read_rows(f, &breaks, (sep, what), None) {
         // Some exports escape a quote inside a quoted field with a backslash
         // (`"The Word \"Desire\""`, as MySQL and PHP write) instead of doubling
         // it; read as RFC 4180, such a field ends early and its row splits
         // (Book-Crossing's `BX-Books.csv`). Where the file has that sequence
         // and the standard reading fails, the backslash reading is tried.
         Err(e) if f.text().contains("\\\"") => {
-            let rows = read_rows(f, (sep, what), Some(b'\\')).map_err(|_| e)?;
+            let rows = read_rows(f, &breaks, (sep, what), Some(b'\\')).map_err(|_| e)?;
             crate::tell!(
                 "note: {}: read with quotes escaped by a backslash (\\\"), as the file writes them",
                 f.path.display()
@@ -48,9 +54,11 @@ pub(super) fn rows(f: &TextFile) -> Result<Vec<(usize, Ordered)>> {
 }
 
 /// The rows read with this separator (and its name, for errors), quotes
-/// inside quoted fields doubled or, where `escape` is given, escaped by it.
+/// inside quoted fields doubled or, where `escape` is given, escaped by it;
+/// `breaks`: the byte offsets of the text's line feeds.
 fn read_rows(
     f: &TextFile,
+    breaks: &[usize],
     (sep, what): (u8, &str),
     escape: Option<u8>,
 ) -> Result<Vec<(usize, Ordered)>> {
@@ -63,10 +71,6 @@ fn read_rows(
     // Lines are told from the byte a row starts at. After a CRLF row the csv
     // crate starts the next row at the LF (and counts one line short).
     let text = f.text().as_bytes();
-    let breaks: Vec<usize> = (text.iter().enumerate())
-        .filter(|&(_, &b)| b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
     let line_of = |p: Option<&csv::Position>| {
         p.map_or(1, |p| {
             let at = p.byte() as usize;
