@@ -1460,7 +1460,7 @@ fn book_crossing_files_prepare_as_they_come() {
     let text = |id: &str| &p.items.iter().find(|i| i.original_id == id).unwrap().text;
     assert_eq!(
         text("0001"),
-        "The Word \"Desire\" &amp; More | Rikki Ducornet | Holt"
+        "The Word \"Desire\" & More | Rikki Ducornet | Holt"
     );
     assert_eq!(text("0002"), "Café Stories | Ana | Prés; Partners");
     // Each user's lines in file order: user 7 read 0001, 0002, 0003.
@@ -1493,4 +1493,46 @@ fn book_crossing_files_prepare_as_they_come() {
         e.contains("items.jsonl:3: found 3 semicolon-separated fields"),
         "{e}"
     );
+}
+
+/// A shop export's product rows: the description as HTML (Shopify's
+/// `Body (HTML)`), entities in the title. The texts are what a shopper reads:
+/// tags gone, entities decoded, in the text and in the name apart; a value
+/// that is only markup is left out like an empty one; a template's values
+/// are read the same way.
+#[test]
+fn html_in_item_fields_is_read_as_plain_text() {
+    let seqs: &[u8] = b"{\"user\": \"x\", \"items\": [\"a\", \"b\", \"a\"]}\n";
+    let items: &[u8] = b"{\"item\": \"a\", \"Title\": \"Tee &amp; Co\", \"Body (HTML)\": \"<p><span style=\\\"font-weight: 400;\\\">Soft <b>cotton</b>,&nbsp;caf&eacute; blend</span></p>\"}\n{\"item\": \"b\", \"Title\": \"Mug <3\", \"Body (HTML)\": \"<br/>\"}\n";
+    let p = run_case(
+        Format::Jsonl,
+        ("s.jsonl", seqs),
+        ("products.jsonl", items),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.items[0].text, "Tee & Co | Soft cotton, café blend");
+    assert_eq!(p.items[0].name.as_deref(), Some("Tee & Co"));
+    // `<3` opens no element; a description of one `<br/>` is empty.
+    assert_eq!(
+        (p.items[1].text.as_str(), p.items[1].name.as_deref()),
+        ("Mug <3", None)
+    );
+    assert!(
+        p.stats.text.ends_with("HTML read as plain text"),
+        "{}",
+        p.stats.text
+    );
+    assert!(p.recipe.markup_as_text);
+    let t = run_case(
+        Format::Jsonl,
+        ("s.jsonl", seqs),
+        ("products.jsonl", items),
+        PrepareOptions {
+            text_template: Some("{Title}: {Body (HTML)}".into()),
+            ..PrepareOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t.items[0].text, "Tee & Co: Soft cotton, café blend");
 }

@@ -188,18 +188,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A new item's text and name: a `text` field as it is (the form
+/// A new item's text and name: a `text` field (the form
 /// `{"item", "text"}`, where the catalogue's texts read no field of that
-/// name), else the row made into text as `prepare` made the catalogue's
-/// (`None`: the dataset records no recipe).
-fn new_item_text(row: &RawItem, maker: Option<&TextMaker>) -> Option<(String, Option<String>)> {
+/// name; HTML read as text where the catalogue's was), else the row made
+/// into text as `prepare` made the catalogue's (`None`: the dataset records
+/// no recipe).
+fn new_item_text<'r>(
+    row: &'r RawItem,
+    maker: Option<&TextMaker>,
+) -> Option<(String, Option<String>)> {
     let own = row.field("text").map(str::trim).filter(|t| !t.is_empty());
     match own {
         Some(text) if !maker.is_some_and(|m| m.reads("text")) => {
             // The name by prepare's rule (`title`, `name`, `*_title`, `*_name`).
             let keys: Vec<String> = row.fields.iter().map(|(k, _)| k.clone()).collect();
-            let name = name_field(&keys).and_then(|f| item_name(row.field(f), text));
-            Some((text.to_string(), name))
+            let as_text = |v: &'r str| maker.map_or(v.into(), |m| m.as_text(v));
+            let text = as_text(text);
+            let name = name_field(&keys)
+                .and_then(|f| item_name(row.field(f).map(as_text).as_deref(), &text));
+            Some((text.into_owned(), name))
         }
         _ => maker.map(|m| m.make(row)),
     }
@@ -245,6 +252,9 @@ fn add_items(
             text,
             name,
         });
+    }
+    if let Some(note) = maker.as_ref().and_then(TextMaker::markup_note) {
+        genrec::tell!("{}: {note}", add.display());
     }
     let emb_path = a
         .embeddings

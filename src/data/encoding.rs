@@ -80,7 +80,7 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Decoded> {
 }
 
 /// One byte's character in Windows-1252.
-fn windows_1252(b: u8) -> char {
+pub(crate) fn windows_1252(b: u8) -> char {
     match b {
         0x80..=0x9f => CP1252_HIGH[usize::from(b - 0x80)],
         _ => char::from(b),

@@ -4,6 +4,7 @@ pub mod dataset;
 pub mod encoding;
 pub mod file_order;
 pub mod lines;
+pub mod markup;
 pub mod prepare;
 pub mod source;
 pub mod template;

@@ -271,6 +271,9 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
             }
         })
         .collect();
+    if let Some(note) = maker.markup_note() {
+        crate::tell!("{}: {note}", raw.items_path.display());
+    }
     let sequence = |(u, g): &(&str, Vec<(f64, &str)>)| UserSequence {
         user: u.to_string(),
         items: g.iter().map(|(_, it)| internal[it]).collect(),

@@ -3,10 +3,14 @@
 //! which is checked before any work starts), and without one the default —
 //! the item's fields joined, its name first. The choice `prepare` makes is
 //! a [`TextRecipe`], recorded with the dataset so that items added later
-//! (`index --add`) get their texts the same way.
+//! (`index --add`) get their texts the same way. Values written as HTML are
+//! read as plain text ([`super::markup`]).
+use super::markup::plain;
 use super::source::{RawDataset, RawItem};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 
 /// How an item's text is made from its item-file row: `prepare`'s choice,
 /// recorded in `dataset.json`.
@@ -27,6 +31,11 @@ pub struct TextRecipe {
     /// The key item rows were read under first ([`RawDataset::item_key`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_field: Option<String>,
+    /// Field values written as HTML (tags, entities) are read as plain text
+    /// ([`plain`]); false in datasets prepared before genrec did, so that the
+    /// items they add stay as their catalogue's.
+    #[serde(default)]
+    pub markup_as_text: bool,
 }
 
 impl TextRecipe {
@@ -57,17 +66,23 @@ impl TextRecipe {
                 .map(str::to_string),
             fallback,
             id_field: raw.item_key.clone(),
+            markup_as_text: true,
         })
     }
 
     /// What made the texts, for the summary.
     pub fn describe(&self) -> String {
-        match &self.template {
+        let what = match &self.template {
             Some(t) => format!("template {t}"),
             None => format!(
                 "fields {} (non-empty ones joined with \" | \")",
                 self.fields.join(", ")
             ),
+        };
+        if self.markup_as_text {
+            format!("{what}; HTML read as plain text")
+        } else {
+            what
         }
     }
 
@@ -81,6 +96,8 @@ impl TextRecipe {
         Ok(TextMaker {
             recipe: self,
             template,
+            markup: Cell::new(0),
+            first_markup: RefCell::new(None),
         })
     }
 }
@@ -89,6 +106,9 @@ impl TextRecipe {
 pub struct TextMaker<'a> {
     recipe: &'a TextRecipe,
     template: Option<TextTemplate>,
+    /// How many items' texts had markup read as text, and the first one's id.
+    markup: Cell<usize>,
+    first_markup: RefCell<Option<String>>,
 }
 
 impl TextMaker<'_> {
@@ -103,14 +123,43 @@ impl TextMaker<'_> {
     /// An item's text and its name apart ([`item_name`]).
     pub fn make(&self, row: &RawItem) -> (String, Option<String>) {
         let r = self.recipe;
-        let text = item_text(
+        let value = |f: &str| row.field(f).map(|v| self.as_text(v));
+        let (text, markup) = item_text(
             row,
             self.template.as_ref(),
             &r.fields,
             r.fallback.as_deref(),
+            &value,
         );
-        let name = item_name(r.name_field.as_deref().and_then(|f| row.field(f)), &text);
+        if markup {
+            self.markup.set(self.markup.get() + 1);
+            self.first_markup
+                .borrow_mut()
+                .get_or_insert_with(|| row.id.clone());
+        }
+        let name = r.name_field.as_deref().and_then(value);
+        let name = item_name(name.as_deref(), &text);
         (text, name)
+    }
+
+    /// A value as the recipe reads it: HTML as plain text where it says so.
+    pub fn as_text<'v>(&self, v: &'v str) -> Cow<'v, str> {
+        if self.recipe.markup_as_text {
+            plain(v)
+        } else {
+            v.into()
+        }
+    }
+
+    /// For the summary: how many of the texts made so far had HTML read as text.
+    pub fn markup_note(&self) -> Option<String> {
+        let first = self.first_markup.borrow();
+        first.as_ref().map(|id| {
+            format!(
+                "{} item texts held HTML (tags or entities such as &amp;), read as plain text (the first: item {id})",
+                self.markup.get()
+            )
+        })
     }
 }
 
@@ -267,38 +316,56 @@ pub fn default_text_fields(fields: &[String], items: &[RawItem]) -> Vec<String> 
         .collect()
 }
 
-/// An item's text: the template (or the joined `fields`), else the fallback field, else its id.
-fn item_text(
-    row: &RawItem,
+/// An item's text — the template (or the joined `fields`), else the
+/// fallback field, else its id — from the row's values as `value` reads
+/// them; and whether reading them as text changed any (markup).
+fn item_text<'r>(
+    row: &'r RawItem,
     template: Option<&TextTemplate>,
     fields: &[String],
     fallback: Option<&str>,
-) -> String {
+    value: &dyn Fn(&str) -> Option<Cow<'r, str>>,
+) -> (String, bool) {
+    let mut markup = false;
+    let mut read = |f: &str| {
+        let v = value(f).unwrap_or(Cow::Borrowed(""));
+        markup |= matches!(v, Cow::Owned(_));
+        v
+    };
     let text = match template {
-        Some(t) => t.render(|f| row.field(f).unwrap_or("")),
+        Some(t) => {
+            let values: Vec<(&str, Cow<str>)> = t.fields().map(|f| (f, read(f))).collect();
+            let get = |f: &str| {
+                values
+                    .iter()
+                    .find(|(k, _)| *k == f)
+                    .map_or("", |(_, v)| v.as_ref())
+            };
+            let text = t.render(get);
+            if values.iter().all(|(_, v)| v.trim().is_empty()) {
+                String::new()
+            } else {
+                text
+            }
+        }
         None => fields
             .iter()
-            .filter_map(|f| row.field(f))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+            .map(|f| read(f))
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
             .collect::<Vec<_>>()
             .join(" | "),
     };
     let text = text.trim();
-    if !text.is_empty()
-        && template.is_none_or(|t| {
-            t.fields()
-                .any(|f| !row.field(f).unwrap_or("").trim().is_empty())
-        })
-    {
-        return text.to_string();
+    if !text.is_empty() {
+        return (text.to_string(), markup);
     }
-    fallback
-        .and_then(|f| row.field(f))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(&row.id)
-        .to_string()
+    let fallback = fallback.map(read).filter(|v| !v.trim().is_empty());
+    let text = fallback
+        .as_deref()
+        .map_or(row.id.as_str(), str::trim)
+        .to_string();
+    (text, markup)
 }
 
 #[cfg(test)]
@@ -313,6 +380,35 @@ mod tests {
         assert!(e.contains("`c`") && e.contains("a, b"), "{e}");
         assert!(TextTemplate::parse("{a", &fields).is_err());
         assert!(TextTemplate::parse("a}", &fields).is_err());
+    }
+    #[test]
+    fn datasets_prepared_before_markup_was_read_keep_their_texts() {
+        let row = RawItem {
+            id: "a".into(),
+            fields: vec![("title".into(), "Tom &amp; <b>Jerry</b>".into())],
+            line: 1,
+        };
+        let mut recipe = TextRecipe {
+            template: None,
+            fields: vec!["title".into()],
+            name_field: Some("title".into()),
+            fallback: None,
+            id_field: None,
+            markup_as_text: true,
+        };
+        let m = recipe.maker(&["title".into()]).unwrap();
+        assert_eq!(m.make(&row).0, "Tom & Jerry");
+        assert!(m
+            .markup_note()
+            .unwrap()
+            .starts_with("1 item texts held HTML"));
+        // A dataset.json written before the field existed reads as false.
+        let mut old = serde_json::to_value(&recipe).unwrap();
+        old.as_object_mut().unwrap().remove("markup_as_text");
+        recipe = serde_json::from_value(old).unwrap();
+        let m = recipe.maker(&["title".into()]).unwrap();
+        assert_eq!(m.make(&row).0, "Tom &amp; <b>Jerry</b>");
+        assert!(m.markup_note().is_none());
     }
     #[test]
     fn the_name_is_found_under_exports_spellings() {
