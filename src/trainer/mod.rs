@@ -365,7 +365,8 @@ impl Trainer {
                         return Err(Error::Other(format!("loss became {mean} within the {loss_n} steps up to step {}; lower optim.lr or check the data", state.step)));
                     }
                     let eps = examples_done as f64 / started.elapsed().as_secs_f64();
-                    let time_box = state::time_box_note(cfg.run.max_minutes, started.elapsed());
+                    let steps = (state.step - first_step, cfg.optim.max_steps - state.step);
+                    let time_box = state::time_note(cfg.run.max_minutes, steps, started.elapsed());
                     progress.set_message(format!(
                         "loss {mean:.3} lr {lr:.2e} {eps:.0} ex/s valid {score_key} {last_valid}{time_box}"
                     ));
