@@ -33,9 +33,12 @@ pub struct Args {
     /// Item text template over the item file's columns, e.g.
     /// "{movie_title} ({release_year}) | {class}". Default: the non-empty
     /// columns joined with " | ", the item's name first (a column `title`,
-    /// else `name`, else `*_title`/`*_name`), then the others from the
+    /// else `name`, else one whose last word is `title` or `name`:
+    /// `movie_title`, `Book-Title`, `productName`), then the others from the
     /// shortest to the longest on average, so that the encoder's 256-token cut
-    /// shortens the longest. An item whose template fields are all empty gets
+    /// shortens the longest. Either way, values written as HTML (a shop
+    /// export's descriptions) are read as plain text: tags out, entities such
+    /// as `&amp;` decoded. An item whose template fields are all empty gets
     /// the fallback field's value instead.
     #[arg(long)]
     pub text_template: Option<String>,
