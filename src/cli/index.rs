@@ -200,7 +200,7 @@ fn new_item_text<'r>(
     let own = row.field("text").map(str::trim).filter(|t| !t.is_empty());
     match own {
         Some(text) if !maker.is_some_and(|m| m.reads("text")) => {
-            // The name by prepare's rule (`title`, `name`, `*_title`, `*_name`).
+            // The name by prepare's rule (`title`, `name`, a field whose last word is one of them).
             let keys: Vec<String> = row.fields.iter().map(|(k, _)| k.clone()).collect();
             let as_text = |v: &'r str| maker.map_or(v.into(), |m| m.as_text(v));
             let text = as_text(text);

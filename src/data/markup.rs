@@ -204,13 +204,12 @@ pub fn plain(s: &str) -> Cow<'_, str> {
     while let Some(off) = s[i..].find(['<', '&']) {
         out.push_str(&s[i..i + off]);
         i += off;
-        let (piece, used) = if s.as_bytes()[i] == b'<' {
-            (
-                tag(&s[i..]).map(|(n, inline)| ((!inline).then_some(' '), n)),
-                "<",
-            )
-        } else {
-            (entity(&s[i..]).map(|(c, n)| (Some(c), n)), "&")
+        // What the markup at `i` reads as (a tag: a space, or nothing where
+        // inline), and its length; else the `<` or `&` is text.
+        let opener = char::from(s.as_bytes()[i]);
+        let piece = match opener {
+            '<' => tag(&s[i..]).map(|(n, inline)| ((!inline).then_some(' '), n)),
+            _ => entity(&s[i..]).map(|(c, n)| (Some(c), n)),
         };
         match piece {
             Some((c, n)) => {
@@ -219,7 +218,7 @@ pub fn plain(s: &str) -> Cow<'_, str> {
                 changed = true;
             }
             None => {
-                out.push_str(used);
+                out.push(opener);
                 i += 1;
             }
         }
@@ -243,10 +242,8 @@ fn tag(s: &str) -> Option<(usize, bool)> {
     let name_len = s[start..]
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
         .unwrap_or(s.len() - start);
-    let name = s[start..start + name_len].to_ascii_lowercase();
-    if !ELEMENTS.contains(&name.as_str()) {
-        return None;
-    }
+    let written = &s[start..start + name_len];
+    let name = *ELEMENTS.iter().find(|e| e.eq_ignore_ascii_case(written))?;
     let after = &s[start + name_len..];
     if !after.starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace()) {
         return None;
@@ -261,7 +258,7 @@ fn tag(s: &str) -> Option<(usize, bool)> {
         let rest = &s[len + body..];
         return rest.find('>').map(|e| (len + body + e + 1, false));
     }
-    Some((len, INLINE.contains(&name.as_str())))
+    Some((len, INLINE.contains(&name)))
 }
 
 /// The character the entity `s` opens with stands for, and its length.

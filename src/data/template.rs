@@ -10,7 +10,7 @@ use super::source::{RawDataset, RawItem};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell};
 
 /// How an item's text is made from its item-file row: `prepare`'s choice,
 /// recorded in `dataset.json`.
@@ -97,7 +97,7 @@ impl TextRecipe {
             recipe: self,
             template,
             markup: Cell::new(0),
-            first_markup: RefCell::new(None),
+            first_markup: OnceCell::new(),
         })
     }
 }
@@ -108,7 +108,7 @@ pub struct TextMaker<'a> {
     template: Option<TextTemplate>,
     /// How many items' texts had markup read as text, and the first one's id.
     markup: Cell<usize>,
-    first_markup: RefCell<Option<String>>,
+    first_markup: OnceCell<String>,
 }
 
 impl TextMaker<'_> {
@@ -133,9 +133,7 @@ impl TextMaker<'_> {
         );
         if markup {
             self.markup.set(self.markup.get() + 1);
-            self.first_markup
-                .borrow_mut()
-                .get_or_insert_with(|| row.id.clone());
+            self.first_markup.get_or_init(|| row.id.clone());
         }
         let name = r.name_field.as_deref().and_then(value);
         let name = item_name(name.as_deref(), &text);
@@ -153,8 +151,7 @@ impl TextMaker<'_> {
 
     /// For the summary: how many of the texts made so far had HTML read as text.
     pub fn markup_note(&self) -> Option<String> {
-        let first = self.first_markup.borrow();
-        first.as_ref().map(|id| {
+        self.first_markup.get().map(|id| {
             format!(
                 "{} item texts held HTML (tags or entities such as &amp;), read as plain text (the first: item {id})",
                 self.markup.get()
@@ -348,13 +345,15 @@ fn item_text<'r>(
                 text
             }
         }
-        None => fields
-            .iter()
-            .map(|f| read(f))
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| v.trim().to_string())
-            .collect::<Vec<_>>()
-            .join(" | "),
+        None => {
+            let values: Vec<Cow<str>> = fields.iter().map(|f| read(f)).collect();
+            let kept: Vec<&str> = values
+                .iter()
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .collect();
+            kept.join(" | ")
+        }
     };
     let text = text.trim();
     if !text.is_empty() {
