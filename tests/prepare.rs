@@ -466,12 +466,47 @@ fn bad_input_empty_header_only_and_utf8() {
 }
 
 #[test]
+fn a_few_items_missing_from_the_item_file_are_kept_and_counted() {
+    // z is one of the four items the interactions name: kept, with a note.
+    let inter = b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tz\t2\nu\tb\t3\nv\tc\t4\nv\tz\t5\nv\ta\t6\n";
+    let p = run_case(
+        Format::Recbole,
+        ("x.inter", inter),
+        ("x.item", ITEMS),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.stats.missing_items, 1);
+    let z = p.items.iter().find(|i| i.original_id == "z").unwrap();
+    assert_eq!(z.text, "item z");
+    let d = tempfile::tempdir().unwrap();
+    let (ip, tp) = (d.path().join("x.inter"), d.path().join("x.item"));
+    std::fs::write(&ip, inter).unwrap();
+    std::fs::write(&tp, ITEMS).unwrap();
+    let raw = source::read(Format::Recbole, &ip, &tp, &FieldNames::default()).unwrap();
+    let known = raw
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.as_str(), i))
+        .collect();
+    let kept: Vec<_> = raw.interactions.iter().collect();
+    let m = genrec::data::missing::Missing::find(&kept, &known);
+    let note = m.note(&raw).unwrap();
+    assert!(
+        note.contains("x.inter: 1 of the 4 item ids it names (2 interactions) are not in")
+            && note.contains("(first z (line 3))"),
+        "{note}"
+    );
+}
+
+#[test]
 fn bad_input_missing_items_and_duplicates() {
     let inter =
         b"user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tz\t2\nu\ty\t3\nv\tz\t4\n";
     let e = recbole_err(inter, ITEMS);
     assert!(
-        e.contains("x.inter:3: 2 item id(s) are not in")
+        e.contains("x.inter:3: 2 of the 3 item ids it names are not in")
             && e.contains("first z (line 3), y (line 4)")
             && e.contains("--allow-missing-items"),
         "{e}"
@@ -488,13 +523,29 @@ fn bad_input_missing_items_and_duplicates() {
     .unwrap();
     assert_eq!(ok.stats.missing_items, 2);
     assert_eq!(ok.items.last().unwrap().text, "item y");
+    // A second row of an item with other values (a business listed again
+    // with other hours): the first row kept, the rest left out.
+    let ok = run_case(
+        Format::Recbole,
+        ("x.inter", INTER_OK),
+        (
+            "x.item",
+            b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\nc\tC\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    let texts: Vec<&str> = ok.items.iter().map(|i| i.text.as_str()).collect();
+    assert_eq!(texts, ["A", "B", "C"]);
+    // Such rows the most of the file: its id names no item one to one.
     let e = recbole_err(
         INTER_OK,
-        b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\n",
+        b"item_id:token\ttitle:token_seq\na\tA\nb\tB\na\tA again\nb\tB again\na\tA 3\nb\tB 3\nc\tC\n",
     );
     assert!(
         e.contains(
-            "x.item:4: a second row for item a (the first at line 2) that differs in `title`"
+            "x.item:4: a second row for item a (the first at line 2) that differs in `title`, \
+             and 4 of the 7 rows are such"
         ),
         "{e}"
     );

@@ -56,7 +56,10 @@ pub struct Args {
     #[arg(long, default_value_t = 200)]
     pub max_history: usize,
     /// Keep sequence items that are missing from the item file, with the text
-    /// "item <id>", instead of failing.
+    /// "item <id>", however many they are. Without it, a few are kept so (and
+    /// counted in a note), but when most of the items the interactions name
+    /// are missing the two files cannot be meant together and prepare fails,
+    /// naming the first ones.
     #[arg(long)]
     pub allow_missing_items: bool,
     /// Drop catalogue items that no user sequence uses (after filtering). By

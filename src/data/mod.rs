@@ -5,6 +5,7 @@ pub mod encoding;
 pub mod file_order;
 pub mod lines;
 pub mod markup;
+pub mod missing;
 pub mod prepare;
 pub mod source;
 pub mod template;

@@ -2,6 +2,7 @@
 //! the leave-one-out split used by TIGER, P5 and RecBole (last item = test,
 //! second to last = validation, the rest = training).
 use super::dataset::*;
+use super::missing::Missing;
 use super::source::{RawDataset, RawItem};
 use super::template::TextRecipe;
 use crate::error::{Error, Result};
@@ -28,7 +29,9 @@ pub struct PrepareOptions {
     pub k_core: Option<usize>,
     /// History length kept for the inputs of validation and test examples.
     pub max_history: usize,
-    /// Keep sequence items absent from the item file (text: `item <id>`).
+    /// Keep sequence items absent from the item file (text: `item <id>`)
+    /// even where they are most of the items named; without it a minority
+    /// is kept and a majority is an error ([`super::missing`]).
     pub allow_missing_items: bool,
     /// Drop catalogue items that no kept sequence uses (by default every item
     /// of the item file stays: it gets a semantic ID and can be recommended).
@@ -126,31 +129,13 @@ pub fn build(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared> {
         None => raw.interactions.iter().collect(),
     };
 
-    // Sequence items absent from the item file.
-    let mut missing: Vec<(&str, usize)> = Vec::new();
-    let mut missing_seen: HashMap<&str, ()> = HashMap::new();
-    for x in &kept {
-        if !item_index.contains_key(x.item.as_str()) && missing_seen.insert(&x.item, ()).is_none() {
-            missing.push((&x.item, x.line));
-        }
+    // Sequence items absent from the item file: kept (told) unless most are.
+    let missing = Missing::find(&kept, &item_index);
+    missing.check(raw, opts.allow_missing_items)?;
+    if let Some(note) = missing.note(raw) {
+        crate::tell!("{note}");
     }
-    if !missing.is_empty() && !opts.allow_missing_items {
-        let first: Vec<String> = missing
-            .iter()
-            .take(5)
-            .map(|(id, l)| format!("{id} (line {l})"))
-            .collect();
-        return Err(Error::input(
-            &raw.interactions_path,
-            Some(missing[0].1),
-            format!(
-                "{} item id(s) are not in {}: first {}; pass --allow-missing-items to keep them with the text `item <id>`",
-                missing.len(),
-                raw.items_path.display(),
-                first.join(", ")
-            ),
-        ));
-    }
+    let missing = missing.items;
 
     // Group by user (first-appearance order); stable sort by timestamp keeps file order on ties.
     let mut user_pos: HashMap<&str, usize> = HashMap::new();

@@ -16,6 +16,7 @@ mod fields;
 mod jsonl;
 mod resolve;
 mod timestamp;
+mod unique;
 
 pub use fields::FieldNames;
 pub use resolve::resolve;
@@ -26,6 +27,7 @@ use jsonl::{read_jsonl_interactions, read_jsonl_items};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use unique::unique;
 
 /// One item row: original id and its named text fields (in file column order).
 #[derive(Debug, Clone)]
@@ -131,53 +133,6 @@ const ITEM_ID_COLUMNS: [&str; 16] = [
 pub fn read_items(path: &Path, preferred: Option<&str>) -> Result<(Vec<RawItem>, Vec<String>)> {
     let (items, fields) = read_jsonl_items(path, preferred)?;
     Ok((unique(path, items)?, fields))
-}
-
-/// The item rows with each id once: a row that repeats an earlier row of the
-/// same id field for field (a catalogue dump that lists a product twice;
-/// Book-Crossing's ISBN `0486404242`, once with a tab after it) is left out,
-/// and the user told; two rows of one id that differ are an error naming
-/// both lines and a field they differ in.
-fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
-    let mut first: HashMap<String, usize> = HashMap::with_capacity(items.len());
-    let mut kept: Vec<RawItem> = Vec::with_capacity(items.len());
-    let mut repeated: Vec<usize> = Vec::new();
-    for it in items {
-        match first.get(&it.id) {
-            Some(&k) if kept[k].fields == it.fields => repeated.push(it.line),
-            Some(&k) => {
-                let a = &kept[k];
-                let differ = a
-                    .fields
-                    .iter()
-                    .chain(&it.fields)
-                    .find(|(f, _)| a.field(f) != it.field(f))
-                    .map_or("?", |(f, _)| f.as_str());
-                return Err(Error::input(
-                    path,
-                    Some(it.line),
-                    format!(
-                        "a second row for item {} (the first at line {}) that differs in `{differ}`; \
-                         expected one row per item",
-                        it.id, a.line
-                    ),
-                ));
-            }
-            None => {
-                first.insert(it.id.clone(), kept.len());
-                kept.push(it);
-            }
-        }
-    }
-    if let [line, ..] = repeated[..] {
-        crate::tell!(
-            "note: {}: {} item row(s) repeat an earlier row of the same item and are left out \
-             (the first of them at line {line})",
-            path.display(),
-            repeated.len()
-        );
-    }
-    Ok(kept)
 }
 
 /// Reads a dataset in the given format, JSONL's interaction fields as
