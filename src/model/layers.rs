@@ -5,6 +5,7 @@
 //! is libtorch's fused kernel and the projections of one input run as one
 //! matrix product (fewer kernels per step); the CPU keeps T5's op-by-op
 //! formulas, so its results stay bit for bit.
+use super::attention::weigh;
 use super::config::{FeedForward, T5Config};
 use super::dropout::dropout;
 use std::cell::RefCell;
@@ -283,8 +284,7 @@ impl Attention {
     /// Queries `[B, H, Tq, D]` over keys and values → `[B, Tq, C]`.
     fn mix(&self, q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, train: bool) -> Tensor {
         let (b, _, t, _) = q.size4().expect("[B, H, T, D]");
-        let p = if train { self.dropout } else { 0.0 };
-        let ctx = Tensor::scaled_dot_product_attention(q, k, v, Some(bias), p, false, 1.0, false);
+        let ctx = weigh(q, k, v, bias, self.dropout, train);
         self.o
             .forward(&ctx.transpose(1, 2).reshape([b, t, self.heads * self.d_kv]))
     }

@@ -1,5 +1,6 @@
 //! The P5/TIGER generator: a T5 encoder-decoder in tch with Hugging Face
 //! compatible weights and config, and its initialisation.
+pub mod attention;
 pub mod config;
 pub mod dropout;
 pub mod hf;
