@@ -4,8 +4,10 @@
 //! bias that needs a gradient (T5's learned position bias does), so it falls
 //! back to its math path, which scales q and k by 1.0 and checks every row
 //! for all -inf (`_safe_softmax`; genrec's mask is the finite f32::MIN):
-//! about a tenth of a training step at the CPU default's size. Here the CPU
-//! computes the same product, softmax and dropout without those steps.
+//! about a tenth of a training step at the CPU default's size. Here a CPU
+//! training step computes the same product, softmax and dropout without
+//! those steps. Without training (decoding, evaluation) the bias needs no
+//! gradient and libtorch's fused CPU kernel is the faster: it stays.
 use super::dropout::dropout;
 use tch::{Device, Tensor};
 
@@ -13,8 +15,8 @@ use tch::{Device, Tensor};
 /// broadcastable to `[B, H, Tq, Tk]`; dropout `p` on the weights when
 /// training → `[B, H, Tq, D]`.
 pub fn weigh(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, p: f64, train: bool) -> Tensor {
-    let p = if train { p } else { 0.0 };
-    if q.device() != Device::Cpu {
+    if !train || q.device() != Device::Cpu {
+        let p = if train { p } else { 0.0 };
         return Tensor::scaled_dot_product_attention(q, k, v, Some(bias), p, false, 1.0, false);
     }
     let w = (q.matmul(&k.transpose(-2, -1)) + bias).softmax(-1, q.kind());
@@ -46,13 +48,12 @@ mod tests {
         let table = leaf(&[1, 4, 5, 7]);
         let grads = |out: Tensor| {
             let up = Tensor::randn(out.size(), opts);
-            let g = Tensor::run_backward(
+            Tensor::run_backward(
                 &[(out * &up).sum(Kind::Float)],
                 &[&q, &k, &v, &table],
                 false,
                 false,
-            );
-            g
+            )
         };
         tch::manual_seed(9);
         let ours = weigh(&q, &k, &v, &(&table + &pad), 0.0, true);
@@ -102,7 +103,7 @@ mod tests {
             &Tensor::eye(7, opts).expand([2, 4, 7, 7], false),
             &(&table + &pad),
             0.0,
-            false,
+            true,
         );
         assert_eq!(
             w.narrow(0, 1, 1)
