@@ -55,46 +55,24 @@ mod tests {
                 false,
             )
         };
-        tch::manual_seed(9);
-        let ours = weigh(&q, &k, &v, &(&table + &pad), 0.0, true);
-        let theirs = Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            Some(&table + &pad),
-            0.0,
-            false,
-            1.0,
-            false,
-        );
+        let ours = || weigh(&q, &k, &v, &(&table + &pad), 0.0, true);
+        let theirs = || {
+            let bias = &table + &pad;
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, 1.0, false)
+        };
         let diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
-        assert!(
-            diff(&ours, &theirs) < 1e-6,
-            "outputs differ by {}",
-            diff(&ours, &theirs)
-        );
+        let d = diff(&ours(), &theirs());
+        assert!(d < 1e-6, "outputs differ by {d}");
         tch::manual_seed(9);
-        let g_ours = grads(weigh(&q, &k, &v, &(&table + &pad), 0.0, true));
+        let g_ours = grads(ours());
         tch::manual_seed(9);
-        let g_theirs = grads(Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            Some(&table + &pad),
-            0.0,
-            false,
-            1.0,
-            false,
-        ));
+        let g_theirs = grads(theirs());
         for (name, (a, b)) in ["q", "k", "v", "bias"]
             .iter()
             .zip(g_ours.iter().zip(&g_theirs))
         {
-            assert!(
-                diff(a, b) < 1e-5,
-                "grad of {name} differs by {}",
-                diff(a, b)
-            );
+            let d = diff(a, b);
+            assert!(d < 1e-5, "grad of {name} differs by {d}");
         }
         // Padded keys get no weight.
         let w = weigh(
