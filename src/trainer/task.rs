@@ -111,7 +111,11 @@ impl<'a> GenerateTask<'a> {
         let examples = split_examples(&t.ds.train, t.cfg.data.hold_out_last).0;
         if examples.is_empty() {
             return Err(Error::Config(
-                "no training examples (every training sequence is shorter than 2)".into(),
+                "no training examples: every training sequence is shorter than 2 items (a \
+                 held-out user's last two interactions are its validation and test targets, so \
+                 only users with 4 or more interactions, and context users with 2, give the \
+                 generator an example to learn from)"
+                    .into(),
             ));
         }
         let valid = sample_users(&t.ds.valid, t.cfg.eval.max_users, t.cfg.run.seed);

@@ -22,23 +22,14 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
     let mut first: HashMap<String, usize> = HashMap::with_capacity(rows);
     let mut kept: Vec<RawItem> = Vec::with_capacity(rows);
     let mut repeated: Vec<usize> = Vec::new();
-    // (line, the first row's line, id, a field they differ in), the first one.
-    let mut differing: (usize, Option<(usize, usize, String, String)>) = (0, None);
+    let mut differing = 0;
+    let mut first_differing: Option<Differing> = None;
     for it in items {
         match first.get(&it.id) {
             Some(&k) if kept[k].fields == it.fields => repeated.push(it.line),
             Some(&k) => {
-                differing.0 += 1;
-                if differing.1.is_none() {
-                    let a = &kept[k];
-                    let field = a
-                        .fields
-                        .iter()
-                        .chain(&it.fields)
-                        .find(|(f, _)| a.field(f) != it.field(f))
-                        .map_or("?", |(f, _)| f.as_str());
-                    differing.1 = Some((it.line, a.line, it.id.clone(), field.to_string()));
-                }
+                differing += 1;
+                first_differing.get_or_insert_with(|| Differing::of(&kept[k], &it));
             }
             None => {
                 first.insert(it.id.clone(), kept.len());
@@ -54,7 +45,14 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
             repeated.len()
         );
     }
-    if let (n, Some((line, at, id, field))) = differing {
+    if let Some(Differing {
+        line,
+        at,
+        id,
+        field,
+    }) = first_differing
+    {
+        let n = differing;
         let what = format!(
             "a second row for item {id} (the first at line {at}) that differs in `{field}`"
         );
@@ -74,4 +72,30 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
         );
     }
     Ok(kept)
+}
+
+/// A row of an item seen before, with other values: its line, the first
+/// row's line, the id and a field they differ in.
+struct Differing {
+    line: usize,
+    at: usize,
+    id: String,
+    field: String,
+}
+
+impl Differing {
+    fn of(first: &RawItem, again: &RawItem) -> Self {
+        let field = first
+            .fields
+            .iter()
+            .chain(&again.fields)
+            .find(|(f, _)| first.field(f) != again.field(f))
+            .map_or("?", |(f, _)| f.as_str());
+        Differing {
+            line: again.line,
+            at: first.line,
+            id: again.id.clone(),
+            field: field.to_string(),
+        }
+    }
 }
