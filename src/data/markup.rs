@@ -253,8 +253,11 @@ fn tag(s: &str) -> Option<(usize, bool)> {
         .filter(|&e| after.as_bytes()[e] == b'>')?;
     let len = start + name_len + end + 1;
     if !closing && (name == "script" || name == "style") {
-        let close = format!("</{name}");
-        let body = s[len..].to_ascii_lowercase().find(&close)?;
+        // The closing tag, its name in any case, found in place (no
+        // lower-cased copy of the rest of the text per such element).
+        let body = s.as_bytes()[len..]
+            .windows(2 + name.len())
+            .position(|w| w.starts_with(b"</") && w[2..].eq_ignore_ascii_case(name.as_bytes()))?;
         let rest = &s[len + body..];
         return rest.find('>').map(|e| (len + body + e + 1, false));
     }

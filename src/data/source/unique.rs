@@ -21,12 +21,16 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
     let rows = items.len();
     let mut first: HashMap<String, usize> = HashMap::with_capacity(rows);
     let mut kept: Vec<RawItem> = Vec::with_capacity(rows);
-    let mut repeated: Vec<usize> = Vec::new();
+    // Rows that repeat an earlier one field for field: how many, the first's line.
+    let (mut repeated, mut first_repeated) = (0, None);
     let mut differing = 0;
     let mut first_differing: Option<Differing> = None;
     for it in items {
         match first.get(&it.id) {
-            Some(&k) if kept[k].fields == it.fields => repeated.push(it.line),
+            Some(&k) if kept[k].fields == it.fields => {
+                repeated += 1;
+                first_repeated.get_or_insert(it.line);
+            }
             Some(&k) => {
                 differing += 1;
                 first_differing.get_or_insert_with(|| Differing::of(&kept[k], &it));
@@ -37,12 +41,11 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
             }
         }
     }
-    if let [line, ..] = repeated[..] {
+    if let Some(line) = first_repeated {
         crate::tell!(
-            "note: {}: {} item row(s) repeat an earlier row of the same item and are left out \
-             (the first of them at line {line})",
-            path.display(),
-            repeated.len()
+            "note: {}: {repeated} item row(s) repeat an earlier row of the same item and are \
+             left out (the first of them at line {line})",
+            path.display()
         );
     }
     if let Some(Differing {
