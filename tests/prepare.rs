@@ -1029,6 +1029,20 @@ fn jsonl_reads_the_field_names_of_exported_catalogues() {
             && e.contains("this line has `shopper`, `item`: name yours with --user-field"),
         "{e}"
     );
+    // A line lacking both says both at once (an export with its own names,
+    // such as `USER_UUID` and `CONTENT_ID`).
+    let e = jsonl_error(
+        b"{\"USER_UUID\": \"u\", \"CONTENT_ID\": \"a\"}\n",
+        b"{\"item_id\": \"a\"}\n",
+    );
+    assert!(
+        e.contains("i.jsonl:1: missing user field (expected one of user, user_id")
+            && e.contains("and item field (expected one of item_id,")
+            && e.contains(
+                "this line has `USER_UUID`, `CONTENT_ID`: name yours with --user-field and --item-field"
+            ),
+        "{e}"
+    );
     let e = jsonl_error(
         b"{\"user\": \"u\", \"item\": \"a\", \"time\": 1}\n{\"user\": \"u\", \"item\": \"b\"}\n",
         b"{\"item_id\": \"a\"}\n{\"item_id\": \"b\"}\n",

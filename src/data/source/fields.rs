@@ -1,7 +1,7 @@
 //! The fields of a JSONL interactions file named by the user
 //! (`prepare --user-field`, `--item-field`, `--time-field`,
 //! `--rating-field`) where an export calls them otherwise than the names
-//! genrec reads by default (`jsonl::Keys`); only JSONL input takes them, as
+//! genrec reads by default (`keys::Keys`); only JSONL input takes them, as
 //! RecBole's and P5's files name their columns themselves.
 use super::Format;
 use crate::error::{Error, Result};

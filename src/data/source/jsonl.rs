@@ -5,6 +5,7 @@
 //! records ([`delimited`]). Errors name the file, the line and what was
 //! expected.
 use super::delimited;
+use super::keys::{whole_sequence, Keys};
 use super::*;
 
 fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<String> {
@@ -88,17 +89,17 @@ fn records(f: &TextFile) -> Result<Records<'_>> {
 pub(super) struct Ordered(pub(super) Vec<(String, Value)>);
 
 impl Ordered {
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&Value> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
-    fn contains_key(&self, key: &str) -> bool {
+    pub(super) fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
     /// The object's key for the first of `names` it has: spelled exactly,
     /// else (no name spelled exactly) differing only in case and separators
     /// (`CustomerID`, `visitorid`, `Item Id` for `customer_id`, `visitor_id`,
     /// `item_id`), as exports and data frames write them.
-    fn find_key(&self, names: &[&str]) -> Option<String> {
+    pub(super) fn find_key(&self, names: &[&str]) -> Option<String> {
         if let Some(n) = names.iter().find(|n| self.contains_key(n)) {
             return Some(n.to_string());
         }
@@ -147,165 +148,6 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 
 const NOT_A_TIME: &str =
     "is not a number nor a date (expected e.g. 1457484282, 2016-03-09, 2016-03-09T00:44:42Z or 3/9/2016 0:44)";
-
-/// Names accepted for each field of an interaction line, in order of
-/// preference: genrec's own first, then those of exported catalogues
-/// (Amazon Reviews 2023: `user_id`; 2018: `reviewerID`, `unixReviewTime`,
-/// `overall`; Yelp: `date`, `stars`; Google Local: `time`; shop and event
-/// exports: `customer`, `visitor_id`, `ts`, `event_time`). The item is
-/// named as in item files ([`ITEM_ID_COLUMNS`]), except `id`: on an
-/// interaction line that is the review's. [`FieldNames`] names any other.
-const USER_KEYS: &[&str] = &[
-    "user",
-    "user_id",
-    "userId",
-    "reviewerID",
-    "customer_id",
-    "customer",
-    "customerId",
-    "client_id",
-    "visitor_id",
-    "account_id",
-];
-const TIME_KEYS: &[&str] = &[
-    "timestamp",
-    "time",
-    "unixReviewTime",
-    "date",
-    "datetime",
-    "created_at",
-    "ts",
-    "event_time",
-];
-const RATING_KEYS: &[&str] = &["rating", "stars", "overall", "score"];
-
-/// Whether a line is a whole sequence (`items`: [...]) rather than one
-/// interaction: never where the user named the item field.
-fn whole_sequence(m: &Ordered, named: &FieldNames) -> bool {
-    named.item.is_none() && m.contains_key("items")
-}
-
-/// The keys an interactions file uses, chosen on its first line (the named
-/// one of [`FieldNames`], else the first accepted name present) and then
-/// required on every line.
-pub(super) struct Keys {
-    user: String,
-    /// `items` (whole sequences) or the item key of an interaction line.
-    item: String,
-    /// `None`: no time field; the file's order is the time order.
-    time: Option<String>,
-    rating: Option<String>,
-}
-
-impl Keys {
-    fn choose(f: &TextFile, ln: usize, m: &Ordered, named: &FieldNames) -> Result<Keys> {
-        let on_line = || {
-            m.0.iter()
-                .map(|(k, _)| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        // The field the user named (which must be on the line), else the
-        // first accepted name present.
-        let pick = |flag: &str, given: &Option<String>, names: &[&str]| match given {
-            Some(k) if m.contains_key(k) => Ok(Some(k.clone())),
-            Some(k) => Err(f.err(
-                ln,
-                format!(
-                    "no field `{k}` (named by {flag}); this line has {}",
-                    on_line()
-                ),
-            )),
-            None => Ok(m.find_key(names)),
-        };
-        let missing = |what: &str, flag: &str, names: &[&str], or: &str| {
-            f.err(
-                ln,
-                format!(
-                    "missing {what} field (expected one of {}{or}); this line has {}: name yours with {flag}",
-                    names.join(", "),
-                    on_line()
-                ),
-            )
-        };
-        let user = pick("--user-field", &named.user, USER_KEYS)?
-            .ok_or_else(|| missing("user", "--user-field", USER_KEYS, ""))?;
-        if whole_sequence(m, named) {
-            if let Some(flag) = [
-                ("--time-field", &named.time),
-                ("--rating-field", &named.rating),
-            ]
-            .iter()
-            .find_map(|(flag, v)| v.is_some().then_some(flag))
-            {
-                return Err(f.err(
-                    ln,
-                    format!("a whole sequence (`items`: its order is its time, with no rating), where {flag} names a field of interaction lines"),
-                ));
-            }
-            return Ok(Keys {
-                user,
-                item: "items".into(),
-                time: None,
-                rating: None,
-            });
-        }
-        let item_keys: Vec<&str> = ITEM_ID_COLUMNS
-            .iter()
-            .copied()
-            .filter(|&k| k != "id")
-            .collect();
-        let item = pick("--item-field", &named.item, &item_keys)?.ok_or_else(|| {
-            missing(
-                "item",
-                "--item-field",
-                &item_keys,
-                "; or `items`: [...] for a whole sequence",
-            )
-        })?;
-        Ok(Keys {
-            user,
-            item,
-            time: pick("--time-field", &named.time, TIME_KEYS)?,
-            rating: pick("--rating-field", &named.rating, RATING_KEYS)?,
-        })
-    }
-
-    /// Whether the lines carry a rating.
-    pub(super) fn rated(&self) -> bool {
-        self.rating.is_some()
-    }
-
-    /// Whether the order is the file's lines' (no time field on interaction
-    /// lines), not a time or a sequence's own.
-    pub(super) fn in_line_order(&self) -> bool {
-        self.time.is_none() && self.item != "items"
-    }
-
-    /// The item key of interaction lines (`None` for whole sequences): the
-    /// item file's id when it has one of that name.
-    pub(super) fn item_key(&self) -> Option<&str> {
-        Some(self.item.as_str()).filter(|&i| i != "items")
-    }
-
-    /// What was read, for the summary.
-    pub(super) fn describe(&self) -> String {
-        let time = match &self.time {
-            Some(t) => format!("time `{t}`"),
-            None if self.item == "items" => "time: the order of `items`".into(),
-            None => format!(
-                "no time field ({} absent; --time-field names another): each user's lines in file order",
-                TIME_KEYS.join(", ")
-            ),
-        };
-        let rating = self
-            .rating
-            .as_ref()
-            .map(|r| format!(", rating `{r}`"))
-            .unwrap_or_default();
-        format!("user `{}`, item `{}`, {time}{rating}", self.user, self.item)
-    }
-}
 
 /// The interactions of a JSONL file, and the keys they were read from
 /// (`None`: the file has no data line).

@@ -14,6 +14,7 @@
 mod delimited;
 mod fields;
 mod jsonl;
+mod keys;
 mod resolve;
 mod timestamp;
 mod unique;
