@@ -431,6 +431,37 @@ fn bad_input_non_numeric_ids_or_timestamps() {
         e.contains("inter.jsonl:1: field `item` is [1], expected a string or integer id"),
         "{e}"
     );
+    // A whole number written as a float (a data frame's integer column with
+    // a gap) is that integer's id; a fraction is no id.
+    let floats = run_case(
+        Format::Jsonl,
+        (
+            "inter.jsonl",
+            b"{\"user\": 1.0, \"item\": 7.0, \"timestamp\": 1}\n{\"user\": 1, \"item\": 8, \"timestamp\": 2}\n{\"user\": 1.0, \"item\": 9.0, \"timestamp\": 3}\n",
+        ),
+        (
+            "items.jsonl",
+            b"{\"item\": 7, \"title\": \"A\"}\n{\"item\": 8.0, \"title\": \"B\"}\n{\"item\": \"9\", \"title\": \"C\"}\n",
+        ),
+        PrepareOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(floats.sequences.len(), 1);
+    assert_eq!(floats.sequences[0].items, vec![0, 1, 2]);
+    let e = run_case(
+        Format::Jsonl,
+        (
+            "inter.jsonl",
+            b"{\"user\": 1, \"item\": 7.5, \"timestamp\": 3}\n",
+        ),
+        ("items.jsonl", b"{\"item\": 7, \"title\": \"A\"}\n"),
+        PrepareOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("inter.jsonl:1: field `item` is 7.5, expected a string or integer id"),
+        "{e}"
+    );
 }
 
 #[test]

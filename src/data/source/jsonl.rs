@@ -12,12 +12,23 @@ fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<Str
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        // A whole number written as a float (`1234.0`: data frames write an
+        // integer column that has a gap so) is that integer's id.
+        Some(Value::Number(n)) if n.as_f64().is_some_and(whole) => {
+            Ok(format!("{}", n.as_f64().unwrap_or_default() as i64))
+        }
         Some(other) => Err(f.err(
             ln,
             format!("field `{what}` is {other}, expected a string or integer id"),
         )),
         None => Err(f.err(ln, format!("missing field `{what}`"))),
     }
+}
+
+/// A float that is a whole number an id can be read from exactly (within
+/// ±2^53, where every integer is a float).
+fn whole(x: f64) -> bool {
+    x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0
 }
 
 /// A JSON value as item text: strings as they are, except web addresses
