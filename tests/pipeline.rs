@@ -1358,6 +1358,26 @@ fn catalogue_items_without_interactions_get_ids_and_can_be_recommended() {
     assert_eq!(added[0].original_id, "n1");
     assert_eq!(added[0].text, "product number 99 | brand 9");
     assert_eq!(added[0].name.as_deref(), Some("product number 99"));
+    // An item's own text in HTML is read as the catalogue's was, and the
+    // note counts it.
+    let own = dir.join("own.jsonl");
+    std::fs::write(
+        &own,
+        b"{\"item\": \"n2\", \"text\": \"<p>Gift &amp; card</p>\"}\n{\"item\": \"n3\", \"text\": \"plain card\"}\n",
+    )
+    .unwrap();
+    let o = genrec(&["index", "-d", d, "--add", own.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("1 item texts held HTML") && err.contains("(the first: item n2)"),
+        "{err}"
+    );
+    let added = genrec::semantic_id::store::Index::load(&ds.join("index"))
+        .unwrap()
+        .added;
+    assert_eq!(added[1].text, "Gift & card");
+    assert_eq!(added[2].text, "plain card");
 }
 
 #[test]

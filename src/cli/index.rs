@@ -203,7 +203,7 @@ fn new_item_text<'r>(
             // The name by prepare's rule (`title`, `name`, a field whose last word is one of them).
             let keys: Vec<String> = row.fields.iter().map(|(k, _)| k.clone()).collect();
             let as_text = |v: &'r str| maker.map_or(v.into(), |m| m.as_text(v));
-            let text = as_text(text);
+            let text = maker.map_or(text.into(), |m| m.own_text(&row.id, text));
             let name = name_field(&keys)
                 .and_then(|f| item_name(row.field(f).map(as_text).as_deref(), &text));
             Some((text.into_owned(), name))

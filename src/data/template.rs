@@ -132,8 +132,7 @@ impl TextMaker<'_> {
             &value,
         );
         if markup {
-            self.markup.set(self.markup.get() + 1);
-            self.first_markup.get_or_init(|| row.id.clone());
+            self.count_markup(&row.id);
         }
         let name = r.name_field.as_deref().and_then(value);
         let name = item_name(name.as_deref(), &text);
@@ -147,6 +146,22 @@ impl TextMaker<'_> {
         } else {
             v.into()
         }
+    }
+
+    /// An item's own text (`index --add`'s `{"item", "text"}`) as the
+    /// recipe reads values, counted for [`TextMaker::markup_note`] where
+    /// HTML was read as text.
+    pub fn own_text<'v>(&self, id: &str, v: &'v str) -> Cow<'v, str> {
+        let t = self.as_text(v);
+        if matches!(t, Cow::Owned(_)) {
+            self.count_markup(id);
+        }
+        t
+    }
+
+    fn count_markup(&self, id: &str) {
+        self.markup.set(self.markup.get() + 1);
+        self.first_markup.get_or_init(|| id.to_string());
     }
 
     /// For the summary: how many of the texts made so far had HTML read as text.
