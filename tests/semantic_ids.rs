@@ -255,6 +255,56 @@ fn the_default_index_gives_crowded_items_codes_of_their_own() {
     assert_eq!(new[0][3], 0);
 }
 
+/// The largest number of items that share their codes up to `level` and
+/// the code at `level`, against the fewest a balanced split of their parent
+/// group allows (`ceil(group / k)`).
+fn crowding(codes: &[Vec<u32>], level: usize, k: usize) -> (usize, usize) {
+    let mut groups: std::collections::HashMap<&[u32], usize> = Default::default();
+    let mut cells: std::collections::HashMap<&[u32], usize> = Default::default();
+    for c in codes {
+        *groups.entry(&c[..level]).or_default() += 1;
+        *cells.entry(&c[..=level]).or_default() += 1;
+    }
+    let worst = cells.iter().max_by_key(|(_, &m)| m).unwrap();
+    (*worst.1, groups[&worst.0[..level]].div_ceil(k))
+}
+
+#[test]
+fn balance_spreads_each_parent_evenly_over_the_next_codes() {
+    let (n, d) = (600, 8);
+    // Six blobs and 150 copies of one point: residual k-means piles many
+    // items onto few second-level codes.
+    let mut x = blobs(n - 150, d, 6, 5);
+    for _ in 0..150 {
+        x.extend_from_within(..d);
+    }
+    let reassign = IndexParams {
+        collisions: Collisions::Reassign,
+        ..params(Backend::Faiss, 3)
+    };
+    let balance = IndexParams {
+        collisions: Collisions::Balance,
+        ..reassign.clone()
+    };
+    let (r, b) = (build(&x, n, d, &reassign), build(&x, n, d, &balance));
+    let k = reassign.codebook_size;
+    let (worst, even) = crowding(&r.codes, 1, k);
+    assert!(
+        worst > even,
+        "the fixture must crowd level 2: {worst} vs {even}"
+    );
+    for level in 1..3 {
+        let (worst, even) = crowding(&b.codes, level, k);
+        assert!(worst <= even, "level {}: {worst} > {even}", level + 1);
+    }
+    // The first level is k-means' own; every ID is distinct and findable.
+    assert!(r.codes.iter().zip(&b.codes).all(|(a, c)| a[0] == c[0]));
+    let ids: std::collections::HashSet<&Vec<u32>> = b.codes.iter().collect();
+    assert_eq!(ids.len(), n);
+    // Same seed, same codes.
+    assert_eq!(build(&x, n, d, &balance).codes, b.codes);
+}
+
 #[test]
 fn fitting_on_a_sample_assigns_every_item_and_is_seeded() {
     let (n, d) = (3000, 6);

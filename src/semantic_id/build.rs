@@ -1,7 +1,7 @@
 //! Building semantic IDs by residual k-means (or random codes, the ablation),
 //! the collision digits, and cold start: codes for items added after the
 //! build, by nearest centroid at each level without re-clustering (TIGER).
-use super::params::{Collisions, IndexParams, Scheme};
+use super::params::{IndexParams, Scheme};
 use super::{kmeans, reassign, SemanticIds};
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
@@ -34,10 +34,7 @@ pub fn build(
             Scheme::RqKmeans => {
                 let cl = kmeans::kmeans(&residual, n, d, &params.kmeans_spec(level))?;
                 let mut assign = cl.assignment;
-                if params.collisions == Collisions::Reassign
-                    && level + 1 == params.levels
-                    && level > 0
-                {
+                if params.collisions.spreads(level, params.levels) {
                     let prefix: Vec<Vec<u32>> = (0..n)
                         .map(|i| level_codes.iter().map(|c| c[i]).collect())
                         .collect();
@@ -134,7 +131,7 @@ fn with_collision_digits(level_codes: &[Vec<u32>], n: usize) -> Vec<Vec<u32>> {
 
 impl SemanticIds {
     /// Cold start: codes for new embeddings by nearest centroid at each level
-    /// (no re-clustering). With [`Collisions::Reassign`], a new item whose
+    /// (no re-clustering). With [`Collisions::Reassign`](super::params::Collisions::Reassign) or `Balance`, a new item whose
     /// codes are taken moves to the nearest free last-level code of its
     /// prefix; otherwise (or when the prefix is full) it gets the next free
     /// collision digit. Returns the new items' full IDs (also appended).
@@ -167,7 +164,7 @@ impl SemanticIds {
             level_codes.push(assign);
         }
         let mut digits = CollisionDigits::of(&self.codes, l);
-        let spread = self.params.collisions == Collisions::Reassign && l >= 2;
+        let spread = self.params.collisions.spreads(l - 1, l);
         let last = &self.centroids[l - 1];
         let mut out = Vec::with_capacity(n_new);
         for i in 0..n_new {

@@ -23,6 +23,23 @@ pub enum Collisions {
     /// Items sharing a prefix get distinct last-level codes by minimum-cost
     /// assignment; the digit only where a prefix has more items than codes
     Reassign,
+    /// As `reassign`, and at every level below the first the items sharing
+    /// their codes so far are spread evenly over that level's codes
+    /// (balanced k-means within each parent, as OneRec balances its codes)
+    Balance,
+}
+
+impl Collisions {
+    /// Whether level `level` (0-based) of `levels` spreads the items that
+    /// share their earlier codes over its codes ([`super::reassign::spread`]).
+    pub fn spreads(self, level: usize, levels: usize) -> bool {
+        level > 0
+            && match self {
+                Collisions::Digit => false,
+                Collisions::Reassign => level + 1 == levels,
+                Collisions::Balance => true,
+            }
+    }
 }
 
 /// Index parameters; [`IndexParams::check`] validates them against the data
