@@ -58,7 +58,8 @@ pub struct Args {
     pub max_points_per_centroid: Option<usize>,
     /// Items with the same L codes: `reassign` (default) gives items sharing a
     /// prefix distinct last-level codes by minimum-cost assignment; `digit`
-    /// keeps their nearest codes and tells them apart by the collision digit only (TIGER).
+    /// keeps their nearest codes and tells them apart by the collision digit only (TIGER);
+    /// `balance` also spreads each parent's items evenly over every later level's codes.
     #[arg(long, value_enum)]
     pub collisions: Option<semantic_id::Collisions>,
     /// Append collaborative item vectors (PPMI of co-occurrence in the
