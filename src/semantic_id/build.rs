@@ -131,10 +131,11 @@ fn with_collision_digits(level_codes: &[Vec<u32>], n: usize) -> Vec<Vec<u32>> {
 
 impl SemanticIds {
     /// Cold start: codes for new embeddings by nearest centroid at each level
-    /// (no re-clustering). With [`Collisions::Reassign`](super::params::Collisions::Reassign) or `Balance`, a new item whose
-    /// codes are taken moves to the nearest free last-level code of its
-    /// prefix; otherwise (or when the prefix is full) it gets the next free
-    /// collision digit. Returns the new items' full IDs (also appended).
+    /// (no re-clustering). Where the last level spreads
+    /// ([`Collisions::spreads`](super::params::Collisions::spreads): `reassign`,
+    /// `balance`), a new item whose codes are taken moves to the nearest free
+    /// last-level code of its prefix; otherwise (or when the prefix is full)
+    /// it gets the next free collision digit. Returns the new items' full IDs (also appended).
     pub fn add_items(&mut self, x: &[f32]) -> Result<Vec<Vec<u32>>> {
         let d = self.dim;
         if !x.len().is_multiple_of(d) {

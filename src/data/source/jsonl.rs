@@ -9,26 +9,31 @@ use super::keys::{whole_sequence, Keys};
 use super::*;
 
 fn json_id(f: &TextFile, ln: usize, what: &str, v: Option<&Value>) -> Result<String> {
-    match v {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
-        // A whole number written as a float (`1234.0`: data frames write an
-        // integer column that has a gap so) is that integer's id.
-        Some(Value::Number(n)) if n.as_f64().is_some_and(whole) => {
-            Ok(format!("{}", n.as_f64().unwrap_or_default() as i64))
-        }
-        Some(other) => Err(f.err(
+    let id = match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => number_id(n),
+        _ => None,
+    };
+    match (id, v) {
+        (Some(id), _) => Ok(id),
+        (None, Some(other)) => Err(f.err(
             ln,
             format!("field `{what}` is {other}, expected a string or integer id"),
         )),
-        None => Err(f.err(ln, format!("missing field `{what}`"))),
+        (None, None) => Err(f.err(ln, format!("missing field `{what}`"))),
     }
 }
 
-/// A float that is a whole number an id can be read from exactly (within
-/// ±2^53, where every integer is a float).
-fn whole(x: f64) -> bool {
-    x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0
+/// An integer's id; a whole number written as a float (`1234.0`: data
+/// frames write an integer column that has a gap so) is that integer's, up
+/// to ±2^53, where every integer is a float; a fraction has none.
+fn number_id(n: &serde_json::Number) -> Option<String> {
+    if n.is_u64() || n.is_i64() {
+        return Some(n.to_string());
+    }
+    n.as_f64()
+        .filter(|x| x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0)
+        .map(|x| (x as i64).to_string())
 }
 
 /// A JSON value as item text: strings as they are, except web addresses

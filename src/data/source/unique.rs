@@ -21,31 +21,26 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
     let rows = items.len();
     let mut first: HashMap<String, usize> = HashMap::with_capacity(rows);
     let mut kept: Vec<RawItem> = Vec::with_capacity(rows);
-    // Rows that repeat an earlier one field for field: how many, the first's line.
-    let (mut repeated, mut first_repeated) = (0, None);
-    let mut differing = 0;
-    let mut first_differing: Option<Differing> = None;
+    // Rows that repeat an earlier one field for field (their lines), and
+    // rows of an id seen before with other values.
+    let mut repeated: Tally<usize> = Tally::default();
+    let mut differing: Tally<Differing> = Tally::default();
     for it in items {
         match first.get(&it.id) {
-            Some(&k) if kept[k].fields == it.fields => {
-                repeated += 1;
-                first_repeated.get_or_insert(it.line);
-            }
-            Some(&k) => {
-                differing += 1;
-                first_differing.get_or_insert_with(|| Differing::of(&kept[k], &it));
-            }
+            Some(&k) if kept[k].fields == it.fields => repeated.add(|| it.line),
+            Some(&k) => differing.add(|| Differing::of(&kept[k], &it)),
             None => {
                 first.insert(it.id.clone(), kept.len());
                 kept.push(it);
             }
         }
     }
-    if let Some(line) = first_repeated {
+    if let Some(line) = repeated.first {
         crate::tell!(
-            "note: {}: {repeated} item row(s) repeat an earlier row of the same item and are \
+            "note: {}: {} item row(s) repeat an earlier row of the same item and are \
              left out (the first of them at line {line})",
-            path.display()
+            path.display(),
+            repeated.n
         );
     }
     if let Some(Differing {
@@ -53,9 +48,9 @@ pub(super) fn unique(path: &Path, items: Vec<RawItem>) -> Result<Vec<RawItem>> {
         at,
         id,
         field,
-    }) = first_differing
+    }) = differing.first
     {
-        let n = differing;
+        let n = differing.n;
         let what = format!(
             "a second row for item {id} (the first at line {at}) that differs in `{field}`"
         );
@@ -100,5 +95,25 @@ impl Differing {
             id: again.id.clone(),
             field: field.to_string(),
         }
+    }
+}
+
+/// How many of some kind of row, and what the first one says.
+struct Tally<T> {
+    n: usize,
+    first: Option<T>,
+}
+
+impl<T> Default for Tally<T> {
+    fn default() -> Self {
+        Tally { n: 0, first: None }
+    }
+}
+
+impl<T> Tally<T> {
+    /// One more; `first` is called for the first one only.
+    fn add(&mut self, first: impl FnOnce() -> T) {
+        self.n += 1;
+        self.first.get_or_insert_with(first);
     }
 }
